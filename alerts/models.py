@@ -1,0 +1,150 @@
+"""Alert rules, the tickets they open, their history, and the tenant's root-cause taxonomy."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cem.tenancy import TenantOwnedModel
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("低")
+    NORMAL = "normal", _("中")
+    HIGH = "high", _("高")
+    URGENT = "urgent", _("紧急")
+
+
+class AlertRule(TenantOwnedModel):
+    """When a scored response matches `conditions` (see alerts/rules.py), a ticket is opened."""
+
+    name = models.CharField(_("name"), max_length=200)
+    conditions = models.JSONField()
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    sla_hours = models.PositiveIntegerField(default=24)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "is_active"], name="alertrule_tenant_active")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RootCause(TenantOwnedModel):
+    class Level(models.TextChoices):
+        INDIVIDUAL = "individual", _("个案补救")
+        PROCESS = "process", _("流程改进")
+        STRATEGIC = "strategic", _("战略改进")
+
+    name = models.CharField(_("name"), max_length=200)
+    level = models.CharField(max_length=16, choices=Level.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"], name="rootcause_name_unique_per_tenant"
+            )
+        ]
+        ordering = ["level", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open", _("待处理")
+    IN_PROGRESS = "in_progress", _("处理中")
+    WAITING_CUSTOMER = "waiting_customer", _("等待客户")
+    RESOLVED = "resolved", _("已解决")
+    CLOSED = "closed", _("已关闭")
+    REOPENED = "reopened", _("已重开")
+
+
+OPEN_STATUSES = (
+    TicketStatus.OPEN,
+    TicketStatus.IN_PROGRESS,
+    TicketStatus.WAITING_CUSTOMER,
+    TicketStatus.REOPENED,
+)
+
+
+class Ticket(TenantOwnedModel):
+    number = models.PositiveIntegerField()
+    response = models.ForeignKey(
+        "surveys.Response", on_delete=models.PROTECT, related_name="tickets"
+    )
+    rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="tickets")
+    org_unit = models.ForeignKey(
+        "cem.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=20, choices=TicketStatus.choices, default=TicketStatus.OPEN
+    )
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    sla_due_at = models.DateTimeField()
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT)
+    resolution = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="ticket_number_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "response", "rule"], name="ticket_one_per_response_rule"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "sla_due_at"], name="ticket_queue"),
+            models.Index(fields=["tenant", "org_unit", "status"], name="ticket_unit_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status in OPEN_STATUSES and self.sla_due_at < timezone.now()
+
+
+class TicketEvent(TenantOwnedModel):
+    """Append-only history of a ticket: who did what, when."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("创建")
+        CLAIMED = "claimed", _("认领")
+        NOTE = "note", _("跟进记录")
+        STATUS = "status", _("状态变更")
+        ESCALATED = "escalated", _("升级")
+        REOPENED = "reopened", _("重开")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    note = models.TextField(blank=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_api_key = models.ForeignKey(
+        "cem.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "ticket", "at"], name="ticketevent_history")]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.ticket_id}"

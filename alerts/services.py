@@ -1,0 +1,246 @@
+"""Writes of alerts: opening tickets from rules, working them through their states, escalation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alerts.models import (
+    OPEN_STATUSES,
+    AlertRule,
+    Priority,
+    RootCause,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+from alerts.rules import DEFAULT_CONDITIONS, conditions_match, conditions_validate
+from analytics.models import ResponseScore
+from cem.models import ApiKey, Tenant
+from cem.services import Actor, audit_record
+from cem.tenancy import current_tenant
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ROOT_CAUSES = [
+    ("员工服务态度", RootCause.Level.INDIVIDUAL),
+    ("业务办理差错", RootCause.Level.INDIVIDUAL),
+    ("排队等候时间长", RootCause.Level.PROCESS),
+    ("流程繁琐/材料多", RootCause.Level.PROCESS),
+    ("系统/App 故障", RootCause.Level.PROCESS),
+    ("收费与定价", RootCause.Level.STRATEGIC),
+    ("产品设计不满足需求", RootCause.Level.STRATEGIC),
+    ("客户误解/无需改进", RootCause.Level.INDIVIDUAL),
+]
+
+
+def alert_defaults_install() -> None:
+    """The default rule (NPS 0-6, CSAT <= 2, negative sentiment) and a root-cause list."""
+    AlertRule.objects.create(
+        name=_("默认预警：贬损者、低满意度或负面评价"),
+        conditions=DEFAULT_CONDITIONS,
+        priority=Priority.HIGH,
+        sla_hours=24,
+    )
+    RootCause.objects.bulk_create(
+        RootCause(tenant=current_tenant(), name=name, level=level)
+        for name, level in DEFAULT_ROOT_CAUSES
+    )
+
+
+def alert_rule_create(
+    *, name: str, conditions: dict, priority: str, sla_hours: int, by: Actor
+) -> AlertRule:
+    conditions_validate(conditions)
+    rule = AlertRule(name=name, conditions=conditions, priority=priority, sla_hours=sla_hours)
+    rule.tenant = current_tenant()
+    rule.full_clean()
+    rule.save()
+    audit_record(by=by, action="alert_rule.create", target=rule, after={"conditions": conditions})
+    return rule
+
+
+def response_facts(score: ResponseScore) -> dict:
+    response = score.response
+    return {
+        "nps": score.nps,
+        "nps_category": score.nps_category,
+        "csat": score.csat,
+        "ces": score.ces,
+        "sentiment": score.sentiment_label,
+        "sentiment_score": score.sentiment_score,
+        "touchpoint": response.touchpoint.code if response.touchpoint_id else None,
+        "org_unit": response.org_unit.code if response.org_unit_id else None,
+    }
+
+
+def tickets_open_for_score(*, score: ResponseScore) -> list[Ticket]:
+    """Open a ticket for each active rule the scored response matches (at most one per rule)."""
+    facts = response_facts(score)
+    rules = [
+        rule
+        for rule in AlertRule.objects.filter(is_active=True)
+        if conditions_match(rule.conditions, facts)
+    ]
+    return [_ticket_open(score=score, rule=rule) for rule in rules]
+
+
+def _ticket_open(*, score: ResponseScore, rule: AlertRule) -> Ticket:
+    response = score.response
+    existing = Ticket.objects.filter(response=response, rule=rule).first()
+    if existing is not None:
+        return existing
+    # Lock the tenant row so per-tenant ticket numbers are handed out one at a time.
+    Tenant.objects.select_for_update().filter(pk=response.tenant_id).first()
+    number = (Ticket.objects.aggregate(top=Max("number"))["top"] or 0) + 1
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.create(
+                number=number,
+                response=response,
+                rule=rule,
+                org_unit_id=response.org_unit_id,
+                priority=rule.priority,
+                sla_due_at=now + timedelta(hours=rule.sla_hours),
+                created_at=now,
+                updated_at=now,
+            )
+    except IntegrityError:
+        return Ticket.objects.get(response=response, rule=rule)
+    TicketEvent.objects.create(
+        ticket=ticket, kind=TicketEvent.Kind.CREATED, to_status=ticket.status, at=now
+    )
+    return ticket
+
+
+class TicketTransitionError(ValidationError):
+    """The action is not allowed from the ticket's current state, or lacks what it needs."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str
+    label: str
+
+
+S = TicketStatus
+TRANSITIONS: dict[str, Transition] = {
+    "claim": Transition(frozenset({S.OPEN, S.REOPENED}), S.IN_PROGRESS, "认领"),
+    "wait_customer": Transition(frozenset({S.IN_PROGRESS}), S.WAITING_CUSTOMER, "等待客户"),
+    "resume": Transition(frozenset({S.WAITING_CUSTOMER}), S.IN_PROGRESS, "继续处理"),
+    "resolve": Transition(frozenset({S.IN_PROGRESS, S.WAITING_CUSTOMER}), S.RESOLVED, "解决"),
+    "close": Transition(frozenset({S.RESOLVED}), S.CLOSED, "关闭"),
+    "reopen": Transition(frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED, "重开"),
+}
+
+
+def transitions_available(ticket: Ticket) -> list[str]:
+    return [action for action, move in TRANSITIONS.items() if ticket.status in move.sources]
+
+
+def _event(
+    ticket: Ticket, *, by: Actor, kind: str, note: str = "", from_status: str = ""
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        from_status=from_status,
+        to_status=ticket.status if from_status else "",
+        note=note,
+        actor_user=by if isinstance(by, AbstractBaseUser) else None,
+        actor_api_key=by if isinstance(by, ApiKey) else None,
+    )
+
+
+@transaction.atomic
+def ticket_transition(
+    *,
+    ticket: Ticket,
+    action: str,
+    by: Actor,
+    note: str = "",
+    root_cause: RootCause | None = None,
+    resolution: str = "",
+) -> Ticket:
+    """Apply one action from TRANSITIONS; anything else is refused with a clear error."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    move = TRANSITIONS.get(action)
+    if move is None:
+        raise TicketTransitionError(_("未知操作：%(action)s") % {"action": action})
+    if ticket.status not in move.sources:
+        raise TicketTransitionError(
+            _("工单当前状态为「%(status)s」，不能执行「%(action)s」。")
+            % {"status": ticket.get_status_display(), "action": move.label}
+        )
+    if action == "resolve":
+        root_cause = root_cause or ticket.root_cause
+        if root_cause is None:
+            raise TicketTransitionError(_("解决工单前请选择根本原因。"))
+        ticket.root_cause = root_cause
+        ticket.resolution = resolution.strip() or ticket.resolution
+    previous = ticket.status
+    ticket.status = move.target
+    ticket.updated_at = timezone.now()
+    if action == "claim" and isinstance(by, AbstractBaseUser):
+        ticket.assignee = by
+    if move.target == S.CLOSED:
+        ticket.closed_at = ticket.updated_at
+    elif action == "reopen":
+        ticket.closed_at = None
+    ticket.save()
+    kind = {"claim": TicketEvent.Kind.CLAIMED, "reopen": TicketEvent.Kind.REOPENED}.get(
+        action, TicketEvent.Kind.STATUS
+    )
+    _event(ticket, by=by, kind=kind, note=note.strip(), from_status=previous)
+    audit_record(
+        by=by,
+        action=f"ticket.{action}",
+        target=ticket,
+        before={"status": previous},
+        after={"status": ticket.status},
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_note_add(*, ticket: Ticket, by: Actor, note: str) -> TicketEvent:
+    note = note.strip()
+    if not note:
+        raise TicketTransitionError(_("跟进记录不能为空。"))
+    if len(note) > 5000:
+        raise TicketTransitionError(_("跟进记录最多 5000 字。"))
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    return _event(ticket, by=by, kind=TicketEvent.Kind.NOTE, note=note)
+
+
+def tickets_escalate_overdue() -> int:
+    """Mark open tickets past their SLA as escalated, once each, across all tenants."""
+    now = timezone.now()
+    overdue = Ticket.all_tenants.filter(
+        status__in=OPEN_STATUSES, sla_due_at__lt=now, escalated_at__isnull=True
+    ).values_list("pk", "tenant_id")[:1000]
+    count = 0
+    for ticket_id, tenant_id in overdue:
+        with transaction.atomic():
+            updated = Ticket.all_tenants.filter(pk=ticket_id, escalated_at__isnull=True).update(
+                escalated_at=now, updated_at=now
+            )
+            if updated:
+                TicketEvent.all_tenants.create(
+                    tenant_id=tenant_id,
+                    ticket_id=ticket_id,
+                    kind=TicketEvent.Kind.ESCALATED,
+                    note=_("已超过 SLA 处理时限，自动升级。"),
+                )
+                count += updated
+    return count

@@ -1,0 +1,25 @@
+"""Celery tasks of analytics: thin wrappers that take ids and call services."""
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from analytics import services
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError, OSError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def score_response(response_id: int) -> None:
+    services.response_score(response_id=response_id)
+
+
+@shared_task
+def sweep_unscored(older_than_seconds: int | None = None) -> int:
+    from datetime import timedelta
+
+    older_than = None if older_than_seconds is None else timedelta(seconds=older_than_seconds)
+    return services.unscored_responses_enqueue(older_than=older_than)

@@ -1,0 +1,47 @@
+"""Who may do what: one table of permissions per role, and the checks views and services call."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+
+from cem.models import Membership, Role
+
+_EVERYONE = frozenset(Role.values)
+_MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.CX_MANAGER})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "journey.view": _EVERYONE,
+    "survey.view": _MANAGERS | {Role.VIEWER},
+    "survey.manage": _MANAGERS,
+    "dashboard.view": _EVERYONE,
+    "ticket.view": _EVERYONE,
+    "ticket.work": _MANAGERS | {Role.AGENT},
+    "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
+}
+
+
+def has_permission(membership: Membership, permission: str) -> bool:
+    return membership.role in PERMISSIONS[permission]
+
+
+def require_permission(membership: Membership, permission: str) -> None:
+    if not has_permission(membership, permission):
+        raise PermissionDenied(f"Your role may not do this ({permission}).")
+
+
+def tenant_view(permission: str):
+    """Decorate a view under /t/<tenant_slug>/: the middleware has set request.membership;
+    this refuses roles without `permission` (403)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            require_permission(request.membership, permission)
+            kwargs.pop("tenant_slug", None)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,139 @@
+"""The platform core: tenants, org units, memberships with roles, API keys and the audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cem.tenancy import TenantOwnedModel
+
+
+class Tenant(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    time_zone = models.CharField(max_length=64, default="Asia/Shanghai")
+    locale = models.CharField(max_length=16, default="zh-hans")
+    settings = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("所有者")
+    ADMIN = "admin", _("管理员")
+    CX_MANAGER = "cx_manager", _("体验经理")
+    AGENT = "agent", _("一线坐席")
+    VIEWER = "viewer", _("只读")
+
+
+class OrgUnit(TenantOwnedModel):
+    """A node of the tenant's organisation tree (HQ > region > branch > team).
+
+    `path` is a materialised path of zero-padded ids ("000001/000004/"), so a subtree is one
+    indexed prefix query.
+    """
+
+    class Kind(models.TextChoices):
+        HQ = "hq", _("总部")
+        REGION = "region", _("区域")
+        BRANCH = "branch", _("网点/门店")
+        TEAM = "team", _("团队")
+
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("code"), max_length=64)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BRANCH)
+    path = models.CharField(max_length=255, editable=False, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "code"], name="orgunit_code_unique_per_tenant"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "path"], name="orgunit_tenant_path")]
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 1
+
+
+class Membership(TenantOwnedModel):
+    """A user's role in one tenant, limited to an org-unit subtree (null: the whole tenant)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    org_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant_id} ({self.role})"
+
+    @property
+    def scope_path(self) -> str:
+        """Materialised-path prefix of the subtree this member sees ("" = everything)."""
+        return self.org_unit.path if self.org_unit_id else ""
+
+
+class ApiKey(TenantOwnedModel):
+    """A partner system's key. Only a SHA-256 of the secret is kept; the key is shown once."""
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"], name="apikey_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditEvent(TenantOwnedModel):
+    """Append-only record of a state change that matters, by a person or an API key."""
+
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "at"], name="audit_tenant_at")]
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"

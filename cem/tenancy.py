@@ -1,0 +1,120 @@
+"""Tenant scoping: the current tenant, the scoped manager every tenant-owned model uses,
+and the middleware that sets the tenant for browser requests under /t/<slug>/."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.http import Http404
+
+if TYPE_CHECKING:
+    from cem.models import Tenant
+
+_current_tenant: contextvars.ContextVar[Tenant | None] = contextvars.ContextVar(
+    "current_tenant", default=None
+)
+
+
+class TenantNotSetError(RuntimeError):
+    """A tenant-scoped query ran with no current tenant: a bug, never a reason to show all rows."""
+
+
+def current_tenant() -> Tenant:
+    tenant = _current_tenant.get()
+    if tenant is None:
+        raise TenantNotSetError(
+            "No current tenant. Wrap the code in tenant_context(tenant), "
+            "or use Model.all_tenants in a system job."
+        )
+    return tenant
+
+
+def current_tenant_or_none() -> Tenant | None:
+    return _current_tenant.get()
+
+
+@contextlib.contextmanager
+def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
+    """Run a block with `tenant` as the current tenant; restores the previous one after."""
+    token = _current_tenant.set(tenant)
+    try:
+        yield tenant
+    finally:
+        _current_tenant.reset(token)
+
+
+def tenant_activate(tenant: Tenant) -> None:
+    """Make `tenant` current for the rest of this request; TenantMiddleware restores it."""
+    _current_tenant.set(tenant)
+
+
+class TenantQuerySet(models.QuerySet):
+    pass
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
+    """Returns only the current tenant's rows; raises when no tenant is set."""
+
+    def get_queryset(self) -> TenantQuerySet:
+        return super().get_queryset().filter(tenant=current_tenant())
+
+
+class TenantOwnedModel(models.Model):
+    """Base of every tenant-owned model: `tenant` comes first and is filled from the context."""
+
+    tenant = models.ForeignKey("cem.Tenant", on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantManager()
+    # Unscoped, for system jobs only. Related-object access uses Django's plain base manager.
+    all_tenants = models.Manager()  # noqa: DJ012
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self.tenant_id is None:
+            self.tenant = current_tenant()
+        super().save(*args, **kwargs)
+
+
+class TenantMiddleware:
+    """Sets the current tenant and the user's membership for views under /t/<tenant_slug>/.
+
+    A user who is not a member of the tenant gets 404, exactly as if it did not exist.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current_tenant.set(None)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_tenant.reset(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        slug = view_kwargs.get("tenant_slug")
+        if slug is None:
+            return None
+        from cem.models import Membership
+
+        if not request.user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        membership = (
+            Membership.all_tenants.select_related("tenant", "org_unit")
+            .filter(tenant__slug=slug, user=request.user, tenant__is_active=True)
+            .first()
+        )
+        if membership is None:
+            raise Http404("No such tenant")
+        request.tenant = membership.tenant
+        request.membership = membership
+        tenant_activate(membership.tenant)
+        return None

@@ -1,0 +1,53 @@
+"""URL map: pages under /t/<tenant_slug>/, respondent pages under /s/, the API under /api/v1/."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from alerts import views as alert_views
+from analytics import views as analytics_views
+from cem import views as core_views
+from journeys import views as journey_views
+from surveys import respond
+from surveys import views as survey_views
+
+tenant_patterns = [
+    path("", core_views.tenant_home, name="tenant_home"),
+    path("dashboard/", analytics_views.dashboard, name="dashboard"),
+    path("journeys/", journey_views.journey_map, name="journey_map"),
+    path("surveys/", survey_views.survey_index, name="survey_index"),
+    path("surveys/<int:survey_id>/", survey_views.survey_builder, name="survey_builder"),
+    path("surveys/<int:survey_id>/publish/", survey_views.survey_publish, name="survey_publish"),
+    path("surveys/<int:survey_id>/close/", survey_views.survey_close, name="survey_close"),
+    path(
+        "surveys/<int:survey_id>/questions/<slug:key>/remove/",
+        survey_views.survey_question_remove,
+        name="survey_question_remove",
+    ),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>/qr.png",
+        survey_views.link_qr_png,
+        name="link_qr_png",
+    ),
+    path("tickets/", alert_views.ticket_queue, name="ticket_queue"),
+    path("tickets/<int:number>/", alert_views.ticket_detail, name="ticket_detail"),
+    path("settings/api-keys/", core_views.api_key_list, name="api_keys"),
+    path(
+        "settings/api-keys/<int:key_id>/revoke/",
+        core_views.api_key_revoke_view,
+        name="api_key_revoke",
+    ),
+]
+
+urlpatterns = [
+    path("", core_views.tenant_picker, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("t/<slug:tenant_slug>/", include(tenant_patterns)),
+    path("s/<str:token>/", respond.respond, name="respond"),
+    path("s/<str:token>/thanks/", respond.respond_thanks, name="respond_thanks"),
+    path("api/v1/", include("integrations.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,88 @@
+"""Partner authentication: a per-tenant API key in `Authorization: Api-Key <key>`.
+
+A valid key sets the current tenant for the request; everything the API reads or writes is
+then scoped to that tenant by the default managers.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from cem.models import ApiKey
+from cem.services import API_KEY_PREFIX, api_key_hash
+from cem.tenancy import tenant_activate
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiClient:
+    """The request.user of an API call: the key's tenant acting through the key."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+        self.tenant = api_key.tenant
+
+    def __str__(self) -> str:
+        return f"api-key:{self.api_key.prefix}"
+
+
+def api_key_parse(raw: str) -> tuple[str, str] | None:
+    if not raw.startswith(API_KEY_PREFIX):
+        return None
+    prefix, _, secret = raw[len(API_KEY_PREFIX) :].partition("_")
+    return (prefix, secret) if prefix and secret else None
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        scheme, _, raw = header.partition(" ")
+        if scheme != self.keyword:
+            raw = request.headers.get("X-Api-Key", "")
+            if not raw:
+                return None
+        parts = api_key_parse(raw.strip())
+        if parts is None:
+            raise exceptions.AuthenticationFailed("Malformed API key.")
+        prefix, secret = parts
+        api_key = ApiKey.all_tenants.select_related("tenant").filter(prefix=prefix).first()
+        if (
+            api_key is None
+            or not hmac.compare_digest(api_key.secret_hash, api_key_hash(secret))
+            or api_key.revoked_at is not None
+            or not api_key.tenant.is_active
+        ):
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+            ApiKey.all_tenants.filter(pk=api_key.pk).update(last_used_at=now)
+        tenant_activate(api_key.tenant)
+        return ApiClient(api_key), api_key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class HasTenantApiKey(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, ApiClient)
+
+
+class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
+    """Requests per key (per client address before authentication succeeds)."""
+
+    scope = "api_key"
+
+    def get_cache_key(self, request, view) -> str:
+        if isinstance(request.user, ApiClient):
+            return f"throttle:api:{request.user.api_key.prefix}"
+        return f"throttle:api-anon:{self.get_ident(request)}"

@@ -1,0 +1,25 @@
+"""The partner REST API, version 1, and its OpenAPI 3 schema and docs."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from alerts import api as alert_api
+from journeys import api as journey_api
+from surveys import api as survey_api
+
+urlpatterns = [
+    path("journeys/", journey_api.JourneyListApi.as_view(), name="api_journeys"),
+    path("touchpoints/", journey_api.TouchpointListApi.as_view(), name="api_touchpoints"),
+    path("surveys/", survey_api.SurveyListApi.as_view(), name="api_surveys"),
+    path("surveys/<int:pk>/", survey_api.SurveyDetailApi.as_view(), name="api_survey"),
+    path(
+        "surveys/<int:pk>/responses/",
+        survey_api.ResponseCreateApi.as_view(),
+        name="api_response_create",
+    ),
+    path("responses/<int:pk>/", survey_api.ResponseDetailApi.as_view(), name="api_response"),
+    path("tickets/", alert_api.TicketListApi.as_view(), name="api_tickets"),
+    path("tickets/<int:number>/", alert_api.TicketDetailApi.as_view(), name="api_ticket"),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+]

@@ -1,0 +1,12 @@
+"""Browser views of journeys: the journey map."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from cem.access import tenant_view
+from journeys.selectors import journey_list
+
+
+@tenant_view("journey.view")
+def journey_map(request: HttpRequest) -> HttpResponse:
+    return render(request, "journeys/journey_map.html", {"journeys": journey_list()})

@@ -1,0 +1,199 @@
+"""Partner API of surveys: list them, read one, submit a response, read a response's scores."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from cem.models import OrgUnit
+from journeys.models import Touchpoint
+from surveys.models import Response, Survey
+from surveys.selectors import response_list, survey_list
+from surveys.services import ResponseRejectedError, SurveyClosedError, response_submit
+
+
+class SurveyOutput(serializers.ModelSerializer):
+    touchpoint = serializers.CharField(source="touchpoint.code", default=None)
+    version = serializers.IntegerField(source="live_version.number", default=None)
+
+    class Meta:
+        model = Survey
+        fields = [
+            "id",
+            "name",
+            "status",
+            "touchpoint",
+            "version",
+            "opens_at",
+            "closes_at",
+            "created_at",
+        ]
+
+
+class SurveyDetailOutput(SurveyOutput):
+    definition = serializers.JSONField(source="live_version.definition", default=None)
+
+    class Meta(SurveyOutput.Meta):
+        fields = [*SurveyOutput.Meta.fields, "definition"]
+
+
+class SurveyListApi(generics.ListAPIView):
+    """Surveys of the tenant, newest first."""
+
+    serializer_class = SurveyOutput
+
+    def get_queryset(self):
+        return survey_list()
+
+
+class SurveyDetailApi(generics.RetrieveAPIView):
+    """One survey with the definition of its live (published) version."""
+
+    serializer_class = SurveyDetailOutput
+
+    def get_queryset(self):
+        return survey_list()
+
+
+class ScoreOutput(serializers.Serializer):
+    nps = serializers.IntegerField(allow_null=True)
+    nps_category = serializers.CharField()
+    csat = serializers.IntegerField(allow_null=True)
+    ces = serializers.IntegerField(allow_null=True)
+    sentiment = serializers.CharField(source="sentiment_label")
+    sentiment_score = serializers.FloatField(allow_null=True)
+    keywords = serializers.ListField(child=serializers.CharField())
+    model_version = serializers.CharField()
+    scored_at = serializers.DateTimeField()
+
+
+class ResponseOutput(serializers.ModelSerializer):
+    touchpoint = serializers.CharField(source="touchpoint.code", default=None)
+    org_unit = serializers.CharField(source="org_unit.code", default=None)
+    version = serializers.IntegerField(source="version.number")
+    scores = serializers.SerializerMethodField()
+    ticket_numbers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Response
+        fields = [
+            "id",
+            "survey_id",
+            "version",
+            "status",
+            "source",
+            "touchpoint",
+            "org_unit",
+            "external_customer_id",
+            "answers",
+            "extra",
+            "language",
+            "client_submission_id",
+            "submitted_at",
+            "scores",
+            "ticket_numbers",
+        ]
+
+    @extend_schema(responses=ScoreOutput)
+    def get_scores(self, response: Response) -> dict | None:
+        """Null until a worker has scored the response (usually within seconds)."""
+        score = getattr(response, "score", None)
+        return ScoreOutput(score).data if score is not None else None
+
+    def get_ticket_numbers(self, response: Response) -> list[int]:
+        return [ticket.number for ticket in response.tickets.all()]
+
+
+class ResponseInput(serializers.Serializer):
+    answers = serializers.DictField(help_text="Answers keyed by question key.")
+    external_customer_id = serializers.CharField(max_length=128, required=False, default="")
+    extra = serializers.DictField(required=False, default=dict, help_text="e.g. order_id, store.")
+    client_submission_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        help_text="Idempotency key: a retry stores one response.",
+    )
+    language = serializers.ChoiceField(choices=["zh-hans", "en"], default="zh-hans")
+    touchpoint = serializers.CharField(
+        required=False, help_text="Touchpoint code; default: the survey's."
+    )
+    org_unit = serializers.CharField(
+        required=False, help_text="Org unit code the response is about."
+    )
+    submitted_at = serializers.DateTimeField(required=False)
+
+    def validate_extra(self, value: dict) -> dict:
+        if len(str(value)) > 4000:
+            raise serializers.ValidationError("extra is limited to 4000 characters.")
+        return value
+
+
+class ResponseCreateApi(APIView):
+    """Submit a response to a published survey. Answers are validated against its live version;
+    scoring and alerting follow asynchronously."""
+
+    @extend_schema(request=ResponseInput, responses={201: ResponseOutput, 200: ResponseOutput})
+    def post(self, request, pk: int):
+        survey = get_object_or_404(
+            Survey.objects.select_related("live_version", "touchpoint"), pk=pk
+        )
+        payload = ResponseInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        touchpoint = org_unit = None
+        if data.get("touchpoint"):
+            touchpoint = Touchpoint.objects.filter(code=data["touchpoint"]).first()
+            if touchpoint is None:
+                raise ValidationError(
+                    {"touchpoint": [f"No touchpoint with code {data['touchpoint']!r}."]}
+                )
+        if data.get("org_unit"):
+            org_unit = OrgUnit.objects.filter(code=data["org_unit"]).first()
+            if org_unit is None:
+                raise ValidationError(
+                    {"org_unit": [f"No org unit with code {data['org_unit']!r}."]}
+                )
+        try:
+            submitted = response_submit(
+                survey=survey,
+                raw_answers=data["answers"],
+                language=data["language"],
+                client_submission_id=data["client_submission_id"],
+                external_customer_id=data["external_customer_id"],
+                extra=data["extra"],
+                source=Response.Source.API,
+                submitted_at=data.get("submitted_at"),
+                touchpoint=touchpoint,
+                org_unit=org_unit,
+            )
+        except ResponseRejectedError as rejected:
+            raise ValidationError({"answers": rejected.errors}) from rejected
+        except SurveyClosedError as closed:
+            return ApiResponse(
+                {"error": {"code": "survey_closed", "message": str(closed)}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        response = (
+            response_list()
+            .select_related("version")
+            .prefetch_related("tickets")
+            .get(pk=submitted.response.pk)
+        )
+        return ApiResponse(
+            ResponseOutput(response).data,
+            status=status.HTTP_201_CREATED if submitted.created else status.HTTP_200_OK,
+        )
+
+
+class ResponseDetailApi(generics.RetrieveAPIView):
+    """One response with its answers, its scores (null until scored) and its ticket numbers."""
+
+    serializer_class = ResponseOutput
+
+    def get_queryset(self):
+        return response_list().select_related("version").prefetch_related("tickets")

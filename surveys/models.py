@@ -1,0 +1,175 @@
+"""Surveys, their immutable published versions, distribution links and the responses."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cem.tenancy import TenantOwnedModel
+
+
+class Survey(TenantOwnedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        PUBLISHED = "published", _("已发布")
+        CLOSED = "closed", _("已关闭")
+
+    name = models.CharField(_("name"), max_length=200)
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="surveys",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    live_version = models.ForeignKey(
+        "surveys.SurveyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "status"], name="survey_tenant_status")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.live_version_id is not None
+            and (self.opens_at is None or self.opens_at <= at)
+            and (self.closes_at is None or at < self.closes_at)
+        )
+
+
+class SurveyVersion(TenantOwnedModel):
+    """One definition of a survey (see surveys/definition.py). Frozen once published."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "survey", "number"], name="surveyversion_number_unique"
+            )
+        ]
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} v{self.number}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.published_at is not None
+
+
+def new_link_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Link(TenantOwnedModel):
+    """A way into a survey; it carries the touchpoint and org unit its responses belong to."""
+
+    class Kind(models.TextChoices):
+        ANONYMOUS = "anonymous", _("匿名链接")
+        QR = "qr", _("二维码")
+        PERSONAL = "personal", _("个人邀请")
+        EMBED = "embed", _("嵌入")
+
+    token = models.CharField(max_length=64, unique=True, default=new_link_token)
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="links")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ANONYMOUS)
+    name = models.CharField(max_length=200, blank=True)
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    org_unit = models.ForeignKey(
+        "cem.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    hidden_fields = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "survey"], name="link_tenant_survey")]
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.name or self.token
+
+
+class Response(TenantOwnedModel):
+    """What one respondent answered. Never edited by staff; derived scores live in analytics."""
+
+    class Status(models.TextChoices):
+        PARTIAL = "partial", _("未完成")
+        COMPLETE = "complete", _("已完成")
+
+    class Source(models.TextChoices):
+        LINK = "link", _("问卷链接")
+        API = "api", _("API")
+        IMPORT = "import", _("导入")
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="+")
+    link = models.ForeignKey(
+        Link, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    org_unit = models.ForeignKey(
+        "cem.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responses",
+    )
+    external_customer_id = models.CharField(max_length=128, blank=True)
+    answers = models.JSONField(default=dict)
+    extra = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=16, default="zh-hans")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.LINK)
+    client_submission_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "client_submission_id"],
+                condition=~models.Q(client_submission_id=""),
+                name="response_submission_unique_per_tenant",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "submitted_at"], name="response_tenant_submitted"),
+            models.Index(
+                fields=["tenant", "survey", "submitted_at"], name="response_survey_submitted"
+            ),
+            models.Index(
+                fields=["tenant", "org_unit", "submitted_at"], name="response_unit_submitted"
+            ),
+            # The sweeper looks across tenants for recent responses without a score.
+            models.Index(fields=["received_at"], name="response_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Response {self.pk}"

@@ -1,0 +1,163 @@
+"""Shared fixtures: tenant worlds, a real Celery worker, and Chromium through Playwright.
+
+Locally without PostgreSQL/Redis the suite runs on SQLite with eager tasks and skips the
+tests that need the real services; with CI=true a missing service fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from cem.tenancy import tenant_context
+from tests.factories import build_world
+
+ROOT = Path(__file__).resolve().parent.parent
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# around it are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def real_services_available() -> bool:
+    return on_postgres() and bool(settings.REDIS_URL)
+
+
+def pytest_configure(config):
+    if IN_CI and not real_services_available():
+        raise pytest.UsageError(
+            "CI=true needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); refusing to skip."
+        )
+
+
+def require_real_services() -> None:
+    if not real_services_available():
+        pytest.skip("needs PostgreSQL and Redis (set DATABASE_URL and REDIS_URL)")
+
+
+@pytest.fixture
+def world(db):
+    return build_world("acme")
+
+
+@pytest.fixture
+def other_world(db):
+    return build_world("globex")
+
+
+@pytest.fixture
+def in_tenant(world):
+    with tenant_context(world.tenant):
+        yield world
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on the Redis broker, using the test database."""
+    require_real_services()
+    from cem.celery import app
+
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+        "REDIS_URL": settings.REDIS_URL,
+        "DB_CONN_MAX_AGE": "0",
+    }
+    app.control.purge()
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115 - closed with the worker
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cem",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            "default,scoring,alerts",
+            "--hostname",
+            f"test-worker-{os.getpid()}@%h",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("celery worker exited at start-up; see var/test-worker.log")
+        if app.control.ping(timeout=1.0):
+            break
+    else:
+        process.terminate()
+        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture
+def scoring_worker(request):
+    """Where scoring runs: a real worker when Redis is configured, else in-process (eager)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        yield None
+    else:
+        yield request.getfixturevalue("celery_worker_process")
+
+
+def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.2):
+    """Poll `predicate` until it returns something truthy; fail clearly after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            raise RuntimeError(f"Chromium not found at {CHROMIUM}; `make setup` installs it")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
