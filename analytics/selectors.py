@@ -34,9 +34,9 @@ class MetricSummary:
             responses=row["responses"],
             nps=net_promoter_score(row["promoters"], row["detractors"], row["nps_count"]),
             nps_count=row["nps_count"],
-            csat=round(row["csat"], 2) if row["csat"] is not None else None,
+            csat=round(row["csat_mean"], 2) if row["csat_mean"] is not None else None,
             csat_count=row["csat_count"],
-            ces=round(row["ces"], 2) if row["ces"] is not None else None,
+            ces=round(row["ces_mean"], 2) if row["ces_mean"] is not None else None,
             ces_count=row["ces_count"],
         )
 
@@ -46,9 +46,9 @@ _AGGREGATES = {
     "promoters": Count("id", filter=Q(nps_category=NpsCategory.PROMOTER)),
     "detractors": Count("id", filter=Q(nps_category=NpsCategory.DETRACTOR)),
     "nps_count": Count("nps"),
-    "csat": Avg("csat"),
+    "csat_mean": Avg("csat"),
     "csat_count": Count("csat"),
-    "ces": Avg("ces"),
+    "ces_mean": Avg("ces"),
     "ces_count": Count("ces"),
 }
 

@@ -107,8 +107,8 @@ def build_world(slug: str) -> World:
         membership_create(user=viewer, role=Role.VIEWER, org_unit=region)
         owner = UserFactory(username=f"{slug}-owner")
         membership_create(user=owner, role=Role.OWNER)
-        journey = Journey.objects.create(name="个人开户")
-        stage = Stage.objects.create(journey=journey, name="到店办理", position=1)
+        journey = Journey.objects.create(name=f"{slug} 个人开户")
+        stage = Stage.objects.create(journey=journey, name=f"{slug} 到店办理", position=1)
         touchpoint = Touchpoint.objects.create(
             stage=stage,
             name="网点柜台",

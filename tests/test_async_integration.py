@@ -1,0 +1,84 @@
+"""The async path on real components: HTTP -> PostgreSQL -> Redis -> Celery worker -> ticket,
+and a broker outage that delays scoring but loses nothing."""
+
+import contextlib
+import json
+import urllib.request
+from datetime import timedelta
+
+import pytest
+
+from alerts.models import Ticket
+from analytics.models import ResponseScore
+from analytics.services import unscored_responses_enqueue
+from cem.celery import app
+from tests.conftest import require_real_services, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _needs_real_services():
+    require_real_services()
+
+
+def post_response(live_server, world, answers: dict, submission_id: str) -> dict:
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/surveys/{world.survey.pk}/responses/",
+        data=json.dumps({"answers": answers, "client_submission_id": submission_id}).encode(),
+        headers={
+            "Authorization": f"Api-Key {world.api_key_plaintext}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        assert reply.status == 201
+        return json.loads(reply.read())
+
+
+def scored_with_ticket(response_id: int):
+    score = ResponseScore.all_tenants.filter(response_id=response_id).first()
+    ticket = Ticket.all_tenants.filter(response_id=response_id).first()
+    return (score, ticket) if score and ticket else None
+
+
+BAD = {"nps_1": 1, "csat_1": 1, "text_1": "客服电话一直打不通，问题拖了一个月都没解决，非常失望"}
+
+
+def test_response_submitted_over_http_is_scored_by_the_worker_and_opens_a_ticket(
+    live_server, world, celery_worker_process
+):
+    body = post_response(live_server, world, BAD, "http-1")
+    score, ticket = wait_until(lambda: scored_with_ticket(body["id"]), timeout=60)
+    assert score.nps_category == "detractor" and score.sentiment_label == "negative"
+    assert ticket.org_unit_id == world.branch.pk and ticket.status == "open"
+
+
+@contextlib.contextmanager
+def broker_unreachable():
+    """Point the Celery app (shared by the live server thread) at a port where nothing listens."""
+    real_url = app.conf.broker_url
+
+    def reconnect(url):
+        app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    reconnect("redis://127.0.0.1:9/0")
+    try:
+        yield
+    finally:
+        reconnect(real_url)
+
+
+def test_response_submitted_while_the_broker_is_down_is_scored_once_the_sweeper_runs(
+    live_server, world, celery_worker_process, caplog
+):
+    with broker_unreachable():
+        body = post_response(live_server, world, BAD, "outage-1")
+    assert "could not enqueue scoring" in caplog.text
+    assert not ResponseScore.all_tenants.filter(response_id=body["id"]).exists()
+    assert unscored_responses_enqueue(older_than=timedelta(0)) == 1
+    score, ticket = wait_until(lambda: scored_with_ticket(body["id"]), timeout=60)
+    assert score.nps == 1 and ticket.number == 1

@@ -1,0 +1,147 @@
+"""Isolation: every page and API endpoint, walked from the URL map, refuses another tenant.
+
+A user or key of tenant B asking for tenant A's objects gets 404 (or 403), and lists never
+contain A's rows. A new URL pattern fails this test until it is covered here.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from tests.factories import PASSWORD
+from tests.helpers import BAD_ANSWERS, submit_and_score
+
+# Patterns that are public or not tenant data, each with the reason.
+NOT_TENANT_SCOPED = {
+    "home": "tenant picker: lists only the user's own memberships",
+    "healthz": "liveness probe",
+    "login": "authentication",
+    "logout": "authentication",
+    "set_language": "language switch",
+    "respond": "public survey page: the unguessable link token names the tenant",
+    "respond_thanks": "public thank-you page of a link token",
+    "api_schema": "OpenAPI document, no tenant data",
+    "api_docs": "API docs page, no tenant data",
+}
+
+
+def url_patterns(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if route.startswith("admin/"):
+                continue  # Django's staff-only admin, no tenant models registered
+            yield from url_patterns(pattern, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern.name
+
+
+def fill(route: str, values: dict) -> str:
+    if route.startswith("api/v1/responses/"):
+        values = {**values, "pk": values["response_pk"]}
+
+    def replace(match):
+        name = match.group(1).split(":")[-1]
+        if name not in values:
+            raise AssertionError(f"no cross-tenant value for <{name}> in {route}; add one")
+        return str(values[name])
+
+    return "/" + re.sub(r"<([^>]+)>", replace, route)
+
+
+ALL_ROUTES = list(url_patterns())
+PAGE_ROUTES = [(r, n) for r, n in ALL_ROUTES if r.startswith("t/")]
+API_ROUTES = [(r, n) for r, n in ALL_ROUTES if r.startswith("api/") and n not in NOT_TENANT_SCOPED]
+
+
+def test_every_url_pattern_is_covered():
+    covered = {n for _r, n in PAGE_ROUTES + API_ROUTES} | set(NOT_TENANT_SCOPED)
+    assert {n for _r, n in ALL_ROUTES} <= covered
+
+
+@pytest.fixture
+def a_ids(world, other_world):
+    submit_and_score(world, BAD_ANSWERS)
+    response = submit_and_score(world, BAD_ANSWERS)
+    return {
+        "tenant_slug": world.tenant.slug,
+        "survey_id": world.survey.pk,
+        "link_id": world.link.pk,
+        "number": 2,  # tenant A has tickets 1 and 2; B has none
+        "key_id": world.api_key.pk,
+        "key": "nps_1",
+        "pk": world.survey.pk,
+        "response_pk": response.pk,
+    }
+
+
+def request_as(client, url):
+    reply = client.get(url)
+    if reply.status_code == 405:
+        reply = client.post(url, {"action": "claim", "name": "x", "note": "x"})
+    return reply
+
+
+def a_markers(world) -> list[str]:
+    """Strings that only tenant A's rows contain."""
+    return [world.tenant.name, world.survey.name, world.journey.name, world.touchpoint.stage.name]
+
+
+def test_user_of_other_tenant_gets_404_for_every_tenant_a_page(client, world, other_world, a_ids):
+    client.login(username=other_world.manager.username, password=PASSWORD)
+    leaks = {}
+    for route, name in PAGE_ROUTES:
+        status = request_as(client, fill(route, a_ids)).status_code
+        if status != 404:
+            leaks[name] = status
+    assert leaks == {}
+
+
+def test_tenant_b_pages_never_show_tenant_a_objects(client, world, other_world, a_ids):
+    """B's owner in B's own tenant asking for A's ids gets 404; pages without ids show B only."""
+    client.login(username=f"{other_world.tenant.slug}-owner", password=PASSWORD)
+    leaks = {}
+    for route, name in PAGE_ROUTES:
+        reply = request_as(client, fill(route, {**a_ids, "tenant_slug": other_world.tenant.slug}))
+        if re.search(r"<(?!slug:tenant_slug)", route):
+            if reply.status_code != 404:
+                leaks[name] = reply.status_code
+        elif reply.status_code not in (200, 302):
+            leaks[name] = reply.status_code
+        elif any(marker in reply.content.decode() for marker in a_markers(world)):
+            leaks[name] = "shows tenant A's rows"
+    assert leaks == {}
+
+
+@pytest.fixture
+def b_api(other_world):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {other_world.api_key_plaintext}")
+    return client
+
+
+def test_key_of_other_tenant_gets_404_or_only_its_own_rows(b_api, world, other_world, a_ids):
+    leaks = {}
+    for route, name in API_ROUTES:
+        url = fill(route, a_ids)
+        if "<" in route:
+            for method in ("get", "post", "patch"):
+                reply = getattr(b_api, method)(
+                    url, {"action": "claim", "answers": {}}, format="json"
+                )
+                if reply.status_code not in (404, 405):
+                    leaks[f"{name} {method}"] = reply.status_code
+        else:
+            reply = b_api.get(url)
+            if reply.status_code != 200:
+                leaks[name] = reply.status_code
+            elif any(marker in reply.content.decode() for marker in a_markers(world)):
+                leaks[name] = "lists tenant A's rows"
+    assert leaks == {}
+
+
+def test_b_ticket_list_api_does_not_contain_a_tickets(b_api, world, other_world, a_ids):
+    assert b_api.get("/api/v1/tickets/").json()["results"] == []
