@@ -64,5 +64,6 @@ bench: setup
 	$(PY) -m bench.scoring_worker
 
 messages: setup
-	$(PY) manage.py makemessages -l en --ignore ".venv/*"
+	$(PY) manage.py makemessages -l en --ignore ".venv/*" --ignore "bench/*" --ignore "tests/*"
+	$(PY) locale/translate_en.py
 	$(PY) manage.py compilemessages -l en --ignore ".venv/*"

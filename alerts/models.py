@@ -20,7 +20,7 @@ class Priority(models.TextChoices):
 class AlertRule(TenantOwnedModel):
     """When a scored response matches `conditions` (see alerts/rules.py), a ticket is opened."""
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("名称"), max_length=200)
     conditions = models.JSONField()
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
     sla_hours = models.PositiveIntegerField(default=24)
@@ -41,7 +41,7 @@ class RootCause(TenantOwnedModel):
         PROCESS = "process", _("流程改进")
         STRATEGIC = "strategic", _("战略改进")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("名称"), max_length=200)
     level = models.CharField(max_length=16, choices=Level.choices)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
 
@@ -148,3 +148,7 @@ class TicketEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id}"
+
+    @property
+    def to_status_label(self) -> str:
+        return TicketStatus(self.to_status).label if self.to_status else ""

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from alerts.models import (
     OPEN_STATUSES,
@@ -130,17 +131,19 @@ class TicketTransitionError(ValidationError):
 class Transition:
     sources: frozenset[str]
     target: str
-    label: str
+    label: str  # a lazy translation: shown on the workbench buttons
 
 
 S = TicketStatus
 TRANSITIONS: dict[str, Transition] = {
-    "claim": Transition(frozenset({S.OPEN, S.REOPENED}), S.IN_PROGRESS, "认领"),
-    "wait_customer": Transition(frozenset({S.IN_PROGRESS}), S.WAITING_CUSTOMER, "等待客户"),
-    "resume": Transition(frozenset({S.WAITING_CUSTOMER}), S.IN_PROGRESS, "继续处理"),
-    "resolve": Transition(frozenset({S.IN_PROGRESS, S.WAITING_CUSTOMER}), S.RESOLVED, "解决"),
-    "close": Transition(frozenset({S.RESOLVED}), S.CLOSED, "关闭"),
-    "reopen": Transition(frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED, "重开"),
+    "claim": Transition(frozenset({S.OPEN, S.REOPENED}), S.IN_PROGRESS, _lazy("认领")),
+    "wait_customer": Transition(frozenset({S.IN_PROGRESS}), S.WAITING_CUSTOMER, _lazy("等待客户")),
+    "resume": Transition(frozenset({S.WAITING_CUSTOMER}), S.IN_PROGRESS, _lazy("继续处理")),
+    "resolve": Transition(
+        frozenset({S.IN_PROGRESS, S.WAITING_CUSTOMER}), S.RESOLVED, _lazy("解决")
+    ),
+    "close": Transition(frozenset({S.RESOLVED}), S.CLOSED, _lazy("关闭")),
+    "reopen": Transition(frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED, _lazy("重开")),
 }
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from alerts import selectors, services
 from alerts.forms import TicketActionForm
@@ -73,7 +74,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, "已保存。")
+                messages.success(request, _("已保存。"))
                 return redirect("ticket_detail", tenant_slug=request.tenant.slug, number=number)
     return render(
         request,

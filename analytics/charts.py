@@ -48,7 +48,9 @@ def weekly_trend_chart(trend: list[tuple[datetime, MetricSummary]]) -> str:
         margin={"l": 40, "r": 40, "t": 20, "b": 40},
         height=320,
         legend={"orientation": "h"},
-        yaxis={"title": "NPS", "range": [-100, 100]},
+        # Weeks as categories: a date axis zooms to milliseconds when there is one week.
+        xaxis={"type": "category"},
+        yaxis={"title": "NPS", "range": [-110, 110]},
         yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "visible": False},
         yaxis3={"overlaying": "y", "side": "right", "range": [0, 7], "title": "CSAT / CES"},
         paper_bgcolor="rgba(0,0,0,0)",

@@ -31,7 +31,7 @@ class ResponseScore(TenantOwnedModel):
     nps_category = models.CharField(max_length=16, choices=NpsCategory.choices, blank=True)
     csat = models.PositiveSmallIntegerField(null=True, blank=True)
     ces = models.PositiveSmallIntegerField(null=True, blank=True)
-    verbatim = models.TextField(blank=True, help_text=_("The free text that was analysed."))
+    verbatim = models.TextField(blank=True, help_text=_("被分析的文本"))
     sentiment_label = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
     sentiment_score = models.FloatField(null=True, blank=True)
     keywords = models.JSONField(default=list, blank=True)

@@ -27,7 +27,9 @@ def response_score(*, response_id: int) -> ResponseScore | None:
     Returns None when the response no longer exists.
     """
     response = (
-        Response.all_tenants.select_related("tenant", "version").filter(pk=response_id).first()
+        Response.all_tenants.select_related("tenant", "version", "touchpoint", "org_unit")
+        .filter(pk=response_id)
+        .first()
     )
     if response is None:
         logger.warning("response %s vanished before scoring", response_id)

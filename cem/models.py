@@ -12,7 +12,7 @@ from cem.tenancy import TenantOwnedModel
 
 class Tenant(models.Model):
     slug = models.SlugField(unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("名称"), max_length=200)
     time_zone = models.CharField(max_length=64, default="Asia/Shanghai")
     locale = models.CharField(max_length=16, default="zh-hans")
     settings = models.JSONField(default=dict, blank=True)
@@ -45,8 +45,8 @@ class OrgUnit(TenantOwnedModel):
         TEAM = "team", _("团队")
 
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
-    name = models.CharField(_("name"), max_length=200)
-    code = models.CharField(_("code"), max_length=64)
+    name = models.CharField(_("名称"), max_length=200)
+    code = models.CharField(_("编码"), max_length=64)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BRANCH)
     path = models.CharField(max_length=255, editable=False, default="")
 
@@ -94,7 +94,7 @@ class Membership(TenantOwnedModel):
 class ApiKey(TenantOwnedModel):
     """A partner system's key. Only a SHA-256 of the secret is kept; the key is shown once."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("名称"), max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     secret_hash = models.CharField(max_length=64)
     created_by = models.ForeignKey(

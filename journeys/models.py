@@ -28,7 +28,7 @@ class KeyMoment(models.TextChoices):
 
 
 class Journey(TenantOwnedModel):
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("名称"), max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -46,7 +46,7 @@ class Journey(TenantOwnedModel):
 
 class Stage(TenantOwnedModel):
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="stages")
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("名称"), max_length=200)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -59,7 +59,7 @@ class Stage(TenantOwnedModel):
 
 class Touchpoint(TenantOwnedModel):
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="touchpoints")
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("名称"), max_length=200)
     code = models.SlugField(max_length=64)
     channel = models.CharField(max_length=32, choices=Channel.choices)
     key_moment = models.CharField(max_length=8, choices=KeyMoment.choices, default=KeyMoment.NONE)
@@ -68,7 +68,7 @@ class Touchpoint(TenantOwnedModel):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        help_text=_("Owner of this touchpoint's alerts unless a link names a branch."),
+        help_text=_("该触点预警的默认负责单位（链接指定网点时以链接为准）"),
     )
 
     class Meta:

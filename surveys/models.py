@@ -17,7 +17,7 @@ class Survey(TenantOwnedModel):
         PUBLISHED = "published", _("已发布")
         CLOSED = "closed", _("已关闭")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("名称"), max_length=200)
     touchpoint = models.ForeignKey(
         "journeys.Touchpoint",
         null=True,

@@ -117,7 +117,8 @@ def survey_question_remove(*, survey: Survey, key: str) -> SurveyVersion:
 @transaction.atomic
 def survey_publish(*, survey: Survey, by: Actor) -> SurveyVersion:
     """Freeze the draft as the live version; the first publish also makes the default link."""
-    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    # Lock the row so two publishes cannot race; the caller's instance is updated in place.
+    Survey.objects.select_for_update().filter(pk=survey.pk).first()
     draft = survey.versions.order_by("-number").first()
     if draft is None or draft.is_frozen:
         raise ValidationError(_("没有待发布的修改。"))

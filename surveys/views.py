@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cem.access import tenant_view
@@ -99,7 +100,7 @@ def survey_publish(request: HttpRequest, survey_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"已发布第 {version.number} 版。")
+        messages.success(request, _("已发布第 %(number)s 版。") % {"number": version.number})
     return redirect("survey_builder", tenant_slug=request.tenant.slug, survey_id=survey_id)
 
 

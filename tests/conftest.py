@@ -80,7 +80,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     }
     app.control.purge()
     (ROOT / "var").mkdir(exist_ok=True)
-    log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115 - closed with the worker
+    log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115 - closed with the worker
     process = subprocess.Popen(
         [
             sys.executable,
@@ -106,7 +106,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("celery worker exited at start-up; see var/test-worker.log")
+            raise RuntimeError("celery worker exited at start-up; see var/test-worker-<pid>.log")
         if app.control.ping(timeout=1.0):
             break
     else:

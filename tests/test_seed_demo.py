@@ -1,0 +1,86 @@
+"""`manage.py seed_demo` builds a realistic bank tenant through the services, exactly once."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from alerts.models import OPEN_STATUSES, Ticket, TicketEvent, TicketStatus
+from analytics.models import ResponseScore
+from cem.models import AuditEvent, Membership, OrgUnit, Tenant
+from cem.tenancy import tenant_context
+from journeys.models import Journey, Touchpoint
+from surveys.models import Link, Response, Survey
+
+COUNTED = (
+    OrgUnit,
+    Membership,
+    Journey,
+    Touchpoint,
+    Survey,
+    Link,
+    Response,
+    ResponseScore,
+    Ticket,
+    TicketEvent,
+    AuditEvent,
+)
+
+
+def seed(**options) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def snapshot(tenant: Tenant) -> dict:
+    with tenant_context(tenant):
+        counts = {model.__name__: model.objects.count() for model in COUNTED}
+        statuses = sorted(Ticket.objects.values_list("number", "status"))
+    return {**counts, "ticket statuses": statuses, "users": get_user_model().objects.count()}
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_a_realistic_bank_tenant_once():
+    output = seed(responses=60)
+
+    tenant = Tenant.objects.get(slug="demo-bank")
+    assert "manager / demo1234" in output
+    with tenant_context(tenant):
+        kinds = sorted(OrgUnit.objects.values_list("kind", flat=True))
+        assert kinds == ["branch"] * 4 + ["hq"] + ["region"] * 2
+        assert Journey.objects.count() == 2
+        assert len(set(Touchpoint.objects.values_list("channel", flat=True))) >= 4
+        surveys = Survey.objects.all()
+        assert len(surveys) >= 3
+        assert all(s.status == Survey.Status.PUBLISHED and s.live_version_id for s in surveys)
+        assert Membership.objects.get(user__username="agent").org_unit.code == "SH-PD"
+        assert Response.objects.count() == 60
+        assert ResponseScore.objects.count() == 60
+        assert Response.objects.filter(org_unit__kind=OrgUnit.Kind.BRANCH).exists()
+        assert Ticket.objects.filter(status__in=OPEN_STATUSES).exists()
+        assert Ticket.objects.filter(status=TicketStatus.CLOSED).exists()
+    before = snapshot(tenant)
+
+    again = seed(responses=60)
+
+    assert "已存在" in again
+    assert snapshot(tenant) == before
+
+
+@pytest.mark.django_db
+def test_seed_demo_reset_deletes_the_demo_tenant_and_seeds_it_afresh():
+    seed(responses=12)
+    old = Tenant.objects.get(slug="demo-bank")
+
+    output = seed(responses=8, reset=True)
+
+    tenant = Tenant.objects.get(slug="demo-bank")
+    assert tenant.pk != old.pk
+    assert "已删除" in output
+    assert not Response.all_tenants.filter(tenant_id=old.pk).exists()
+    with tenant_context(tenant):
+        assert Response.objects.count() == 8
+        assert ResponseScore.objects.count() == 8
+        assert OrgUnit.objects.count() == 7
