@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cem.access import tenant_view
+from cem.access import require_permission, tenant_view
 from surveys import services
 from surveys.definition import questions_for_display
 from surveys.forms import QuestionAddForm, SurveyCreateForm
@@ -35,8 +35,6 @@ def public_link_url(request: HttpRequest, link: Link) -> str:
 def survey_index(request: HttpRequest) -> HttpResponse:
     form = SurveyCreateForm(request.POST or None)
     if request.method == "POST":
-        from cem.access import require_permission
-
         require_permission(request.membership, "survey.manage")
         if form.is_valid():
             survey = services.survey_create(

@@ -603,6 +603,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"租户 {TENANT_SLUG} 已存在，未做任何更改（用 --reset 删除后重新生成）。"
                 )
+                self.logins_write()
                 return
             if existing is not None:
                 tenant_data_delete(existing)
@@ -631,6 +632,9 @@ class Command(BaseCommand):
         )
         for label, value in counts.items():
             self.stdout.write(f"  {label}：{value}")
+        self.logins_write()
+
+    def logins_write(self) -> None:
         self.stdout.write("登录账号：")
         for spec in USERS:
             self.stdout.write(f"  {spec.username} / {DEMO_PASSWORD} ({spec.label})")
