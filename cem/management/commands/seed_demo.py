@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEvent, TicketStatus
@@ -702,6 +703,10 @@ class Demo:
     aspects: dict[int, str | None] = field(default_factory=dict)
 
 
+# A ticket opens shortly after its response is scored.
+TICKET_OPENED_AFTER = timedelta(minutes=5)
+
+
 def demo_seed(*, responses: int, seed: int) -> Tenant:
     """Build the whole demo tenant; reproducible for a given seed (apart from 'now')."""
     rng = random.Random(seed)
@@ -721,7 +726,26 @@ def demo_seed(*, responses: int, seed: int) -> Tenant:
         for response_id in response_ids:
             response_score(response_id=response_id)
         tickets_work(demo, rng)
+        tickets_backdate()
     return tenant
+
+
+def tickets_backdate() -> None:
+    """Move each ticket and its history back to when its response came in.
+
+    The services stamp tickets with the time they run, which for seeded history is today;
+    a demo queue should show tickets of every age, some past their SLA.
+    """
+    now = timezone.now()
+    for ticket in Ticket.objects.select_related("response"):
+        offset = now - (ticket.response.submitted_at + TICKET_OPENED_AFTER)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            created_at=F("created_at") - offset,
+            updated_at=F("updated_at") - offset,
+            sla_due_at=F("sla_due_at") - offset,
+            closed_at=F("closed_at") - offset,
+        )
+        TicketEvent.objects.filter(ticket=ticket).update(at=F("at") - offset)
 
 
 def demo_user(spec: UserSpec) -> AbstractBaseUser:
