@@ -12,7 +12,7 @@ from alerts import selectors, services
 from alerts.forms import TicketActionForm
 from alerts.models import TicketStatus
 from cem.access import require_permission, tenant_view
-from surveys.definition import iter_questions, localized
+from surveys.definition import answer_display, iter_questions, localized
 
 
 @tenant_view("ticket.view")
@@ -31,21 +31,14 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
 
 
 def _answer_rows(response, language: str) -> list[tuple[str, str]]:
-    rows = []
-    for question in iter_questions(response.version.definition):
-        value = response.answers.get(question["key"])
-        if value is None:
-            continue
-        options = {
-            option["key"]: localized(option.get("text"), language)
-            for option in question.get("options", [])
-        }
-        if isinstance(value, list):
-            shown = "、".join(options.get(item, item) for item in value)
-        else:
-            shown = options.get(value, str(value)) if options else str(value)
-        rows.append((localized(question.get("text"), language), shown))
-    return rows
+    return [
+        (
+            localized(question.get("text"), language),
+            answer_display(question, response.answers[key], language),
+        )
+        for question in iter_questions(response.version.definition)
+        if (key := question["key"]) in response.answers
+    ]
 
 
 @tenant_view("ticket.view")

@@ -31,6 +31,9 @@ class Survey(TenantOwnedModel):
     )
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
+    response_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("问卷回收上限（留空为不限）")
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -39,15 +42,6 @@ class Survey(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.name
-
-    def is_open(self, at=None) -> bool:
-        at = at or timezone.now()
-        return (
-            self.status == self.Status.PUBLISHED
-            and self.live_version_id is not None
-            and (self.opens_at is None or self.opens_at <= at)
-            and (self.closes_at is None or at < self.closes_at)
-        )
 
 
 class SurveyVersion(TenantOwnedModel):
@@ -100,6 +94,10 @@ class Link(TenantOwnedModel):
     )
     hidden_fields = models.JSONField(default=dict, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    response_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("该链接（如某网点）的回收上限")
+    )
+    one_response_per_device = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -147,8 +145,10 @@ class Response(TenantOwnedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.LINK)
     client_submission_id = models.CharField(max_length=64, blank=True)
+    # Progress of a partial response through a multi-page survey: pages passed, page shown.
+    page_path = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    submitted_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)  # set when complete
     received_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

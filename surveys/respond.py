@@ -1,27 +1,39 @@
-"""The respondent's pages: answer a survey through its public link, then be thanked.
+"""The respondent's pages: answer a survey page by page through its link, then be thanked.
 
-Server-rendered and mobile-first; they work without JavaScript. The link token names the
-tenant, so these views set it themselves.
+Server-rendered and mobile-first; they work without JavaScript (logic runs on the server).
+Progress is saved after every page, so reloading or coming back resumes where the respondent
+stopped: a personal link resumes on any device, an anonymous link on the same browser (a
+cookie holds its resume key). The link token names the tenant, so these views set it.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from cem.ratelimit import client_address, rate_limit_exceeded
 from cem.tenancy import tenant_context
-from surveys.definition import iter_questions, localized, questions_for_display
-from surveys.models import Link
+from surveys.definition import localized, page_of
+from surveys.logic import visible_questions
+from surveys.models import Link, Response
+from surveys.rendering import questions_for_display, raw_answers_from_form
 from surveys.selectors import link_by_token
-from surveys.services import ResponseRejectedError, SurveyClosedError, response_submit
+from surveys.services import (
+    SurveyClosedError,
+    response_begin,
+    response_in_progress,
+    response_page_save,
+    survey_closed_error,
+    survey_unavailable_reason,
+)
+
+RESUME_COOKIE_DAYS = 30
+HIDDEN_VALUE_MAX = 200
 
 
 def _link_or_404(token: str) -> Link:
@@ -31,80 +43,208 @@ def _link_or_404(token: str) -> Link:
     return link
 
 
-def _raw_answers(request: HttpRequest, definition: dict) -> dict:
-    raw = {}
-    for question in iter_questions(definition):
-        name = f"q_{question['key']}"
-        if question["type"] == "multiple_choice":
-            raw[question["key"]] = request.POST.getlist(name)
-        else:
-            raw[question["key"]] = request.POST.get(name)
-    return raw
+def _resume_cookie(link: Link) -> str:
+    return f"cem_r_{link.pk}"
 
 
-def _started_at(value: str | None) -> datetime | None:
-    parsed = parse_datetime(value or "")
-    return parsed if parsed and parsed <= timezone.now() else None
+def _done_cookie(link: Link) -> str:
+    return f"cem_d_{link.pk}"
+
+
+def _resume_key(request: HttpRequest, link: Link) -> str:
+    """One response per personal link; for an anonymous link, one per browser at a time."""
+    if link.kind == Link.Kind.PERSONAL:
+        return f"link:{link.token}"
+    # The cookie, else the key carried in the URL or the form (browsers without cookies).
+    key = (
+        request.COOKIES.get(_resume_cookie(link))
+        or request.GET.get("r")
+        or request.POST.get("resume_key")
+        or ""
+    )
+    return key[:64]
+
+
+def _hidden_from_request(request: HttpRequest, definition: dict, source) -> dict:
+    """Hidden fields the survey declares, taken from the link's query string or form."""
+    names = definition.get("hidden_fields", [])
+    return {
+        name: str(source[prefix + name])[:HIDDEN_VALUE_MAX]
+        for name in names
+        for prefix in ("", "h_")
+        if source.get(prefix + name)
+    }
+
+
+def _theme(link: Link, definition: dict) -> dict:
+    tenant_theme = link.tenant.settings.get("theme", {}) if link.tenant.settings else {}
+    return {**tenant_theme, **definition.get("theme", {})}
+
+
+def _closed(request: HttpRequest, link: Link, error: SurveyClosedError) -> HttpResponse:
+    status = 200 if error.reason == "already_answered" else 410
+    context = {"survey": link.survey, "message": str(error), "reason": error.reason}
+    return render(request, "surveys/respond_closed.html", context, status=status)
 
 
 def respond(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     survey = link.survey
-    language = request.LANGUAGE_CODE
     with tenant_context(link.tenant):
-        if (link.expires_at and link.expires_at <= timezone.now()) or not survey.is_open():
-            return render(request, "surveys/respond_closed.html", {"survey": survey}, status=410)
-        definition = survey.live_version.definition
-        values: dict = {}
-        errors: dict = {}
-        form_error = ""
+        resume_key = _resume_key(request, link)
+        response = response_in_progress(resume_key=resume_key)
+        if response is not None and response.status == Response.Status.COMPLETE:
+            if request.method == "POST":  # a double click on the last page
+                return redirect("respond_thanks", token=link.token)
+            if link.kind == Link.Kind.PERSONAL or link.one_response_per_device:
+                return _closed(request, link, survey_closed_error("already_answered"))
+            response, resume_key = None, ""
+        if link.one_response_per_device and request.COOKIES.get(_done_cookie(link)):
+            return _closed(request, link, survey_closed_error("already_answered"))
+        reason = survey_unavailable_reason(survey=survey, link=link)
+        if reason:
+            return _closed(request, link, survey_closed_error(reason))
         if request.method == "POST":
             if rate_limit_exceeded(
                 scope="respond", key=client_address(request), limit=settings.CEM_PUBLIC_SUBMIT_RATE
             ):
-                return render(
-                    request,
-                    "surveys/respond_closed.html",
-                    {"survey": survey, "rate_limited": True},
-                    status=429,
-                )
-            values = _raw_answers(request, definition)
-            try:
-                response_submit(
-                    survey=survey,
-                    raw_answers=values,
-                    link=link,
-                    language=language,
-                    client_submission_id=request.POST.get("submission_id", "")[:64],
-                    started_at=_started_at(request.POST.get("started_at")),
-                )
-            except ResponseRejectedError as rejected:
-                errors = rejected.errors
-                form_error = _("有 %(count)s 道题需要修改，请查看红色提示。") % {
-                    "count": len(errors)
-                }
-            except SurveyClosedError:
-                return render(
-                    request, "surveys/respond_closed.html", {"survey": survey}, status=410
-                )
-            else:
-                return redirect("respond_thanks", token=token)
-        context = {
-            "link": link,
-            "title": localized(definition.get("title"), language) or survey.name,
-            "questions": questions_for_display(definition, language, values, errors),
-            "form_error": form_error,
-            "submission_id": request.POST.get("submission_id") or uuid.uuid4().hex,
-            "started_at": request.POST.get("started_at") or timezone.now().isoformat(),
-        }
-        return render(request, "surveys/respond.html", context)
+                error = SurveyClosedError(_("提交过于频繁，请稍后再试。"), "rate_limited")
+                context = {"survey": survey, "message": str(error), "reason": error.reason}
+                return render(request, "surveys/respond_closed.html", context, status=429)
+            return _page_post(request, link, response, resume_key)
+        if response is None:
+            response = response_begin(
+                survey=survey,
+                link=link,
+                resume_key=resume_key or uuid.uuid4().hex,
+                language=request.LANGUAGE_CODE,
+                hidden=_hidden_from_request(request, survey.live_version.definition, request.GET),
+            )
+        return _page_render(
+            request, link, response, response.page_path[-1], values=response.answers
+        )
+
+
+def _page_post(request: HttpRequest, link: Link, response: Response | None, resume_key: str):
+    if response is None:
+        definition = link.survey.live_version.definition
+        response = response_begin(
+            survey=link.survey,
+            link=link,
+            resume_key=resume_key or uuid.uuid4().hex,
+            language=request.LANGUAGE_CODE,
+            hidden=_hidden_from_request(request, definition, request.POST),
+        )
+    definition = response.version.definition
+    page = page_of(definition, request.POST.get("page", ""))
+    if page is None:
+        return redirect("respond", token=link.token)
+    earlier = {key: value for key, value in response.answers.items()}
+    questions = visible_questions(page, earlier, response.extra)
+    try:
+        outcome = response_page_save(
+            response=response,
+            page_key=page["key"],
+            raw_answers=raw_answers_from_form(request.POST, questions),
+            going_back="back" in request.POST,
+        )
+    except SurveyClosedError as error:
+        return _closed(request, link, error)
+    if outcome.finished:
+        reply = redirect("respond_thanks", token=link.token)
+        reply.delete_cookie(_resume_cookie(link), path=f"/s/{link.token}/")
+        if link.one_response_per_device:
+            reply.set_cookie(
+                _done_cookie(link),
+                "1",
+                max_age=365 * 86400,
+                path=f"/s/{link.token}/",
+                httponly=True,
+                samesite="Lax",
+            )
+        return reply
+    if outcome.errors:
+        reply = _page_render(
+            request,
+            link,
+            outcome.response,
+            outcome.page_key,
+            values=outcome.values,
+            errors=outcome.errors,
+        )
+    else:
+        # The next page, by GET, so reloading is safe; the key in the URL serves browsers
+        # that refuse the cookie.
+        reply = redirect(
+            reverse("respond", args=[link.token])
+            + (
+                ""
+                if link.kind == Link.Kind.PERSONAL
+                else f"?r={outcome.response.client_submission_id}"
+            )
+        )
+    if link.kind != Link.Kind.PERSONAL and outcome.response.pk:
+        reply.set_cookie(
+            _resume_cookie(link),
+            outcome.response.client_submission_id,
+            max_age=RESUME_COOKIE_DAYS * 86400,
+            path=f"/s/{link.token}/",
+            httponly=True,
+            samesite="Lax",
+        )
+    return reply
+
+
+def _page_render(request, link, response, page_key, *, values, errors=None) -> HttpResponse:
+    definition = response.version.definition
+    language = request.LANGUAGE_CODE
+    page = page_of(definition, page_key)
+    earlier = {key: value for key, value in response.answers.items()}
+    page_keys = [item["key"] for item in definition["pages"]]
+    position = page_keys.index(page_key)
+    context = {
+        "link": link,
+        "title": localized(definition.get("title"), language) or link.survey.name,
+        "page_key": page_key,
+        "page_title": localized(page.get("title"), language),
+        "questions": questions_for_display(
+            visible_questions(page, earlier, response.extra),
+            definition=definition,
+            language=language,
+            values=values,
+            errors=errors,
+            answers=response.answers,
+            hidden=response.extra,
+            shuffle_seed=response.client_submission_id,
+        ),
+        "form_error": (
+            _("有 %(count)s 道题需要修改，请查看红色提示。") % {"count": len(errors)}
+            if errors
+            else ""
+        ),
+        "resume_key": response.client_submission_id,
+        "hidden_fields": response.extra if response.pk is None else {},
+        "can_go_back": len(response.page_path) > 1 and position > 0,
+        "page_number": position + 1,
+        "page_count": len(page_keys),
+        "progress_percent": round(100 * position / len(page_keys)),
+        "is_last_page": position == len(page_keys) - 1,
+        "theme": _theme(link, definition),
+    }
+    return render(request, "surveys/respond.html", context)
 
 
 def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     definition = link.survey.live_version.definition if link.survey.live_version_id else {}
+    language = request.LANGUAGE_CODE
     return render(
         request,
         "surveys/respond_thanks.html",
-        {"title": localized(definition.get("title"), request.LANGUAGE_CODE) or link.survey.name},
+        {
+            "title": localized(definition.get("title"), language) or link.survey.name,
+            "thanks": localized(definition.get("thanks"), language),
+            "redirect_url": definition.get("redirect_url", ""),
+            "theme": _theme(link, definition),
+        },
     )

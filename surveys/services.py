@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,15 @@ from surveys.definition import (
     definition_validate,
     empty_definition,
     iter_questions,
+    other_key,
+    page_of,
+)
+from surveys.logic import (
+    END,
+    answered_path,
+    answers_clean_along_path,
+    next_page_key,
+    visible_questions,
 )
 from surveys.models import Link, Response, Survey, SurveyVersion
 from surveys.signals import response_submitted
@@ -171,13 +180,72 @@ class ResponseRejectedError(ValidationError):
 
 
 class SurveyClosedError(Exception):
-    """The survey does not accept responses now."""
+    """The survey does not accept responses now; `reason` says why (see UNAVAILABLE)."""
+
+    def __init__(self, message: str, reason: str = "closed"):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _unavailable_messages() -> dict[str, str]:
+    return {
+        "closed": _("该问卷已关闭，感谢您的关注。"),
+        "not_open": _("该问卷尚未开始，请稍后再来。"),
+        "expired": _("该问卷链接已过期。"),
+        "quota_full": _("该问卷已收集到足够的回答，感谢您的关注。"),
+        "already_answered": _("您已经填写过该问卷，感谢您的参与！"),
+    }
+
+
+def survey_unavailable_reason(*, survey: Survey, link: Link | None) -> str | None:
+    """Why the survey cannot take a new response through `link` now, or None."""
+    now = timezone.now()
+    if survey.status != Survey.Status.PUBLISHED or survey.live_version_id is None:
+        return "closed"
+    if survey.closes_at and now >= survey.closes_at:
+        return "closed"
+    if survey.opens_at and now < survey.opens_at:
+        return "not_open"
+    if link and link.expires_at and now >= link.expires_at:
+        return "expired"
+    complete = Response.objects.filter(status=Response.Status.COMPLETE)
+    if survey.response_limit and complete.filter(survey=survey).count() >= survey.response_limit:
+        return "quota_full"
+    if link and link.response_limit and complete.filter(link=link).count() >= link.response_limit:
+        return "quota_full"
+    return None
+
+
+def survey_closed_error(reason: str) -> SurveyClosedError:
+    return SurveyClosedError(_unavailable_messages()[reason], reason)
 
 
 @dataclass(frozen=True)
 class SubmittedResponse:
     response: Response
     created: bool  # False when the client_submission_id had already been stored
+
+
+def _routing(
+    survey: Survey, link: Link | None, touchpoint: Touchpoint | None, org_unit: OrgUnit | None
+) -> tuple[Touchpoint | None, OrgUnit | None]:
+    """A response belongs to the touchpoint and org unit its link was issued for, else the
+    survey's touchpoint and that touchpoint's owner."""
+    touchpoint = touchpoint or (link.touchpoint if link else None) or survey.touchpoint
+    if org_unit is None and link is not None:
+        org_unit = link.org_unit
+    if org_unit is None and touchpoint is not None:
+        org_unit = touchpoint.org_unit
+    return touchpoint, org_unit
+
+
+def response_complete(response: Response) -> Response:
+    """Mark a response complete and hand it on (scoring follows its commit)."""
+    response.status = Response.Status.COMPLETE
+    response.submitted_at = response.submitted_at or timezone.now()
+    response.save()
+    response_submitted.send(sender=Response, response=response)
+    return response
 
 
 def response_submit(
@@ -195,26 +263,22 @@ def response_submit(
     touchpoint: Touchpoint | None = None,
     org_unit: OrgUnit | None = None,
 ) -> SubmittedResponse:
-    """Validate answers against the live version and save the response; scoring follows commit.
-
-    A repeated client_submission_id returns the response stored the first time.
-    """
+    """Validate a whole response against the live version (logic included) and save it
+    complete; scoring follows the commit. A repeated client_submission_id returns the
+    response stored the first time."""
     if client_submission_id:
         existing = Response.objects.filter(client_submission_id=client_submission_id).first()
         if existing is not None:
             return SubmittedResponse(existing, created=False)
-    if not survey.is_open():
-        raise SurveyClosedError(_("该问卷已关闭，感谢您的关注。"))
+    reason = survey_unavailable_reason(survey=survey, link=link)
+    if reason:
+        raise survey_closed_error(reason)
     version = survey.live_version
-    answers, errors = answers_clean(version.definition, raw_answers)
+    extra = {**(link.hidden_fields if link else {}), **(extra or {})}
+    answers, errors = answers_clean_along_path(version.definition, raw_answers, extra)
     if errors:
         raise ResponseRejectedError(errors)
-    touchpoint = touchpoint or (link.touchpoint if link else None) or survey.touchpoint
-    org_unit = (
-        org_unit
-        or (link.org_unit if link else None)
-        or (touchpoint.org_unit if touchpoint else None)
-    )
+    touchpoint, org_unit = _routing(survey, link, touchpoint, org_unit)
     customer = (
         customer_upsert(external_id=external_customer_id) if external_customer_id.strip() else None
     )
@@ -227,17 +291,16 @@ def response_submit(
         customer=customer,
         external_customer_id=external_customer_id.strip(),
         answers=answers,
-        extra={**(link.hidden_fields if link else {}), **(extra or {})},
+        extra=extra,
         language=language,
         source=source,
         client_submission_id=client_submission_id,
         started_at=started_at,
-        submitted_at=submitted_at or timezone.now(),
+        submitted_at=submitted_at,
     )
     try:
         with transaction.atomic():
-            response.save()
-            response_submitted.send(sender=Response, response=response)
+            response_complete(response)
     except IntegrityError:
         if not client_submission_id:
             raise
@@ -245,3 +308,113 @@ def response_submit(
             Response.objects.get(client_submission_id=client_submission_id), False
         )
     return SubmittedResponse(response, created=True)
+
+
+# --- the respondent's page-by-page way in ------------------------------------------------------
+
+
+@dataclass
+class PageOutcome:
+    """What the respondent sees next: a page (with errors and entered values), or the end."""
+
+    response: Response
+    page_key: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False
+
+
+def response_in_progress(*, resume_key: str) -> Response | None:
+    if not resume_key:
+        return None
+    return (
+        Response.objects.select_related("version").filter(client_submission_id=resume_key).first()
+    )
+
+
+def response_begin(
+    *, survey: Survey, link: Link, resume_key: str, language: str, hidden: dict
+) -> Response:
+    """An unsaved response at the first page of the live version (saved on its first page)."""
+    touchpoint, org_unit = _routing(survey, link, None, None)
+    version = survey.live_version
+    return Response(
+        survey=survey,
+        version=version,
+        link=link,
+        touchpoint=touchpoint,
+        org_unit=org_unit,
+        answers={},
+        extra={**link.hidden_fields, **hidden},
+        language=language,
+        status=Response.Status.PARTIAL,
+        client_submission_id=resume_key,
+        page_path=[version.definition["pages"][0]["key"]],
+        started_at=timezone.now(),
+        submitted_at=None,
+    )
+
+
+@transaction.atomic
+def response_page_save(
+    *, response: Response, page_key: str, raw_answers: dict[str, Any], going_back: bool = False
+) -> PageOutcome:
+    """Save one page of a partial response and move it on (or back) along the survey's logic.
+
+    Answers are checked against the version the respondent started; a page submitted again
+    from the browser's history rewinds the path to it. Invalid answers keep the respondent on
+    the page with messages, and the values they entered are handed back to re-render.
+    """
+    if response.status == Response.Status.COMPLETE:
+        return PageOutcome(response, finished=True)
+    definition = response.version.definition
+    if page_key not in response.page_path:
+        return PageOutcome(response, page_key=response.page_path[-1])
+    response.page_path = response.page_path[: response.page_path.index(page_key) + 1]
+    page = page_of(definition, page_key)
+    earlier = {key: value for key, value in response.answers.items() if key not in _page_keys(page)}
+    visible = visible_questions(page, earlier, response.extra)
+    answers, errors = answers_clean(definition, raw_answers, questions=visible)
+    if going_back:
+        response.answers = {**earlier, **answers}
+        if len(response.page_path) > 1:
+            response.page_path.pop()
+        response.save()
+        return PageOutcome(response, page_key=response.page_path[-1])
+    if errors:
+        return PageOutcome(response, page_key=page_key, errors=errors, values=raw_answers)
+    response.answers = {**earlier, **answers}
+    following = next_page_key(definition, page_key, response.answers, response.extra)
+    if following != END:
+        response.page_path.append(following)
+        response.save()
+        return PageOutcome(response, page_key=following)
+    reason = survey_unavailable_reason(survey=response.survey, link=response.link)
+    if reason == "quota_full":
+        raise survey_closed_error(reason)
+    response.answers = _answers_on_path(definition, response.answers, response.extra)
+    response.submitted_at = timezone.now()
+    try:
+        with transaction.atomic():
+            response_complete(response)
+    except IntegrityError:
+        # Submitted twice at once: the first one stands.
+        response = Response.objects.get(client_submission_id=response.client_submission_id)
+    return PageOutcome(response, finished=True)
+
+
+def _page_keys(page: dict) -> set[str]:
+    return {
+        key
+        for question in page["questions"]
+        for key in (question["key"], other_key(question["key"]))
+    }
+
+
+def _answers_on_path(definition: dict, answers: dict, hidden: dict) -> dict:
+    """Drop answers left behind on pages the final path skips (the respondent went back and
+    changed an answer that routes around them)."""
+    kept: set[str] = set()
+    for page_key in answered_path(definition, answers, hidden):
+        kept |= _page_keys(page_of(definition, page_key))
+    return {key: value for key, value in answers.items() if key in kept}

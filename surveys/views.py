@@ -15,9 +15,10 @@ from django.views.decorators.http import require_POST
 
 from cem.access import require_permission, tenant_view
 from surveys import services
-from surveys.definition import questions_for_display
+from surveys.definition import iter_questions
 from surveys.forms import QuestionAddForm, SurveyCreateForm
 from surveys.models import Link, Survey
+from surveys.rendering import questions_for_display
 from surveys.selectors import survey_list
 
 
@@ -74,7 +75,13 @@ def survey_builder(request: HttpRequest, survey_id: int) -> HttpResponse:
         {
             "survey": survey,
             "draft": draft,
-            "questions": questions_for_display(draft.definition, "zh-hans") if draft else [],
+            "questions": questions_for_display(
+                list(iter_questions(draft.definition)),
+                definition=draft.definition,
+                language="zh-hans",
+            )
+            if draft
+            else [],
             "has_unpublished_changes": draft is not None and not draft.is_frozen,
             "form": form,
             "links": links,

@@ -15,7 +15,11 @@ def page_url(world):
 
 
 def form(**answers):
-    return {"submission_id": "sub-1", **{f"q_{key}": value for key, value in answers.items()}}
+    return {
+        "page": "p1",
+        "resume_key": "sub-1",
+        **{f"q_{key}": value for key, value in answers.items()},
+    }
 
 
 def test_page_is_in_chinese_by_default_and_works_as_a_plain_form(client, world):
@@ -89,7 +93,7 @@ def test_submissions_are_rate_limited_per_client(client, world):
     cache.clear()
     codes = [
         client.post(
-            page_url(world), {**form(nps_1="9", csat_1="4"), "submission_id": f"s{i}"}
+            page_url(world), {**form(nps_1="9", csat_1="4"), "resume_key": f"s{i}"}
         ).status_code
         for i in range(4)
     ]

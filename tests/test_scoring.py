@@ -106,7 +106,7 @@ def test_answers_clean_refuses_keys_that_are_not_questions():
 def test_definition_validate_requires_questions_and_unique_keys():
     with pytest.raises(DefinitionError):
         definition_validate({"pages": [{"key": "p1", "questions": []}]})
-    twice = {"pages": [{"questions": [DEFINITION["pages"][0]["questions"][0]] * 2}]}
+    twice = {"pages": [{"key": "p1", "questions": [DEFINITION["pages"][0]["questions"][0]] * 2}]}
     with pytest.raises(DefinitionError, match="twice"):
         definition_validate(twice)
     definition_validate(DEFINITION)

@@ -1,0 +1,568 @@
+"""HTTP submission throughput: a bare Django insert, the respondent form and the partner API."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / "var" / "bench"
+# Server of the bench databases (trust auth); each bench creates and drops its own database.
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+BENCH_DB = "cem_bench"
+# Submissions enqueue scoring here; no worker consumes it during the bench.
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/11"
+SCORING_QUEUE = "scoring"
+WARMUP_SECONDS = 2.0
+REQUEST_TIMEOUT = 30.0
+ANSWER_VARIANTS = 200
+TEXTS = [
+    "排队时间太长了，等了快一个小时。",
+    "柜员态度很好，业务办得很快。",
+    "手机银行转账经常失败，希望尽快修复。",
+    "大堂经理主动帮我填单，非常贴心。",
+    "手续费太高，而且事先没有说明。",
+    "整体体验不错，下次还会来。",
+]
+
+
+# ---------------------------------------------------------------- databases, broker, Django
+
+
+def _admin_execute(sql: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(f"{POSTGRES_URL}/postgres")
+    connection.autocommit = True  # CREATE/DROP DATABASE refuse to run inside a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+def database_drop(name: str) -> None:
+    # FORCE ends the sessions a killed server or worker may have left open.
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_fresh(name: str) -> str:
+    """Drop and create the database `name`; return its URL."""
+    database_drop(name)
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    return f"{POSTGRES_URL}/{name}"
+
+
+def redis_flush(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def redis_queue_length(url: str, queue: str) -> int:
+    import redis
+
+    return int(redis.Redis.from_url(url).llen(queue))
+
+
+def django_start(database_url: str, redis_url: str) -> None:
+    """Point this process's settings at the bench database and broker, then set Django up."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["REDIS_URL"] = redis_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "cem.settings"
+    os.environ["DEBUG"] = "0"  # DEBUG would keep every query of the bench in memory
+    import django
+
+    django.setup()
+
+
+def django_migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def django_disconnect() -> None:
+    """Close this process's connections so the database can be dropped."""
+    from django.apps import apps
+
+    if apps.ready:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so that `finally` blocks stop servers and drop databases."""
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+
+
+# ---------------------------------------------------------------- server processes
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def process_start(args: list[str], env: Mapping[str, str], log_name: str) -> subprocess.Popen:
+    """Start a child in its own session (Ctrl-C reaches us only, and we stop it), logging to
+    var/bench/<log_name>."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOG_DIR / log_name, "w") as log:
+        return subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def process_stop(process: subprocess.Popen | None, timeout: float = 20.0) -> None:
+    """SIGTERM the child's process group, SIGKILL it if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+    except ProcessLookupError:
+        pass
+
+
+def log_tail(log_name: str, lines: int = 20) -> str:
+    path = LOG_DIR / log_name
+    return (
+        "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+    )
+
+
+def gunicorn_start(*, workers: int, port: int, database_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": BENCH_REDIS_URL,
+        "CEM_ROOT_URLCONF": "bench.urls",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Every request comes from 127.0.0.1: the per-address and per-key limits must not bite.
+        # Per second, so DRF's throttle keeps a history no longer than in production.
+        "CEM_PUBLIC_SUBMIT_RATE": "1000000000",
+        "CEM_API_RATE": "1000000000/second",
+        "LOG_LEVEL": "WARNING",
+    }
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "cem.wsgi",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    return process_start(args, env, "gunicorn.log")
+
+
+def http_ready_wait(process: subprocess.Popen, port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited at start-up:\n{log_tail('gunicorn.log')}")
+        try:
+            if http_request(port, "GET", "/healthz").status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s")
+
+
+# ---------------------------------------------------------------- HTTP clients
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+
+def http_request(
+    port: int, method: str, path: str, body: bytes = b"", headers: Mapping[str, str] | None = None
+) -> Reply:
+    """One request on a new connection: gunicorn's sync workers close it after each reply."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request(method, path, body=body, headers=dict(headers or {}))
+        response = connection.getresponse()
+        return Reply(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def _problem(reply: Reply) -> str:
+    return f"HTTP {reply.status}: {reply.body[:200].decode('utf-8', errors='replace')}"
+
+
+class Client(Protocol):
+    def send(self) -> str | None:
+        """Make one request; None when it did what it should, else what went wrong."""
+
+
+class FloorClient:
+    def __init__(self, port: int):
+        self.port = port
+
+    def send(self) -> str | None:
+        reply = http_request(self.port, "POST", "/bench/floor/", body=uuid.uuid4().hex.encode())
+        return None if reply.status == 201 else _problem(reply)
+
+
+class RespondFormClient:
+    """A respondent's browser: GET the form once for its CSRF cookie and field, then POST."""
+
+    def __init__(self, port: int, token: str, variants: list[list[tuple[str, str]]]):
+        self.port = port
+        self.path = f"/s/{token}/"
+        self.variants = variants
+        page = http_request(port, "GET", self.path)
+        if page.status != 200:
+            raise RuntimeError(f"respondent page: {_problem(page)}")
+        cookie = re.search(r"csrftoken=([^;]+)", page.headers.get("Set-Cookie", ""))
+        hidden = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
+        if cookie is None or hidden is None:
+            raise RuntimeError("respondent page set no CSRF cookie or hidden field")
+        self.cookie = cookie.group(1)
+        self.form_token = hidden.group(1).decode()
+
+    def send(self) -> str | None:
+        fields = [
+            ("csrfmiddlewaretoken", self.form_token),
+            ("submission_id", uuid.uuid4().hex),
+            *random.choice(self.variants),
+        ]
+        reply = http_request(
+            self.port,
+            "POST",
+            self.path,
+            body=urllib.parse.urlencode(fields).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={self.cookie}",
+            },
+        )
+        if reply.status == 302 and reply.headers.get("Location", "").endswith("/thanks/"):
+            return None
+        return _problem(reply)
+
+
+class ApiClient:
+    def __init__(self, port: int, survey_id: int, api_key: str, variants: list[dict[str, Any]]):
+        self.port = port
+        self.path = f"/api/v1/surveys/{survey_id}/responses/"
+        self.headers = {"Authorization": f"Api-Key {api_key}", "Content-Type": "application/json"}
+        self.variants = variants
+
+    def send(self) -> str | None:
+        payload = {
+            "answers": random.choice(self.variants),
+            "client_submission_id": uuid.uuid4().hex,
+        }
+        reply = http_request(
+            self.port, "POST", self.path, body=json.dumps(payload).encode(), headers=self.headers
+        )
+        return None if reply.status == 201 else _problem(reply)
+
+
+# ---------------------------------------------------------------- answers
+
+
+def answer_variants(definition: Mapping[str, Any], count: int, seed: int = 7) -> list[dict]:
+    """Valid answers to every question of the definition, as JSON values keyed by question."""
+    from surveys.definition import SCALES, iter_questions
+
+    rng = random.Random(seed)
+    variants = []
+    for _ in range(count):
+        answers: dict[str, Any] = {}
+        for question in iter_questions(definition):
+            qtype, key = question["type"], question["key"]
+            if qtype in SCALES:
+                answers[key] = rng.randint(SCALES[qtype].low, SCALES[qtype].high)
+            elif qtype == "single_choice":
+                answers[key] = rng.choice(question["options"])["key"]
+            elif qtype == "multiple_choice":
+                options = [option["key"] for option in question["options"]]
+                answers[key] = rng.sample(options, rng.randint(1, len(options)))
+            else:
+                answers[key] = rng.choice(TEXTS)
+        variants.append(answers)
+    return variants
+
+
+def form_fields(answers: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The respondent form's fields (q_<key>, one pair per chosen option) for JSON answers."""
+    fields = []
+    for key, value in answers.items():
+        for item in value if isinstance(value, list) else [value]:
+            fields.append((f"q_{key}", str(item)))
+    return fields
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass
+class LoadResult:
+    name: str
+    seconds: float
+    latencies: list[float] = field(default_factory=list)  # successful requests only
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    client_cpu_seconds: float = 0.0
+    server_cpu_seconds: float = 0.0  # gunicorn master and workers
+
+    def percentile_ms(self, percent: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        rank = max(0, min(len(ordered) - 1, int(len(ordered) * percent / 100 + 0.5) - 1))
+        return ordered[rank] * 1000
+
+    def line(self) -> str:
+        rate = len(self.latencies) / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.name:<14} req_per_s={rate:.0f} p50_ms={self.percentile_ms(50):.1f} "
+            f"p99_ms={self.percentile_ms(99):.1f} n={len(self.latencies)} errors={self.errors} "
+            f"server_cpu_ms_per_req={self.server_cpu_ms_per_request():.1f} "
+            f"client_cpu={100 * self.client_cpu_seconds / self.seconds:.0f}%"
+        )
+
+    def server_cpu_ms_per_request(self) -> float:
+        # Unlike req/s, this hardly moves when other programs share the cores.
+        return 1000 * self.server_cpu_seconds / len(self.latencies) if self.latencies else 0.0
+
+
+def process_cpu_seconds() -> float:
+    """CPU time of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time used so far by the live processes of one process group, from /proc."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        # After "pid (comm)": state ppid pgrp ... utime is field 14 and stime 15 of stat(5).
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def load_run(name: str, clients: list[Client], seconds: float, server_pgid: int) -> LoadResult:
+    """Each client in its own thread sends requests back to back until `seconds` have passed."""
+    result = LoadResult(name=name, seconds=seconds)
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def drive(client: Client) -> None:
+        latencies, problems = [], []
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                problem = client.send()
+            except (OSError, http.client.HTTPException) as error:
+                problem = repr(error)
+            if problem is None:
+                latencies.append(time.perf_counter() - started)
+            else:
+                problems.append(problem)
+        with lock:
+            result.latencies.extend(latencies)
+            result.errors += len(problems)
+            result.error_samples.extend(problems[: max(0, 3 - len(result.error_samples))])
+
+    cpu_before, server_before = process_cpu_seconds(), group_cpu_seconds(server_pgid)
+    started = time.monotonic()
+    # Daemon threads: on Ctrl-C the main thread goes to cleanup without waiting for them.
+    threads = [threading.Thread(target=drive, args=(client,), daemon=True) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.monotonic() - started
+    result.client_cpu_seconds = process_cpu_seconds() - cpu_before
+    result.server_cpu_seconds = group_cpu_seconds(server_pgid) - server_before
+    return result
+
+
+def target_measure(
+    name: str, clients: list[Client], seconds: float, server_pgid: int
+) -> tuple[LoadResult, int]:
+    """Warm up (a worker's first requests load URLconf, templates, connections), then measure.
+    Returns the measured result and the successes of both runs, to check against stored rows."""
+    warmup = load_run(name, clients, WARMUP_SECONDS, server_pgid)
+    measured = load_run(name, clients, seconds, server_pgid)
+    for sample in warmup.error_samples + measured.error_samples:
+        print(f"  {name} error: {sample}", file=sys.stderr)
+    return measured, len(warmup.latencies) + len(measured.latencies)
+
+
+# ---------------------------------------------------------------- the bench
+
+
+@dataclass(frozen=True)
+class BenchWorld:
+    survey_id: int
+    token: str
+    api_key: str
+    definition: dict
+
+
+def bench_world_build() -> BenchWorld:
+    from tests.factories import build_world
+
+    world = build_world("bench")
+    return BenchWorld(
+        survey_id=world.survey.pk,
+        token=world.link.token,
+        api_key=world.api_key_plaintext,
+        definition=world.survey.live_version.definition,
+    )
+
+
+def stored_counts() -> dict[str, int]:
+    from bench.floor import floor_row_count
+    from surveys.models import Response
+
+    return {
+        "floor_insert": floor_row_count(),
+        "respond_form": Response.all_tenants.filter(source=Response.Source.LINK).count(),
+        "api_submit": Response.all_tenants.filter(source=Response.Source.API).count(),
+    }
+
+
+def machine_line(args: argparse.Namespace) -> str:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = found.group(1).strip() if found else cpu
+    return (
+        f"machine cores={os.cpu_count()} cpu={cpu!r} python={platform.python_version()} "
+        f"gunicorn_workers={args.workers} worker_class=sync client_threads={args.concurrency} "
+        f"seconds={args.seconds:g} loadavg_1m={os.getloadavg()[0]:.2f} "
+        "(client threads share the cores with the server)"
+    )
+
+
+def bench_run(args: argparse.Namespace, database_url: str) -> int:
+    from bench.floor import floor_table_create
+
+    django_start(database_url, BENCH_REDIS_URL)
+    django_migrate()
+    floor_table_create()
+    world = bench_world_build()
+    variants = answer_variants(world.definition, ANSWER_VARIANTS)
+    form_variants = [form_fields(answers) for answers in variants]
+    port = free_port()
+    server = gunicorn_start(workers=args.workers, port=port, database_url=database_url)
+    try:
+        http_ready_wait(server, port)
+        targets: dict[str, Callable[[], Client]] = {
+            "floor_insert": lambda: FloorClient(port),
+            "respond_form": lambda: RespondFormClient(port, world.token, form_variants),
+            "api_submit": lambda: ApiClient(port, world.survey_id, world.api_key, variants),
+        }
+        print(machine_line(args), flush=True)
+        successes = {}
+        for name, make_client in targets.items():
+            clients = [make_client() for _ in range(args.concurrency)]
+            result, successes[name] = target_measure(name, clients, args.seconds, server.pid)
+            print(result.line(), flush=True)
+    finally:
+        process_stop(server)
+    return stored_check(successes)
+
+
+def stored_check(successes: Mapping[str, int]) -> int:
+    """Compare the rows in the database with the requests that reported success."""
+    stored = stored_counts()
+    queued = redis_queue_length(BENCH_REDIS_URL, SCORING_QUEUE)
+    summary = " ".join(f"{name}={stored[name]}/{successes[name]}" for name in successes)
+    print(f"stored rows/successes: {summary} scoring_tasks_queued={queued}")
+    expected_queued = successes["respond_form"] + successes["api_submit"]
+    if any(stored[name] != successes[name] for name in successes) or queued != expected_queued:
+        print("MISMATCH between successes and stored rows or queued tasks", file=sys.stderr)
+        return 1
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.http_submit", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per target")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    return parser.parse_args(argv)
+
+
+def bench_run_and_clean(args: argparse.Namespace) -> int:
+    redis_flush(BENCH_REDIS_URL)
+    try:
+        return bench_run(args, database_fresh(BENCH_DB))
+    finally:
+        # Nothing consumes the scoring tasks the submissions enqueued: purge them.
+        redis_flush(BENCH_REDIS_URL)
+        django_disconnect()
+        database_drop(BENCH_DB)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stop_on_sigterm()
+    try:
+        return bench_run_and_clean(args)
+    except KeyboardInterrupt:
+        print("interrupted: server stopped, bench database dropped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

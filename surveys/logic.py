@@ -1,0 +1,162 @@
+"""Survey logic evaluated on the server: display conditions, skip rules and answer piping.
+
+A condition is a small tree:
+    {"all": [...]} | {"any": [...]} | {"not": {...}}
+    {"question": "nps_1", "op": "lte", "value": 6}
+    {"hidden": "store", "op": "eq", "value": "SH01"}
+Operators: eq ne lt lte gt gte in not_in contains answered not_answered. A question may only
+depend on questions of earlier pages, so a page is complete when it is shown, with or without
+JavaScript in the respondent's browser.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from surveys.definition import (
+    DefinitionError,
+    answer_display,
+    answers_clean,
+    iter_questions,
+)
+
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "in": lambda fact, values: fact in values,
+    "not_in": lambda fact, values: fact not in values,
+    "contains": lambda fact, value: value in fact,
+}
+PRESENCE = ("answered", "not_answered")
+END = "end"
+PIPE = re.compile(r"\{\{\s*(hidden\.)?([a-z][a-z0-9_]*)\s*\}\}")
+
+
+def condition_validate(node: Any, *, known: list[str], hidden: list[str]) -> None:
+    """Raise DefinitionError unless `node` is a condition over `known` questions and `hidden`."""
+    if not isinstance(node, Mapping):
+        raise DefinitionError("A condition must be an object.")
+    for group in ("all", "any"):
+        if group in node:
+            if not isinstance(node[group], list) or not node[group]:
+                raise DefinitionError(f"'{group}' needs a non-empty list of conditions.")
+            for child in node[group]:
+                condition_validate(child, known=known, hidden=hidden)
+            return
+    if "not" in node:
+        condition_validate(node["not"], known=known, hidden=hidden)
+        return
+    if "question" in node:
+        if node["question"] not in known:
+            raise DefinitionError(
+                f"A condition refers to {node['question']!r}, which is not an earlier question."
+            )
+    elif node.get("hidden") not in hidden:
+        raise DefinitionError(f"A condition refers to unknown hidden field {node.get('hidden')!r}.")
+    if node.get("op") not in (*OPERATORS, *PRESENCE):
+        raise DefinitionError(f"Unknown condition operator {node.get('op')!r}.")
+    if node["op"] in OPERATORS and "value" not in node:
+        raise DefinitionError(f"Operator {node['op']!r} needs a value.")
+
+
+def condition_match(node: Mapping[str, Any], answers: Mapping[str, Any], hidden: Mapping) -> bool:
+    if "all" in node:
+        return all(condition_match(child, answers, hidden) for child in node["all"])
+    if "any" in node:
+        return any(condition_match(child, answers, hidden) for child in node["any"])
+    if "not" in node:
+        return not condition_match(node["not"], answers, hidden)
+    fact = answers.get(node["question"]) if "question" in node else hidden.get(node["hidden"])
+    if node["op"] in PRESENCE:
+        return (fact not in (None, "", [], {})) == (node["op"] == "answered")
+    if fact is None:
+        return False
+    try:
+        return bool(OPERATORS[node["op"]](fact, node["value"]))
+    except TypeError:
+        # Compare numbers given as strings (hidden fields arrive as text).
+        try:
+            return bool(OPERATORS[node["op"]](float(fact), float(node["value"])))
+        except (TypeError, ValueError):
+            return False
+
+
+def visible_questions(page: Mapping[str, Any], answers: Mapping, hidden: Mapping) -> list[dict]:
+    return [
+        question
+        for question in page.get("questions", [])
+        if "display" not in question or condition_match(question["display"], answers, hidden)
+    ]
+
+
+def next_page_key(
+    definition: Mapping[str, Any], page_key: str, answers: Mapping, hidden: Mapping
+) -> str:
+    """Where the respondent goes after `page_key`: the first matching skip rule, else the next
+    page, else the end."""
+    pages = definition["pages"]
+    index = next(i for i, page in enumerate(pages) if page["key"] == page_key)
+    for rule in pages[index].get("skip", []):
+        if condition_match(rule["when"], answers, hidden):
+            return rule["to"]
+    return pages[index + 1]["key"] if index + 1 < len(pages) else END
+
+
+def answered_path(definition: Mapping[str, Any], answers: Mapping, hidden: Mapping) -> list[str]:
+    """The pages a respondent with these answers passes through, in order."""
+    path = [definition["pages"][0]["key"]]
+    while (following := next_page_key(definition, path[-1], answers, hidden)) != END:
+        path.append(following)
+    return path
+
+
+def pipe(
+    text: str, definition: Mapping[str, Any], answers: Mapping, hidden: Mapping, language: str
+) -> str:
+    """Fill "{{q1}}" with the answer to q1 and "{{hidden.store}}" with a hidden field."""
+    if "{{" not in text:
+        return text
+    questions = {question["key"]: question for question in iter_questions(definition)}
+
+    def value(match: re.Match) -> str:
+        is_hidden, name = match.groups()
+        if is_hidden:
+            return str(hidden.get(name, ""))
+        question = questions.get(name)
+        return answer_display(question, answers.get(name), language) if question else ""
+
+    return PIPE.sub(value, text)
+
+
+def answers_clean_along_path(
+    definition: Mapping[str, Any], raw_answers: Mapping[str, Any], hidden: Mapping
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Clean a whole response at once (the API's way in): walk the pages as a respondent with
+    these answers would, checking each visible question; answers to questions the logic
+    skips or hides are refused rather than stored."""
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    asked: set[str] = set()
+    page_key = definition["pages"][0]["key"]
+    while page_key != END:
+        page = next(page for page in definition["pages"] if page["key"] == page_key)
+        visible = visible_questions(page, answers, hidden)
+        page_answers, page_errors = answers_clean(definition, raw_answers, questions=visible)
+        answers.update(page_answers)
+        errors.update(page_errors)
+        asked.update(question["key"] for question in visible)
+        page_key = next_page_key(definition, page_key, answers, hidden)
+    for question in iter_questions(definition):
+        key = question["key"]
+        if key not in asked and raw_answers.get(key) not in (None, "", [], {}):
+            errors[key] = _("按问卷逻辑，此题不需要回答。")
+    return answers, errors
