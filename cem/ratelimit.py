@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
 
 def client_address(request: HttpRequest) -> str:
-    # Behind a proxy the operator sets it to pass the client's address in REMOTE_ADDR.
+    """The client's address: REMOTE_ADDR, or with N trusted proxies in front, the address
+    the outermost of them saw (the Nth entry from the right of X-Forwarded-For)."""
+    proxies = settings.CEM_TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if proxies and len(forwarded) >= proxies and forwarded[-proxies]:
+        return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "unknown")
 
 

@@ -123,7 +123,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = True
+# Serve straight from the apps in development; production serves the collected files.
+WHITENOISE_USE_FINDERS = not env_bool("CEM_MANIFEST_STATIC", False)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -156,6 +157,12 @@ CEM_SWEEP_GRACE_SECONDS = int(os.environ.get("CEM_SWEEP_GRACE_SECONDS", "90"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "cem@localhost")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["integrations.auth.ApiKeyAuthentication"],
@@ -181,6 +188,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {
+        "SurveyStatusEnum": "surveys.models.Survey.Status",
+        "TicketStatusEnum": "alerts.models.TicketStatus",
+        "ResponseStatusEnum": "surveys.models.Response.Status",
+    },
 }
 
 # Respondent pages: submissions per client address per minute.
@@ -190,6 +202,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a TLS-terminating proxy (see docs/deployment.md).
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+# How many proxies in front of the app append to X-Forwarded-For; the client address used
+# for rate limits is the one the outermost trusted proxy saw.
+CEM_TRUSTED_PROXY_COUNT = int(os.environ.get("CEM_TRUSTED_PROXY_COUNT", "0"))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -198,5 +218,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"jieba": {"level": "WARNING"}},
+    "loggers": {
+        "jieba": {"level": "WARNING"},
+        # A request with a forged Host header is the client's error, not ours.
+        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+    },
 }

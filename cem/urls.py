@@ -19,11 +19,10 @@ tenant_patterns = [
     path("surveys/<int:survey_id>/", survey_views.survey_builder, name="survey_builder"),
     path("surveys/<int:survey_id>/publish/", survey_views.survey_publish, name="survey_publish"),
     path("surveys/<int:survey_id>/close/", survey_views.survey_close, name="survey_close"),
-    path(
-        "surveys/<int:survey_id>/questions/<slug:key>/remove/",
-        survey_views.survey_question_remove,
-        name="survey_question_remove",
-    ),
+    path("surveys/<int:survey_id>/edit/", survey_views.survey_edit, name="survey_edit"),
+    path("surveys/<int:survey_id>/preview/", survey_views.survey_preview, name="survey_preview"),
+    path("surveys/<int:survey_id>/export.json", survey_views.survey_export, name="survey_export"),
+    path("surveys/<int:survey_id>/import/", survey_views.survey_import, name="survey_import"),
     path(
         "surveys/<int:survey_id>/links/<int:link_id>/qr.png",
         survey_views.link_qr_png,

@@ -1,17 +1,41 @@
-"""Forms of the survey builder."""
+"""Forms of the survey builder, and the parsing of its free-form fields."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from journeys.models import Touchpoint
+from surveys.definition import localized
 
 QUESTION_TYPE_CHOICES = [
     ("nps", _("NPS 推荐度（0-10）")),
     ("csat", _("CSAT 满意度（1-5）")),
     ("ces", _("CES 费力度（1-7）")),
+    ("rating", _("评分量表")),
     ("single_choice", _("单选题")),
     ("multiple_choice", _("多选题")),
-    ("text", _("开放文本")),
+    ("dropdown", _("下拉选择")),
+    ("matrix", _("矩阵量表")),
+    ("short_text", _("单行文本")),
+    ("text", _("多行文本")),
+    ("number", _("数字")),
+    ("date", _("日期")),
+    ("contact", _("联系方式（需客户同意）")),
+]
+CONDITION_OPERATORS = [
+    ("eq", "="),
+    ("ne", "≠"),
+    ("lt", "<"),
+    ("lte", "≤"),
+    ("gt", ">"),
+    ("gte", "≥"),
+    ("in", _("属于（逗号分隔）")),
+    ("contains", _("包含")),
+    ("answered", _("已回答")),
+    ("not_answered", _("未回答")),
 ]
 
 
@@ -20,17 +44,20 @@ class SurveyCreateForm(forms.Form):
     touchpoint = forms.ModelChoiceField(
         label=_("绑定触点"), queryset=Touchpoint.all_tenants.none(), required=False
     )
+    template = forms.ChoiceField(label=_("从模板创建"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, templates: list[tuple[str, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["touchpoint"].queryset = Touchpoint.objects.select_related("stage__journey")
         self.fields["touchpoint"].label_from_instance = lambda tp: (
             f"{tp.stage.journey.name} / {tp.stage.name} / {tp.name}"
         )
+        self.fields["template"].choices = [("", _("空白问卷")), *templates]
 
 
 class QuestionAddForm(forms.Form):
     qtype = forms.ChoiceField(label=_("题型"), choices=QUESTION_TYPE_CHOICES)
+    page = forms.ChoiceField(label=_("所在页"), required=False)
     text_zh = forms.CharField(label=_("题目（中文）"), max_length=500)
     text_en = forms.CharField(label=_("题目（英文）"), max_length=500, required=False)
     options = forms.CharField(
@@ -40,6 +67,10 @@ class QuestionAddForm(forms.Form):
     )
     required = forms.BooleanField(label=_("必答"), required=False)
 
+    def __init__(self, *args, pages: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["page"].choices = [(key, key) for key in pages]
+
     def option_pairs(self) -> list[tuple[str, str]]:
         pairs = []
         for line in self.cleaned_data.get("options", "").splitlines():
@@ -47,3 +78,101 @@ class QuestionAddForm(forms.Form):
             if zh.strip():
                 pairs.append((zh.strip(), en.strip()))
         return pairs
+
+
+def options_to_text(options: list[dict]) -> str:
+    """Options as the builder's textarea shows them: "key=中文|English", one per line."""
+    return "\n".join(
+        f"{option['key']}={localized(option.get('text'), 'zh-hans')}"
+        + (f"|{option['text']['en']}" if option.get("text", {}).get("en") else "")
+        for option in options
+    )
+
+
+def options_from_text(text: str, *, prefix: str = "o") -> list[dict]:
+    """Parse the textarea back. A line may name its key ("o2=网点|Branch") so answers stored
+    under that key keep their meaning; lines without one get the next free key."""
+    parsed: list[tuple[str, str, str]] = []
+    for line in text.splitlines():
+        key, sep, label = line.partition("=")
+        if not sep:
+            key, label = "", line
+        zh, _sep, en = label.partition("|")
+        if zh.strip():
+            parsed.append((key.strip(), zh.strip(), en.strip()))
+    taken = {key for key, _zh, _en in parsed if key}
+    counter = 1
+    options = []
+    for key, zh, en in parsed:
+        if not key:
+            while f"{prefix}{counter}" in taken:
+                counter += 1
+            key = f"{prefix}{counter}"
+            taken.add(key)
+        options.append({"key": key, "text": {"zh-hans": zh, **({"en": en} if en else {})}})
+    return options
+
+
+def _number(value: str) -> int | float | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def condition_from_post(post, prefix: str) -> dict | None:
+    """One condition leaf from the fields <prefix>_question/_op/_value; None when left empty."""
+    question, op = post.get(f"{prefix}_question", ""), post.get(f"{prefix}_op", "")
+    if not question or not op:
+        return None
+    condition: dict[str, Any] = {"question": question, "op": op}
+    if op in ("answered", "not_answered"):
+        return condition
+    raw = post.get(f"{prefix}_value", "").strip()
+    if op == "in":
+        condition["value"] = [_number_or_text(item) for item in raw.split(",") if item.strip()]
+    else:
+        condition["value"] = _number_or_text(raw)
+    return condition
+
+
+def _number_or_text(raw: str) -> int | float | str:
+    try:
+        return _number(raw) if raw.strip() else raw
+    except ValueError:
+        return raw.strip()
+
+
+def question_changes_from_post(question: dict, post) -> dict[str, Any]:
+    """The edits the builder's question form submits, as changes for builder.question_update."""
+    changes: dict[str, Any] = {
+        "text": {"zh-hans": post.get("text_zh", "").strip(), "en": post.get("text_en", "").strip()},
+        "help": {"zh-hans": post.get("help_zh", "").strip(), "en": post.get("help_en", "").strip()},
+        "required": post.get("required") == "on",
+        "display": condition_from_post(post, "show_if"),
+    }
+    changes["text"] = {lang: text for lang, text in changes["text"].items() if text}
+    changes["help"] = {lang: text for lang, text in changes["help"].items() if text}
+    for name in ("options", "rows"):
+        if name in post:
+            changes[name] = options_from_text(post[name], prefix="r" if name == "rows" else "o")
+    for name in ("other", "randomize", "integer"):
+        if f"has_{name}" in post:
+            changes[name] = post.get(name) == "on"
+    for name in ("min", "max", "min_length", "max_length", "min_choices", "max_choices"):
+        if name in post:
+            changes[name] = (
+                post[name].strip() if question["type"] == "date" else _number(post[name])
+            )
+    for name in ("format", "style"):
+        if name in post:
+            changes[name] = post[name]
+    for name in ("low_label", "high_label", "consent_text"):
+        if f"{name}_zh" in post:
+            changes[name] = {
+                lang: post.get(f"{name}_{suffix}", "").strip()
+                for lang, suffix in (("zh-hans", "zh"), ("en", "en"))
+                if post.get(f"{name}_{suffix}", "").strip()
+            }
+    return changes

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -16,14 +17,12 @@ from cem.models import OrgUnit
 from cem.services import Actor, audit_record
 from customers.services import customer_upsert
 from journeys.models import Touchpoint
+from surveys import builder
 from surveys.definition import (
-    CHOICE_TYPES,
-    QUESTION_TYPES,
     DefinitionError,
     answers_clean,
     definition_validate,
     empty_definition,
-    iter_questions,
     other_key,
     page_of,
 )
@@ -36,6 +35,8 @@ from surveys.logic import (
 )
 from surveys.models import Link, Response, Survey, SurveyVersion
 from surveys.signals import response_submitted
+
+T = TypeVar("T")
 
 
 @transaction.atomic
@@ -64,15 +65,21 @@ def survey_draft(*, survey: Survey) -> SurveyVersion:
     )
 
 
-def _question_key(definition: dict, qtype: str) -> str:
-    taken = {question["key"] for question in iter_questions(definition)}
-    index = 1
-    while f"{qtype}_{index}" in taken:
-        index += 1
-    return f"{qtype}_{index}"
-
-
 @transaction.atomic
+def survey_draft_edit(*, survey: Survey, edit: Callable[[dict], T]) -> T:
+    """Apply one builder edit (see surveys/builder.py) to the draft version and save it.
+
+    A published version is never changed: the first edit after publishing starts a new draft.
+    """
+    draft = survey_draft(survey=survey)
+    try:
+        result = edit(draft.definition)
+    except DefinitionError as error:
+        raise ValidationError(str(error)) from error
+    draft.save(update_fields=["definition"])
+    return result
+
+
 def survey_question_add(
     *,
     survey: Survey,
@@ -81,45 +88,48 @@ def survey_question_add(
     text_en: str = "",
     options: list[tuple[str, str]] | None = None,
     required: bool = False,
-    max_length: int | None = None,
-) -> SurveyVersion:
-    """Append a question to the draft. `options` are (zh, en) label pairs for choice types."""
-    if qtype not in QUESTION_TYPES:
-        raise ValidationError(_("未知题型：%(type)s") % {"type": qtype})
+    page_key: str | None = None,
+    **settings: Any,
+) -> str:
+    """Append a question to a page of the draft (default: the last page); returns its key.
+    `options` are (zh, en) label pairs for choice types."""
     if not text_zh.strip():
         raise ValidationError(_("请填写题目（中文）。"))
-    draft = survey_draft(survey=survey)
-    definition = draft.definition
     question: dict[str, Any] = {
-        "key": _question_key(definition, qtype),
         "type": qtype,
         "required": required,
-        "text": {
-            "zh-hans": text_zh.strip(),
-            **({"en": text_en.strip()} if text_en.strip() else {}),
-        },
+        "text": bilingual(text_zh, text_en),
+        **settings,
     }
-    if qtype in CHOICE_TYPES:
-        labels = [(zh.strip(), en.strip()) for zh, en in (options or []) if zh.strip()]
-        if len(labels) < 2:
-            raise ValidationError(_("选择题至少需要两个选项。"))
+    if options is not None:
         question["options"] = [
-            {"key": f"o{index}", "text": {"zh-hans": zh, **({"en": en} if en else {})}}
-            for index, (zh, en) in enumerate(labels, start=1)
+            {"key": f"o{index}", "text": bilingual(zh, en)}
+            for index, (zh, en) in enumerate(options, start=1)
+            if zh.strip()
         ]
-    if qtype == "text" and max_length:
-        question["max_length"] = max_length
-    definition["pages"][-1]["questions"].append(question)
-    draft.save(update_fields=["definition"])
-    return draft
+    return survey_draft_edit(
+        survey=survey,
+        edit=lambda d: builder.question_add(
+            d, page_key=page_key or d["pages"][-1]["key"], question=question
+        ),
+    )
+
+
+def bilingual(zh: str, en: str = "") -> dict[str, str]:
+    return {"zh-hans": zh.strip(), **({"en": en.strip()} if en and en.strip() else {})}
 
 
 @transaction.atomic
-def survey_question_remove(*, survey: Survey, key: str) -> SurveyVersion:
+def survey_import(*, survey: Survey, document: Any, by: Actor) -> SurveyVersion:
+    """Replace the draft with an imported definition (validated whole before anything changes)."""
+    try:
+        definition = builder.definition_import(document)
+    except DefinitionError as error:
+        raise ValidationError(str(error)) from error
     draft = survey_draft(survey=survey)
-    for page in draft.definition["pages"]:
-        page["questions"] = [question for question in page["questions"] if question["key"] != key]
+    draft.definition = definition
     draft.save(update_fields=["definition"])
+    audit_record(by=by, action="survey.import", target=survey, after={"version": draft.number})
     return draft
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import qrcode
 from django.contrib import messages
@@ -14,12 +15,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cem.access import require_permission, tenant_view
-from surveys import services
-from surveys.definition import iter_questions
-from surveys.forms import QuestionAddForm, SurveyCreateForm
+from surveys import builder, library, services
+from surveys.builder import TYPE_SETTINGS
+from surveys.definition import CHOICE_TYPES, iter_questions, localized, page_of
+from surveys.forms import (
+    CONDITION_OPERATORS,
+    QuestionAddForm,
+    SurveyCreateForm,
+    condition_from_post,
+    options_to_text,
+    question_changes_from_post,
+)
 from surveys.models import Link, Survey
 from surveys.rendering import questions_for_display
 from surveys.selectors import survey_list
+from surveys.services import bilingual
 
 
 def _survey(survey_id: int) -> Survey:
@@ -34,38 +44,55 @@ def public_link_url(request: HttpRequest, link: Link) -> str:
 
 @tenant_view("survey.view")
 def survey_index(request: HttpRequest) -> HttpResponse:
-    form = SurveyCreateForm(request.POST or None)
+    templates = [(key, template.name) for key, template in library.TEMPLATES.items()]
+    form = SurveyCreateForm(request.POST or None, templates=templates)
     if request.method == "POST":
         require_permission(request.membership, "survey.manage")
         if form.is_valid():
+            template = library.TEMPLATES.get(form.cleaned_data["template"])
             survey = services.survey_create(
                 name=form.cleaned_data["name"],
                 touchpoint=form.cleaned_data["touchpoint"],
                 by=request.user,
+                definition=template.definition(form.cleaned_data["name"]) if template else None,
             )
             return redirect("survey_builder", tenant_slug=request.tenant.slug, survey_id=survey.pk)
     return render(request, "surveys/survey_index.html", {"surveys": survey_list(), "form": form})
 
 
+def _builder_url(request: HttpRequest, survey: Survey, anchor: str = "") -> str:
+    url = reverse("survey_builder", args=[request.tenant.slug, survey.pk])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _draft(survey: Survey):
+    return survey.versions.order_by("-number").first()
+
+
 @tenant_view("survey.manage")
 def survey_builder(request: HttpRequest, survey_id: int) -> HttpResponse:
     survey = _survey(survey_id)
-    draft = survey.versions.order_by("-number").first()
-    form = QuestionAddForm(request.POST or None)
+    draft = _draft(survey)
+    definition = draft.definition
+    pages = [page["key"] for page in definition["pages"]]
+    form = QuestionAddForm(request.POST or None, pages=pages)
     if request.method == "POST" and form.is_valid():
+        qtype = form.cleaned_data["qtype"]
         try:
-            services.survey_question_add(
+            key = services.survey_question_add(
                 survey=survey,
-                qtype=form.cleaned_data["qtype"],
+                qtype=qtype,
                 text_zh=form.cleaned_data["text_zh"],
                 text_en=form.cleaned_data["text_en"],
-                options=form.option_pairs(),
+                options=form.option_pairs() if qtype in CHOICE_TYPES or qtype == "matrix" else None,
                 required=form.cleaned_data["required"],
+                page_key=form.cleaned_data["page"] or None,
+                **({"rows": library.default_matrix_rows()} if qtype == "matrix" else {}),
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            return redirect("survey_builder", tenant_slug=request.tenant.slug, survey_id=survey.pk)
+            return redirect(_builder_url(request, survey, f"q-{key}"))
     links = [
         (link, public_link_url(request, link)) for link in survey.links.select_related("org_unit")
     ]
@@ -75,25 +102,249 @@ def survey_builder(request: HttpRequest, survey_id: int) -> HttpResponse:
         {
             "survey": survey,
             "draft": draft,
-            "questions": questions_for_display(
-                list(iter_questions(draft.definition)),
-                definition=draft.definition,
-                language="zh-hans",
-            )
-            if draft
-            else [],
-            "has_unpublished_changes": draft is not None and not draft.is_frozen,
+            "pages": builder_pages(definition),
+            "settings": builder_settings(definition),
+            "has_unpublished_changes": not draft.is_frozen,
             "form": form,
             "links": links,
+            "operators": CONDITION_OPERATORS,
+            "formats": [("", "—"), ("cn_mobile", _("手机号码")), ("email", _("电子邮箱"))],
+            "styles": [("numbers", _("数字")), ("stars", _("星级")), ("faces", _("表情"))],
         },
     )
 
 
+def _texts(texts: dict | None) -> tuple[str, str]:
+    texts = texts or {}
+    return texts.get("zh-hans", ""), texts.get("en", "")
+
+
+def builder_pages(definition: dict) -> list[dict]:
+    """Pages with their questions prepared for the builder's forms."""
+    earlier: list[dict] = []
+    pages = []
+    keys = [page["key"] for page in definition["pages"]]
+    for position, page in enumerate(definition["pages"]):
+        questions = []
+        for question in page["questions"]:
+            display = question.get("display") or {}
+            item = {
+                **question,
+                "label": localized(question.get("text"), "zh-hans"),
+                "text_zh": _texts(question.get("text"))[0],
+                "text_en": _texts(question.get("text"))[1],
+                "help_zh": _texts(question.get("help"))[0],
+                "help_en": _texts(question.get("help"))[1],
+                "options_text": options_to_text(question.get("options", [])),
+                "rows_text": options_to_text(question.get("rows", [])),
+                "settings": TYPE_SETTINGS[question["type"]],
+                "display_simple": display if "question" in display else None,
+                "display_json": json.dumps(display, ensure_ascii=False) if display else "",
+                "earlier": list(earlier),
+            }
+            for name in ("low_label", "high_label", "consent_text"):
+                item[f"{name}_zh"], item[f"{name}_en"] = _texts(question.get(name))
+            questions.append(item)
+        earlier.extend(
+            {"key": q["key"], "label": localized(q.get("text"), "zh-hans")}
+            for q in page["questions"]
+        )
+        title_zh, title_en = _texts(page.get("title"))
+        pages.append(
+            {
+                "key": page["key"],
+                "title_zh": title_zh,
+                "title_en": title_en,
+                "questions": questions,
+                "skip": [
+                    {
+                        "index": index,
+                        "json": json.dumps(rule["when"], ensure_ascii=False),
+                        "to": rule["to"],
+                    }
+                    for index, rule in enumerate(page.get("skip", []))
+                ],
+                "answered_so_far": list(earlier),
+                "later_pages": [*keys[position + 1 :], "end"],
+            }
+        )
+    return pages
+
+
+def builder_settings(definition: dict) -> dict:
+    theme = definition.get("theme", {})
+    title_zh, title_en = _texts(definition.get("title"))
+    thanks_zh, thanks_en = _texts(definition.get("thanks"))
+    return {
+        "title_zh": title_zh,
+        "title_en": title_en,
+        "thanks_zh": thanks_zh,
+        "thanks_en": thanks_en,
+        "redirect_url": definition.get("redirect_url", ""),
+        "brand_color": theme.get("brand_color", ""),
+        "logo_url": theme.get("logo_url", ""),
+        "hidden_fields": ", ".join(definition.get("hidden_fields", [])),
+    }
+
+
+def _settings_changes(post) -> dict:
+    thanks = {"zh-hans": post.get("thanks_zh", "").strip(), "en": post.get("thanks_en", "").strip()}
+    return {
+        "title": bilingual(post.get("title_zh", ""), post.get("title_en", "")),
+        "thanks": {lang: text for lang, text in thanks.items() if text},
+        "redirect_url": post.get("redirect_url", "").strip(),
+        "theme": {
+            name: post.get(name, "").strip()
+            for name in ("brand_color", "logo_url")
+            if post.get(name, "").strip()
+        },
+        "hidden_fields": [
+            name.strip() for name in post.get("hidden_fields", "").split(",") if name.strip()
+        ],
+    }
+
+
+def _skip_rules(definition: dict, page_key: str) -> list[dict]:
+    return list(page_of(definition, page_key).get("skip", []))
+
+
+def _builder_edit(post, current_question):
+    """The builder edit a POST asks for: (edit function, anchor to return to)."""
+    action, key, page_key = post.get("action", ""), post.get("key", ""), post.get("page", "")
+    if action == "question_update":
+        changes = question_changes_from_post(current_question(key), post)
+        return (lambda d: builder.question_update(d, key=key, changes=changes)), f"q-{key}"
+    if action == "question_remove":
+        return (lambda d: builder.question_remove(d, key=key)), ""
+    if action in ("question_up", "question_down"):
+        offset = -1 if action == "question_up" else 1
+        return (lambda d: builder.question_move(d, key=key, offset=offset)), f"q-{key}"
+    if action == "question_duplicate":
+        return (lambda d: builder.question_duplicate(d, key=key)), f"q-{key}"
+    if action == "question_to_page":
+        return (lambda d: builder.question_move_to_page(d, key=key, page_key=page_key)), f"q-{key}"
+    if action == "page_add":
+        return builder.page_add, ""
+    if action == "page_remove":
+        return (lambda d: builder.page_remove(d, page_key=page_key)), ""
+    if action == "page_update":
+        title = {"zh-hans": post.get("title_zh", ""), "en": post.get("title_en", "")}
+        return (
+            lambda d: builder.page_update(d, page_key=page_key, title=title, skip=None)
+        ), f"page-{page_key}"
+    if action == "skip_add":
+        rule = {"when": condition_from_post(post, "when"), "to": post.get("to", "")}
+        if rule["when"] is None:
+            raise ValidationError(_("请选择跳转条件。"))
+        return (
+            lambda d: builder.page_update(
+                d, page_key=page_key, title=None, skip=[*_skip_rules(d, page_key), rule]
+            )
+        ), f"page-{page_key}"
+    if action == "skip_remove":
+        index = int(post.get("index", -1))
+
+        def remove_rule(d):
+            rules = _skip_rules(d, page_key)
+            kept = [rule for position, rule in enumerate(rules) if position != index]
+            builder.page_update(d, page_key=page_key, title=None, skip=kept)
+
+        return remove_rule, f"page-{page_key}"
+    if action == "settings_update":
+        changes = _settings_changes(post)
+        return (lambda d: builder.settings_update(d, changes=changes)), "settings"
+    raise ValidationError(_("未知操作。"))
+
+
 @require_POST
 @tenant_view("survey.manage")
-def survey_question_remove(request: HttpRequest, survey_id: int, key: str) -> HttpResponse:
-    services.survey_question_remove(survey=_survey(survey_id), key=key)
-    return redirect("survey_builder", tenant_slug=request.tenant.slug, survey_id=survey_id)
+def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """Every builder edit but adding a question: one form post, one service call."""
+    survey = _survey(survey_id)
+    definition = _draft(survey).definition
+
+    def current_question(key: str) -> dict:
+        return next((q for q in iter_questions(definition) if q["key"] == key), {"type": "text"})
+
+    anchor = ""
+    try:
+        edit, anchor = _builder_edit(request.POST, current_question)
+        services.survey_draft_edit(survey=survey, edit=edit)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ValueError:
+        messages.error(request, _("请在数字栏中输入数字。"))
+    return redirect(_builder_url(request, survey, anchor))
+
+
+@tenant_view("survey.manage")
+def survey_export(request: HttpRequest, survey_id: int) -> HttpResponse:
+    survey = _survey(survey_id)
+    draft = _draft(survey)
+    document = {
+        "format": library.EXPORT_FORMAT,
+        "name": survey.name,
+        "version": draft.number,
+        "definition": draft.definition,
+    }
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json"
+    )
+    filename = f"survey-{survey.pk}-v{draft.number}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+@tenant_view("survey.manage")
+def survey_import(request: HttpRequest, survey_id: int) -> HttpResponse:
+    survey = _survey(survey_id)
+    upload = request.FILES.get("file")
+    raw = upload.read(1_000_000) if upload else request.POST.get("document", "").encode()
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        services.survey_import(survey=survey, document=document, by=request.user)
+    except (ValueError, UnicodeDecodeError) as error:
+        messages.error(request, _("导入失败，文件不是有效的 JSON：%(error)s") % {"error": error})
+    except ValidationError as error:
+        messages.error(request, _("导入失败：%(error)s") % {"error": " ".join(error.messages)})
+    else:
+        messages.success(request, _("已导入，发布后生效。"))
+    return redirect(_builder_url(request, survey))
+
+
+@tenant_view("survey.manage")
+def survey_preview(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """The draft as a respondent sees it, page by page; nothing is saved."""
+    survey = _survey(survey_id)
+    definition = _draft(survey).definition
+    keys = [page["key"] for page in definition["pages"]]
+    page_key = request.GET.get("page") if request.GET.get("page") in keys else keys[0]
+    language = (
+        request.GET.get("lang") if request.GET.get("lang") in ("zh-hans", "en") else "zh-hans"
+    )
+    position = keys.index(page_key)
+    page = page_of(definition, page_key)
+    return render(
+        request,
+        "surveys/respond.html",
+        {
+            "preview": True,
+            "title": localized(definition.get("title"), language) or survey.name,
+            "page_key": page_key,
+            "page_title": localized(page.get("title"), language),
+            "questions": questions_for_display(
+                page["questions"], definition=definition, language=language
+            ),
+            "page_number": position + 1,
+            "page_count": len(keys),
+            "progress_percent": round(100 * position / len(keys)),
+            "previous_page": keys[position - 1] if position else "",
+            "next_page": keys[position + 1] if position + 1 < len(keys) else "",
+            "language": language,
+            "theme": {**request.tenant.settings.get("theme", {}), **definition.get("theme", {})},
+        },
+    )
 
 
 @require_POST
