@@ -24,6 +24,22 @@ tenant_patterns = [
     path("surveys/<int:survey_id>/export.json", survey_views.survey_export, name="survey_export"),
     path("surveys/<int:survey_id>/import/", survey_views.survey_import, name="survey_import"),
     path(
+        "surveys/<int:survey_id>/distribution/",
+        survey_views.survey_distribution,
+        name="survey_distribution",
+    ),
+    path("surveys/<int:survey_id>/qr.zip", survey_views.survey_qr_zip, name="survey_qr_zip"),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>/",
+        survey_views.link_update,
+        name="link_update",
+    ),
+    path(
+        "surveys/<int:survey_id>/links/<int:link_id>/qr.svg",
+        survey_views.link_qr_svg,
+        name="link_qr_svg",
+    ),
+    path(
         "surveys/<int:survey_id>/links/<int:link_id>/qr.png",
         survey_views.link_qr_png,
         name="link_qr_png",

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
 
 from cem.ratelimit import client_address, rate_limit_exceeded
 from cem.tenancy import tenant_context
@@ -87,6 +88,8 @@ def _closed(request: HttpRequest, link: Link, error: SurveyClosedError) -> HttpR
     return render(request, "surveys/respond_closed.html", context, status=status)
 
 
+# Respondent pages may be framed: the embed widget and app web views show them in iframes.
+@xframe_options_exempt
 def respond(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     survey = link.survey
@@ -234,6 +237,7 @@ def _page_render(request, link, response, page_key, *, values, errors=None) -> H
     return render(request, "surveys/respond.html", context)
 
 
+@xframe_options_exempt
 def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     definition = link.survey.live_version.definition if link.survey.live_version_id else {}

@@ -164,6 +164,44 @@ def survey_close(*, survey: Survey, by: Actor) -> Survey:
     return survey
 
 
+def links_for_org_units(*, survey: Survey, parent: OrgUnit | None, by: Actor) -> list[Link]:
+    """One QR link per branch under `parent` (all branches when None), each carrying its
+    branch; branches that already have a link of this survey keep theirs."""
+    branches = OrgUnit.objects.filter(kind=OrgUnit.Kind.BRANCH)
+    if parent is not None:
+        branches = branches.filter(path__startswith=parent.path)
+    linked = set(survey.links.exclude(org_unit=None).values_list("org_unit_id", flat=True))
+    created = Link.objects.bulk_create(
+        Link(
+            tenant=survey.tenant,
+            survey=survey,
+            kind=Link.Kind.QR,
+            name=branch.name,
+            org_unit=branch,
+            touchpoint=survey.touchpoint,
+        )
+        for branch in branches.order_by("path")
+        if branch.pk not in linked
+    )
+    if created:
+        audit_record(
+            by=by, action="survey.links_create", target=survey, after={"count": len(created)}
+        )
+    return created
+
+
+@transaction.atomic
+def link_update(
+    *, link: Link, response_limit: int | None, one_response_per_device: bool, expires_at, by: Actor
+) -> Link:
+    link.response_limit = response_limit
+    link.one_response_per_device = one_response_per_device
+    link.expires_at = expires_at
+    link.save(update_fields=["response_limit", "one_response_per_device", "expires_at"])
+    audit_record(by=by, action="link.update", target=link)
+    return link
+
+
 def link_create(
     *,
     survey: Survey,

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
 
-import qrcode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cem.access import require_permission, tenant_view
-from surveys import builder, library, services
+from cem.models import OrgUnit
+from surveys import builder, library, qr, services
 from surveys.builder import TYPE_SETTINGS
 from surveys.definition import CHOICE_TYPES, iter_questions, localized, page_of
 from surveys.forms import (
@@ -367,12 +369,105 @@ def survey_close(request: HttpRequest, survey_id: int) -> HttpResponse:
     return redirect("survey_builder", tenant_slug=request.tenant.slug, survey_id=survey_id)
 
 
+def _link(survey_id: int, link_id: int) -> Link:
+    return get_object_or_404(
+        Link.objects.select_related("org_unit"), pk=link_id, survey_id=survey_id
+    )
+
+
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
 @tenant_view("survey.view")
 def link_qr_png(request: HttpRequest, survey_id: int, link_id: int) -> HttpResponse:
-    link = get_object_or_404(Link.objects.all(), pk=link_id, survey_id=survey_id)
-    image = qrcode.make(public_link_url(request, link), box_size=10, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    response = HttpResponse(buffer.getvalue(), content_type="image/png")
-    response["Content-Disposition"] = f'inline; filename="survey-{survey_id}-link-{link_id}.png"'
+    link = _link(survey_id, link_id)
+    return _download(
+        qr.qr_png(public_link_url(request, link)),
+        "image/png",
+        f"survey-{survey_id}-link-{link_id}.png",
+    )
+
+
+@tenant_view("survey.view")
+def link_qr_svg(request: HttpRequest, survey_id: int, link_id: int) -> HttpResponse:
+    link = _link(survey_id, link_id)
+    return _download(
+        qr.qr_svg(public_link_url(request, link)),
+        "image/svg+xml",
+        f"survey-{survey_id}-link-{link_id}.svg",
+    )
+
+
+@tenant_view("survey.view")
+def survey_qr_zip(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """Every link's QR code (PNG and SVG), named by branch: posters for all branches at once."""
+    survey = _survey(survey_id)
+    named = [
+        (
+            f"{link.pk}-{(link.org_unit.code if link.org_unit else link.name or link.kind)}",
+            public_link_url(request, link),
+        )
+        for link in survey.links.select_related("org_unit").order_by("pk")
+    ]
+    response = _download(qr.qr_zip(named), "application/zip", f"survey-{survey_id}-qr.zip")
+    response["Content-Disposition"] = response["Content-Disposition"].replace(
+        "inline", "attachment"
+    )
     return response
+
+
+@tenant_view("survey.manage")
+def survey_distribution(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """Links by branch with their QR codes and embed snippet; batch creation per org unit."""
+    survey = _survey(survey_id)
+    if request.method == "POST":
+        parent = OrgUnit.objects.filter(pk=request.POST.get("parent") or None).first()
+        created = services.links_for_org_units(survey=survey, parent=parent, by=request.user)
+        messages.success(request, _("已生成 %(count)s 个网点链接。") % {"count": len(created)})
+        return redirect("survey_distribution", tenant_slug=request.tenant.slug, survey_id=survey.pk)
+    links = [
+        {"link": link, "url": public_link_url(request, link)}
+        for link in survey.links.select_related("org_unit").order_by("pk")
+    ]
+    return render(
+        request,
+        "surveys/survey_distribution.html",
+        {
+            "survey": survey,
+            "links": links,
+            "org_units": OrgUnit.objects.exclude(kind=OrgUnit.Kind.BRANCH).order_by("path"),
+            "widget_url": request.build_absolute_uri(static("cem-widget.js")),
+        },
+    )
+
+
+@require_POST
+@tenant_view("survey.manage")
+def link_update(request: HttpRequest, survey_id: int, link_id: int) -> HttpResponse:
+    link = _link(survey_id, link_id)
+    try:
+        limit = int(request.POST["response_limit"]) if request.POST.get("response_limit") else None
+        expires_at = (
+            parse_datetime(request.POST.get("expires_at", ""))
+            if request.POST.get("expires_at")
+            else None
+        )
+        if request.POST.get("expires_at") and expires_at is None:
+            raise ValueError
+        if expires_at is not None and timezone.is_naive(expires_at):
+            expires_at = timezone.make_aware(expires_at)
+    except ValueError:
+        messages.error(request, _("请填写有效的数量和日期时间。"))
+    else:
+        services.link_update(
+            link=link,
+            response_limit=limit,
+            one_response_per_device=request.POST.get("one_response_per_device") == "on",
+            expires_at=expires_at,
+            by=request.user,
+        )
+        messages.success(request, _("链接设置已保存。"))
+    return redirect("survey_distribution", tenant_slug=request.tenant.slug, survey_id=survey_id)
