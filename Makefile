@@ -55,7 +55,7 @@ format: setup
 web: setup
 	$(VENV)/bin/gunicorn cem.wsgi --bind $(HOST):$(PORT) --workers 2
 worker: setup
-	$(VENV)/bin/celery -A cem worker -Q default,scoring,alerts --loglevel INFO
+	$(VENV)/bin/celery -A cem worker -Q default,scoring,alerts,notifications --loglevel INFO
 beat: setup
 	$(VENV)/bin/celery -A cem beat --loglevel INFO
 

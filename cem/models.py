@@ -137,3 +137,29 @@ class AuditEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class OutboundMessage(TenantOwnedModel):
+    """Delivery log of every message sent to a person outside (email, SMS, WeChat)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("失败")
+
+    channel = models.CharField(max_length=16)
+    recipient = models.CharField(max_length=254)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    purpose = models.CharField(max_length=64, blank=True)  # e.g. "invitation:42"
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"], name="outbound_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient} ({self.status})"

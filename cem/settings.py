@@ -145,12 +145,19 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_DEFAULT_QUEUE", "default")
 CELERY_TASK_ROUTES = {
     "analytics.tasks.*": {"queue": os.environ.get("CELERY_SCORING_QUEUE", "scoring")},
     "alerts.tasks.*": {"queue": os.environ.get("CELERY_ALERTS_QUEUE", "alerts")},
+    "surveys.tasks.*": {"queue": os.environ.get("CELERY_NOTIFICATIONS_QUEUE", "notifications")},
+    "integrations.tasks.*": {"queue": os.environ.get("CELERY_EVENTS_QUEUE", "default")},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "sweep-unscored-responses": {"task": "analytics.tasks.sweep_unscored", "schedule": 60.0},
     "escalate-overdue-tickets": {"task": "alerts.tasks.escalate_overdue", "schedule": 300.0},
+    "send-due-invitations": {"task": "surveys.tasks.dispatch_due_invitations", "schedule": 60.0},
+    "process-pending-events": {
+        "task": "integrations.tasks.sweep_unprocessed_events",
+        "schedule": 60.0,
+    },
 }
 # Responses complete for longer than this with no score are re-enqueued by the sweeper.
 CEM_SWEEP_GRACE_SECONDS = int(os.environ.get("CEM_SWEEP_GRACE_SECONDS", "90"))
@@ -163,6 +170,14 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
+# Where respondents reach the platform: links in invitations are built on it.
+CEM_PUBLIC_BASE_URL = os.environ.get("CEM_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# One backend per outbound channel (see cem/messaging.py).
+CEM_MESSAGE_BACKENDS = {
+    "email": os.environ.get("CEM_EMAIL_SENDER", "cem.messaging.EmailBackend"),
+    "sms": os.environ.get("CEM_SMS_SENDER", "cem.messaging.LogBackend"),
+    "wechat": os.environ.get("CEM_WECHAT_SENDER", "cem.messaging.LogBackend"),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["integrations.auth.ApiKeyAuthentication"],

@@ -7,6 +7,7 @@ from django.urls import include, path
 from alerts import views as alert_views
 from analytics import views as analytics_views
 from cem import views as core_views
+from customers import views as customer_views
 from journeys import views as journey_views
 from surveys import respond
 from surveys import views as survey_views
@@ -16,6 +17,7 @@ tenant_patterns = [
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
     path("journeys/", journey_views.journey_map, name="journey_map"),
     path("surveys/", survey_views.survey_index, name="survey_index"),
+    path("distribution/", survey_views.distribution_dashboard, name="distribution_dashboard"),
     path("surveys/<int:survey_id>/", survey_views.survey_builder, name="survey_builder"),
     path("surveys/<int:survey_id>/publish/", survey_views.survey_publish, name="survey_publish"),
     path("surveys/<int:survey_id>/close/", survey_views.survey_close, name="survey_close"),
@@ -63,6 +65,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
     path("s/<str:token>/", respond.respond, name="respond"),
     path("s/<str:token>/thanks/", respond.respond_thanks, name="respond_thanks"),
+    path("u/<str:token>/", customer_views.unsubscribe, name="unsubscribe"),
     path("api/v1/", include("integrations.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.core import signing
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from customers.models import Customer
+from cem.services import audit_record
+from customers.models import ContactPolicy, Customer
 
 
 def customer_upsert(
@@ -31,3 +34,39 @@ def customer_upsert(
     if changed:
         customer.save(update_fields=changed)
     return customer
+
+
+UNSUBSCRIBE_SALT = "customers.unsubscribe"
+
+
+def unsubscribe_token(customer: Customer) -> str:
+    """A signed, unguessable token naming the customer, for the unsubscribe link."""
+    return signing.dumps(
+        {"t": customer.tenant_id, "c": customer.pk}, salt=UNSUBSCRIBE_SALT, compress=True
+    )
+
+
+def customer_from_unsubscribe_token(token: str) -> Customer | None:
+    try:
+        payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return Customer.all_tenants.filter(pk=payload.get("c"), tenant_id=payload.get("t")).first()
+
+
+def customer_unsubscribe(*, customer: Customer) -> Customer:
+    """Stop all invitations to this customer (kept until they opt in again)."""
+    if customer.unsubscribed_at is None:
+        customer.unsubscribed_at = timezone.now()
+        customer.save(update_fields=["unsubscribed_at"])
+    return customer
+
+
+@transaction.atomic
+def contact_policy_update(*, policy: ContactPolicy, changes: dict, by) -> ContactPolicy:
+    before = {name: getattr(policy, name) for name in changes}
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    policy.save()
+    audit_record(by=by, action="contact_policy.update", target=policy, before=before, after=changes)
+    return policy

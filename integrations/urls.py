@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alerts import api as alert_api
+from integrations import api as integration_api
 from journeys import api as journey_api
 from surveys import api as survey_api
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("responses/<int:pk>/", survey_api.ResponseDetailApi.as_view(), name="api_response"),
     path("tickets/", alert_api.TicketListApi.as_view(), name="api_tickets"),
     path("tickets/<int:number>/", alert_api.TicketDetailApi.as_view(), name="api_ticket"),
+    path("events/", integration_api.EventIngestApi.as_view(), name="api_events"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
 ]

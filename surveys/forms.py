@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import ContactPolicy
 from journeys.models import Touchpoint
 from surveys.definition import localized
 
@@ -176,3 +177,31 @@ def question_changes_from_post(question: dict, post) -> dict[str, Any]:
                 if post.get(f"{name}_{suffix}", "").strip()
             }
     return changes
+
+
+class ContactPolicyForm(forms.ModelForm):
+    class Meta:
+        model = ContactPolicy
+        fields = [
+            "min_days_between_invitations",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "max_reminders",
+            "reminder_after_hours",
+            "invitation_valid_days",
+        ]
+        labels = {
+            "min_days_between_invitations": _("同一客户两次邀请至少间隔（天）"),
+            "quiet_hours_start": _("免打扰开始（时）"),
+            "quiet_hours_end": _("免打扰结束（时）"),
+            "max_reminders": _("最多提醒次数"),
+            "reminder_after_hours": _("未完成多少小时后提醒"),
+            "invitation_valid_days": _("邀请有效期（天）"),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("quiet_hours_start", "quiet_hours_end"):
+            if cleaned.get(name) is not None and not 0 <= cleaned[name] <= 23:
+                self.add_error(name, _("请填写 0 到 23 之间的小时。"))
+        return cleaned

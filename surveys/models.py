@@ -92,6 +92,9 @@ class Link(TenantOwnedModel):
     org_unit = models.ForeignKey(
         "cem.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     hidden_fields = models.JSONField(default=dict, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     response_limit = models.PositiveIntegerField(
@@ -173,3 +176,93 @@ class Response(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Response {self.pk}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("邮件")
+    SMS = "sms", _("短信")
+    WECHAT = "wechat", _("微信模板消息")
+
+
+class Trigger(TenantOwnedModel):
+    """Invite a customer to `survey` when an event of `event_type` happens at a touchpoint."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="triggers")
+    event_type = models.CharField(max_length=64)
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    conditions = models.JSONField(default=dict, blank=True)
+    delay_minutes = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMS)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "event_type", "is_active"], name="trigger_event_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} -> {self.survey_id}"
+
+
+class Invitation(TenantOwnedModel):
+    """A personal invitation to one customer, from scheduling to completion or suppression."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("待发送")
+        SENT = "sent", _("已发送")
+        SUPPRESSED = "suppressed", _("已拦截")
+        FAILED = "failed", _("发送失败")
+        COMPLETED = "completed", _("已完成")
+
+    class Suppression(models.TextChoices):
+        OPTED_OUT = "opted_out", _("客户已退订")
+        FREQUENCY = "frequency", _("触达频率限制")
+        NO_CONTACT = "no_contact", _("缺少联系方式")
+        EXPIRED = "expired", _("已过期")
+        SURVEY_CLOSED = "survey_closed", _("问卷未开放")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="invitations"
+    )
+    link = models.OneToOneField(
+        Link, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation"
+    )
+    trigger = models.ForeignKey(
+        Trigger, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    event_id = models.CharField(max_length=128, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    org_unit = models.ForeignKey(
+        "cem.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    suppressed_reason = models.CharField(max_length=16, choices=Suppression.choices, blank=True)
+    scheduled_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "status", "scheduled_at"], name="invitation_due"),
+            models.Index(fields=["tenant", "customer", "sent_at"], name="invitation_customer_sent"),
+            models.Index(
+                fields=["tenant", "survey", "created_at"], name="invitation_survey_created"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation {self.pk} ({self.status})"

@@ -20,6 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from cem.ratelimit import client_address, rate_limit_exceeded
 from cem.tenancy import tenant_context
 from surveys.definition import localized, page_of
+from surveys.distribution import invitation_track
 from surveys.logic import visible_questions
 from surveys.models import Link, Response
 from surveys.rendering import questions_for_display, raw_answers_from_form
@@ -115,6 +116,8 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
                 context = {"survey": survey, "message": str(error), "reason": error.reason}
                 return render(request, "surveys/respond_closed.html", context, status=429)
             return _page_post(request, link, response, resume_key)
+        if link.kind == Link.Kind.PERSONAL:
+            invitation_track(link=link, stage="opened")
         if response is None:
             response = response_begin(
                 survey=survey,
@@ -144,6 +147,8 @@ def _page_post(request: HttpRequest, link: Link, response: Response | None, resu
         return redirect("respond", token=link.token)
     earlier = {key: value for key, value in response.answers.items()}
     questions = visible_questions(page, earlier, response.extra)
+    if response.pk is None and link.kind == Link.Kind.PERSONAL:
+        invitation_track(link=link, stage="started")
     try:
         outcome = response_page_save(
             response=response,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncWeek
 
-from surveys.models import Link, Response, Survey
+from surveys.models import Invitation, Link, Response, Survey
 
 
 def survey_list() -> QuerySet[Survey]:
@@ -32,3 +33,67 @@ def link_by_token(token: str) -> Link | None:
         .filter(token=token, tenant__is_active=True)
         .first()
     )
+
+
+FUNNEL = {
+    "invitations": Count("id"),
+    "sent": Count("id", filter=Q(sent_at__isnull=False)),
+    "opened": Count("id", filter=Q(opened_at__isnull=False)),
+    "started": Count("id", filter=Q(started_at__isnull=False)),
+    "completed": Count("id", filter=Q(completed_at__isnull=False)),
+    "suppressed": Count("id", filter=Q(status=Invitation.Status.SUPPRESSED)),
+    "failed": Count("id", filter=Q(status=Invitation.Status.FAILED)),
+}
+FUNNEL_GROUPS = {
+    "survey": ("survey__name",),
+    "channel": ("channel",),
+    "touchpoint": ("touchpoint__name",),
+    "org_unit": ("org_unit__name",),
+}
+
+
+def invitations_in_scope(*, scope_path: str = "", survey_id: int | None = None):
+    invitations = Invitation.objects.all()
+    if scope_path:
+        invitations = invitations.filter(org_unit__path__startswith=scope_path)
+    if survey_id:
+        invitations = invitations.filter(survey_id=survey_id)
+    return invitations
+
+
+def invitation_funnel(invitations, *, by: str | None = None) -> list[dict]:
+    """Sent → opened → started → completed, plus suppressed and failed; one query."""
+    if by is None:
+        return [invitations.aggregate(**FUNNEL)]
+    fields = FUNNEL_GROUPS[by]
+    rows = invitations.values(*fields).annotate(**FUNNEL).order_by("-invitations")
+    return [{"label": row[fields[0]] or "–", **row} for row in rows]
+
+
+def suppressions_by_reason(invitations) -> list[dict]:
+    return list(
+        invitations.filter(status=Invitation.Status.SUPPRESSED)
+        .values("suppressed_reason")
+        .annotate(count=Count("id"))
+        .order_by("-count")
+    )
+
+
+def response_rate_by_week(invitations) -> list[dict]:
+    rows = (
+        invitations.filter(sent_at__isnull=False)
+        .annotate(week=TruncWeek("sent_at"))
+        .values("week")
+        .annotate(sent=Count("id"), completed=Count("id", filter=Q(completed_at__isnull=False)))
+        .order_by("week")
+    )
+    return [
+        {**row, "rate": round(100 * row["completed"] / row["sent"], 1) if row["sent"] else None}
+        for row in rows
+    ]
+
+
+def recent_invitations(invitations, *, limit: int = 50):
+    return invitations.select_related("customer", "survey", "touchpoint").order_by("-created_at")[
+        :limit
+    ]

@@ -33,7 +33,7 @@ from surveys.logic import (
     next_page_key,
     visible_questions,
 )
-from surveys.models import Link, Response, Survey, SurveyVersion
+from surveys.models import Invitation, Link, Response, Survey, SurveyVersion
 from surveys.signals import response_submitted
 
 T = TypeVar("T")
@@ -292,6 +292,10 @@ def response_complete(response: Response) -> Response:
     response.status = Response.Status.COMPLETE
     response.submitted_at = response.submitted_at or timezone.now()
     response.save()
+    if response.link_id and response.link.kind == Link.Kind.PERSONAL:
+        Invitation.objects.filter(link_id=response.link_id).update(
+            completed_at=response.submitted_at, status=Invitation.Status.COMPLETED
+        )
     response_submitted.send(sender=Response, response=response)
     return response
 
@@ -392,6 +396,7 @@ def response_begin(
         link=link,
         touchpoint=touchpoint,
         org_unit=org_unit,
+        customer=link.customer,
         answers={},
         extra={**link.hidden_fields, **hidden},
         language=language,

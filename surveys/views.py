@@ -17,20 +17,23 @@ from django.views.decorators.http import require_POST
 
 from cem.access import require_permission, tenant_view
 from cem.models import OrgUnit
-from surveys import builder, library, qr, services
+from customers.services import contact_policy_update
+from journeys.models import Touchpoint
+from surveys import builder, distribution, library, qr, selectors, services
 from surveys.builder import TYPE_SETTINGS
+from surveys.charts import response_rate_chart
 from surveys.definition import CHOICE_TYPES, iter_questions, localized, page_of
 from surveys.forms import (
     CONDITION_OPERATORS,
+    ContactPolicyForm,
     QuestionAddForm,
     SurveyCreateForm,
     condition_from_post,
     options_to_text,
     question_changes_from_post,
 )
-from surveys.models import Link, Survey
+from surveys.models import Channel, Invitation, Link, Survey, Trigger
 from surveys.rendering import questions_for_display
-from surveys.selectors import survey_list
 from surveys.services import bilingual
 
 
@@ -59,7 +62,9 @@ def survey_index(request: HttpRequest) -> HttpResponse:
                 definition=template.definition(form.cleaned_data["name"]) if template else None,
             )
             return redirect("survey_builder", tenant_slug=request.tenant.slug, survey_id=survey.pk)
-    return render(request, "surveys/survey_index.html", {"surveys": survey_list(), "form": form})
+    return render(
+        request, "surveys/survey_index.html", {"surveys": selectors.survey_list(), "form": form}
+    )
 
 
 def _builder_url(request: HttpRequest, survey: Survey, anchor: str = "") -> str:
@@ -419,19 +424,68 @@ def survey_qr_zip(request: HttpRequest, survey_id: int) -> HttpResponse:
     return response
 
 
-@tenant_view("survey.manage")
-def survey_distribution(request: HttpRequest, survey_id: int) -> HttpResponse:
-    """Links by branch with their QR codes and embed snippet; batch creation per org unit."""
-    survey = _survey(survey_id)
-    if request.method == "POST":
+def _trigger_conditions(post) -> dict:
+    leaves = []
+    if post.get("property") and post.get("op"):
+        raw = post.get("value", "").strip()
+        try:
+            value = float(raw) if raw.replace(".", "", 1).lstrip("-").isdigit() else raw
+        except ValueError:
+            value = raw
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        leaves.append({"property": post["property"].strip(), "op": post["op"], "value": value})
+    if post.get("tag", "").strip():
+        leaves.append({"tag": post["tag"].strip()})
+    return {"all": leaves} if leaves else {}
+
+
+def _distribution_post(request: HttpRequest, survey: Survey) -> None:
+    action = request.POST.get("action", "links")
+    if action == "links":
         parent = OrgUnit.objects.filter(pk=request.POST.get("parent") or None).first()
         created = services.links_for_org_units(survey=survey, parent=parent, by=request.user)
         messages.success(request, _("已生成 %(count)s 个网点链接。") % {"count": len(created)})
+    elif action == "trigger_add":
+        try:
+            distribution.trigger_create(
+                survey=survey,
+                event_type=request.POST.get("event_type", ""),
+                touchpoint=Touchpoint.objects.filter(
+                    pk=request.POST.get("touchpoint") or None
+                ).first(),
+                channel=request.POST.get("channel", ""),
+                delay_minutes=int(request.POST.get("delay_minutes") or 0),
+                conditions=_trigger_conditions(request.POST),
+                by=request.user,
+            )
+        except ValueError:
+            messages.error(request, _("延迟须为分钟数。"))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("已添加触发器。"))
+    elif action == "trigger_off":
+        trigger = get_object_or_404(
+            Trigger.objects.all(), pk=request.POST.get("trigger"), survey=survey
+        )
+        distribution.trigger_deactivate(trigger=trigger, by=request.user)
+
+
+@tenant_view("survey.manage")
+def survey_distribution(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """Links by branch with QR codes and embed snippet, touchpoint triggers, invitations."""
+    survey = _survey(survey_id)
+    if request.method == "POST":
+        _distribution_post(request, survey)
         return redirect("survey_distribution", tenant_slug=request.tenant.slug, survey_id=survey.pk)
     links = [
         {"link": link, "url": public_link_url(request, link)}
-        for link in survey.links.select_related("org_unit").order_by("pk")
+        for link in survey.links.exclude(kind=Link.Kind.PERSONAL)
+        .select_related("org_unit")
+        .order_by("pk")
     ]
+    invitations = selectors.invitations_in_scope(survey_id=survey.pk)
     return render(
         request,
         "surveys/survey_distribution.html",
@@ -440,6 +494,55 @@ def survey_distribution(request: HttpRequest, survey_id: int) -> HttpResponse:
             "links": links,
             "org_units": OrgUnit.objects.exclude(kind=OrgUnit.Kind.BRANCH).order_by("path"),
             "widget_url": request.build_absolute_uri(static("cem-widget.js")),
+            "triggers": survey.triggers.select_related("touchpoint").order_by("-is_active", "pk"),
+            "touchpoints": Touchpoint.objects.select_related("stage__journey").order_by("pk"),
+            "channels": Channel.choices,
+            "operators": CONDITION_OPERATORS[:8],
+            "funnel": selectors.invitation_funnel(invitations)[0],
+            "invitations": selectors.recent_invitations(invitations),
+        },
+    )
+
+
+@tenant_view("survey.view")
+def distribution_dashboard(request: HttpRequest) -> HttpResponse:
+    """Invitations sent, opened, started, completed and suppressed, by survey, channel,
+    touchpoint and org unit; the response rate by week; the tenant's contact policy."""
+    policy = distribution.contact_policy()
+    form = ContactPolicyForm(request.POST or None, instance=policy)
+    if request.method == "POST":
+        require_permission(request.membership, "survey.manage")
+        if form.is_valid():
+            contact_policy_update(policy=policy, changes=form.cleaned_data, by=request.user)
+            messages.success(request, _("触达规则已保存。"))
+            return redirect("distribution_dashboard", tenant_slug=request.tenant.slug)
+    invitations = selectors.invitations_in_scope(scope_path=request.membership.scope_path)
+    weeks = selectors.response_rate_by_week(invitations)
+    return render(
+        request,
+        "surveys/distribution_dashboard.html",
+        {
+            "funnel": selectors.invitation_funnel(invitations)[0],
+            "groups": [
+                (label, selectors.invitation_funnel(invitations, by=key))
+                for key, label in (
+                    ("survey", _("按问卷")),
+                    ("channel", _("按渠道")),
+                    ("touchpoint", _("按触点")),
+                    ("org_unit", _("按组织")),
+                )
+            ],
+            "suppressions": [
+                {
+                    "reason": Invitation.Suppression(row["suppressed_reason"]).label,
+                    "count": row["count"],
+                }
+                for row in selectors.suppressions_by_reason(invitations)
+                if row["suppressed_reason"]
+            ],
+            "weeks": weeks,
+            "rate_chart": response_rate_chart(weeks) if weeks else "",
+            "form": form,
         },
     )
 

@@ -92,7 +92,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             "--pool",
             "solo",
             "-Q",
-            "default,scoring,alerts",
+            "default,scoring,alerts,notifications",
             "--hostname",
             f"test-worker-{os.getpid()}@%h",
             "--loglevel",

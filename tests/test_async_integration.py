@@ -82,3 +82,45 @@ def test_response_submitted_while_the_broker_is_down_is_scored_once_the_sweeper_
     assert unscored_responses_enqueue(older_than=timedelta(0)) == 1
     score, ticket = wait_until(lambda: scored_with_ticket(body["id"]), timeout=60)
     assert score.nps == 1 and ticket.number == 1
+
+
+def test_an_event_over_http_is_processed_by_the_worker_and_the_invitation_sent(
+    live_server, world, celery_worker_process
+):
+    from cem.models import OutboundMessage
+    from cem.tenancy import tenant_context
+    from customers.models import ContactPolicy
+    from surveys.distribution import trigger_create
+
+    with tenant_context(world.tenant):
+        ContactPolicy.objects.create(quiet_hours_start=0, quiet_hours_end=0)
+        trigger_create(
+            survey=world.survey,
+            event_type="account.opened",
+            touchpoint=None,
+            channel="sms",
+            delay_minutes=0,
+            conditions={},
+            by=world.manager,
+        )
+    body = {
+        "id": "evt-1",
+        "type": "account.opened",
+        "customer": {"id": "C9", "mobile": "13900000000"},
+        "properties": {},
+    }
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/events/",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Api-Key {world.api_key_plaintext}",
+            "Content-Type": "application/json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        assert json.loads(reply.read())["results"][0]["status"] == "accepted"
+    message = wait_until(
+        lambda: OutboundMessage.all_tenants.filter(recipient="13900000000").first(), timeout=60
+    )
+    assert "/s/" in message.body and message.status == "sent"

@@ -75,12 +75,13 @@ def screenshot(page: Page, name: str) -> None:
 
 def add_question(page: Page, qtype: str, text_zh: str, *, options=(), required=False) -> None:
     count = page.locator("ol.questions > li[data-question]").count()
-    page.get_by_label("题型").select_option(qtype)
-    page.get_by_label("题目（中文）").fill(text_zh)
-    page.get_by_label("选项").fill("\n".join(options))
+    form = page.locator("#add-question")
+    form.get_by_label("题型").select_option(qtype)
+    form.get_by_label("题目（中文）").fill(text_zh)
+    form.get_by_label("选项").fill("\n".join(options))
     if required:
-        page.get_by_label("必答").check()
-    page.get_by_role("button", name="添加", exact=True).click()
+        form.get_by_label("必答").check()
+    form.get_by_role("button", name="添加", exact=True).click()
     expect(page.locator("ol.questions > li[data-question]")).to_have_count(count + 1)
     expect(page.locator("ol.questions > li[data-question]").last).to_contain_text(text_zh)
 

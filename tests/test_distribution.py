@@ -69,6 +69,7 @@ def test_link_limits_are_saved_and_bad_input_is_refused(manager, world):
 def test_the_widget_script_is_served_and_survey_pages_may_be_framed(client, world):
     from django.contrib.staticfiles import finders
 
-    assert "data-survey-url" in open(finders.find("cem-widget.js"), encoding="utf-8").read()
+    with open(finders.find("cem-widget.js"), encoding="utf-8") as widget:
+        assert "data-survey-url" in widget.read()
     page = client.get(reverse("respond", args=[world.link.token]))
     assert "X-Frame-Options" not in page

@@ -1,0 +1,36 @@
+"""Plotly figure of the distribution dashboard (plotly.js is served locally)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from django.utils.translation import gettext as _
+
+
+def response_rate_chart(weeks: list[dict]) -> str:
+    labels = [row["week"].date().isoformat() for row in weeks]
+    figure = go.Figure()
+    figure.add_bar(
+        x=labels, y=[row["sent"] for row in weeks], name=_("已发送"), marker_color="#94a3b8"
+    )
+    figure.add_bar(
+        x=labels, y=[row["completed"] for row in weeks], name=_("已完成"), marker_color="#16a34a"
+    )
+    figure.add_scatter(
+        x=labels,
+        y=[row["rate"] for row in weeks],
+        name=_("回收率 %"),
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": "#2563eb"},
+    )
+    figure.update_layout(
+        barmode="group",
+        height=300,
+        margin={"l": 40, "r": 40, "t": 20, "b": 40},
+        legend={"orientation": "h"},
+        xaxis={"type": "category"},
+        yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%"},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})

@@ -1,0 +1,348 @@
+"""Personal invitations: triggered by events at touchpoints (or created directly), protected
+by the tenant's contact policy, sent on a channel, reminded, and tracked to completion.
+
+Every invitation the policy stops is kept with its reason; quiet hours postpone rather than
+stop. Sending happens in Celery tasks (surveys/tasks.py) that call invitation_send, which is
+safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cem.messaging import Message, deliver
+from cem.services import Actor, audit_record
+from customers.models import ContactPolicy, Customer
+from customers.services import unsubscribe_token
+from surveys.definition import localized
+from surveys.logic import OPERATORS
+from surveys.models import Channel, Invitation, Link, Survey, Trigger
+from surveys.services import survey_unavailable_reason
+
+logger = logging.getLogger(__name__)
+S = Invitation.Status
+WHY = Invitation.Suppression
+
+
+# --- triggers ----------------------------------------------------------------------------------
+
+
+def trigger_conditions_validate(conditions: Any) -> None:
+    """{"all": [{"property": "amount", "op": "gte", "value": 1000}, {"tag": "vip"},
+    {"not_tag": "staff"}]}; an empty object always matches."""
+    if conditions in (None, {}):
+        return
+    if not isinstance(conditions, dict) or not isinstance(conditions.get("all"), list):
+        raise ValidationError(_('触发条件须为 {"all": [...]} 形式。'))
+    for leaf in conditions["all"]:
+        if not isinstance(leaf, dict):
+            raise ValidationError(_("每个触发条件须为一个对象。"))
+        if "tag" in leaf or "not_tag" in leaf:
+            continue
+        if not leaf.get("property") or leaf.get("op") not in OPERATORS or "value" not in leaf:
+            raise ValidationError(
+                _("属性条件需要 property、op（%(ops)s）和 value。") % {"ops": ", ".join(OPERATORS)}
+            )
+
+
+def trigger_matches(trigger: Trigger, *, properties: dict, tags: list[str]) -> bool:
+    for leaf in (trigger.conditions or {}).get("all", []):
+        if "tag" in leaf:
+            if leaf["tag"] not in tags:
+                return False
+        elif "not_tag" in leaf:
+            if leaf["not_tag"] in tags:
+                return False
+        else:
+            fact = properties.get(leaf["property"])
+            try:
+                if fact is None or not OPERATORS[leaf["op"]](fact, leaf["value"]):
+                    return False
+            except TypeError:
+                return False
+    return True
+
+
+@transaction.atomic
+def trigger_create(
+    *,
+    survey: Survey,
+    event_type: str,
+    touchpoint,
+    channel: str,
+    delay_minutes: int,
+    conditions: dict,
+    by: Actor,
+) -> Trigger:
+    trigger_conditions_validate(conditions)
+    if channel not in Channel.values:
+        raise ValidationError(_("未知渠道：%(channel)s") % {"channel": channel})
+    if not event_type.strip():
+        raise ValidationError(_("请填写事件类型，如 account.opened。"))
+    trigger = Trigger.objects.create(
+        survey=survey,
+        event_type=event_type.strip(),
+        touchpoint=touchpoint,
+        channel=channel,
+        delay_minutes=delay_minutes,
+        conditions=conditions or {},
+    )
+    audit_record(by=by, action="trigger.create", target=trigger, after={"event_type": event_type})
+    return trigger
+
+
+@transaction.atomic
+def trigger_deactivate(*, trigger: Trigger, by: Actor) -> Trigger:
+    trigger.is_active = False
+    trigger.save(update_fields=["is_active"])
+    audit_record(by=by, action="trigger.deactivate", target=trigger)
+    return trigger
+
+
+# --- the contact policy ------------------------------------------------------------------------
+
+
+def contact_policy() -> ContactPolicy:
+    policy = ContactPolicy.objects.first()
+    return policy or ContactPolicy.objects.create()
+
+
+def _recipient(customer: Customer, channel: str) -> str:
+    return {
+        Channel.EMAIL: customer.email,
+        Channel.SMS: customer.mobile,
+        Channel.WECHAT: customer.wechat_openid,
+    }[channel]
+
+
+def suppression_reason(
+    invitation: Invitation, *, policy: ContactPolicy, now: datetime, reminder: bool = False
+) -> str:
+    """Why this invitation may not go out now ("" when it may). Reminders of an invitation
+    already sent are not held back by the frequency rule."""
+    customer = invitation.customer
+    if customer.unsubscribed_at:
+        return WHY.OPTED_OUT
+    if not _recipient(customer, invitation.channel):
+        return WHY.NO_CONTACT
+    if invitation.expires_at and now >= invitation.expires_at:
+        return WHY.EXPIRED
+    if survey_unavailable_reason(survey=invitation.survey, link=invitation.link):
+        return WHY.SURVEY_CLOSED
+    if not reminder:
+        window = now - timedelta(days=policy.min_days_between_invitations)
+        recent = (
+            Invitation.objects.filter(customer=customer)
+            .exclude(pk=invitation.pk)
+            .filter(
+                Q(sent_at__gte=window)
+                | Q(status=S.SCHEDULED, created_at__lt=invitation.created_at or now)
+            )
+        )
+        if recent.exists():
+            return WHY.FREQUENCY
+    return ""
+
+
+def after_quiet_hours(moment: datetime, policy: ContactPolicy, zone: ZoneInfo) -> datetime | None:
+    """The end of the quiet hours `moment` falls in, or None when it is outside them."""
+    local = moment.astimezone(zone)
+    if not policy.in_quiet_hours(local.hour):
+        return None
+    end = local.replace(hour=policy.quiet_hours_end, minute=0, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+
+def invitation_schedule(
+    *,
+    survey: Survey,
+    customer: Customer,
+    channel: str,
+    at: datetime | None = None,
+    trigger: Trigger | None = None,
+    event_id: str = "",
+    touchpoint=None,
+    org_unit=None,
+) -> Invitation:
+    """Plan an invitation, or record at once why the contact policy stops it."""
+    policy = contact_policy()
+    now = timezone.now()
+    at = at or now
+    invitation = Invitation(
+        survey=survey,
+        customer=customer,
+        channel=channel,
+        trigger=trigger,
+        event_id=event_id,
+        touchpoint=touchpoint or survey.touchpoint,
+        org_unit=org_unit,
+        scheduled_at=at,
+        expires_at=at + timedelta(days=policy.invitation_valid_days),
+        created_at=now,
+    )
+    reason = suppression_reason(invitation, policy=policy, now=now)
+    if reason:
+        invitation.status = S.SUPPRESSED
+        invitation.suppressed_reason = reason
+        invitation.save()
+        return invitation
+    invitation.link = Link.objects.create(
+        survey=survey,
+        kind=Link.Kind.PERSONAL,
+        customer=customer,
+        touchpoint=invitation.touchpoint,
+        org_unit=org_unit,
+        expires_at=invitation.expires_at,
+    )
+    invitation.save()
+    if at <= now:
+        transaction.on_commit(lambda: invitation_enqueue(invitation_id=invitation.pk))
+    return invitation
+
+
+def invitation_enqueue(*, invitation_id: int) -> None:
+    from surveys.tasks import send_invitation
+
+    try:
+        send_invitation.apply_async(
+            args=[invitation_id], retry=True, retry_policy={"max_retries": 2}
+        )
+    except Exception:
+        logger.exception("could not enqueue invitation %s; the dispatcher will", invitation_id)
+
+
+def public_url(path: str) -> str:
+    return settings.CEM_PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def invitation_message(invitation: Invitation, *, reminder: bool = False) -> Message:
+    survey, customer = invitation.survey, invitation.customer
+    title = localized(survey.live_version.definition.get("title"), "zh-hans") or survey.name
+    url = public_url(reverse("respond", args=[invitation.link.token]))
+    unsubscribe = public_url(reverse("unsubscribe", args=[unsubscribe_token(customer)]))
+    greeting = _("%(name)s您好，") % {"name": customer.name} if customer.name else _("您好，")
+    lead = _("提醒：") if reminder else ""
+    body = _(
+        "%(lead)s%(greeting)s感谢您选择%(tenant)s。请花 1 分钟告诉我们您的体验：%(url)s "
+        "不再接收请访问 %(unsubscribe)s"
+    ) % {
+        "lead": lead,
+        "greeting": greeting,
+        "tenant": invitation.tenant.name,
+        "url": url,
+        "unsubscribe": unsubscribe,
+    }
+    return Message(
+        channel=invitation.channel,
+        recipient=_recipient(customer, invitation.channel),
+        subject=_("邀请您参与「%(title)s」") % {"title": title},
+        body=body,
+        data={"title": title, "url": url},
+    )
+
+
+def invitation_send(*, invitation_id: int, reminder: bool = False) -> Invitation | None:
+    """Send (or remind) one invitation if it is due and allowed; safe to run twice.
+
+    Raises DeliveryError when the provider fails, so the task can retry.
+    """
+    invitation = Invitation.all_tenants.select_related("tenant").filter(pk=invitation_id).first()
+    if invitation is None:
+        return None
+    from cem.tenancy import tenant_context
+
+    with tenant_context(invitation.tenant), transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("survey__live_version", "customer", "link", "tenant")
+            .get(pk=invitation_id)
+        )
+        expected = S.SENT if reminder else S.SCHEDULED
+        now = timezone.now()
+        if invitation.status != expected or invitation.scheduled_at > now:
+            return invitation
+        policy = contact_policy()
+        if reminder and (
+            invitation.completed_at
+            or invitation.reminders_sent >= policy.max_reminders
+            or invitation.last_sent_at > now - timedelta(hours=policy.reminder_after_hours)
+        ):
+            return invitation
+        reason = suppression_reason(invitation, policy=policy, now=now, reminder=reminder)
+        if reason:
+            if reminder:
+                return invitation  # the invitation itself went out; just no reminder
+            invitation.status, invitation.suppressed_reason = S.SUPPRESSED, reason
+            invitation.save(update_fields=["status", "suppressed_reason"])
+            return invitation
+        later = after_quiet_hours(now, policy, ZoneInfo(invitation.tenant.time_zone))
+        if later is not None and not reminder:
+            invitation.scheduled_at = later
+            invitation.save(update_fields=["scheduled_at"])
+            return invitation
+        if later is not None:
+            return invitation  # remind after the quiet hours, on a later sweep
+        deliver(
+            invitation_message(invitation, reminder=reminder), purpose=f"invitation:{invitation.pk}"
+        )
+        if reminder:
+            invitation.reminders_sent += 1
+        else:
+            invitation.status, invitation.sent_at = S.SENT, now
+        invitation.last_sent_at = now
+        invitation.error = ""
+        invitation.save()
+        return invitation
+
+
+def invitation_fail(*, invitation_id: int, error: str) -> None:
+    Invitation.all_tenants.filter(pk=invitation_id, status=S.SCHEDULED).update(
+        status=S.FAILED, error=error[:2000]
+    )
+
+
+def invitations_due() -> tuple[list[int], list[int]]:
+    """Across tenants: invitations due to be sent, and sent ones due a reminder."""
+    now = timezone.now()
+    due = list(
+        Invitation.all_tenants.filter(status=S.SCHEDULED, scheduled_at__lte=now)
+        .order_by("scheduled_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    reminders = []
+    policies = {policy.tenant_id: policy for policy in ContactPolicy.all_tenants.all()}
+    candidates = Invitation.all_tenants.filter(
+        status=S.SENT, completed_at__isnull=True, expires_at__gt=now
+    ).values_list("pk", "tenant_id", "reminders_sent", "last_sent_at")[:5000]
+    for pk, tenant_id, sent, last in candidates:
+        policy = policies.get(tenant_id) or ContactPolicy()
+        if sent < policy.max_reminders and last <= now - timedelta(
+            hours=policy.reminder_after_hours
+        ):
+            reminders.append(pk)
+    return due, reminders
+
+
+def invitation_track(*, link: Link, stage: str) -> None:
+    """Record that the invitation behind a personal link was opened or started (completion
+    is recorded with the response, see services.response_complete)."""
+    field = {"opened": "opened_at", "started": "started_at"}[stage]
+    Invitation.objects.filter(link=link, **{f"{field}__isnull": True}).update(
+        **{field: timezone.now()}
+    )

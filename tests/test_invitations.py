@@ -1,0 +1,260 @@
+"""Touchpoint triggers and personal invitations: events in batches, deduplicated; conditions;
+the contact policy (frequency, opt-out, quiet hours); sending, reminders and tracking."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from cem.models import OutboundMessage
+from cem.tenancy import tenant_context
+from customers.models import ContactPolicy, Customer
+from customers.services import unsubscribe_token
+from integrations.models import InboundEvent
+from integrations.services import event_process
+from surveys import distribution
+from surveys.models import Invitation
+from tests.factories import PASSWORD
+
+
+@pytest.fixture
+def api(world):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {world.api_key_plaintext}")
+    return client
+
+
+@pytest.fixture
+def trigger(world):
+    with tenant_context(world.tenant):
+        # Quiet hours off, so no test depends on the time of day it runs at.
+        ContactPolicy.objects.create(quiet_hours_start=0, quiet_hours_end=0)
+        return distribution.trigger_create(
+            survey=world.survey,
+            event_type="account.opened",
+            touchpoint=world.touchpoint,
+            channel="sms",
+            delay_minutes=0,
+            conditions={"all": [{"property": "amount", "op": "gte", "value": 1000}]},
+            by=world.manager,
+        )
+
+
+def event(event_id="e1", customer="C1", amount=5000, **extra):
+    return {
+        "id": event_id,
+        "type": "account.opened",
+        "touchpoint": "counter",
+        "org_unit": "SH-PD",
+        "customer": {"id": customer, "name": "王先生", "mobile": "13812345678", "tags": ["vip"]},
+        "properties": {"amount": amount},
+        **extra,
+    }
+
+
+def ingest_and_process(api, world, *events):
+    reply = api.post("/api/v1/events/", list(events), format="json")
+    assert reply.status_code == 202, reply.content
+    with tenant_context(world.tenant):
+        for stored in InboundEvent.objects.filter(processed_at__isnull=True):
+            event_process(event_pk=stored.pk)
+    return reply.json()["results"]
+
+
+def invitations(world):
+    with tenant_context(world.tenant):
+        return list(Invitation.objects.select_related("customer", "link").order_by("id"))
+
+
+def test_events_are_accepted_in_batches_validated_one_by_one_and_deduplicated(api, world, trigger):
+    results = ingest_and_process(
+        api,
+        world,
+        event("e1"),
+        event("e1"),
+        {"id": "bad", "type": "Bad Type!"},
+        event("e2", touchpoint="nowhere"),
+    )
+    assert [r["status"] for r in results] == ["accepted", "duplicate", "invalid", "invalid"]
+    assert "type" in results[2]["errors"] and "customer" in results[2]["errors"]
+    assert "touchpoint" in results[3]["errors"]
+    again = api.post("/api/v1/events/", event("e1"), format="json").json()["results"]
+    assert again[0]["status"] == "duplicate"
+    assert api.post("/api/v1/events/", [], format="json").status_code == 400
+
+
+def test_a_matching_event_invites_the_customer_with_a_personal_link(api, world, trigger):
+    ingest_and_process(api, world, event())
+    [invitation] = invitations(world)
+    assert invitation.status == "scheduled" and invitation.org_unit == world.branch
+    distribution.invitation_send(invitation_id=invitation.pk)
+    invitation.refresh_from_db()
+    assert invitation.status == "sent"
+    with tenant_context(world.tenant):
+        message = OutboundMessage.objects.get()
+    assert message.channel == "sms" and message.recipient == "13812345678"
+    assert f"/s/{invitation.link.token}/" in message.body and "/u/" in message.body
+    distribution.invitation_send(invitation_id=invitation.pk)  # a second run sends nothing
+    with tenant_context(world.tenant):
+        assert OutboundMessage.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("conditions", "matches"),
+    [
+        ({"all": [{"property": "amount", "op": "gte", "value": 1000}]}, True),
+        ({"all": [{"property": "amount", "op": "gte", "value": 9000}]}, False),
+        ({"all": [{"tag": "vip"}]}, True),
+        ({"all": [{"not_tag": "vip"}]}, False),
+        ({}, True),
+    ],
+)
+def test_trigger_conditions_on_properties_and_tags(world, trigger, conditions, matches):
+    trigger.conditions = conditions
+    assert (
+        distribution.trigger_matches(trigger, properties={"amount": 5000}, tags=["vip"]) is matches
+    )
+
+
+def test_a_second_event_within_the_frequency_window_is_suppressed_and_recorded(api, world, trigger):
+    ingest_and_process(api, world, event("e1"))
+    distribution.invitation_send(invitation_id=invitations(world)[0].pk)
+    ingest_and_process(api, world, event("e2"))
+    second = invitations(world)[1]
+    assert second.status == "suppressed" and second.suppressed_reason == "frequency"
+    assert second.link is None
+
+
+def test_an_unsubscribed_customer_is_never_invited(client, api, world, trigger):
+    ingest_and_process(api, world, event("e1"))
+    customer = invitations(world)[0].customer
+    page = client.get(reverse("unsubscribe", args=[unsubscribe_token(customer)]))
+    assert "确认" in page.content.decode()
+    customer.refresh_from_db()
+    assert customer.unsubscribed_at is None  # a GET (a mail scanner) unsubscribes nobody
+    client.post(reverse("unsubscribe", args=[unsubscribe_token(customer)]))
+    customer.refresh_from_db()
+    assert customer.unsubscribed_at is not None
+    distribution.invitation_send(invitation_id=invitations(world)[0].pk)
+    assert invitations(world)[0].suppressed_reason == "opted_out"
+    assert client.get(reverse("unsubscribe", args=["forged"])).status_code == 404
+
+
+def test_quiet_hours_postpone_the_invitation_instead_of_dropping_it(api, world, trigger):
+    ingest_and_process(api, world, event())
+    now = timezone.now().astimezone(ZoneInfo(world.tenant.time_zone))
+    with tenant_context(world.tenant):
+        ContactPolicy.objects.update(
+            quiet_hours_start=now.hour, quiet_hours_end=(now.hour + 2) % 24
+        )
+    invitation = distribution.invitation_send(invitation_id=invitations(world)[0].pk)
+    assert invitation.status == "scheduled" and invitation.scheduled_at > timezone.now()
+
+
+def test_a_delayed_invitation_waits_and_the_dispatcher_finds_it_when_due(api, world, trigger):
+    trigger.delay_minutes = 60
+    trigger.save()
+    ingest_and_process(api, world, event())
+    invitation = invitations(world)[0]
+    assert invitation.scheduled_at > timezone.now() + timedelta(minutes=59)
+    assert distribution.invitations_due() == ([], [])
+    Invitation.all_tenants.filter(pk=invitation.pk).update(scheduled_at=timezone.now())
+    assert distribution.invitations_due()[0] == [invitation.pk]
+
+
+def test_one_reminder_after_the_configured_hours(api, world, trigger):
+    ingest_and_process(api, world, event())
+    invitation = distribution.invitation_send(invitation_id=invitations(world)[0].pk)
+    assert distribution.invitations_due() == ([], [])
+    Invitation.all_tenants.filter(pk=invitation.pk).update(
+        last_sent_at=timezone.now() - timedelta(hours=49)
+    )
+    assert distribution.invitations_due()[1] == [invitation.pk]
+    distribution.invitation_send(invitation_id=invitation.pk, reminder=True)
+    distribution.invitation_send(invitation_id=invitation.pk, reminder=True)
+    invitation.refresh_from_db()
+    assert invitation.reminders_sent == 1
+    with tenant_context(world.tenant):
+        assert OutboundMessage.objects.filter(body__startswith="提醒").count() == 1
+
+
+def test_the_personal_link_tracks_opened_started_completed(client, api, world, trigger):
+    ingest_and_process(api, world, event())
+    invitation = distribution.invitation_send(invitation_id=invitations(world)[0].pk)
+    url = reverse("respond", args=[invitation.link.token])
+    client.get(url)
+    client.post(url, {"page": "p1", "q_nps_1": "9", "q_csat_1": "5"})
+    invitation.refresh_from_db()
+    assert invitation.opened_at and invitation.started_at and invitation.completed_at
+    assert invitation.status == "completed"
+    with tenant_context(world.tenant):
+        response = invitation.link and invitation.survey.responses.get()
+    assert response.customer.external_id == "C1"
+
+
+def test_distribution_pages_show_the_funnel_and_save_the_policy(client, api, world, trigger):
+    ingest_and_process(api, world, event("e1"), event("e2", customer="C2"))
+    client.login(username=world.manager.username, password=PASSWORD)
+    page = client.get(reverse("distribution_dashboard", args=[world.tenant.slug])).content.decode()
+    assert 'data-testid="funnel-sent"' in page and "按渠道" in page
+    reply = client.post(
+        reverse("distribution_dashboard", args=[world.tenant.slug]),
+        {
+            "min_days_between_invitations": 7,
+            "quiet_hours_start": 22,
+            "quiet_hours_end": 8,
+            "max_reminders": 2,
+            "reminder_after_hours": 24,
+            "invitation_valid_days": 10,
+        },
+    )
+    assert reply.status_code == 302
+    with tenant_context(world.tenant):
+        assert ContactPolicy.objects.get().min_days_between_invitations == 7
+    bad = client.post(
+        reverse("distribution_dashboard", args=[world.tenant.slug]),
+        {
+            "min_days_between_invitations": 7,
+            "quiet_hours_start": 30,
+            "quiet_hours_end": 8,
+            "max_reminders": 2,
+            "reminder_after_hours": 24,
+            "invitation_valid_days": 10,
+        },
+    )
+    assert "0 到 23" in bad.content.decode()
+    survey_page = client.get(
+        reverse("survey_distribution", args=[world.tenant.slug, world.survey.pk])
+    ).content.decode()
+    assert "account.opened" in survey_page and "王先生" in survey_page
+
+
+def test_adding_a_trigger_in_the_browser_form_validates_it(client, world, trigger):
+    client.login(username=world.manager.username, password=PASSWORD)
+    url = reverse("survey_distribution", args=[world.tenant.slug, world.survey.pk])
+    client.post(
+        url,
+        {
+            "action": "trigger_add",
+            "event_type": "card.activated",
+            "channel": "email",
+            "delay_minutes": "30",
+            "property": "amount",
+            "op": "gt",
+            "value": "100",
+            "tag": "vip",
+        },
+    )
+    with tenant_context(world.tenant):
+        added = world.survey.triggers.get(event_type="card.activated")
+    assert added.conditions == {
+        "all": [{"property": "amount", "op": "gt", "value": 100}, {"tag": "vip"}]
+    }
+    page = client.post(
+        url, {"action": "trigger_add", "event_type": "", "channel": "sms"}, follow=True
+    )
+    assert "事件类型" in page.content.decode()
+    assert Customer.all_tenants.count() == 0
