@@ -210,8 +210,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Respondent pages: submissions per client address per minute.
-CEM_PUBLIC_SUBMIT_RATE = int(os.environ.get("CEM_PUBLIC_SUBMIT_RATE", "30"))
+# Respondent pages: page submissions per client address per minute. Generous, because many
+# respondents can share one address (branch Wi-Fi, carrier NAT) and each page is a POST.
+CEM_PUBLIC_SUBMIT_RATE = int(os.environ.get("CEM_PUBLIC_SUBMIT_RATE", "120"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 EN = {
+    "第 %(n)s 页": "Page %(n)s",
     "添加记录": "Add note",
     "跟进记录": "Follow-up note",
     "根本原因": "Root cause",
@@ -198,30 +199,358 @@ EN = {
     "版本": "Version",
     "还没有问卷。": "No surveys yet.",
     "必答题": "Required",
+    # Fuzzy matches that makemessages guessed from similar strings (all wrong).
+    "已发送": "Sent",
+    "请为每一行选择一项。": "Choose one option in each row.",
+    "包含": "contains",
+    "请选择 %(low)s 到 %(high)s 项。": "Choose %(low)s to %(high)s options.",
+    "请输入 %(low)s 到 %(high)s 之间的数。": "Enter a number from %(low)s to %(high)s.",
+    "日期须在 %(low)s 至 %(high)s 之间。": "The date must be between %(low)s and %(high)s.",
+    "已回答": "is answered",
+    "该问卷链接已过期。": "This survey link has expired.",
+    "该问卷已收集到足够的回答，感谢您的关注。": "This survey has received enough responses. Thank you for your interest.",
+    "未知操作。": "Unknown action.",
+    "触达规则已保存。": "Contact policy saved.",
+    "按问卷": "By survey",
+    "链接设置已保存。": "Link settings saved.",
+    "说明（中文）": "Help text (Chinese)",
+    "说明（英文）": "Help text (English)",
+    "选项（每行一个：编码=中文|English）": "Options (one per line: code=中文|English)",
+    "行（每行一个：编码=中文|English）": "Rows (one per line: code=中文|English)",
+    "保存": "Save",
+    "已打开": "Opened",
+    "已开始": "Started",
+    "暂无": "None yet",
+    "邀请": "Invitations",
+    "姓名": "Name",
+    "继续": "Continue",
+    "标题（中文）": "Title (Chinese)",
+    "标题（英文）": "Title (English)",
+    "感谢语（中文）": "Thank-you message (Chinese)",
+    "感谢语（英文）": "Thank-you message (English)",
+    "生成": "Generate",
+    "链接": "Links",
+    "原因": "Reason",
+    "完成": "Completed",
+    # Answer validation (respondent pages)
+    "选择「其他」时请说明。": "Please specify your “Other” answer.",
+    "请至少输入 %(limit)s 字。": "Enter at least %(limit)s characters.",
+    "请输入 11 位中国大陆手机号码。": "Enter an 11-digit mainland China mobile number.",
+    "请输入有效的电子邮箱地址。": "Enter a valid email address.",
+    "请输入数字。": "Enter a number.",
+    "请输入整数。": "Enter a whole number.",
+    "请输入有效日期（年-月-日）。": "Enter a valid date (YYYY-MM-DD).",
+    "联系方式格式不正确。": "The contact details are not valid.",
+    "留下联系方式前，请勾选同意我们就本次反馈与您联系。": "To leave your contact details, tick the box to agree that we may contact you about this feedback.",
+    "其他": "Other",
+    "按问卷逻辑，此题不需要回答。": "Following the survey logic, this question should not be answered.",
+    # Triggers and invitations
+    "排队中": "Queued",
+    "失败": "Failed",
+    "回收率 %": "Response rate %",
+    '触发条件须为 {\\"all\\": [...]} 形式。': 'Trigger conditions must have the form {\\"all\\": [...]}.',
+    "每个触发条件须为一个对象。": "Each trigger condition must be an object.",
+    "属性条件需要 property、op（%(ops)s）和 value。": "A property condition needs property, op (%(ops)s) and value.",
+    "未知渠道：%(channel)s": "Unknown channel: %(channel)s",
+    "请填写事件类型，如 account.opened。": "Enter an event type, e.g. account.opened.",
+    "%(name)s您好，": "Hello %(name)s, ",
+    "您好，": "Hello, ",
+    "提醒：": "Reminder: ",
+    "%(lead)s%(greeting)s感谢您选择%(tenant)s。请花 1 分钟告诉我们您的体验：%(url)s 不再接收请访问 %(unsubscribe)s": "%(lead)s%(greeting)sthank you for choosing %(tenant)s. Please take 1 minute to tell us about your experience: %(url)s To stop receiving these invitations, visit %(unsubscribe)s",
+    "邀请您参与「%(title)s」": "You are invited to take part in “%(title)s”",
+    "微信模板消息": "WeChat template message",
+    "待发送": "Scheduled",
+    "已拦截": "Suppressed",
+    "发送失败": "Sending failed",
+    "客户已退订": "Customer unsubscribed",
+    "触达频率限制": "Frequency limit",
+    "缺少联系方式": "No contact details",
+    "已过期": "Expired",
+    "问卷未开放": "Survey not open",
+    "该问卷尚未开始，请稍后再来。": "This survey has not started yet. Please come back later.",
+    "您已经填写过该问卷，感谢您的参与！": "You have already completed this survey. Thank you for taking part!",
+    "延迟须为分钟数。": "The delay must be a number of minutes.",
+    "已添加触发器。": "Trigger added.",
+    "按渠道": "By channel",
+    "按组织": "By organization",
+    "请填写有效的数量和日期时间。": "Enter a valid number and date/time.",
+    "已生成 %(count)s 个网点链接。": "Branch links created: %(count)s.",
+    "您已退订，我们不会再向您发送调研邀请。": "You have unsubscribed. We will not send you any more survey invitations.",
+    "确认不再接收我们的调研邀请吗？": "Stop receiving survey invitations from us?",
+    "确认退订": "Unsubscribe",
+    # Survey builder
+    "评分量表": "Rating scale",
+    "下拉选择": "Dropdown",
+    "矩阵量表": "Matrix",
+    "单行文本": "Short text",
+    "多行文本": "Long text",
+    "数字": "Number",
+    "日期": "Date",
+    "联系方式（需客户同意）": "Contact details (with consent)",
+    "属于（逗号分隔）": "is one of (comma-separated)",
+    "未回答": "is not answered",
+    "从模板创建": "Start from a template",
+    "空白问卷": "Blank survey",
+    "所在页": "Page",
+    "交易后 NPS": "Post-transaction NPS",
+    "关系型 NPS（年度）": "Relationship NPS (annual)",
+    "通话后 CSAT": "Post-call CSAT",
+    "网点到访体验": "Branch visit experience",
+    "配送/办理 CES": "Delivery / service CES",
+    "App 使用反馈": "App feedback",
+    "问卷回收上限（留空为不限）": "Response limit (leave blank for no limit)",
+    "该链接（如某网点）的回收上限": "Response limit for this link (e.g. one branch)",
+    "手机号码": "Mobile number",
+    "电子邮箱": "Email",
+    "星级": "Stars",
+    "表情": "Faces",
+    "请选择跳转条件。": "Choose a skip condition.",
+    "请在数字栏中输入数字。": "Enter numbers in the number fields.",
+    "导入失败，文件不是有效的 JSON：%(error)s": "Import failed: the file is not valid JSON: %(error)s",
+    "导入失败：%(error)s": "Import failed: %(error)s",
+    "已导入，发布后生效。": "Imported. The changes go live when you publish.",
+    "编辑": "Edit",
+    "可在题目中引用前面的回答或隐藏字段，如": "You can insert earlier answers or hidden fields into the question, e.g.",
+    "提供「其他，请说明」": "Offer “Other (please specify)”",
+    "选项随机排序": "Randomize option order",
+    "只允许整数": "Whole numbers only",
+    "最小值": "Minimum",
+    "最大值": "Maximum",
+    "最少字数": "Minimum characters",
+    "最多字数": "Maximum characters",
+    "最少选几项": "Minimum selections",
+    "最多选几项": "Maximum selections",
+    "格式校验": "Format check",
+    "样式": "Style",
+    "低分端标签（中/英）": "Low-end label (Chinese/English)",
+    "高分端标签（中/英）": "High-end label (Chinese/English)",
+    "同意声明（中/英）": "Consent statement (Chinese/English)",
+    "显示条件（满足时才显示此题）": "Display condition (show this question only when it is met)",
+    "复合条件（来自导入）：": "Compound condition (imported): ",
+    "，在此保存将替换它。": ". Saving here will replace it.",
+    "条件题目": "Condition question",
+    "始终显示": "Always show",
+    "条件": "Condition",
+    "值": "Value",
+    "值，如 6 或 o1": "Value, e.g. 6 or o1",
+    "只有后面的题目可以依赖前面的回答。": "Only later questions can depend on earlier answers.",
+    "预览": "Preview",
+    "英文预览": "English preview",
+    "导出 JSON": "Export JSON",
+    "分发与二维码": "Distribution and QR codes",
+    # 「第 N 页」 is three msgids in survey_builder.html; "页" needs a non-empty msgstr.
+    "上移": "Move up",
+    "下移": "Move down",
+    "复制": "Duplicate",
+    "移到页": "Move to page",
+    "移到该页": "Move",
+    "本页还没有题目。": "No questions on this page yet.",
+    "页面设置与跳转逻辑": "Page settings and skip logic",
+    "页标题（中/英）": "Page title (Chinese/English)",
+    "跳转规则（本页答完后）": "Skip rules (after this page)",
+    "无：按顺序进入下一页。": "None: go on to the next page.",
+    "当": "When",
+    "跳到": "skip to",
+    "结束": "End of survey",
+    "添加规则": "Add rule",
+    "删除本页": "Delete this page",
+    "添加一页": "Add a page",
+    "问卷设置": "Survey settings",
+    "完成后跳转地址": "Redirect URL after completion",
+    "隐藏字段（逗号分隔，如 order_id, store）": "Hidden fields (comma-separated, e.g. order_id, store)",
+    "品牌色": "Brand color",
+    "Logo 地址": "Logo URL",
+    "保存设置": "Save settings",
+    "导入 JSON": "Import JSON",
+    "JSON 文件": "JSON file",
+    "导入并替换草稿": "Import and replace draft",
+    # Respondent page
+    "进度": "Progress",
+    "第 %(n)s / %(total)s 页": "Page %(n)s of %(total)s",
+    "预览：不会保存回答。": "Preview: answers will not be saved.",
+    "其他，请说明：": "Other (please specify):",
+    "其他，请说明": "Other (please specify)",
+    "请选择": "Please choose",
+    "选择「其他」时请说明": "Please specify if you chose “Other”",
+    "我同意就本次反馈与我联系": "I agree to be contacted about this feedback",
+    "上一页": "Previous",
+    "下一页": "Next",
+    # Distribution page, dashboard and contact policy
+    "分发": "Distribution",
+    "同一客户两次邀请至少间隔（天）": "Minimum days between invitations to the same customer",
+    "免打扰开始（时）": "Quiet hours start (hour)",
+    "免打扰结束（时）": "Quiet hours end (hour)",
+    "最多提醒次数": "Maximum reminders",
+    "未完成多少小时后提醒": "Remind after (hours without completion)",
+    "邀请有效期（天）": "Invitation valid for (days)",
+    "请填写 0 到 23 之间的小时。": "Enter an hour from 0 to 23.",
+    "分发看板": "Distribution dashboard",
+    "共 %(n)s 份邀请": "Total invitations: %(n)s",
+    "回收率趋势（按发送周）": "Response rate trend (by week sent)",
+    "回收率": "Response rate",
+    "拦截原因": "Suppression reasons",
+    "触达规则（防打扰）": "Contact policy (avoid over-contacting)",
+    "同一客户 %(days)s 天内最多一次邀请；%(start)s 点至 %(end)s 点不发送。": "At most one invitation per customer every %(days)s days; nothing is sent between %(start)s:00 and %(end)s:00.",
+    "按网点批量生成二维码链接": "Create QR code links for branches in bulk",
+    "范围": "Scope",
+    "全部网点": "All branches",
+    "下载全部二维码（PNG + SVG，zip）": "Download all QR codes (PNG + SVG, zip)",
+    "设置": "Settings",
+    "嵌入代码": "Embed code",
+    "粘贴到网页或 App/小程序 web-view 中；data-mode 可为 popup（按钮弹窗）或 inline（嵌入页面）。": "Paste into a web page or an app / mini program web-view; data-mode can be popup (a button opens a pop-up) or inline (embedded in the page).",
+    "意见反馈": "Feedback",
+    "回收上限": "Response limit",
+    "过期时间": "Expires at",
+    "每台设备只能填写一次": "One response per device",
+    "触点触发器": "Touchpoint triggers",
+    "合作系统通过 API 上报事件（POST /api/v1/events/）；满足条件时，按延迟通过所选渠道向客户发送个人邀请，并遵守触达规则。": "Partner systems report events through the API (POST /api/v1/events/). When the conditions match, a personal invitation goes to the customer on the chosen channel after the delay, subject to the contact policy.",
+    "事件类型": "Event type",
+    "延迟（分钟）": "Delay (minutes)",
+    "渠道": "Channel",
+    "任意": "Any",
+    "启用": "On",
+    "停用": "Off",
+    "还没有触发器。": "No triggers yet.",
+    "属性条件（可选）": "Property condition (optional)",
+    "属性": "Property",
+    "客户标签（可选）": "Customer tag (optional)",
+    "添加触发器": "Add trigger",
+    "共 %(n)s 份：已发送 %(sent)s，已打开 %(opened)s，已完成 %(completed)s，已拦截 %(suppressed)s。": "%(n)s in total: %(sent)s sent, %(opened)s opened, %(completed)s completed, %(suppressed)s suppressed.",
+    "计划时间": "Scheduled for",
+    "发送": "Sent",
+    "还没有邀请。": "No invitations yet.",
+    # Survey definition and builder checks
+    "没有题目 %(key)s。": "There is no question %(key)s.",
+    "第 %(page)s 页的跳转规则": "skip rules on page %(page)s",
+    "%(key)s 的显示条件": "display condition of %(key)s",
+    "%(key)s 的题干": "question text of %(key)s",
+    "题目 %(key)s 仍被引用：%(used)s。请先修改这些地方。": "Question %(key)s is still used in: %(used)s. Change those first.",
+    "没有第 %(page)s 页。": "There is no page %(page)s.",
+    "请先移走或删除本页的题目。": "Move or delete the questions on this page first.",
+    "问卷至少保留一页。": "A survey must keep at least one page.",
+    "跳转地址须以 http:// 或 https:// 开头。": "The redirect URL must start with http:// or https://.",
+    "品牌色须为 #1d4ed8 这样的格式。": "The brand color must look like #1d4ed8.",
+    "隐藏字段 %(name)s 只能用小写字母、数字和下划线。": "Hidden field %(name)s may only contain lowercase letters, digits and underscores.",
+    "文件不是问卷定义（需要一个 JSON 对象）。": "The file is not a survey definition (a JSON object is required).",
+    "问卷至少需要一页。": "A survey needs at least one page.",
+    "页面编码须唯一，且只用小写字母、数字和下划线。": "Page codes must be unique and contain only lowercase letters, digits and underscores.",
+    "隐藏字段须为小写名称的列表。": "Hidden fields must be a list of lowercase names.",
+    "第 %(page)s 页只能向后跳转或跳到结束。": "Page %(page)s can only skip forward or to the end.",
+    "问卷至少需要一道题。": "A survey needs at least one question.",
+    "题目编码 %(key)s 只能用小写字母、数字和下划线。": "Question code %(key)s may only contain lowercase letters, digits and underscores.",
+    "题目编码 %(key)s 重复。": "Question code %(key)s is used more than once.",
+    "题目 %(key)s 的题型 %(type)s 未知。": "Question %(key)s has an unknown type: %(type)s.",
+    "题目 %(key)s 缺少中文题干。": "Question %(key)s has no Chinese text.",
+    "题目 %(key)s 的量表须满足 0 ≤ 最小值 < 最大值 ≤ 100。": "The scale of question %(key)s must satisfy 0 ≤ minimum < maximum ≤ 100.",
+    "题目 %(key)s 的格式校验未知。": "Question %(key)s has an unknown format check.",
+    "题目 %(key)s 至少需要两个选项或行。": "Question %(key)s needs at least two options or rows.",
+    "题目 %(key)s 的选项或行编码重复或缺失。": "Question %(key)s has duplicate or missing option or row codes.",
+    "条件须为一个对象。": "A condition must be an object.",
+    "%(group)s 需要非空的条件列表。": "%(group)s needs a non-empty list of conditions.",
+    "条件引用了 %(key)s，但它不是前面的题目（条件只能依赖前面页的题目）。": "The condition refers to %(key)s, which is not an earlier question (conditions can only depend on questions on earlier pages).",
+    "条件引用了未声明的隐藏字段 %(name)s。": "The condition refers to an undeclared hidden field: %(name)s.",
+    "未知的条件运算符 %(op)s。": "Unknown condition operator: %(op)s.",
+    "运算符 %(op)s 需要一个值。": "The operator %(op)s needs a value.",
+    # condition_text(): "nps ≤ 6 且 why 已回答"
+    " 且 ": " and ",
+    " 或 ": " or ",
+    "非": "not",
+    "%(subject)s 已回答": "%(subject)s is answered",
+    "%(subject)s 未回答": "%(subject)s is not answered",
+    "%(subject)s 包含 %(value)s": "%(subject)s contains %(value)s",
+    "已保存到草稿，发布后生效。": "Saved to the draft. The changes go live when you publish.",
+    "显示条件": "Display condition",
 }
 PLURALS = {"%(n)s 份回答": ("%(n)s answer", "%(n)s answers")}
 
 
-def fill(po: str) -> str:
-    def single(match):
-        msgid = match.group(1)
-        return f'msgid "{msgid}"\nmsgstr "{EN.get(msgid, "")}"'
+def _check_table() -> None:
+    """Keys and values go into the .po as they are, so a double quote must be written as \\"."""
+    texts = [*EN, *EN.values(), *PLURALS]
+    texts += [form for forms in PLURALS.values() for form in forms]
+    bad = [text for text in texts if re.search(r'(?<!\\)"', text)]
+    if bad:
+        raise SystemExit(f"unescaped double quote in: {bad}")
 
-    po = re.sub(r'msgid "(.+)"\nmsgstr ""', single, po)
-    for msgid, (one, many) in PLURALS.items():
-        po = re.sub(
-            rf'(msgid "{re.escape(msgid)}"\nmsgid_plural ".*"\n)msgstr\[0\] ""\nmsgstr\[1\] ""',
-            lambda match, one=one, many=many: (
-                f'{match.group(1)}msgstr[0] "{one}"\nmsgstr[1] "{many}"'
-            ),
-            po,
-        )
-    return po.replace("#, fuzzy\n", "", 1)
+
+def _string(lines: list[str], keyword: str) -> str | None:
+    """The raw (still escaped) text of `keyword "..."` joined with its continuation lines."""
+    for index, line in enumerate(lines):
+        if line.startswith(f'{keyword} "'):
+            parts = [line[len(keyword) + 2 : -1]]
+            for more in lines[index + 1 :]:
+                if not more.startswith('"'):
+                    break
+                parts.append(more[1:-1])
+            return "".join(parts)
+    return None
+
+
+def _flags(comments: list[str]) -> list[str]:
+    """Drop the fuzzy flag, and with it makemessages' guess at the previous msgid (#|)."""
+    kept = []
+    for line in comments:
+        if line.startswith("#|"):
+            continue
+        if line.startswith("#,"):
+            flags = [flag.strip() for flag in line[2:].split(",")]
+            flags = [flag for flag in flags if flag != "fuzzy"]
+            if not flags:
+                continue
+            line = "#, " + ", ".join(flags)
+        kept.append(line)
+    return kept
+
+
+def _entry(block: str) -> str:
+    body = block.rstrip("\n")
+    tail = block[len(body) :]
+    lines = body.split("\n")
+    msgid = _string(lines, "msgid")
+    if msgid is None or any(line.startswith("#~") for line in lines):
+        return block
+    first_msgstr = next(i for i, line in enumerate(lines) if line.startswith("msgstr"))
+    comments = [line for line in lines[:first_msgstr] if line.startswith("#")]
+    strings = [line for line in lines[:first_msgstr] if not line.startswith("#")]
+    if msgid == "":  # the header: makemessages marks a new file fuzzy
+        return "\n".join([*_flags(comments), *strings, *lines[first_msgstr:]]) + tail
+    if _string(lines, "msgid_plural") is None:
+        english = EN.get(msgid)
+        msgstr = None if english is None else [f'msgstr "{english}"']
+        empty = ['msgstr ""']
+    else:
+        forms = PLURALS.get(msgid)
+        msgstr = None if forms is None else [f'msgstr[{n}] "{f}"' for n, f in enumerate(forms)]
+        empty = ['msgstr[0] ""', 'msgstr[1] ""']
+    if msgstr is None and not any(line.startswith("#,") and "fuzzy" in line for line in comments):
+        return block  # not in the table: left as it is (reported if empty)
+    # The table always wins; a fuzzy guess that is not in the table is cleared, never published.
+    return "\n".join([*_flags(comments), *strings, *(msgstr or empty)]) + tail
+
+
+def fill(po: str) -> str:
+    """Write every translation in EN / PLURALS into the .po, replacing stale or fuzzy ones."""
+    _check_table()
+    return "\n\n".join(_entry(block) for block in po.split("\n\n"))
+
+
+def untranslated(po: str) -> list[str]:
+    missing = []
+    for block in po.split("\n\n"):
+        lines = block.rstrip("\n").split("\n")
+        msgid = _string(lines, "msgid")
+        if not msgid or any(line.startswith("#~") for line in lines):
+            continue
+        strings = [_string(lines, keyword) for keyword in ("msgstr", "msgstr[0]", "msgstr[1]")]
+        fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in lines)
+        if fuzzy or not any(strings) or "" in strings:
+            missing.append(msgid)
+    return missing
 
 
 if __name__ == "__main__":
     path = Path(__file__).parent / "en" / "LC_MESSAGES" / "django.po"
     text = fill(path.read_text())
     path.write_text(text)
-    missing = re.findall(r'msgid "(.+)"\nmsgstr ""', text)
+    missing = untranslated(text)
     print(f"untranslated: {missing}" if missing else "all strings translated")

@@ -7,16 +7,20 @@ a question moved before one it depends on). surveys.services applies them to the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from surveys.definition import (
     KEY_PATTERN,
     QUESTION_TYPES,
     DefinitionError,
+    EmptySurveyError,
     iter_questions,
     page_of,
 )
@@ -45,7 +49,7 @@ def _find(definition: dict, key: str) -> tuple[dict, int]:
         for index, question in enumerate(page["questions"]):
             if question["key"] == key:
                 return page, index
-    raise DefinitionError(f"No question {key!r}.")
+    raise DefinitionError(_("没有题目 %(key)s。") % {"key": key})
 
 
 def _checked(definition: dict, edit) -> None:
@@ -54,11 +58,8 @@ def _checked(definition: dict, edit) -> None:
 
     trial = copy.deepcopy(definition)
     edit(trial)
-    try:
+    with contextlib.suppress(EmptySurveyError):  # a draft may be empty while being built
         definition_validate(trial)
-    except DefinitionError as error:
-        if "at least one question" not in str(error):  # an empty draft is fine while editing
-            raise
     definition.clear()
     definition.update(trial)
 
@@ -73,7 +74,7 @@ def new_question_key(definition: Mapping[str, Any], qtype: str) -> str:
 
 def question_add(definition: dict, *, page_key: str, question: dict) -> str:
     if question.get("type") not in QUESTION_TYPES:
-        raise DefinitionError(f"Unknown question type {question.get('type')!r}.")
+        raise DefinitionError(_("未知题型：%(type)s") % {"type": question.get("type")})
     question = {
         **question,
         "key": question.get("key") or new_question_key(definition, question["type"]),
@@ -104,21 +105,24 @@ def _references(definition: Mapping[str, Any], key: str) -> list[str]:
     for page in definition["pages"]:
         for rule in page.get("skip", []):
             if pattern.search(json.dumps(rule)):
-                used.append(f"page {page['key']} skip rule")
+                used.append(_("第 %(page)s 页的跳转规则") % {"page": page["key"]})
         for question in page["questions"]:
             if question["key"] == key:
                 continue
             if pattern.search(json.dumps(question.get("display", {}))):
-                used.append(f"display condition of {question['key']}")
+                used.append(_("%(key)s 的显示条件") % {"key": question["key"]})
             if pipe in json.dumps(question.get("text", {}), ensure_ascii=False).replace(" ", ""):
-                used.append(f"text of {question['key']}")
+                used.append(_("%(key)s 的题干") % {"key": question["key"]})
     return used
 
 
 def question_remove(definition: dict, *, key: str) -> None:
     used = _references(definition, key)
     if used:
-        raise DefinitionError(f"Question {key!r} is still used by: {', '.join(used)}.")
+        raise DefinitionError(
+            _("题目 %(key)s 仍被引用：%(used)s。请先修改这些地方。")
+            % {"key": key, "used": "、".join(used)}
+        )
 
     def edit(d):
         page, index = _find(d, key)
@@ -184,11 +188,11 @@ def page_add(definition: dict) -> str:
 def page_remove(definition: dict, *, page_key: str) -> None:
     page = page_of(definition, page_key)
     if page is None:
-        raise DefinitionError(f"No page {page_key!r}.")
+        raise DefinitionError(_("没有第 %(page)s 页。") % {"page": page_key})
     if page["questions"]:
-        raise DefinitionError("Move or delete the page's questions first.")
+        raise DefinitionError(_("请先移走或删除本页的题目。"))
     if len(definition["pages"]) == 1:
-        raise DefinitionError("A survey keeps at least one page.")
+        raise DefinitionError(_("问卷至少保留一页。"))
     _checked(definition, lambda d: d["pages"].remove(page_of(d, page_key)))
 
 
@@ -209,13 +213,15 @@ SETTINGS = ("title", "description", "thanks", "redirect_url", "theme", "hidden_f
 def settings_update(definition: dict, *, changes: Mapping[str, Any]) -> None:
     redirect = changes.get("redirect_url")
     if redirect and not re.match(r"^https?://", redirect):
-        raise DefinitionError("The redirect address must start with http:// or https://.")
+        raise DefinitionError(_("跳转地址须以 http:// 或 https:// 开头。"))
     color = (changes.get("theme") or {}).get("brand_color")
     if color and not re.match(r"^#[0-9a-fA-F]{6}$", color):
-        raise DefinitionError("The brand colour must look like #1d4ed8.")
+        raise DefinitionError(_("品牌色须为 #1d4ed8 这样的格式。"))
     for name in changes.get("hidden_fields") or []:
         if not KEY_PATTERN.match(name):
-            raise DefinitionError(f"Hidden field {name!r} must be lowercase letters, digits, _.")
+            raise DefinitionError(
+                _("隐藏字段 %(name)s 只能用小写字母、数字和下划线。") % {"name": name}
+            )
 
     def edit(d):
         for name in SETTINGS:
@@ -232,7 +238,7 @@ def definition_import(document: Any) -> dict:
     if isinstance(document, Mapping) and "definition" in document:
         document = document["definition"]
     if not isinstance(document, Mapping):
-        raise DefinitionError("The file is not a survey definition (a JSON object).")
+        raise DefinitionError(_("文件不是问卷定义（需要一个 JSON 对象）。"))
     definition = copy.deepcopy(dict(document))
     definition_validate(definition)
     return definition

@@ -65,6 +65,10 @@ class DefinitionError(ValueError):
     """The definition document is malformed; the message says where."""
 
 
+class EmptySurveyError(DefinitionError):
+    """Well-formed but without questions: fine for a draft, not for publishing."""
+
+
 def localized(texts: Mapping[str, str] | str | None, language: str) -> str:
     """Pick the text in `language`, falling back to Chinese, then to any language present."""
     if not texts:
@@ -103,17 +107,17 @@ def definition_validate(definition: Mapping[str, Any]) -> None:
 
     pages = definition.get("pages")
     if not isinstance(pages, list) or not pages:
-        raise DefinitionError("A survey needs at least one page.")
+        raise DefinitionError(_("问卷至少需要一页。"))
     page_keys = [page.get("key") for page in pages]
     if len(set(page_keys)) != len(page_keys) or not all(
         isinstance(key, str) and KEY_PATTERN.match(key) for key in page_keys
     ):
-        raise DefinitionError("Page keys must be unique lowercase names.")
+        raise DefinitionError(_("页面编码须唯一，且只用小写字母、数字和下划线。"))
     hidden = definition.get("hidden_fields", [])
     if not isinstance(hidden, list) or not all(
         isinstance(name, str) and KEY_PATTERN.match(name) for name in hidden
     ):
-        raise DefinitionError("hidden_fields must be a list of lowercase names.")
+        raise DefinitionError(_("隐藏字段须为小写名称的列表。"))
     seen: list[str] = []
     for index, page in enumerate(pages):
         for question in page.get("questions", []):
@@ -124,24 +128,28 @@ def definition_validate(definition: Mapping[str, Any]) -> None:
         later_pages = set(page_keys[index + 1 :]) | {"end"}
         for rule in page.get("skip", []):
             if rule.get("to") not in later_pages:
-                raise DefinitionError(f"Page {page['key']!r} may only skip forward or to the end.")
+                raise DefinitionError(
+                    _("第 %(page)s 页只能向后跳转或跳到结束。") % {"page": page["key"]}
+                )
             condition_validate(rule.get("when"), known=seen, hidden=hidden)
     if not seen:
-        raise DefinitionError("A survey needs at least one question.")
+        raise EmptySurveyError(_("问卷至少需要一道题。"))
 
 
 def _question_validate(question: Mapping[str, Any], seen: list[str]) -> None:
     key = question.get("key", "")
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
-        raise DefinitionError(f"Question key {key!r} must be lowercase letters, digits, _.")
+        raise DefinitionError(_("题目编码 %(key)s 只能用小写字母、数字和下划线。") % {"key": key})
     if key in seen:
-        raise DefinitionError(f"Question key {key!r} is used twice.")
+        raise DefinitionError(_("题目编码 %(key)s 重复。") % {"key": key})
     seen.append(key)
     qtype = question.get("type")
     if qtype not in QUESTION_TYPES:
-        raise DefinitionError(f"Question {key!r} has unknown type {qtype!r}.")
+        raise DefinitionError(
+            _("题目 %(key)s 的题型 %(type)s 未知。") % {"key": key, "type": qtype}
+        )
     if not localized(question.get("text"), DEFAULT_LANGUAGE):
-        raise DefinitionError(f"Question {key!r} has no text.")
+        raise DefinitionError(_("题目 %(key)s 缺少中文题干。") % {"key": key})
     if qtype in CHOICE_TYPES or qtype == "matrix":
         _options_validate(key, question.get("options", []))
     if qtype == "matrix":
@@ -149,19 +157,21 @@ def _question_validate(question: Mapping[str, Any], seen: list[str]) -> None:
     if qtype == "rating":
         scale = rating_scale(question)
         if not 0 <= scale.low < scale.high <= 100:
-            raise DefinitionError(f"Question {key!r} needs 0 <= min < max <= 100.")
+            raise DefinitionError(
+                _("题目 %(key)s 的量表须满足 0 ≤ 最小值 < 最大值 ≤ 100。") % {"key": key}
+            )
     if question.get("format") and question["format"] not in FORMATS:
-        raise DefinitionError(f"Question {key!r} has unknown format {question['format']!r}.")
+        raise DefinitionError(_("题目 %(key)s 的格式校验未知。") % {"key": key})
 
 
 def _options_validate(key: str, options: list, what: str = "options") -> None:
     option_keys = [option.get("key") for option in options]
     if len(option_keys) < 2:
-        raise DefinitionError(f"Question {key!r} needs at least two {what}.")
+        raise DefinitionError(_("题目 %(key)s 至少需要两个选项或行。") % {"key": key})
     if len(set(option_keys)) != len(option_keys) or not all(
         isinstance(item, str) and item for item in option_keys
     ):
-        raise DefinitionError(f"Question {key!r} repeats or leaves out a key of its {what}.")
+        raise DefinitionError(_("题目 %(key)s 的选项或行编码重复或缺失。") % {"key": key})
 
 
 # --- answers ---------------------------------------------------------------------------------

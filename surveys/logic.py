@@ -44,11 +44,11 @@ PIPE = re.compile(r"\{\{\s*(hidden\.)?([a-z][a-z0-9_]*)\s*\}\}")
 def condition_validate(node: Any, *, known: list[str], hidden: list[str]) -> None:
     """Raise DefinitionError unless `node` is a condition over `known` questions and `hidden`."""
     if not isinstance(node, Mapping):
-        raise DefinitionError("A condition must be an object.")
+        raise DefinitionError(_("条件须为一个对象。"))
     for group in ("all", "any"):
         if group in node:
             if not isinstance(node[group], list) or not node[group]:
-                raise DefinitionError(f"'{group}' needs a non-empty list of conditions.")
+                raise DefinitionError(_("%(group)s 需要非空的条件列表。") % {"group": group})
             for child in node[group]:
                 condition_validate(child, known=known, hidden=hidden)
             return
@@ -58,14 +58,17 @@ def condition_validate(node: Any, *, known: list[str], hidden: list[str]) -> Non
     if "question" in node:
         if node["question"] not in known:
             raise DefinitionError(
-                f"A condition refers to {node['question']!r}, which is not an earlier question."
+                _("条件引用了 %(key)s，但它不是前面的题目（条件只能依赖前面页的题目）。")
+                % {"key": node["question"]}
             )
     elif node.get("hidden") not in hidden:
-        raise DefinitionError(f"A condition refers to unknown hidden field {node.get('hidden')!r}.")
+        raise DefinitionError(
+            _("条件引用了未声明的隐藏字段 %(name)s。") % {"name": node.get("hidden")}
+        )
     if node.get("op") not in (*OPERATORS, *PRESENCE):
-        raise DefinitionError(f"Unknown condition operator {node.get('op')!r}.")
+        raise DefinitionError(_("未知的条件运算符 %(op)s。") % {"op": node.get("op")})
     if node["op"] in OPERATORS and "value" not in node:
-        raise DefinitionError(f"Operator {node['op']!r} needs a value.")
+        raise DefinitionError(_("运算符 %(op)s 需要一个值。") % {"op": node["op"]})
 
 
 def condition_match(node: Mapping[str, Any], answers: Mapping[str, Any], hidden: Mapping) -> bool:
@@ -160,3 +163,36 @@ def answers_clean_along_path(
         if key not in asked and raw_answers.get(key) not in (None, "", [], {}):
             errors[key] = _("按问卷逻辑，此题不需要回答。")
     return answers, errors
+
+
+SYMBOLS = {
+    "eq": "=",
+    "ne": "≠",
+    "lt": "<",
+    "lte": "≤",
+    "gt": ">",
+    "gte": "≥",
+    "in": "∈",
+    "not_in": "∉",
+}
+
+
+def condition_text(node: Mapping[str, Any]) -> str:
+    """A condition as a CX manager reads it: "nps ≤ 6 且 why 已回答"."""
+    if "all" in node:
+        return _(" 且 ").join(condition_text(child) for child in node["all"])
+    if "any" in node:
+        return "（" + _(" 或 ").join(condition_text(child) for child in node["any"]) + "）"
+    if "not" in node:
+        return _("非") + "（" + condition_text(node["not"]) + "）"
+    subject = node.get("question") or f"hidden.{node.get('hidden')}"
+    op = node["op"]
+    if op == "answered":
+        return _("%(subject)s 已回答") % {"subject": subject}
+    if op == "not_answered":
+        return _("%(subject)s 未回答") % {"subject": subject}
+    if op == "contains":
+        return _("%(subject)s 包含 %(value)s") % {"subject": subject, "value": node["value"]}
+    value = node["value"]
+    shown = "、".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f"{subject} {SYMBOLS[op]} {shown}"

@@ -29,7 +29,13 @@ def response_list(*, scope_path: str = "") -> QuerySet[Response]:
 def link_by_token(token: str) -> Link | None:
     """The link for a public token, across tenants: the token is what names the tenant."""
     return (
-        Link.all_tenants.select_related("tenant", "survey__live_version", "touchpoint", "org_unit")
+        Link.all_tenants.select_related(
+            "tenant",
+            "survey__live_version",
+            "survey__touchpoint__org_unit",
+            "touchpoint",
+            "org_unit",
+        )
         .filter(token=token, tenant__is_active=True)
         .first()
     )

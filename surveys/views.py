@@ -32,6 +32,7 @@ from surveys.forms import (
     options_to_text,
     question_changes_from_post,
 )
+from surveys.logic import condition_text
 from surveys.models import Channel, Invitation, Link, Survey, Trigger
 from surveys.rendering import questions_for_display
 from surveys.services import bilingual
@@ -146,7 +147,7 @@ def builder_pages(definition: dict) -> list[dict]:
                 "rows_text": options_to_text(question.get("rows", [])),
                 "settings": TYPE_SETTINGS[question["type"]],
                 "display_simple": display if "question" in display else None,
-                "display_json": json.dumps(display, ensure_ascii=False) if display else "",
+                "display_text": condition_text(display) if display else "",
                 "earlier": list(earlier),
             }
             for name in ("low_label", "high_label", "consent_text"):
@@ -164,11 +165,7 @@ def builder_pages(definition: dict) -> list[dict]:
                 "title_en": title_en,
                 "questions": questions,
                 "skip": [
-                    {
-                        "index": index,
-                        "json": json.dumps(rule["when"], ensure_ascii=False),
-                        "to": rule["to"],
-                    }
+                    {"index": index, "when": condition_text(rule["when"]), "to": rule["to"]}
                     for index, rule in enumerate(page.get("skip", []))
                 ],
                 "answered_so_far": list(earlier),
@@ -277,6 +274,7 @@ def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
     try:
         edit, anchor = _builder_edit(request.POST, current_question)
         services.survey_draft_edit(survey=survey, edit=edit)
+        messages.success(request, _("已保存到草稿，发布后生效。"))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except ValueError:

@@ -90,7 +90,7 @@ def test_a_question_other_questions_depend_on_cannot_be_deleted(manager, world, 
         show_if_value="6",
     )
     page = edit(manager, world, survey, action="question_remove", key="nps").content.decode()
-    assert "still used" in page and "nps" in keys(survey)
+    assert "仍被引用" in page and "nps" in keys(survey)
 
 
 def test_display_condition_may_not_point_forward(manager, world, survey):
@@ -105,7 +105,7 @@ def test_display_condition_may_not_point_forward(manager, world, survey):
         show_if_op="lte",
         show_if_value="6",
     ).content.decode()
-    assert "earlier question" in page
+    assert "前面的题目" in page
     assert "display" not in next(iter_questions(draft(survey).definition))
 
 
@@ -132,8 +132,7 @@ def test_pages_and_skip_rules(manager, world, survey):
         or not draft(survey).definition["pages"][1]["skip"]
     )
     assert (
-        "Move or delete"
-        in edit(manager, world, survey, action="page_remove", page="p3").content.decode()
+        "请先移走" in edit(manager, world, survey, action="page_remove", page="p3").content.decode()
     )
 
 

@@ -107,7 +107,7 @@ def test_definition_validate_requires_questions_and_unique_keys():
     with pytest.raises(DefinitionError):
         definition_validate({"pages": [{"key": "p1", "questions": []}]})
     twice = {"pages": [{"key": "p1", "questions": [DEFINITION["pages"][0]["questions"][0]] * 2}]}
-    with pytest.raises(DefinitionError, match="twice"):
+    with pytest.raises(DefinitionError, match="重复"):
         definition_validate(twice)
     definition_validate(DEFINITION)
 

@@ -161,22 +161,22 @@ def test_whole_response_is_checked_along_its_path():
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d["pages"][0]["skip"][0].update(to="p1"), "forward"),
+        (lambda d: d["pages"][0]["skip"][0].update(to="p1"), "向后跳转"),
         (
             lambda d: d["pages"][1]["questions"][0].update(
                 display={"question": "extra", "op": "answered"}
             ),
-            "earlier",
+            "前面的题目",
         ),
         (
             lambda d: d["pages"][1]["questions"][1].update(
                 display={"hidden": "nope", "op": "answered"}
             ),
-            "hidden field",
+            "未声明的隐藏字段",
         ),
-        (lambda d: d["pages"][0]["questions"][0].update(type="slider"), "unknown type"),
-        (lambda d: d["pages"][2].update(key="p1"), "unique"),
-        (lambda d: d.update(hidden_fields=["Bad Name"]), "hidden_fields"),
+        (lambda d: d["pages"][0]["questions"][0].update(type="slider"), "题型"),
+        (lambda d: d["pages"][2].update(key="p1"), "唯一"),
+        (lambda d: d.update(hidden_fields=["Bad Name"]), "隐藏字段须为"),
     ],
 )
 def test_malformed_logic_is_refused_with_a_clear_message(mutate, message):

@@ -1,0 +1,257 @@
+"""Server-side time to serve the respondent's pages of a multi-page survey, in one process.
+
+Django's test Client calls the whole stack (middleware, view, templates, ORM) without HTTP or
+a server process, against PostgreSQL (a fresh database, dropped at the end) and Redis (the
+cache the rate limit counts in). The survey is the "branch_visit" template (two pages, a matrix
+on the first), published. Measured, after a warm-up, one request at a time:
+  respond_get        GET /s/<token>/ by a new respondent: page 1 rendered (nothing saved yet)
+  respond_post_page  POST of page 1 by a new respondent: answers saved, 302 to page 2
+and, for one request of each, the SQL queries it makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.http_submit import (
+    database_drop,
+    database_fresh,
+    django_disconnect,
+    django_migrate,
+    django_start,
+    redis_flush,
+    stop_on_sigterm,
+)
+
+BENCH_DB = "cem_bench_page"
+# The cache (rate-limit counters) lives here; flushed before and after.
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/12"
+TEMPLATE = "branch_visit"
+PAGE_ONE_MARK = "第 1 / 2 页"
+
+
+@dataclass
+class Timings:
+    name: str
+    seconds: float
+    latencies: list[float]
+    queries: int
+    statements: str  # the queries by kind, e.g. "SELECT=2"
+
+    def percentile_ms(self, percent: float) -> float:
+        ordered = sorted(self.latencies)
+        rank = max(0, min(len(ordered) - 1, int(len(ordered) * percent / 100 + 0.5) - 1))
+        return ordered[rank] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<17} requests={len(self.latencies)} p50_ms={self.percentile_ms(50):.1f} "
+            f"p95_ms={self.percentile_ms(95):.1f} p99_ms={self.percentile_ms(99):.1f} "
+            f"req_per_s={len(self.latencies) / self.seconds:.0f} "
+            f"queries_per_request={self.queries} ({self.statements})"
+        )
+
+
+@dataclass(frozen=True)
+class BenchSurvey:
+    path: str
+    link_id: int
+    definition: dict
+
+
+def bench_survey_publish() -> BenchSurvey:
+    from cem.tenancy import tenant_context
+    from surveys import library, services
+    from tests.factories import build_world
+
+    world = build_world("bench")
+    with tenant_context(world.tenant):
+        survey = services.survey_create(
+            name="到店体验",
+            touchpoint=world.touchpoint,
+            by=world.manager,
+            definition=library.TEMPLATES[TEMPLATE].definition("到店体验"),
+        )
+        services.survey_publish(survey=survey, by=world.manager)
+        link = survey.links.get()
+        return BenchSurvey(f"/s/{link.token}/", link.pk, survey.live_version.definition)
+
+
+def page_one_variants(definition: dict, count: int, seed: int = 7) -> list[dict[str, str]]:
+    """Valid answers to every question of the first page, as the form posts them."""
+    from surveys.definition import SCALES
+
+    rng = random.Random(seed)
+    variants = []
+    for _ in range(count):
+        fields = {}
+        for question in definition["pages"][0]["questions"]:
+            qtype, key = question["type"], question["key"]
+            if qtype in SCALES:
+                fields[f"q_{key}"] = str(rng.randint(SCALES[qtype].low, SCALES[qtype].high))
+            elif qtype == "single_choice":
+                fields[f"q_{key}"] = rng.choice(question["options"])["key"]
+            elif qtype == "matrix":
+                for row in question["rows"]:
+                    fields[f"q_{key}__{row['key']}"] = rng.choice(question["options"])["key"]
+            else:
+                raise ValueError(f"no answers made up for {qtype!r} questions")
+        variants.append({"page": definition["pages"][0]["key"], **fields})
+    return variants
+
+
+class Respondents:
+    """New respondents one after another, each in the same browser: the CSRF cookie stays,
+    the resume cookie of the previous respondent is dropped before each request."""
+
+    def __init__(self, bench: BenchSurvey, variants: list[dict[str, str]]):
+        from django.test import Client
+
+        self.bench = bench
+        self.variants = variants
+        self.client = Client(enforce_csrf_checks=True)
+        self.resume_cookie = f"cem_r_{bench.link_id}"
+        page = self.client.get(bench.path)
+        found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
+        if page.status_code != 200 or found is None:
+            raise RuntimeError(f"respondent page: HTTP {page.status_code}, no CSRF field")
+        self.csrf = found.group(1).decode()
+
+    def _forget_previous_respondent(self) -> None:
+        self.client.cookies.pop(self.resume_cookie, None)
+
+    def get(self) -> None:
+        self._forget_previous_respondent()
+        reply = self.client.get(self.bench.path)
+        if reply.status_code != 200 or PAGE_ONE_MARK not in reply.content.decode():
+            raise RuntimeError(f"GET {self.bench.path}: HTTP {reply.status_code}, not page 1")
+
+    def post_page(self) -> None:
+        self._forget_previous_respondent()
+        fields = {"csrfmiddlewaretoken": self.csrf, **random.choice(self.variants)}
+        reply = self.client.post(self.bench.path, fields)
+        if reply.status_code != 302 or "?r=" not in reply.get("Location", ""):
+            raise RuntimeError(
+                f"POST page 1: HTTP {reply.status_code} {reply.content[:300].decode()!r}"
+            )
+
+
+def queries_of(action: Callable[[], None], show: bool) -> tuple[int, str]:
+    """The SQL one request runs: how many statements (BEGIN/COMMIT included), and by kind."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    if show:
+        for query in captured.captured_queries:
+            print(f"    {query['sql'][:160]}")
+    kinds = Counter(query["sql"].split(None, 1)[0].upper() for query in captured.captured_queries)
+    return len(captured.captured_queries), ",".join(f"{kind}={n}" for kind, n in kinds.items())
+
+
+def measure(name: str, action: Callable[[], None], requests: int, warmup: int, show: bool):
+    for _ in range(warmup):
+        action()
+    queries, statements = queries_of(action, show)
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(requests):
+        before = time.perf_counter()
+        action()
+        latencies.append(time.perf_counter() - before)
+    return Timings(name, time.perf_counter() - started, latencies, queries, statements)
+
+
+def partial_responses() -> int:
+    from surveys.models import Response
+
+    return Response.all_tenants.filter(status=Response.Status.PARTIAL).count()
+
+
+def machine_line(args: argparse.Namespace) -> str:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = found.group(1).strip() if found else cpu
+    return (
+        f"machine cores={os.cpu_count()} cpu={cpu!r} python={platform.python_version()} "
+        f"client=django.test.Client (one process, one request at a time) template={TEMPLATE} "
+        f"warmup={args.warmup} loadavg_1m={os.getloadavg()[0]:.2f}"
+    )
+
+
+def bench_run(args: argparse.Namespace, database_url: str) -> int:
+    # Every request comes from the same address: the per-address limit must not bite.
+    os.environ["CEM_PUBLIC_SUBMIT_RATE"] = "1000000000"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    django_start(database_url, BENCH_REDIS_URL)
+    django_migrate()
+    bench = bench_survey_publish()
+    respondents = Respondents(bench, page_one_variants(bench.definition, 200))
+    print(machine_line(args), flush=True)
+    saved_before = partial_responses()
+    results = [
+        measure("respond_get", respondents.get, args.requests, args.warmup, args.show_queries),
+        measure(
+            "respond_post_page",
+            respondents.post_page,
+            args.requests,
+            args.warmup,
+            args.show_queries,
+        ),
+    ]
+    for result in results:
+        print(result.line(), flush=True)
+    saved = partial_responses() - saved_before
+    posts = args.warmup + 1 + args.requests
+    print(f"partial responses saved/page-1 posts: {saved}/{posts}")
+    if saved != posts:
+        print("MISMATCH between page-1 posts and saved partial responses", file=sys.stderr)
+        return 1
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.respondent_page", description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000, help="measured requests per kind")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests first")
+    parser.add_argument(
+        "--show-queries", action="store_true", help="print the SQL of the counted requests"
+    )
+    return parser.parse_args(argv)
+
+
+def bench_run_and_clean(args: argparse.Namespace) -> int:
+    redis_flush(BENCH_REDIS_URL)
+    try:
+        return bench_run(args, database_fresh(BENCH_DB))
+    finally:
+        redis_flush(BENCH_REDIS_URL)
+        django_disconnect()
+        database_drop(BENCH_DB)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stop_on_sigterm()
+    try:
+        return bench_run_and_clean(args)
+    except KeyboardInterrupt:
+        print("interrupted: bench database dropped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
