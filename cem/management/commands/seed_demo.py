@@ -24,13 +24,17 @@ from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEve
 from alerts.services import ticket_note_add, ticket_transition
 from analytics.models import ResponseScore
 from analytics.services import response_score
-from cem.models import ApiKey, AuditEvent, Membership, OrgUnit, Role, Tenant
+from cem.models import ApiKey, AuditEvent, Membership, OrgUnit, OutboundMessage, Role, Tenant
 from cem.services import membership_create, org_unit_create, tenant_create
 from cem.tenancy import tenant_context
-from customers.models import Customer
+from customers.models import ContactPolicy, Customer
+from customers.services import contact_policy_update, customer_unsubscribe
+from integrations.models import InboundEvent
+from integrations.services import event_ingest, event_process
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
 from surveys.definition import iter_questions
-from surveys.models import Link, Response, Survey, SurveyVersion
+from surveys.distribution import contact_policy, invitation_send, trigger_create
+from surveys.models import Invitation, Link, Response, Survey, SurveyVersion, Trigger
 from surveys.services import (
     link_create,
     response_submit,
@@ -661,7 +665,8 @@ def tenant_data_delete(tenant: Tenant) -> None:
         for model in in_order:
             model.all_tenants.filter(tenant=tenant).delete()
 
-    delete(TicketEvent, Ticket, AlertRule)
+    delete(TicketEvent, Ticket, AlertRule, Invitation, Trigger, InboundEvent, OutboundMessage)
+    delete(ContactPolicy)
     _tree_delete(RootCause.all_tenants.filter(tenant=tenant))
     delete(ResponseScore, Response, Customer, Link)
     # A survey protects its live version, which the survey's own deletion would cascade to.
@@ -727,7 +732,121 @@ def demo_seed(*, responses: int, seed: int) -> Tenant:
             response_score(response_id=response_id)
         tickets_work(demo, rng)
         tickets_backdate()
+        invitations_seed(demo, rng)
     return tenant
+
+
+INVITED_SURVEY = "手机银行激活体验调查"
+INVITATION_EVENTS = 80
+INVITATION_DAYS = 45
+
+
+def invitations_seed(demo: Demo, rng: random.Random) -> None:
+    """A trigger on app activation and two months of its events: invitations sent by SMS,
+    some answered, some stopped by the contact policy (repeat customers, opt-outs, no mobile)."""
+    seeded = next(item for item in demo.surveys if item.survey.name == INVITED_SURVEY)
+    survey = seeded.survey
+    # Quiet hours are switched on after the history is written, so the seed does not depend
+    # on the hour it runs at.
+    policy = contact_policy()
+    contact_policy_update(
+        policy=policy, changes={"quiet_hours_start": 0, "quiet_hours_end": 0}, by=None
+    )
+    trigger_create(
+        survey=survey,
+        event_type="app.activated",
+        touchpoint=survey.touchpoint,
+        channel="sms",
+        delay_minutes=30,
+        conditions={"all": [{"property": "channel", "op": "in", "value": ["app", "wechat"]}]},
+        by=demo.users["manager"],
+    )
+    now = timezone.now()
+    for index in range(INVITATION_EVENTS):
+        number = rng.randint(1, 60)  # some customers come back: the frequency rule stops them
+        occurred = now - timedelta(
+            days=INVITATION_DAYS * (1 - index / INVITATION_EVENTS), hours=rng.random()
+        )
+        stored = event_ingest(
+            {
+                "id": f"app-act-{index:04d}",
+                "type": "app.activated",
+                "touchpoint": survey.touchpoint.code,
+                "org_unit": rng.choice(list(BRANCHES)),
+                "customer": {
+                    "id": f"C{10000 + number}",
+                    "name": rng.choice(DEMO_SURNAMES) + rng.choice(("先生", "女士")),
+                    "mobile": "" if number % 17 == 0 else f"139{number:08d}",
+                    "tags": ["vip"] if number % 5 == 0 else [],
+                },
+                "properties": {"channel": rng.choice(("app", "app", "wechat", "branch"))},
+                "occurred_at": occurred,
+            }
+        )
+        if number % 23 == 0:
+            customer_unsubscribe(customer=Customer.objects.get(external_id=f"C{10000 + number}"))
+        event = InboundEvent.objects.get(event_id=stored.id)
+        event_process(event_pk=event.pk)
+        for invitation in Invitation.objects.filter(event_id=event.event_id):
+            Invitation.objects.filter(pk=invitation.pk).update(scheduled_at=now)
+            sent = invitation_send(invitation_id=invitation.pk)
+            if sent.status == Invitation.Status.SENT and rng.random() < 0.45:
+                invitation_answer(seeded, sent, rng)
+            invitation_backdate(sent, occurred)
+    contact_policy_update(
+        policy=policy, changes={"quiet_hours_start": 21, "quiet_hours_end": 9}, by=None
+    )
+
+
+DEMO_SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴")
+
+
+def invitation_answer(seeded: SeededSurvey, invitation: Invitation, rng: random.Random) -> None:
+    """The invited customer answers through their personal link."""
+    nps = rng.choice((3, 6, 7, 8, 9, 9, 10, 10))
+    answers = {
+        seeded.questions["nps"]["key"]: nps,
+        seeded.questions["csat"]["key"]: max(1, min(5, round(nps / 2))),
+        seeded.questions["text"]["key"]: rng.choice(
+            (
+                "激活很顺利，几分钟就好了。",
+                "人脸识别试了好几次才通过。",
+                "短信验证码收到很慢。",
+                "界面清晰，操作简单。",
+            )
+        ),
+    }
+    submitted = response_submit(
+        survey=seeded.survey,
+        raw_answers=answers,
+        link=invitation.link,
+        client_submission_id=f"invitation-{invitation.pk}",
+    )
+    response_score(response_id=submitted.response.pk)
+
+
+def invitation_backdate(invitation: Invitation, occurred: datetime) -> None:
+    """Give the invitation and its response the time of their event (see tickets_backdate)."""
+    invitation.refresh_from_db()
+    offset = invitation.created_at - occurred - timedelta(minutes=30)
+    stamps = (
+        "created_at",
+        "scheduled_at",
+        "sent_at",
+        "opened_at",
+        "started_at",
+        "completed_at",
+        "last_sent_at",
+        "expires_at",
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(
+        **{name: F(name) - offset for name in stamps if getattr(invitation, name)}
+    )
+    if invitation.link_id:
+        Response.objects.filter(link_id=invitation.link_id).update(
+            submitted_at=F("submitted_at") - offset, started_at=F("started_at") - offset
+        )
+        Link.objects.filter(pk=invitation.link_id).update(expires_at=F("expires_at") - offset)
 
 
 def tickets_backdate() -> None:
