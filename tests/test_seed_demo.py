@@ -11,7 +11,7 @@ from analytics.models import ResponseScore
 from cem.models import AuditEvent, Membership, OrgUnit, Tenant
 from cem.tenancy import tenant_context
 from journeys.models import Journey, Touchpoint
-from surveys.models import Link, Response, Survey
+from surveys.models import Invitation, Link, Response, Survey
 
 COUNTED = (
     OrgUnit,
@@ -56,8 +56,10 @@ def test_seed_demo_creates_a_realistic_bank_tenant_once():
         assert len(surveys) >= 3
         assert all(s.status == Survey.Status.PUBLISHED and s.live_version_id for s in surveys)
         assert Membership.objects.get(user__username="agent").org_unit.code == "SH-PD"
-        assert Response.objects.count() == 60
-        assert ResponseScore.objects.count() == 60
+        # Link and QR responses as asked, plus the answers to SMS invitations.
+        assert Response.objects.exclude(link__kind="personal").count() == 60
+        assert Invitation.objects.filter(status="completed").count() > 0
+        assert ResponseScore.objects.count() == Response.objects.count()
         assert Response.objects.filter(org_unit__kind=OrgUnit.Kind.BRANCH).exists()
         assert Ticket.objects.filter(status__in=OPEN_STATUSES).exists()
         assert Ticket.objects.filter(status=TicketStatus.CLOSED).exists()
@@ -81,6 +83,6 @@ def test_seed_demo_reset_deletes_the_demo_tenant_and_seeds_it_afresh():
     assert "已删除" in output
     assert not Response.all_tenants.filter(tenant_id=old.pk).exists()
     with tenant_context(tenant):
-        assert Response.objects.count() == 8
-        assert ResponseScore.objects.count() == 8
+        assert Response.objects.exclude(link__kind="personal").count() == 8
+        assert ResponseScore.objects.count() == Response.objects.count()
         assert OrgUnit.objects.count() == 7

@@ -1,0 +1,52 @@
+"""`manage.py train_sentiment`: fit the sentiment model on label,text CSVs and save it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analytics.sentiment import read_labelled_csv, train
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the Chinese sentiment model from label,text CSVs (label 1 positive, 0 negative; "
+        "other columns ignored) and save it, e.g. to analytics/data/sentiment_model.npz."
+    )
+    requires_system_checks: list[str] = []  # touches no model or database
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--data", action="append", required=True, type=Path, help="training CSV (repeatable)"
+        )
+        parser.add_argument("--dev", type=Path, help="dev CSV: sets the neutral band, reported")
+        parser.add_argument("--out", required=True, type=Path, help="where to write the model")
+        parser.add_argument("--model-version", help="version stored in the file")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            rows = [row for path in options["data"] for row in read_labelled_csv(path)]
+            dev_rows = read_labelled_csv(options["dev"]) if options["dev"] else None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+
+        start = time.perf_counter()
+        try:
+            model = train(rows, dev_rows=dev_rows, version=options["model_version"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"trained {model.version} on {len(rows)} rows in {time.perf_counter() - start:.0f} s: "
+            f"{len(model.vocabulary)} features, neutral band {model.low:.2f}-{model.high:.2f}"
+        )
+        if dev_rows:
+            results = model.predict([text for _, text in dev_rows])
+            right = sum(
+                (r.score >= 0.5) == (label == 1)
+                for (label, _), r in zip(dev_rows, results, strict=True)
+            )
+            self.stdout.write(f"dev accuracy {right / len(dev_rows):.4f} (n={len(dev_rows)})")
+        model.save(options["out"])
+        self.stdout.write(f"saved {options['out']} ({options['out'].stat().st_size / 1e6:.2f} MB)")
