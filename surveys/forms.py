@@ -132,13 +132,13 @@ def condition_from_post(post, prefix: str) -> dict | None:
         return condition
     raw = post.get(f"{prefix}_value", "").strip()
     if op == "in":
-        condition["value"] = [_number_or_text(item) for item in raw.split(",") if item.strip()]
+        condition["value"] = [number_or_text(item) for item in raw.split(",") if item.strip()]
     else:
-        condition["value"] = _number_or_text(raw)
+        condition["value"] = number_or_text(raw)
     return condition
 
 
-def _number_or_text(raw: str) -> int | float | str:
+def number_or_text(raw: str) -> int | float | str:
     try:
         return _number(raw) if raw.strip() else raw
     except ValueError:
@@ -205,3 +205,14 @@ class ContactPolicyForm(forms.ModelForm):
             if cleaned.get(name) is not None and not 0 <= cleaned[name] <= 23:
                 self.add_error(name, _("请填写 0 到 23 之间的小时。"))
         return cleaned
+
+
+def trigger_conditions_from_post(post) -> dict:
+    """The trigger form's optional property condition and customer tag, as conditions."""
+    leaves: list[dict[str, Any]] = []
+    if post.get("property", "").strip() and post.get("op"):
+        value = number_or_text(post.get("value", ""))
+        leaves.append({"property": post["property"].strip(), "op": post["op"], "value": value})
+    if post.get("tag", "").strip():
+        leaves.append({"tag": post["tag"].strip()})
+    return {"all": leaves} if leaves else {}

@@ -145,8 +145,7 @@ def _page_post(request: HttpRequest, link: Link, response: Response | None, resu
     page = page_of(definition, request.POST.get("page", ""))
     if page is None:
         return redirect("respond", token=link.token)
-    earlier = {key: value for key, value in response.answers.items()}
-    questions = visible_questions(page, earlier, response.extra)
+    questions = visible_questions(page, response.answers, response.extra)
     if response.pk is None and link.kind == Link.Kind.PERSONAL:
         invitation_track(link=link, stage="started")
     try:
@@ -207,7 +206,6 @@ def _page_render(request, link, response, page_key, *, values, errors=None) -> H
     definition = response.version.definition
     language = request.LANGUAGE_CODE
     page = page_of(definition, page_key)
-    earlier = {key: value for key, value in response.answers.items()}
     page_keys = [item["key"] for item in definition["pages"]]
     position = page_keys.index(page_key)
     context = {
@@ -216,7 +214,7 @@ def _page_render(request, link, response, page_key, *, values, errors=None) -> H
         "page_key": page_key,
         "page_title": localized(page.get("title"), language),
         "questions": questions_for_display(
-            visible_questions(page, earlier, response.extra),
+            visible_questions(page, response.answers, response.extra),
             definition=definition,
             language=language,
             values=values,

@@ -31,6 +31,7 @@ from surveys.forms import (
     condition_from_post,
     options_to_text,
     question_changes_from_post,
+    trigger_conditions_from_post,
 )
 from surveys.logic import condition_text
 from surveys.models import Channel, Invitation, Link, Survey, Trigger
@@ -422,22 +423,6 @@ def survey_qr_zip(request: HttpRequest, survey_id: int) -> HttpResponse:
     return response
 
 
-def _trigger_conditions(post) -> dict:
-    leaves = []
-    if post.get("property") and post.get("op"):
-        raw = post.get("value", "").strip()
-        try:
-            value = float(raw) if raw.replace(".", "", 1).lstrip("-").isdigit() else raw
-        except ValueError:
-            value = raw
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        leaves.append({"property": post["property"].strip(), "op": post["op"], "value": value})
-    if post.get("tag", "").strip():
-        leaves.append({"tag": post["tag"].strip()})
-    return {"all": leaves} if leaves else {}
-
-
 def _distribution_post(request: HttpRequest, survey: Survey) -> None:
     action = request.POST.get("action", "links")
     if action == "links":
@@ -454,7 +439,7 @@ def _distribution_post(request: HttpRequest, survey: Survey) -> None:
                 ).first(),
                 channel=request.POST.get("channel", ""),
                 delay_minutes=int(request.POST.get("delay_minutes") or 0),
-                conditions=_trigger_conditions(request.POST),
+                conditions=trigger_conditions_from_post(request.POST),
                 by=request.user,
             )
         except ValueError:
