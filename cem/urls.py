@@ -22,6 +22,7 @@ tenant_patterns = [
     path("surveys/<int:survey_id>/publish/", survey_views.survey_publish, name="survey_publish"),
     path("surveys/<int:survey_id>/close/", survey_views.survey_close, name="survey_close"),
     path("surveys/<int:survey_id>/edit/", survey_views.survey_edit, name="survey_edit"),
+    path("surveys/<int:survey_id>/window/", survey_views.survey_window, name="survey_window"),
     path("surveys/<int:survey_id>/preview/", survey_views.survey_preview, name="survey_preview"),
     path("surveys/<int:survey_id>/export.json", survey_views.survey_export, name="survey_export"),
     path("surveys/<int:survey_id>/import/", survey_views.survey_import, name="survey_import"),

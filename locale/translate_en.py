@@ -4,6 +4,19 @@ import re
 from pathlib import Path
 
 EN = {
+    "监管投诉": "Regulator complaint",
+    "媒体曝光": "Media exposure",
+    "法律行动": "Legal action",
+    "流失/销户": "Churn / account closure",
+    "开始回收": "Opens at",
+    "停止回收": "Closes at",
+    "停止时间须晚于开始时间。": "The closing time must be after the opening time.",
+    "回收设置已保存。": "Collection settings saved.",
+    "本页上移": "Move page up",
+    "本页下移": "Move page down",
+    "回收时间与上限": "Collection window and limit",
+    "回收上限（份）": "Response limit",
+    "保存回收设置": "Save collection settings",
     "第 %(n)s 页": "Page %(n)s",
     "添加记录": "Add note",
     "跟进记录": "Follow-up note",

@@ -185,6 +185,19 @@ def page_add(definition: dict) -> str:
     return f"p{index}"
 
 
+def page_move(definition: dict, *, page_key: str, offset: int) -> None:
+    """Move a page up (-1) or down (+1); refused when logic would then point backwards."""
+
+    def edit(d):
+        pages = d["pages"]
+        index = next(i for i, page in enumerate(pages) if page["key"] == page_key)
+        target = index + offset
+        if 0 <= target < len(pages):
+            pages[index], pages[target] = pages[target], pages[index]
+
+    _checked(definition, edit)
+
+
 def page_remove(definition: dict, *, page_key: str) -> None:
     page = page_of(definition, page_key)
     if page is None:

@@ -338,15 +338,17 @@ def answers_clean(
     *,
     questions: list[dict] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Check raw answers (form strings or JSON values) against `questions` (default: all).
+    """Check raw answers (form strings or JSON values) against `questions`.
 
     Returns the clean answers by key (with "<key>__other" texts beside their choice), and
-    error messages by question key. Keys that are not questions are an error, never dropped.
+    error messages by question key. Without `questions` every question of the survey is
+    checked, and keys that are not questions are an error ("__all__"), never dropped.
     """
-    questions = list(iter_questions(definition)) if questions is None else questions
     answers: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for question in questions:
+    errors: dict[str, str] = (
+        {} if questions is not None else unknown_keys_error(definition, raw_answers)
+    )
+    for question in list(iter_questions(definition)) if questions is None else questions:
         key = question["key"]
         try:
             value = answer_clean(question, raw_answers.get(key), raw_answers.get(other_key(key)))
@@ -360,15 +362,22 @@ def answers_clean(
                 answers[other_key(key)] = _clean_text(
                     {"type": "short_text"}, raw_answers[other_key(key)]
                 )
-    all_keys = {
+    return answers, errors
+
+
+def unknown_keys_error(
+    definition: Mapping[str, Any], raw_answers: Mapping[str, Any]
+) -> dict[str, str]:
+    """{"__all__": message} naming answer keys that are not questions of the survey, or {}."""
+    known = {
         key
         for question in iter_questions(definition)
         for key in (question["key"], other_key(question["key"]))
     }
-    unknown = sorted(set(raw_answers) - all_keys)
-    if unknown:
-        errors["__all__"] = _("问卷中没有这些题目：%(keys)s") % {"keys": ", ".join(unknown)}
-    return answers, errors
+    unknown = sorted(set(raw_answers) - known)
+    if not unknown:
+        return {}
+    return {"__all__": _("问卷中没有这些题目：%(keys)s") % {"keys": ", ".join(unknown)}}
 
 
 def answer_display(question: Mapping[str, Any], value: Any, language: str) -> str:

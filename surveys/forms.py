@@ -56,6 +56,19 @@ class SurveyCreateForm(forms.Form):
         self.fields["template"].choices = [("", _("空白问卷")), *templates]
 
 
+class SurveyWindowForm(forms.Form):
+    opens_at = forms.DateTimeField(label=_("开始回收"), required=False)
+    closes_at = forms.DateTimeField(label=_("停止回收"), required=False)
+    response_limit = forms.IntegerField(label=_("回收上限"), required=False, min_value=1)
+
+    def clean(self):
+        cleaned = super().clean()
+        opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
+        if opens and closes and closes <= opens:
+            raise forms.ValidationError(_("停止时间须晚于开始时间。"))
+        return cleaned
+
+
 class QuestionAddForm(forms.Form):
     qtype = forms.ChoiceField(label=_("题型"), choices=QUESTION_TYPE_CHOICES)
     page = forms.ChoiceField(label=_("所在页"), required=False)

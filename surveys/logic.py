@@ -23,6 +23,7 @@ from surveys.definition import (
     answer_display,
     answers_clean,
     iter_questions,
+    unknown_keys_error,
 )
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -93,12 +94,56 @@ def condition_match(node: Mapping[str, Any], answers: Mapping[str, Any], hidden:
             return False
 
 
-def visible_questions(page: Mapping[str, Any], answers: Mapping, hidden: Mapping) -> list[dict]:
-    return [
-        question
-        for question in page.get("questions", [])
-        if "display" not in question or condition_match(question["display"], answers, hidden)
-    ]
+def _refers_to(node: Mapping[str, Any], keys: set[str]) -> bool:
+    if "all" in node or "any" in node:
+        return any(_refers_to(child, keys) for child in node.get("all", node.get("any", [])))
+    if "not" in node:
+        return _refers_to(node["not"], keys)
+    return node.get("question") in keys
+
+
+def questions_to_show(page: Mapping[str, Any], answers: Mapping, hidden: Mapping) -> list[dict]:
+    """The page's questions to render: those whose condition holds on earlier answers, and
+    those that depend on a question of this same page (shown without JavaScript; the browser
+    hides them while their condition does not hold, and the server decides on submit)."""
+    on_page: set[str] = set()
+    shown = []
+    for question in page.get("questions", []):
+        display = question.get("display")
+        if (
+            display is None
+            or _refers_to(display, on_page)
+            or condition_match(display, answers, hidden)
+        ):
+            shown.append(question)
+        on_page.add(question["key"])
+    return shown
+
+
+def page_answers_clean(
+    definition: Mapping[str, Any],
+    page: Mapping[str, Any],
+    raw: Mapping,
+    earlier: Mapping,
+    hidden: Mapping,
+) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """Clean one page's answers in order, each question asked only if its condition holds on
+    the answers before it (earlier pages and this page). Returns answers, errors and the keys
+    of the questions that were asked; answers to questions not asked are dropped."""
+    known = dict(earlier)
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    asked: list[str] = []
+    for question in page.get("questions", []):
+        display = question.get("display")
+        if display is not None and not condition_match(display, known, hidden):
+            continue
+        asked.append(question["key"])
+        clean, problems = answers_clean(definition, raw, questions=[question])
+        answers.update(clean)
+        known.update(clean)
+        errors.update(problems)
+    return answers, errors, asked
 
 
 def next_page_key(
@@ -152,16 +197,18 @@ def answers_clean_along_path(
     page_key = definition["pages"][0]["key"]
     while page_key != END:
         page = next(page for page in definition["pages"] if page["key"] == page_key)
-        visible = visible_questions(page, answers, hidden)
-        page_answers, page_errors = answers_clean(definition, raw_answers, questions=visible)
+        page_answers, page_errors, page_asked = page_answers_clean(
+            definition, page, raw_answers, answers, hidden
+        )
         answers.update(page_answers)
         errors.update(page_errors)
-        asked.update(question["key"] for question in visible)
+        asked.update(page_asked)
         page_key = next_page_key(definition, page_key, answers, hidden)
     for question in iter_questions(definition):
         key = question["key"]
         if key not in asked and raw_answers.get(key) not in (None, "", [], {}):
             errors[key] = _("按问卷逻辑，此题不需要回答。")
+    errors.update(unknown_keys_error(definition, raw_answers))
     return answers, errors
 
 

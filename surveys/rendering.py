@@ -3,6 +3,7 @@ options in display order, and what the respondent entered (kept across errors)."
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -51,6 +52,10 @@ def question_for_display(
         "value": value,
         "other_text": other_text,
         "other_name": f"q_{other_key(question['key'])}",
+        # For the browser to hide the question while its condition does not hold.
+        "display_json": json.dumps(question["display"], ensure_ascii=False)
+        if "display" in question
+        else "",
     }
     if qtype in ("nps", "csat", "ces", "rating"):
         scale = rating_scale(question)

@@ -21,7 +21,7 @@ from cem.ratelimit import client_address, rate_limit_exceeded
 from cem.tenancy import tenant_context
 from surveys.definition import localized, page_of
 from surveys.distribution import invitation_track
-from surveys.logic import visible_questions
+from surveys.logic import questions_to_show
 from surveys.models import Link, Response
 from surveys.rendering import questions_for_display, raw_answers_from_form
 from surveys.selectors import link_by_token
@@ -145,7 +145,7 @@ def _page_post(request: HttpRequest, link: Link, response: Response | None, resu
     page = page_of(definition, request.POST.get("page", ""))
     if page is None:
         return redirect("respond", token=link.token)
-    questions = visible_questions(page, response.answers, response.extra)
+    questions = questions_to_show(page, response.answers, response.extra)
     if response.pk is None and link.kind == Link.Kind.PERSONAL:
         invitation_track(link=link, stage="started")
     try:
@@ -214,7 +214,7 @@ def _page_render(request, link, response, page_key, *, values, errors=None) -> H
         "page_key": page_key,
         "page_title": localized(page.get("title"), language),
         "questions": questions_for_display(
-            visible_questions(page, response.answers, response.extra),
+            questions_to_show(page, response.answers, response.extra),
             definition=definition,
             language=language,
             values=values,
@@ -237,6 +237,8 @@ def _page_render(request, link, response, page_key, *, values, errors=None) -> H
         "is_last_page": position == len(page_keys) - 1,
         "theme": _theme(link, definition),
     }
+    if any(question["display_json"] for question in context["questions"]):
+        context["logic_state"] = {"answers": response.answers, "hidden": response.extra}
     return render(request, "surveys/respond.html", context)
 
 

@@ -20,7 +20,6 @@ from journeys.models import Touchpoint
 from surveys import builder
 from surveys.definition import (
     DefinitionError,
-    answers_clean,
     definition_validate,
     empty_definition,
     other_key,
@@ -31,7 +30,7 @@ from surveys.logic import (
     answered_path,
     answers_clean_along_path,
     next_page_key,
-    visible_questions,
+    page_answers_clean,
 )
 from surveys.models import Invitation, Link, Response, Survey, SurveyVersion
 from surveys.signals import response_submitted
@@ -154,6 +153,23 @@ def survey_publish(*, survey: Survey, by: Actor) -> SurveyVersion:
         link_create(survey=survey, kind=Link.Kind.ANONYMOUS, name=_("默认链接"))
     audit_record(by=by, action="survey.publish", target=survey, after={"version": draft.number})
     return draft
+
+
+@transaction.atomic
+def survey_window_update(
+    *, survey: Survey, opens_at, closes_at, response_limit: int | None, by: Actor
+) -> Survey:
+    before = {"opens_at": str(survey.opens_at), "closes_at": str(survey.closes_at)}
+    survey.opens_at, survey.closes_at, survey.response_limit = opens_at, closes_at, response_limit
+    survey.save(update_fields=["opens_at", "closes_at", "response_limit"])
+    audit_record(
+        by=by,
+        action="survey.window",
+        target=survey,
+        before=before,
+        after={"opens_at": str(opens_at), "closes_at": str(closes_at), "limit": response_limit},
+    )
+    return survey
 
 
 @transaction.atomic
@@ -426,8 +442,9 @@ def response_page_save(
     response.page_path = response.page_path[: response.page_path.index(page_key) + 1]
     page = page_of(definition, page_key)
     earlier = {key: value for key, value in response.answers.items() if key not in _page_keys(page)}
-    visible = visible_questions(page, earlier, response.extra)
-    answers, errors = answers_clean(definition, raw_answers, questions=visible)
+    answers, errors, _asked = page_answers_clean(
+        definition, page, raw_answers, earlier, response.extra
+    )
     if going_back:
         response.answers = {**earlier, **answers}
         if len(response.page_path) > 1:

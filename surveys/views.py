@@ -28,6 +28,7 @@ from surveys.forms import (
     ContactPolicyForm,
     QuestionAddForm,
     SurveyCreateForm,
+    SurveyWindowForm,
     condition_from_post,
     options_to_text,
     question_changes_from_post,
@@ -230,6 +231,11 @@ def _builder_edit(post, current_question):
         return (lambda d: builder.question_move_to_page(d, key=key, page_key=page_key)), f"q-{key}"
     if action == "page_add":
         return builder.page_add, ""
+    if action in ("page_up", "page_down"):
+        offset = -1 if action == "page_up" else 1
+        return (
+            lambda d: builder.page_move(d, page_key=page_key, offset=offset)
+        ), f"page-{page_key}"
     if action == "page_remove":
         return (lambda d: builder.page_remove(d, page_key=page_key)), ""
     if action == "page_update":
@@ -259,6 +265,20 @@ def _builder_edit(post, current_question):
         changes = _settings_changes(post)
         return (lambda d: builder.settings_update(d, changes=changes)), "settings"
     raise ValidationError(_("未知操作。"))
+
+
+@require_POST
+@tenant_view("survey.manage")
+def survey_window(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """When the survey takes responses, and how many at most."""
+    survey = _survey(survey_id)
+    form = SurveyWindowForm(request.POST)
+    if form.is_valid():
+        services.survey_window_update(survey=survey, **form.cleaned_data, by=request.user)
+        messages.success(request, _("回收设置已保存。"))
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(_builder_url(request, survey, "settings"))
 
 
 @require_POST

@@ -475,3 +475,18 @@ def test_hidden_fields_from_the_link_are_piped_and_stored(live_server, open_page
     assert response.status == "complete"
     assert response.extra == {"store": "SH01"}
     assert response.answers == {"csat": 5, "tip": "周末多开几个窗口"}
+
+
+def test_a_same_page_condition_hides_and_shows_the_question_in_the_browser(
+    live_server, open_page, world
+):
+    definition = library.TEMPLATES["after_call_csat"].definition("通话后回访")
+    survey = published_survey(world, definition, "通话后回访")
+    page = open_page(phone=True)
+    page.goto(public_url(live_server, survey, ""))
+    reason = page.locator("fieldset#q-reason")
+    expect(reason).to_be_hidden()  # asked only when CSAT is 3 or less
+    page.locator("fieldset#q-csat").get_by_role("radio", name="2").check(force=True)
+    expect(reason).to_be_visible()
+    page.locator("fieldset#q-csat").get_by_role("radio", name="5").check(force=True)
+    expect(reason).to_be_hidden()

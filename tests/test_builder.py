@@ -197,3 +197,38 @@ def test_builder_add_question_form_covers_every_type(manager, world, survey):
         assert reply.status_code == 302, reply.content.decode()[:500]
     assert len(keys(survey)) == 12
     assert manager.get(url(world, "survey_builder", survey)).status_code == 200
+
+
+def test_pages_reorder_unless_logic_would_point_backwards(manager, world, survey):
+    edit(manager, world, survey, action="page_add")
+    edit(manager, world, survey, action="question_to_page", key="reason", page="p3")
+    edit(
+        manager,
+        world,
+        survey,
+        action="question_update",
+        key="reason",
+        text_zh="原因？",
+        show_if_question="nps",
+        show_if_op="lte",
+        show_if_value="6",
+    )
+    page = edit(manager, world, survey, action="page_up", page="p3").content.decode()
+    assert "前面的题目" in page
+    assert [p["key"] for p in draft(survey).definition["pages"]] == ["p1", "p2", "p3"]
+    edit(manager, world, survey, action="page_down", page="p1")
+    assert [p["key"] for p in draft(survey).definition["pages"]] == ["p2", "p1", "p3"]
+
+
+def test_response_window_and_limit_are_set_in_the_builder(manager, world, survey):
+    url_window = reverse("survey_window", args=[world.tenant.slug, survey.pk])
+    manager.post(
+        url_window,
+        {"opens_at": "2026-12-01T09:00", "closes_at": "2026-12-31T18:00", "response_limit": "500"},
+    )
+    survey.refresh_from_db()
+    assert survey.response_limit == 500 and survey.opens_at.day == 1
+    page = manager.post(
+        url_window, {"opens_at": "2026-12-31T09:00", "closes_at": "2026-12-01T09:00"}, follow=True
+    ).content.decode()
+    assert "晚于开始时间" in page

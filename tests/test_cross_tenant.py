@@ -22,6 +22,7 @@ NOT_TENANT_SCOPED = {
     "set_language": "language switch",
     "respond": "public survey page: the unguessable link token names the tenant",
     "respond_thanks": "public thank-you page of a link token",
+    "unsubscribe": "public: a signed token names the customer and its tenant",
     "api_schema": "OpenAPI document, no tenant data",
     "api_docs": "API docs page, no tenant data",
 }

@@ -25,7 +25,7 @@ def form(**answers):
 def test_page_is_in_chinese_by_default_and_works_as_a_plain_form(client, world):
     page = client.get(page_url(world)).content.decode()
     assert "您有多大可能向朋友推荐我们？" in page
-    assert 'method="post"' in page and "<script" not in page
+    assert 'method="post"' in page and "<script" not in page  # no logic here, so no script
 
 
 def test_page_speaks_english_when_the_browser_asks(client, world):

@@ -139,3 +139,34 @@ def test_quota_full_expired_and_not_yet_open_each_say_so(client, world, survey):
     link.save()
     assert client.get(url_of(link)).status_code == 410
     assert "已过期" in client.get(url_of(link)).content.decode()
+
+
+@pytest.fixture
+def same_page_logic_survey(world):
+    from surveys.library import TEMPLATES
+
+    with tenant_context(world.tenant):
+        survey = services.survey_create(
+            name="通话后回访",
+            touchpoint=world.touchpoint,
+            by=world.manager,
+            definition=TEMPLATES["after_call_csat"].definition("通话后回访"),
+        )
+        services.survey_publish(survey=survey, by=world.manager)
+        yield survey
+
+
+def test_a_condition_on_the_same_page_is_decided_by_the_server_on_submit(
+    client, world, same_page_logic_survey
+):
+    link = same_page_logic_survey.links.get()
+    page = client.get(url_of(link)).content.decode()
+    assert "data-display" in page and "cem-survey.js" in page  # shown; the browser may hide it
+    client.post(url_of(link), {"page": "p1", "q_csat": "5", "q_resolved": "o1", "q_reason": "很好"})
+    client.cookies.clear()
+    client.post(
+        url_of(link), {"page": "p1", "q_csat": "2", "q_resolved": "o3", "q_reason": "没解决"}
+    )
+    first, second = responses(world)
+    assert "reason" not in first.answers  # csat 5: the question was not asked
+    assert second.answers["reason"] == "没解决"
