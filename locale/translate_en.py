@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 EN = {
+    "已送达": "Delivered",
+    "服务商已接收": "accepted by the provider",
     "监管投诉": "Regulator complaint",
     "媒体曝光": "Media exposure",
     "法律行动": "Legal action",

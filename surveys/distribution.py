@@ -298,13 +298,14 @@ def invitation_send(*, invitation_id: int, reminder: bool = False) -> Invitation
             return invitation
         if later is not None:
             return invitation  # remind after the quiet hours, on a later sweep
-        deliver(
+        logged = deliver(
             invitation_message(invitation, reminder=reminder), purpose=f"invitation:{invitation.pk}"
         )
         if reminder:
             invitation.reminders_sent += 1
         else:
             invitation.status, invitation.sent_at = S.SENT, now
+            invitation.delivered_at = logged.sent_at
         invitation.last_sent_at = now
         invitation.error = ""
         invitation.save()

@@ -246,6 +246,9 @@ class Invitation(TenantOwnedModel):
     suppressed_reason = models.CharField(max_length=16, choices=Suppression.choices, blank=True)
     scheduled_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the provider accepted it for delivery (a provider's delivery receipt, once one is
+    # wired, moves this to the handset's receipt time).
+    delivered_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

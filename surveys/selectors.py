@@ -44,6 +44,7 @@ def link_by_token(token: str) -> Link | None:
 FUNNEL = {
     "invitations": Count("id"),
     "sent": Count("id", filter=Q(sent_at__isnull=False)),
+    "delivered": Count("id", filter=Q(delivered_at__isnull=False)),
     "opened": Count("id", filter=Q(opened_at__isnull=False)),
     "started": Count("id", filter=Q(started_at__isnull=False)),
     "completed": Count("id", filter=Q(completed_at__isnull=False)),

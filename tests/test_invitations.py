@@ -92,7 +92,7 @@ def test_a_matching_event_invites_the_customer_with_a_personal_link(api, world, 
     assert invitation.status == "scheduled" and invitation.org_unit == world.branch
     distribution.invitation_send(invitation_id=invitation.pk)
     invitation.refresh_from_db()
-    assert invitation.status == "sent"
+    assert invitation.status == "sent" and invitation.delivered_at is not None
     with tenant_context(world.tenant):
         message = OutboundMessage.objects.get()
     assert message.channel == "sms" and message.recipient == "13812345678"

@@ -833,6 +833,7 @@ def invitation_backdate(invitation: Invitation, occurred: datetime) -> None:
         "created_at",
         "scheduled_at",
         "sent_at",
+        "delivered_at",
         "opened_at",
         "started_at",
         "completed_at",
