@@ -161,3 +161,21 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """Open a page in a new browser context; every context is closed after the test."""
+    from tests.browser_pages import PHONE
+
+    contexts = []
+
+    def open_page(*, phone: bool = False, **options):
+        context = browser.new_context(**{"locale": "zh-CN", **(PHONE if phone else {}), **options})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -7,7 +7,6 @@ phones) against pytest-django's live server, and logs in through the real login 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,13 +15,11 @@ from alerts.models import Ticket
 from analytics.services import response_score
 from cem.tenancy import tenant_context
 from surveys.services import response_submit, survey_close
+from tests.browser_pages import log_in, question, screenshot
 from tests.conftest import wait_until
-from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 NPS_TEXT = "您有多大可能向朋友推荐我们的网点？"
@@ -34,43 +31,8 @@ FREE_TEXT = "请告诉我们原因"
 VERBATIM = "排队等了一个多小时，柜员态度也很差"
 
 
-@pytest.fixture
-def open_page(browser):
-    """Open a page in a new browser context; every context is closed after the test."""
-    contexts = []
-
-    def open_page(*, phone: bool = False, **options) -> Page:
-        context = browser.new_context(**{"locale": "zh-CN", **(PHONE if phone else {}), **options})
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-    expect(page.get_by_role("button", name="退出")).to_be_visible()
-
-
-def question(page: Page, text: str):
-    """The fieldset of the respondent page's question whose legend contains `text`."""
-    return page.locator("fieldset.question").filter(has=page.locator("legend", has_text=text))
-
-
 def kpi_value(page: Page, testid: str) -> str:
     return page.get_by_test_id(testid).locator(".value").inner_text().strip()
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def add_question(page: Page, qtype: str, text_zh: str, *, options=(), required=False) -> None:

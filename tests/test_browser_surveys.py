@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,12 +18,10 @@ from cem.tenancy import tenant_context
 from surveys import library, services
 from surveys.definition import iter_questions
 from surveys.models import Response, Survey
-from tests.factories import PASSWORD
+from tests.browser_pages import log_in, question, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 # The "branch_visit" template's questions, as a respondent reads them in Chinese.
 CSAT_TEXT = "您对本次到店体验满意吗？"
@@ -41,41 +38,6 @@ def generous_submit_limit(settings):
     """Every page of a survey is a POST: keep the per-address limit (shared by all the tests of
     a run, and by runs within the same minute on Redis) out of these tests' way."""
     settings.CEM_PUBLIC_SUBMIT_RATE = 10_000
-
-
-@pytest.fixture
-def open_page(browser):
-    """Open a page in a new browser context; every context is closed after the test."""
-    contexts = []
-
-    def open_page(*, phone: bool = False, **options) -> Page:
-        context = browser.new_context(**{"locale": "zh-CN", **(PHONE if phone else {}), **options})
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-    expect(page.get_by_role("button", name="退出")).to_be_visible()
-
-
-def question(page: Page, text: str):
-    """The fieldset of the respondent page's question whose legend contains `text`."""
-    return page.locator("fieldset.question").filter(has=page.locator("legend", has_text=text))
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def submit(button) -> None:
