@@ -18,6 +18,11 @@ urlpatterns = [
         survey_api.ResponseCreateApi.as_view(),
         name="api_response_create",
     ),
+    path(
+        "surveys/<int:pk>/invitations/",
+        survey_api.InvitationCreateApi.as_view(),
+        name="api_invitation_create",
+    ),
     path("responses/<int:pk>/", survey_api.ResponseDetailApi.as_view(), name="api_response"),
     path("tickets/", alert_api.TicketListApi.as_view(), name="api_tickets"),
     path("tickets/<int:number>/", alert_api.TicketDetailApi.as_view(), name="api_ticket"),

@@ -4,6 +4,14 @@ import re
 from pathlib import Path
 
 EN = {
+    "第 %(n)s 行缺少客户编号": "Line %(n)s: customer id missing",
+    "第 %(n)s 行手机号码格式不正确": "Line %(n)s: not a valid mobile number",
+    "第 %(n)s 行邮箱格式不正确": "Line %(n)s: not a valid email address",
+    "请至少填写一位客户。": "Enter at least one customer.",
+    "一次最多邀请 %(limit)s 位客户。": "At most %(limit)s customers at a time.",
+    "已创建 %(count)s 份邀请，其中 %(stopped)s 份被触达规则拦截。": "Invitations created: %(count)s; stopped by the contact policy: %(stopped)s.",
+    "邀请已知客户（每行一位：客户编号,姓名,手机,邮箱）": "Invite known customers (one per line: customer id, name, mobile, email)",
+    "发送邀请": "Send invitations",
     "已送达": "Delivered",
     "服务商已接收": "accepted by the provider",
     "监管投诉": "Regulator complaint",

@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 from cem.models import OrgUnit
 from journeys.models import Touchpoint
-from surveys.models import Response, Survey
+from surveys.distribution import invitations_create
+from surveys.models import Channel, Invitation, Response, Survey
 from surveys.selectors import response_list, survey_list
 from surveys.services import ResponseRejectedError, SurveyClosedError, response_submit
 
@@ -197,3 +198,50 @@ class ResponseDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return response_list().select_related("version").prefetch_related("tickets")
+
+
+class InvitedPersonInput(serializers.Serializer):
+    id = serializers.CharField(max_length=128, help_text="The tenant's own customer id.")
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    mobile = serializers.RegexField(r"^1[3-9]\d{9}$", required=False, default="", allow_blank=True)
+    email = serializers.EmailField(required=False, default="", allow_blank=True)
+
+
+class InvitationsInput(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.values)
+    customers = InvitedPersonInput(many=True, allow_empty=False, max_length=1000)
+    send_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+
+
+class InvitationOutput(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer.external_id")
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "customer", "channel", "status", "suppressed_reason", "scheduled_at"]
+
+
+class InvitationCreateApi(APIView):
+    """Invite known customers to a published survey by SMS, email or WeChat. Each invitation
+    is planned within the tenant's contact policy; those it stops come back "suppressed"
+    with the reason."""
+
+    @extend_schema(request=InvitationsInput, responses={201: InvitationOutput(many=True)})
+    def post(self, request, pk: int):
+        survey = get_object_or_404(
+            Survey.objects.select_related("live_version", "touchpoint"), pk=pk
+        )
+        payload = InvitationsInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        invitations = invitations_create(
+            survey=survey,
+            people=data["customers"],
+            channel=data["channel"],
+            by=request.auth,
+            at=data.get("send_at"),
+        )
+        return ApiResponse(
+            {"results": InvitationOutput(invitations, many=True).data},
+            status=status.HTTP_201_CREATED,
+        )

@@ -347,3 +347,33 @@ def invitation_track(*, link: Link, stage: str) -> None:
     Invitation.objects.filter(link=link, **{f"{field}__isnull": True}).update(
         **{field: timezone.now()}
     )
+
+
+def invitations_create(
+    *, survey: Survey, people: list[dict], channel: str, by: Actor, at: datetime | None = None
+) -> list[Invitation]:
+    """Invite known customers directly (a list from the CRM): each person is upserted by
+    their external id, then planned within the contact policy like a triggered invitation."""
+    from customers.services import customer_upsert
+
+    if channel not in Channel.values:
+        raise ValidationError(_("未知渠道：%(channel)s") % {"channel": channel})
+    invitations = []
+    with transaction.atomic():
+        for person in people:
+            customer = customer_upsert(
+                external_id=person["id"],
+                name=person.get("name", ""),
+                mobile=person.get("mobile", ""),
+                email=person.get("email", ""),
+            )
+            invitations.append(
+                invitation_schedule(survey=survey, customer=customer, channel=channel, at=at)
+            )
+        audit_record(
+            by=by,
+            action="survey.invite",
+            target=survey,
+            after={"channel": channel, "count": len(invitations)},
+        )
+    return invitations

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import ContactPolicy
@@ -229,3 +231,33 @@ def trigger_conditions_from_post(post) -> dict:
     if post.get("tag", "").strip():
         leaves.append({"tag": post["tag"].strip()})
     return {"all": leaves} if leaves else {}
+
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def people_from_text(text: str, *, limit: int = 1000) -> list[dict[str, str]]:
+    """Customers pasted one per line as "客户编号,姓名,手机,邮箱" (name, mobile, email optional).
+    Every bad line is reported with its number; nothing is invited until all lines are good."""
+    people, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.replace("，", ",").split(",")]
+        parts += [""] * (4 - len(parts))
+        customer_id, name, mobile, email = parts[:4]
+        if not customer_id:
+            problems.append(_("第 %(n)s 行缺少客户编号") % {"n": number})
+        elif mobile and not MOBILE.match(mobile):
+            problems.append(_("第 %(n)s 行手机号码格式不正确") % {"n": number})
+        elif email and "@" not in email:
+            problems.append(_("第 %(n)s 行邮箱格式不正确") % {"n": number})
+        else:
+            people.append({"id": customer_id, "name": name, "mobile": mobile, "email": email})
+    if problems:
+        raise ValidationError("；".join(problems))
+    if not people:
+        raise ValidationError(_("请至少填写一位客户。"))
+    if len(people) > limit:
+        raise ValidationError(_("一次最多邀请 %(limit)s 位客户。") % {"limit": limit})
+    return people

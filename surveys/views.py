@@ -31,6 +31,7 @@ from surveys.forms import (
     SurveyWindowForm,
     condition_from_post,
     options_to_text,
+    people_from_text,
     question_changes_from_post,
     trigger_conditions_from_post,
 )
@@ -468,6 +469,24 @@ def _distribution_post(request: HttpRequest, survey: Survey) -> None:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("已添加触发器。"))
+    elif action == "invite":
+        try:
+            people = people_from_text(request.POST.get("people", ""))
+            invitations = distribution.invitations_create(
+                survey=survey,
+                people=people,
+                channel=request.POST.get("channel", ""),
+                by=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            stopped = sum(1 for invitation in invitations if invitation.status == "suppressed")
+            messages.success(
+                request,
+                _("已创建 %(count)s 份邀请，其中 %(stopped)s 份被触达规则拦截。")
+                % {"count": len(invitations), "stopped": stopped},
+            )
     elif action == "trigger_off":
         trigger = get_object_or_404(
             Trigger.objects.all(), pk=request.POST.get("trigger"), survey=survey

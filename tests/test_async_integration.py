@@ -91,6 +91,7 @@ def test_an_event_over_http_is_processed_by_the_worker_and_the_invitation_sent(
     from cem.tenancy import tenant_context
     from customers.models import ContactPolicy
     from surveys.distribution import trigger_create
+    from surveys.models import Invitation
 
     with tenant_context(world.tenant):
         ContactPolicy.objects.create(quiet_hours_start=0, quiet_hours_end=0)
@@ -103,24 +104,36 @@ def test_an_event_over_http_is_processed_by_the_worker_and_the_invitation_sent(
             conditions={},
             by=world.manager,
         )
-    body = {
-        "id": "evt-1",
-        "type": "account.opened",
-        "customer": {"id": "C9", "mobile": "13900000000"},
-        "properties": {},
-    }
-    request = urllib.request.Request(
-        f"{live_server.url}/api/v1/events/",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "Authorization": f"Api-Key {world.api_key_plaintext}",
-            "Content-Type": "application/json",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        assert json.loads(reply.read())["results"][0]["status"] == "accepted"
+
+    def post_event(event_id: str) -> str:
+        body = {
+            "id": event_id,
+            "type": "account.opened",
+            "customer": {"id": "C9", "mobile": "13900000000"},
+            "properties": {},
+        }
+        request = urllib.request.Request(
+            f"{live_server.url}/api/v1/events/",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Api-Key {world.api_key_plaintext}",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return json.loads(reply.read())["results"][0]["status"]
+
+    assert post_event("evt-1") == "accepted"
     message = wait_until(
         lambda: OutboundMessage.all_tenants.filter(recipient="13900000000").first(), timeout=60
     )
     assert "/s/" in message.body and message.status == "sent"
+    # The same customer again within the policy's window: the worker records the suppression.
+    assert post_event("evt-2") == "accepted"
+    second = wait_until(
+        lambda: Invitation.all_tenants.filter(event_id="evt-2", status="suppressed").first(),
+        timeout=60,
+    )
+    assert second.suppressed_reason == "frequency"
+    assert OutboundMessage.all_tenants.filter(recipient="13900000000").count() == 1

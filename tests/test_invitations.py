@@ -258,3 +258,50 @@ def test_adding_a_trigger_in_the_browser_form_validates_it(client, world, trigge
     )
     assert "事件类型" in page.content.decode()
     assert Customer.all_tenants.count() == 0
+
+
+def test_known_customers_are_invited_directly_through_the_api(api, world, trigger):
+    url = f"/api/v1/surveys/{world.survey.pk}/invitations/"
+    reply = api.post(
+        url,
+        {
+            "channel": "sms",
+            "customers": [
+                {"id": "K1", "name": "李女士", "mobile": "13700000001"},
+                {"id": "K2"},
+                {"id": "K1", "mobile": "13700000001"},
+            ],
+        },
+        format="json",
+    )
+    assert reply.status_code == 201, reply.content
+    results = reply.json()["results"]
+    assert [r["status"] for r in results] == ["scheduled", "suppressed", "suppressed"]
+    assert [r["suppressed_reason"] for r in results[1:]] == ["no_contact", "frequency"]
+    bad = api.post(
+        url, {"channel": "fax", "customers": [{"id": "K3", "mobile": "123"}]}, format="json"
+    )
+    assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"channel", "customers"}
+
+
+def test_a_pasted_customer_list_is_invited_or_refused_whole(client, world, trigger):
+    client.login(username=world.manager.username, password=PASSWORD)
+    url = reverse("survey_distribution", args=[world.tenant.slug, world.survey.pk])
+    page = client.post(
+        url,
+        {"action": "invite", "channel": "sms", "people": "P1,张先生,13600000001\nP2,,12345"},
+        follow=True,
+    ).content.decode()
+    assert "第 2 行手机号码格式不正确" in page
+    assert invitations(world) == []
+    page = client.post(
+        url,
+        {
+            "action": "invite",
+            "channel": "sms",
+            "people": "P1,张先生,13600000001\nP2，赵女士，13600000002",
+        },
+        follow=True,
+    ).content.decode()
+    assert "已创建 2 份邀请" in page
+    assert [i.customer.name for i in invitations(world)] == ["张先生", "赵女士"]
