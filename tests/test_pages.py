@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from cem.tenancy import tenant_context
 from tests.factories import PASSWORD
 from tests.helpers import BAD_ANSWERS, submit_and_score
 
@@ -123,3 +124,28 @@ def test_hot_pages_run_a_constant_number_of_queries(client, world, page):
         submit_and_score(world, BAD_ANSWERS)
     assert queries_for(client, url(page, world)) == few
     assert few <= 12
+
+
+def test_distribution_and_builder_pages_run_a_constant_number_of_queries(client, world):
+    from surveys.distribution import invitations_create
+    from surveys.services import link_create
+
+    login(client, world.manager)
+    pages = [
+        url("survey_distribution", world, survey_id=world.survey.pk),
+        url("survey_builder", world, survey_id=world.survey.pk),
+        url("distribution_dashboard", world),
+    ]
+
+    def grow(first_id: int) -> None:
+        with tenant_context(world.tenant):
+            people = [
+                {"id": f"X{n}", "mobile": f"1390000{n:04d}"} for n in range(first_id, first_id + 3)
+            ]
+            invitations_create(survey=world.survey, people=people, channel="sms", by=world.manager)
+            link_create(survey=world.survey, org_unit=world.other_branch)
+
+    grow(0)
+    few = [queries_for(client, page) for page in pages]
+    grow(10)
+    assert [queries_for(client, page) for page in pages] == few
