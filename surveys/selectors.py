@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
-from surveys.models import Invitation, Link, Response, Survey
+from surveys.models import Channel, Invitation, Link, Response, Survey
 
 
 def survey_list() -> QuerySet[Survey]:
@@ -74,7 +74,8 @@ def invitation_funnel(invitations, *, by: str | None = None) -> list[dict]:
         return [invitations.aggregate(**FUNNEL)]
     fields = FUNNEL_GROUPS[by]
     rows = invitations.values(*fields).annotate(**FUNNEL).order_by("-invitations")
-    return [{"label": row[fields[0]] or "–", **row} for row in rows]
+    labels = dict(Channel.choices) if by == "channel" else {}
+    return [{"label": labels.get(row[fields[0]], row[fields[0]]) or "–", **row} for row in rows]
 
 
 def suppressions_by_reason(invitations) -> list[dict]:

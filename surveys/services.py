@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -309,8 +311,12 @@ def response_complete(response: Response) -> Response:
     response.submitted_at = response.submitted_at or timezone.now()
     response.save()
     if response.link_id and response.link.kind == Link.Kind.PERSONAL:
+        # Answered means opened and started too, even when the answers came through the API.
         Invitation.objects.filter(link_id=response.link_id).update(
-            completed_at=response.submitted_at, status=Invitation.Status.COMPLETED
+            completed_at=response.submitted_at,
+            status=Invitation.Status.COMPLETED,
+            opened_at=Coalesce("opened_at", Value(response.submitted_at)),
+            started_at=Coalesce("started_at", Value(response.started_at or response.submitted_at)),
         )
     response_submitted.send(sender=Response, response=response)
     return response

@@ -305,3 +305,16 @@ def test_a_pasted_customer_list_is_invited_or_refused_whole(client, world, trigg
     ).content.decode()
     assert "已创建 2 份邀请" in page
     assert [i.customer.name for i in invitations(world)] == ["张先生", "赵女士"]
+
+
+def test_an_invitation_answered_through_the_api_counts_as_opened_and_started(api, world, trigger):
+    from surveys.services import response_submit
+
+    ingest_and_process(api, world, event())
+    invitation = distribution.invitation_send(invitation_id=invitations(world)[0].pk)
+    with tenant_context(world.tenant):
+        response_submit(
+            survey=world.survey, raw_answers={"nps_1": 8, "csat_1": 4}, link=invitation.link
+        )
+    invitation.refresh_from_db()
+    assert invitation.status == "completed" and invitation.opened_at and invitation.started_at
