@@ -97,3 +97,20 @@ def api_key_revoke(*, api_key: ApiKey, by: AbstractBaseUser) -> ApiKey:
         api_key.save(update_fields=["revoked_at"])
         audit_record(by=by, action="api_key.revoke", target=api_key)
     return api_key
+
+
+@transaction.atomic
+def tenant_theme_update(*, tenant: Tenant, brand_color: str, logo_url: str, by: Actor) -> Tenant:
+    """The tenant's default look for respondent pages (a survey's own theme wins)."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = dict(tenant.settings.get("theme", {}))
+    theme = {
+        name: value
+        for name, value in (("brand_color", brand_color), ("logo_url", logo_url))
+        if value
+    }
+    tenant.settings = {**tenant.settings, "theme": theme}
+    tenant.save(update_fields=["settings"])
+    with tenant_context(tenant):
+        audit_record(by=by, action="tenant.theme", target=tenant, before=before, after=theme)
+    return tenant

@@ -15,6 +15,7 @@ from surveys import views as survey_views
 tenant_patterns = [
     path("", core_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
+    path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
     path("journeys/", journey_views.journey_map, name="journey_map"),
     path("surveys/", survey_views.survey_index, name="survey_index"),
     path("distribution/", survey_views.distribution_dashboard, name="distribution_dashboard"),
@@ -50,6 +51,7 @@ tenant_patterns = [
     path("tickets/", alert_views.ticket_queue, name="ticket_queue"),
     path("tickets/<int:number>/", alert_views.ticket_detail, name="ticket_detail"),
     path("settings/api-keys/", core_views.api_key_list, name="api_keys"),
+    path("settings/theme/", core_views.tenant_theme, name="tenant_theme"),
     path(
         "settings/api-keys/<int:key_id>/revoke/",
         core_views.api_key_revoke_view,

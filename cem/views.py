@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cem.access import tenant_view
-from cem.forms import ApiKeyCreateForm
+from cem.forms import ApiKeyCreateForm, TenantThemeForm
 from cem.models import ApiKey, Membership, Role
-from cem.services import api_key_create, api_key_revoke
+from cem.services import api_key_create, api_key_revoke, tenant_theme_update
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -60,3 +60,14 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     api_key_revoke(api_key=api_key, by=request.user)
     messages.success(request, _("已吊销 API 密钥 %(name)s。") % {"name": api_key.name})
     return redirect("api_keys", tenant_slug=request.tenant.slug)
+
+
+@tenant_view("apikey.manage")
+def tenant_theme(request: HttpRequest) -> HttpResponse:
+    theme = request.tenant.settings.get("theme", {})
+    form = TenantThemeForm(request.POST or None, initial=theme)
+    if request.method == "POST" and form.is_valid():
+        tenant_theme_update(tenant=request.tenant, by=request.user, **form.cleaned_data)
+        messages.success(request, _("主题已保存。"))
+        return redirect("tenant_theme", tenant_slug=request.tenant.slug)
+    return render(request, "cem/tenant_theme.html", {"form": form})

@@ -4,6 +4,9 @@ import re
 from pathlib import Path
 
 EN = {
+    "主题已保存。": "Theme saved.",
+    "问卷主题": "Survey theme",
+    "所有问卷页面的默认品牌色和 Logo；单个问卷可在问卷设置中覆盖。": "The default brand colour and logo of every survey page; a survey can override them in its settings.",
     "第 %(n)s 行缺少客户编号": "Line %(n)s: customer id missing",
     "第 %(n)s 行手机号码格式不正确": "Line %(n)s: not a valid mobile number",
     "第 %(n)s 行邮箱格式不正确": "Line %(n)s: not a valid email address",

@@ -149,3 +149,17 @@ def test_distribution_and_builder_pages_run_a_constant_number_of_queries(client,
     few = [queries_for(client, page) for page in pages]
     grow(10)
     assert [queries_for(client, page) for page in pages] == few
+
+
+def test_owner_sets_the_tenant_theme_that_survey_pages_use(client, world):
+    owner = world.tenant.slug + "-owner"
+    client.login(username=owner, password=PASSWORD)
+    theme_url = url("tenant_theme", world)
+    page = client.post(theme_url, {"brand_color": "red"}).content.decode()
+    assert "#1d4ed8" in page
+    client.post(theme_url, {"brand_color": "#0a7d3e", "logo_url": "https://example.cn/logo.png"})
+    survey_page = client.get(reverse("respond", args=[world.link.token])).content.decode()
+    assert "--brand: #0a7d3e" in survey_page and "https://example.cn/logo.png" in survey_page
+    client.logout()
+    login(client, world.manager)
+    assert client.get(theme_url).status_code == 403
