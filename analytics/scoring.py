@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +57,3 @@ def response_metrics(definition: Mapping[str, Any], answers: Mapping[str, Any]) 
         ces=firsts.get("ces"),
         verbatim="\n".join(texts),
     )
-
-
-def mean(values: Iterable[float]) -> float | None:
-    values = list(values)
-    return round(sum(values) / len(values), 2) if values else None
