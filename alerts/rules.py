@@ -2,8 +2,12 @@
 
     {"any": [{"fact": "nps", "op": "lte", "value": 6},
              {"fact": "csat", "op": "lte", "value": 2},
-             {"fact": "sentiment", "op": "eq", "value": "negative"}]}
-A leaf whose fact is missing (the survey had no such question) does not match.
+             {"fact": "sentiment", "op": "eq", "value": "negative"},
+             {"fact": "risk_flag", "op": "in", "value": ["regulator", "media"]},
+             {"fact": "aspect_negative", "op": "contains", "value": "等待时间"}]}
+A leaf whose fact is missing (the survey had no such question) does not match. List facts
+(risk flags, aspects, topics) are tested with "contains" (the list holds the value) or "in"
+(the list holds one of the values).
 """
 
 from __future__ import annotations
@@ -21,7 +25,22 @@ FACTS = (
     "sentiment_score",
     "touchpoint",
     "org_unit",
+    "risk_flag",
+    "aspect_negative",
+    "aspect_positive",
+    "topic",
 )
+# Facts whose value is a list: the risk flags, the aspects with that polarity, the topics.
+LIST_FACTS = frozenset({"risk_flag", "aspect_negative", "aspect_positive", "topic"})
+LIST_OPERATORS = frozenset({"contains", "in"})
+
+
+def _is_in(fact: Any, values: Any) -> bool:
+    if isinstance(fact, list):
+        return any(item in values for item in fact)
+    return fact in values
+
+
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
     "ne": operator.ne,
@@ -29,7 +48,9 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "lte": operator.le,
     "gt": operator.gt,
     "gte": operator.ge,
-    "in": lambda fact, values: fact in values,
+    "in": _is_in,
+    # A list fact holds the value; a text fact has it as a substring.
+    "contains": lambda fact, value: value in fact,
 }
 
 
@@ -56,6 +77,10 @@ def conditions_validate(node: Mapping[str, Any], path: str = "conditions") -> No
         raise RuleError(f"{path}.value is missing.")
     if node["op"] == "in" and not isinstance(node["value"], list):
         raise RuleError(f"{path}.value must be a list for 'in'.")
+    if node["op"] == "contains" and isinstance(node["value"], (list, dict)):
+        raise RuleError(f"{path}.value must be a single value for 'contains'.")
+    if node["fact"] in LIST_FACTS and node["op"] not in LIST_OPERATORS:
+        raise RuleError(f"{path}.op must be 'contains' or 'in' for {node['fact']}.")
 
 
 def conditions_match(node: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:

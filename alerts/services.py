@@ -24,7 +24,7 @@ from alerts.models import (
     TicketStatus,
 )
 from alerts.rules import DEFAULT_CONDITIONS, conditions_match, conditions_validate
-from analytics.models import ResponseScore
+from analytics.models import ResponseScore, Sentiment
 from cem.models import ApiKey, Tenant
 from cem.services import Actor, audit_record
 from cem.tenancy import current_tenant
@@ -70,6 +70,7 @@ def alert_rule_create(
 
 
 def response_facts(score: ResponseScore) -> dict:
+    """What alert rules can test about a scored response (alerts/rules.py FACTS)."""
     response = score.response
     return {
         "nps": score.nps,
@@ -80,7 +81,15 @@ def response_facts(score: ResponseScore) -> dict:
         "sentiment_score": score.sentiment_score,
         "touchpoint": response.touchpoint.code if response.touchpoint_id else None,
         "org_unit": response.org_unit.code if response.org_unit_id else None,
+        "risk_flag": [risk["flag"] for risk in score.risk_flags],
+        "aspect_negative": _aspects_with(score, Sentiment.NEGATIVE),
+        "aspect_positive": _aspects_with(score, Sentiment.POSITIVE),
+        "topic": list(score.topics),
     }
+
+
+def _aspects_with(score: ResponseScore, polarity: str) -> list[str]:
+    return [opinion["aspect"] for opinion in score.aspects if opinion["polarity"] == polarity]
 
 
 def tickets_open_for_score(*, score: ResponseScore) -> list[Ticket]:

@@ -1,13 +1,14 @@
-"""Plotly figures for the dashboard, rendered to HTML fragments (plotly.js is served locally)."""
+"""Plotly figures of the dashboard and text analytics, as HTML (plotly.js is served locally)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
 from analytics.selectors import MetricSummary
+from analytics.text_overview import AspectCell, SentimentMix
 
 
 def weekly_trend_chart(trend: list[tuple[datetime, MetricSummary]]) -> str:
@@ -57,3 +58,95 @@ def weekly_trend_chart(trend: list[tuple[datetime, MetricSummary]]) -> str:
         plot_bgcolor="rgba(0,0,0,0)",
     )
     return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+
+
+SENTIMENT_COLOURS = {"positive": "#16a34a", "neutral": "#94a3b8", "negative": "#dc2626"}
+_LAYOUT = {
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
+    "legend": {"orientation": "h"},
+}
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def _sentiment_names() -> dict[str, str]:
+    return {"positive": _("正面"), "neutral": _("中性"), "negative": _("负面")}
+
+
+def sentiment_mix_chart(mix: SentimentMix) -> str:
+    names = _sentiment_names()
+    figure = go.Figure(
+        go.Pie(
+            labels=[names[label] for label in SENTIMENT_COLOURS],
+            values=[getattr(mix, label) for label in SENTIMENT_COLOURS],
+            marker={"colors": list(SENTIMENT_COLOURS.values())},
+            hole=0.55,
+            sort=False,
+            textinfo="percent",
+        )
+    )
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260, **_LAYOUT)
+    return figure.to_html(include_plotlyjs=False, full_html=False, config=_CONFIG)
+
+
+def sentiment_trend_chart(weeks: list[tuple[date, SentimentMix]]) -> str:
+    """Texts per week stacked by sentiment, with the mean sentiment score as a line."""
+    names = _sentiment_names()
+    labels = [week.isoformat() for week, _mix in weeks]
+    figure = go.Figure()
+    for label, colour in SENTIMENT_COLOURS.items():
+        figure.add_bar(
+            x=labels,
+            y=[getattr(mix, label) for _week, mix in weeks],
+            name=names[label],
+            marker_color=colour,
+        )
+    figure.add_scatter(
+        x=labels,
+        y=[mix.mean_score for _week, mix in weeks],
+        name=_("平均情感分"),
+        mode="lines+markers",
+        yaxis="y2",
+        line={"color": "#1d4ed8"},
+    )
+    figure.update_layout(
+        barmode="stack",
+        margin={"l": 40, "r": 40, "t": 10, "b": 40},
+        height=300,
+        xaxis={"type": "category"},
+        yaxis={"title": _("文本数")},
+        yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": _("情感分")},
+        **_LAYOUT,
+    )
+    return figure.to_html(include_plotlyjs=False, full_html=False, config=_CONFIG)
+
+
+def aspect_chart(aspects: list[tuple[str, AspectCell]]) -> str:
+    """Mentions of each aspect, praise to the right and complaints to the left of zero."""
+    names = [name for name, _cell in aspects][::-1]
+    cells = [cell for _name, cell in aspects][::-1]
+    figure = go.Figure()
+    figure.add_bar(
+        y=names,
+        x=[-cell.negative for cell in cells],
+        orientation="h",
+        name=_("负面"),
+        marker_color=SENTIMENT_COLOURS["negative"],
+        customdata=[cell.negative for cell in cells],
+        hovertemplate="%{y}: %{customdata}<extra></extra>",
+    )
+    figure.add_bar(
+        y=names,
+        x=[cell.positive for cell in cells],
+        orientation="h",
+        name=_("正面"),
+        marker_color=SENTIMENT_COLOURS["positive"],
+    )
+    figure.update_layout(
+        barmode="relative",
+        margin={"l": 90, "r": 20, "t": 10, "b": 30},
+        height=60 + 32 * len(cells),
+        xaxis={"title": _("提及次数（负面 ← → 正面）")},
+        **_LAYOUT,
+    )
+    return figure.to_html(include_plotlyjs=False, full_html=False, config=_CONFIG)

@@ -21,6 +21,15 @@ class Sentiment(models.TextChoices):
     NEGATIVE = "negative", _("负面")
 
 
+class RiskFlag(models.TextChoices):
+    """Signs that a customer may escalate beyond us: worth a person's look before it happens."""
+
+    REGULATOR = "regulator", _("监管投诉")
+    MEDIA = "media", _("媒体曝光")
+    LEGAL = "legal", _("法律行动")
+    CHURN = "churn", _("流失/销户")
+
+
 class ResponseScore(TenantOwnedModel):
     """One per response: metrics and text analytics. "Unscored" means no row yet."""
 
@@ -35,6 +44,11 @@ class ResponseScore(TenantOwnedModel):
     sentiment_label = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
     sentiment_score = models.FloatField(null=True, blank=True)
     keywords = models.JSONField(default=list, blank=True)
+    # [{"aspect": "等待时间", "polarity": "negative", "score": 0.24, "clause": "排队太久了"}]
+    aspects = models.JSONField(default=list, blank=True)
+    # [{"flag": "regulator", "term": "银保监会"}]: the term found is the reason
+    risk_flags = models.JSONField(default=list, blank=True)
+    topics = models.JSONField(default=list, blank=True)  # names of the tenant's topics
     model_version = models.CharField(max_length=64)
     scored_at = models.DateTimeField(default=timezone.now)
 
@@ -43,3 +57,71 @@ class ResponseScore(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Score of response {self.response_id}"
+
+
+class TextDictionary(TenantOwnedModel):
+    """A tenant's additions to text analytics (aspects, user words, topics) as one versioned
+    whole: `revision` counts the changes and goes into every score's model version, so scores
+    made with an older dictionary can be found and redone."""
+
+    revision = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="textdictionary_one_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"Text dictionary r{self.revision}"
+
+
+class Aspect(TenantOwnedModel):
+    """A tenant's own aspect, or more terms for the built-in aspect of the same name."""
+
+    name = models.CharField(_("方面"), max_length=40)
+    terms = models.JSONField(_("触发词"), default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="aspect_name_unique_per_tenant")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserWord(TenantOwnedModel):
+    """A word of the tenant's jieba user dictionary: never cut apart (大额存单, 薪享通)."""
+
+    word = models.CharField(_("词语"), max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "word"], name="userword_unique_per_tenant")
+        ]
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class Topic(TenantOwnedModel):
+    """A topic of the tenant's taxonomy: a text is about it when it contains one of its
+    keywords."""
+
+    name = models.CharField(_("主题"), max_length=40)
+    keywords = models.JSONField(_("关键词"), default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="topic_name_unique_per_tenant")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,19 +1,38 @@
-"""Reads of analytics: the dashboard's metrics, trends, per-touchpoint table and verbatims.
+"""Reads of analytics: the dashboard's metrics, trends, per-touchpoint table and verbatims,
+and the tenant's compiled text dictionary.
 
 Every aggregate runs in the database (one query each), scoped to the member's org subtree.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from analytics.models import NpsCategory, ResponseScore
+from analytics.aspects import BUILTIN_ASPECTS
+from analytics.keywords import is_content_word
+from analytics.models import (
+    Aspect,
+    NpsCategory,
+    ResponseScore,
+    TextDictionary,
+    Topic,
+    UserWord,
+)
 from analytics.scoring import net_promoter_score
+from analytics.sentiment import default_model
+from analytics.text import BUILTIN_DICTIONARY, TenantDictionary, analyzer_version
+from analytics.text_overview import TextRow
+from analytics.topics import Theme, ThemeDocument, TopicDefinition, themes_discover
+from cem.models import OrgUnit
+from cem.tenancy import current_tenant
+from journeys.models import Journey, Touchpoint
 
 DEFAULT_PERIOD_DAYS = 90
 
@@ -114,3 +133,168 @@ def latest_verbatims(
         .select_related("response__touchpoint", "response__org_unit")
         .order_by("-response__submitted_at")[:limit]
     )
+
+
+# Compiled dictionaries of this process by tenant id, with the (id, revision, updated_at) of
+# the row they were built from: scoring reads one row per response instead of every term.
+_compiled: dict[int, tuple[tuple, TenantDictionary]] = {}
+
+
+def text_dictionary() -> TenantDictionary:
+    """The current tenant's text dictionary, compiled; the built-in one if it has none."""
+    stamp = TextDictionary.objects.values_list("pk", "revision", "updated_at").first()
+    if stamp is None:
+        return BUILTIN_DICTIONARY
+    tenant_id = current_tenant().pk
+    cached = _compiled.get(tenant_id)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    dictionary = TenantDictionary(
+        revision=stamp[1],
+        aspects=[(aspect.name, aspect.terms) for aspect in Aspect.objects.order_by("id")],
+        user_words=list(UserWord.objects.values_list("word", flat=True)),
+        topics=[
+            TopicDefinition(topic.name, tuple(topic.keywords))
+            for topic in Topic.objects.order_by("name")
+        ],
+    )
+    _compiled[tenant_id] = (stamp, dictionary)
+    return dictionary
+
+
+@dataclass(frozen=True)
+class AspectDictionaryRow:
+    name: str
+    builtin_terms: list[str]
+    tenant_terms: list[str]
+    tenant_aspect: Aspect | None  # the row to delete, if the tenant added anything
+
+
+def aspect_dictionary_rows(dictionary: TenantDictionary) -> list[AspectDictionaryRow]:
+    """The aspect dictionary as the tenant sees it: built-in aspects first, each with the
+    terms the tenant added, then the tenant's own aspects."""
+    builtin = {aspect.name: aspect.terms for aspect in BUILTIN_ASPECTS}
+    tenant = {aspect.name: aspect for aspect in Aspect.objects.all()}
+    return [
+        AspectDictionaryRow(
+            name=definition.name,
+            builtin_terms=list(builtin.get(definition.name, ())),
+            tenant_terms=list(tenant[definition.name].terms) if definition.name in tenant else [],
+            tenant_aspect=tenant.get(definition.name),
+        )
+        for definition in dictionary.aspect_finder.aspects
+    ]
+
+
+def user_word_list() -> QuerySet[UserWord]:
+    return UserWord.objects.order_by("word")
+
+
+def topic_list() -> QuerySet[Topic]:
+    return Topic.objects.order_by("name")
+
+
+THEME_TEXTS = 1000  # the newest uncovered texts searched for themes: keeps the page fast
+THEME_CACHE_SECONDS = 3600
+VERBATIM_LIMIT = 30
+
+
+def text_rows(
+    *,
+    scope_path: str,
+    since: datetime,
+    journey: Journey | None = None,
+    touchpoint: Touchpoint | None = None,
+    org_unit: OrgUnit | None = None,
+) -> list[TextRow]:
+    """The scored texts submitted since `since` in the member's subtree, newest first, narrowed
+    to a journey, touchpoint or org unit subtree: one query."""
+    scores = scores_in_scope(scope_path=scope_path, since=since).exclude(verbatim="")
+    if journey is not None:
+        scores = scores.filter(response__touchpoint__stage__journey=journey)
+    if touchpoint is not None:
+        scores = scores.filter(response__touchpoint=touchpoint)
+    if org_unit is not None:
+        scores = scores.filter(response__org_unit__path__startswith=org_unit.path)
+    fields = (
+        "pk",
+        "response__submitted_at",
+        "response__touchpoint_id",
+        "response__org_unit_id",
+        "sentiment_label",
+        "sentiment_score",
+        "aspects",
+        "risk_flags",
+        "topics",
+        "keywords",
+    )
+    return [
+        TextRow(*values)
+        for values in scores.order_by("-response__submitted_at").values_list(*fields)
+    ]
+
+
+def verbatim_list(score_ids: list[int]) -> list[ResponseScore]:
+    """The scores of `score_ids` in that order, with touchpoint, org unit and tickets."""
+    scores = (
+        ResponseScore.objects.filter(pk__in=score_ids)
+        .select_related("response__touchpoint", "response__org_unit")
+        .prefetch_related("response__tickets")
+    )
+    by_id = {score.pk: score for score in scores}
+    return [by_id[pk] for pk in score_ids if pk in by_id]
+
+
+def touchpoint_names() -> dict[int, str]:
+    return {
+        pk: f"{journey} / {name}"
+        for pk, name, journey in Touchpoint.objects.values_list(
+            "pk", "name", "stage__journey__name"
+        )
+    }
+
+
+def org_unit_names(*, scope_path: str = "") -> dict[int, str]:
+    return dict(OrgUnit.objects.filter(path__startswith=scope_path).values_list("pk", "name"))
+
+
+def themes_discovered(
+    rows: list[TextRow], *, since: datetime, dictionary: TenantDictionary
+) -> list[Theme]:
+    """Recurring themes among the period's newest texts that no topic covers.
+
+    Cached by the texts and the analyzer version (with the dictionary revision): a stored
+    text never changes, so the same texts analysed the same way give the same themes.
+    """
+    uncovered = [row for row in rows if row.submitted_at >= since and not row.topics]
+    uncovered = uncovered[:THEME_TEXTS]
+    if not uncovered:
+        return []
+    # Keywords and scores stand in for the texts, so that a reused id (a database restored
+    # from a backup) with another text misses the cache.
+    fingerprint = repr(
+        [(row.score_id, row.keywords, row.sentiment_score) for row in uncovered]
+        + [analyzer_version(dictionary)]
+    )
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()
+    key = f"text-themes:{current_tenant().pk}:{digest}"
+    themes = cache.get(key)
+    if themes is None:
+        verbatims = dict(
+            ResponseScore.objects.filter(pk__in=[row.score_id for row in uncovered]).values_list(
+                "pk", "verbatim"
+            )
+        )
+        documents = [
+            ThemeDocument(
+                id=row.score_id,
+                text=verbatims[row.score_id],
+                sentiment_score=row.sentiment_score,
+                words=[w for w in dictionary.words(verbatims[row.score_id]) if is_content_word(w)],
+            )
+            for row in uncovered
+            if row.score_id in verbatims
+        ]
+        themes = themes_discover(documents, negative_below=default_model().low)
+        cache.set(key, themes, THEME_CACHE_SECONDS)
+    return themes

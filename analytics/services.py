@@ -1,4 +1,5 @@
-"""Writes of analytics: scoring a response, and getting it scored after its commit."""
+"""Writes of analytics: scoring a response, getting it scored after its commit, and the
+tenant's text dictionary (aspects, user words, topics) with rescoring of past texts."""
 
 from __future__ import annotations
 
@@ -6,14 +7,19 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from analytics.models import ResponseScore
+from analytics.chinese import terms_parse
+from analytics.models import Aspect, ResponseScore, TextDictionary, Topic, UserWord
 from analytics.scoring import response_metrics
+from analytics.selectors import text_dictionary
 from analytics.signals import response_scored
-from analytics.text import MODEL_VERSION, text_analyze
-from cem.tenancy import tenant_context
+from analytics.text import analyzer_version, text_analyze
+from cem.services import Actor, audit_record
+from cem.tenancy import current_tenant, tenant_context
 from surveys.models import Response
 
 logger = logging.getLogger(__name__)
@@ -35,11 +41,13 @@ def response_score(*, response_id: int) -> ResponseScore | None:
         logger.warning("response %s vanished before scoring", response_id)
         return None
     with tenant_context(response.tenant), transaction.atomic():
+        dictionary = text_dictionary()
+        version = analyzer_version(dictionary)
         existing = ResponseScore.objects.select_for_update().filter(response=response).first()
-        if existing is not None and existing.model_version == MODEL_VERSION:
+        if existing is not None and existing.model_version == version:
             return existing
         metrics = response_metrics(response.version.definition, response.answers)
-        analysis = text_analyze(metrics.verbatim)
+        analysis = text_analyze(metrics.verbatim, dictionary=dictionary)
         fields = {
             "nps": metrics.nps,
             "nps_category": metrics.nps_category,
@@ -49,7 +57,10 @@ def response_score(*, response_id: int) -> ResponseScore | None:
             "sentiment_label": analysis.sentiment_label if analysis else "",
             "sentiment_score": analysis.sentiment_score if analysis else None,
             "keywords": analysis.keywords if analysis else [],
-            "model_version": MODEL_VERSION,
+            "aspects": analysis.aspects if analysis else [],
+            "risk_flags": analysis.risk_flags if analysis else [],
+            "topics": analysis.topics if analysis else [],
+            "model_version": version,
             "scored_at": timezone.now(),
         }
         if existing is None:
@@ -110,4 +121,146 @@ def unscored_responses_enqueue(*, older_than: timedelta | None = None) -> int:
         response_enqueue_scoring(response_id=response_id)
     if ids:
         logger.info("sweeper re-enqueued %d unscored responses", len(ids))
+    return len(ids)
+
+
+TERM_MAX_LENGTH = 20
+TERMS_PER_CHANGE = 200
+RESCORE_DAYS = 90
+
+
+def _terms_check(terms: list[str], *, min_length: int = 1) -> None:
+    if not terms:
+        raise ValidationError(_("请至少填写一个词。"))
+    if len(terms) > TERMS_PER_CHANGE:
+        raise ValidationError(_("一次最多添加 %(n)s 个词。") % {"n": TERMS_PER_CHANGE})
+    for term in terms:
+        if not min_length <= len(term) <= TERM_MAX_LENGTH:
+            raise ValidationError(
+                _("“%(term)s”的长度应为 %(min)s 到 %(max)s 个字。")
+                % {"term": term, "min": min_length, "max": TERM_MAX_LENGTH}
+            )
+
+
+def _dictionary_changed() -> TextDictionary:
+    """Count one more revision of the tenant's dictionary: scores made before are outdated."""
+    dictionary, _created = TextDictionary.objects.select_for_update().get_or_create(
+        tenant=current_tenant()
+    )
+    dictionary.revision += 1
+    dictionary.updated_at = timezone.now()
+    dictionary.save()
+    return dictionary
+
+
+def _named_terms_add(
+    model: type[Aspect] | type[Topic],
+    *,
+    name: str,
+    field: str,
+    terms: str | list[str],
+    min_length: int,
+    by: Actor,
+) -> Aspect | Topic:
+    """Create the tenant's aspect or topic `name`, or extend its list `field` with `terms`."""
+    name = name.strip()
+    terms = terms_parse(terms)
+    _terms_check(terms, min_length=min_length)
+    row = model.objects.select_for_update().filter(name=name).first() or model(name=name)
+    row.tenant = current_tenant()
+    before = list(getattr(row, field))
+    setattr(row, field, before + [term for term in terms if term not in before])
+    row.full_clean()
+    row.save()
+    dictionary = _dictionary_changed()
+    audit_record(
+        by=by,
+        action=f"text_dictionary.{model._meta.model_name}_{field}_add",
+        target=dictionary,
+        before={"name": name, field: before},
+        after={"name": name, field: getattr(row, field)},
+    )
+    return row
+
+
+def _dictionary_entry_delete(entry: Aspect | UserWord | Topic, *, by: Actor) -> None:
+    before = {"entry": str(entry)}
+    action = f"text_dictionary.{entry._meta.model_name}_delete"
+    entry.delete()
+    audit_record(by=by, action=action, target=_dictionary_changed(), before=before)
+
+
+@transaction.atomic
+def aspect_terms_add(*, name: str, terms: str | list[str], by: Actor) -> Aspect:
+    """Add trigger terms to the tenant's aspect `name`, created if new. Under a built-in name
+    (服务态度, 等待时间, ...) the terms extend that aspect."""
+    return _named_terms_add(Aspect, name=name, field="terms", terms=terms, min_length=1, by=by)
+
+
+@transaction.atomic
+def aspect_delete(*, aspect: Aspect, by: Actor) -> None:
+    """Remove the tenant's aspect (or its extra terms of a built-in aspect)."""
+    _dictionary_entry_delete(aspect, by=by)
+
+
+@transaction.atomic
+def user_words_add(*, words: str | list[str], by: Actor) -> list[UserWord]:
+    """Add words to the tenant's jieba user dictionary; words already there are skipped."""
+    words = terms_parse(words)
+    _terms_check(words, min_length=2)
+    known = set(UserWord.objects.filter(word__in=words).values_list("word", flat=True))
+    added = [UserWord(tenant=current_tenant(), word=word) for word in words if word not in known]
+    UserWord.objects.bulk_create(added)
+    audit_record(
+        by=by,
+        action="text_dictionary.userword_add",
+        target=_dictionary_changed(),
+        after={"words": [word.word for word in added]},
+    )
+    return added
+
+
+@transaction.atomic
+def user_word_delete(*, user_word: UserWord, by: Actor) -> None:
+    _dictionary_entry_delete(user_word, by=by)
+
+
+@transaction.atomic
+def topic_keywords_add(*, name: str, keywords: str | list[str], by: Actor) -> Topic:
+    """Add keywords to the tenant's topic `name`, created if new. A keyword of one character
+    ("卡") would put half the texts in the topic, so two at least."""
+    return _named_terms_add(Topic, name=name, field="keywords", terms=keywords, min_length=2, by=by)
+
+
+@transaction.atomic
+def topic_delete(*, topic: Topic, by: Actor) -> None:
+    _dictionary_entry_delete(topic, by=by)
+
+
+@transaction.atomic
+def text_rescore_request(*, by: Actor, days: int = RESCORE_DAYS) -> None:
+    """Ask for the tenant's texts of the last `days` to be analysed again with its current
+    dictionary and model; a task finds them after this transaction commits."""
+    from analytics.tasks import rescore_texts
+
+    tenant = current_tenant()
+    dictionary, _created = TextDictionary.objects.get_or_create(tenant=tenant)
+    audit_record(by=by, action="text_dictionary.rescore", target=dictionary, after={"days": days})
+    transaction.on_commit(lambda: rescore_texts.delay(tenant.pk, days))
+
+
+def outdated_texts_enqueue(*, days: int = RESCORE_DAYS) -> int:
+    """Enqueue scoring of the current tenant's texts of the last `days` whose score was made
+    with another analyzer or dictionary version; returns how many."""
+    version = analyzer_version(text_dictionary())
+    ids = list(
+        ResponseScore.objects.filter(
+            response__submitted_at__gte=timezone.now() - timedelta(days=days)
+        )
+        .exclude(verbatim="")
+        .exclude(model_version=version)
+        .values_list("response_id", flat=True)
+    )
+    for response_id in ids:
+        response_enqueue_scoring(response_id=response_id)
     return len(ids)

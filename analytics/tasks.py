@@ -23,3 +23,15 @@ def sweep_unscored(older_than_seconds: int | None = None) -> int:
 
     older_than = None if older_than_seconds is None else timedelta(seconds=older_than_seconds)
     return services.unscored_responses_enqueue(older_than=older_than)
+
+
+@shared_task(acks_late=True)
+def rescore_texts(tenant_id: int, days: int) -> int:
+    from cem.models import Tenant
+    from cem.tenancy import tenant_context
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    with tenant_context(tenant):
+        return services.outdated_texts_enqueue(days=days)

@@ -1,18 +1,56 @@
-"""Chinese text analytics of a verbatim: sentiment (snownlp baseline) and keywords (jieba)."""
+"""Chinese text analytics of a verbatim: sentiment (our model), aspects, keywords, risks, topics.
+
+A tenant's dictionary (its own aspect terms, jieba words and topic taxonomy) is compiled once
+into a TenantDictionary; its revision is part of the version stored with every score, so a
+changed dictionary makes old scores out of date the way a new model does.
+"""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from functools import lru_cache
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from analytics.aspects import BUILTIN_ASPECTS, AspectFinder, aspects_merge
+from analytics.chinese import normalise
+from analytics.keywords import keywords_extract, user_words_pattern, words
 from analytics.models import Sentiment
+from analytics.risks import risk_flags_find
+from analytics.sentiment import default_model
+from analytics.topics import TopicDefinition, TopicMatcher
 
-# Scores between these bounds are called neutral: snownlp is unsure there.
-NEGATIVE_BELOW = 0.4
-POSITIVE_ABOVE = 0.6
-KEYWORD_COUNT = 5
-MODEL_VERSION = "jieba-snownlp-1"
+# Bump when the analysis changes in a way that should rescore stored texts.
+ANALYZER_VERSION = "text-2"
+
+
+@dataclass
+class TenantDictionary:
+    """What a tenant adds to the analysis: aspect terms, jieba user words, topics."""
+
+    revision: int = 0
+    aspects: Sequence[tuple[str, list[str]]] = ()  # (aspect name, terms), built-in or new
+    user_words: Sequence[str] = ()
+    topics: Sequence[TopicDefinition] = ()
+    aspect_finder: AspectFinder = field(init=False, repr=False)
+    topic_matcher: TopicMatcher = field(init=False, repr=False)
+    user_words_pattern: re.Pattern | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.aspect_finder = AspectFinder(aspects_merge(BUILTIN_ASPECTS, self.aspects))
+        self.topic_matcher = TopicMatcher(self.topics)
+        self.user_words_pattern = user_words_pattern(self.user_words)
+
+    def words(self, text: str) -> list[str]:
+        """jieba's words of `text`, this tenant's own words kept whole."""
+        return words(text, user_words=self.user_words_pattern)
+
+
+BUILTIN_DICTIONARY = TenantDictionary()
+
+
+def analyzer_version(dictionary: TenantDictionary = BUILTIN_DICTIONARY) -> str:
+    """Stored with each score: analyzer, sentiment model and tenant dictionary revision."""
+    return f"{ANALYZER_VERSION}/{default_model().version}/d{dictionary.revision}"
 
 
 @dataclass(frozen=True)
@@ -20,35 +58,33 @@ class TextAnalysis:
     sentiment_label: str
     sentiment_score: float
     keywords: list[str]
+    aspects: list[dict]  # {aspect, polarity, score, clause}
+    risk_flags: list[dict]  # {flag, term}
+    topics: list[str]
 
 
-@lru_cache(maxsize=1)
-def _jieba_analyse():
-    import jieba
-    import jieba.analyse
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba.analyse
-
-
-def sentiment_label(score: float) -> str:
-    if score < NEGATIVE_BELOW:
-        return Sentiment.NEGATIVE
-    if score > POSITIVE_ABOVE:
-        return Sentiment.POSITIVE
-    return Sentiment.NEUTRAL
-
-
-def text_analyze(text: str) -> TextAnalysis | None:
-    """Sentiment and keywords of `text`; None when there is no text to analyse."""
+def text_analyze(
+    text: str, *, dictionary: TenantDictionary = BUILTIN_DICTIONARY
+) -> TextAnalysis | None:
+    """Everything the platform reads in one verbatim; None when there is no text to analyse."""
     text = text.strip()
     if not text:
         return None
-    from snownlp import SnowNLP
-
-    score = float(SnowNLP(text).sentiments)
-    keywords = _jieba_analyse().extract_tags(text, topK=KEYWORD_COUNT)
+    model = default_model()
+    [overall] = model.predict([text])
+    aspects = dictionary.aspect_finder.find(text, model=model)
+    score = overall.score
+    # Praise with a complaint in it ("服务很好，排队太久") is not confidently positive, even
+    # without a 但是 for the model to see. A complaint with a kind word in it stays negative:
+    # it is still a complaint to follow up.
+    if score > model.high and any(a.polarity == Sentiment.NEGATIVE for a in aspects):
+        score = model.high
+    normalised = normalise(text)
     return TextAnalysis(
-        sentiment_label=sentiment_label(score), sentiment_score=round(score, 4), keywords=keywords
+        sentiment_label=model.label(score),
+        sentiment_score=round(score, 4),
+        keywords=keywords_extract(dictionary.words(text)),
+        aspects=[aspect.as_json() for aspect in aspects],
+        risk_flags=risk_flags_find(normalised),
+        topics=dictionary.topic_matcher.assign(normalised),
     )

@@ -1,10 +1,34 @@
-"""The CX dashboard: NPS, CSAT and CES with weekly trends, per touchpoint, latest verbatims."""
+"""Analytics pages: the CX dashboard, text analytics, and the tenant's text dictionary."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from __future__ import annotations
 
-from analytics import selectors
-from analytics.charts import weekly_trend_chart
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from analytics import selectors, services
+from analytics.charts import (
+    aspect_chart,
+    sentiment_mix_chart,
+    sentiment_trend_chart,
+    weekly_trend_chart,
+)
+from analytics.forms import (
+    AspectTermsForm,
+    SampleForm,
+    TextFilterForm,
+    TopicKeywordsForm,
+    UserWordsForm,
+)
+from analytics.models import Aspect, Topic, UserWord
+from analytics.text import text_analyze
+from analytics.text_overview import drill_down, text_overview
 from cem.access import tenant_view
 
 
@@ -21,3 +45,118 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "period_days": selectors.DEFAULT_PERIOD_DAYS,
     }
     return render(request, "analytics/dashboard.html", context)
+
+
+@tenant_view("dashboard.view")
+def text_analytics(request: HttpRequest) -> HttpResponse:
+    """What customers write about, for the member's org subtree: sentiment, topics, aspects,
+    risks and new themes over a period, drilling down to the verbatims."""
+    scope_path = request.membership.scope_path
+    form = TextFilterForm(request.GET or None, scope_path=scope_path)
+    days = form.days_value
+    since = timezone.now() - timedelta(days=days)
+    # Twice the period: the earlier half tells which topics and keywords are rising.
+    rows = selectors.text_rows(
+        scope_path=scope_path,
+        since=since - timedelta(days=days),
+        journey=form.value("journey"),
+        touchpoint=form.value("touchpoint"),
+        org_unit=form.value("org_unit"),
+    )
+    dictionary = selectors.text_dictionary()
+    overview = text_overview(
+        rows,
+        since=since,
+        aspect_names=dictionary.aspect_finder.names,
+        topic_names=dictionary.topic_matcher.names,
+        touchpoint_names=selectors.touchpoint_names(),
+        org_unit_names=selectors.org_unit_names(scope_path=scope_path),
+    )
+    drill = form.drill_down
+    matched, score_ids = drill_down(rows, drill, since=since, limit=selectors.VERBATIM_LIMIT)
+    context = {
+        "form": form,
+        "days": days,
+        "overview": overview,
+        "mix_chart": sentiment_mix_chart(overview.mix) if overview.mix.total else "",
+        "trend_chart": sentiment_trend_chart(overview.weeks) if overview.weeks else "",
+        "aspect_chart": aspect_chart(overview.aspects) if overview.aspects else "",
+        "themes": selectors.themes_discovered(rows, since=since, dictionary=dictionary),
+        "drill": drill,
+        "matched": matched,
+        "verbatims": selectors.verbatim_list(score_ids),
+    }
+    return render(request, "analytics/text_analytics.html", context)
+
+
+def _tenant_row(model: type[Model], request: HttpRequest) -> Model:
+    """The current tenant's row of `model` named by the posted id; 404 for anything else."""
+    posted = request.POST.get("id", "")
+    row = model.objects.filter(pk=posted).first() if posted.isdigit() else None
+    if row is None:
+        raise Http404
+    return row
+
+
+@tenant_view("survey.manage")
+def text_dictionary(request: HttpRequest) -> HttpResponse:
+    """The tenant's aspects, jieba user words and topics, a try-it box, and rescoring."""
+    aspect_form = AspectTermsForm(prefix="aspect")
+    words_form = UserWordsForm(prefix="words")
+    topic_form = TopicKeywordsForm(prefix="topic")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "aspect_add":
+                aspect_form = AspectTermsForm(request.POST, prefix="aspect")
+                if aspect_form.is_valid():
+                    services.aspect_terms_add(**aspect_form.cleaned_data, by=request.user)
+                    messages.success(request, _("方面词典已更新。"))
+            elif action == "aspect_delete":
+                services.aspect_delete(aspect=_tenant_row(Aspect, request), by=request.user)
+                messages.success(request, _("已删除。"))
+            elif action == "words_add":
+                words_form = UserWordsForm(request.POST, prefix="words")
+                if words_form.is_valid():
+                    services.user_words_add(**words_form.cleaned_data, by=request.user)
+                    messages.success(request, _("自定义词已更新。"))
+            elif action == "word_delete":
+                services.user_word_delete(user_word=_tenant_row(UserWord, request), by=request.user)
+                messages.success(request, _("已删除。"))
+            elif action == "topic_add":
+                topic_form = TopicKeywordsForm(request.POST, prefix="topic")
+                if topic_form.is_valid():
+                    services.topic_keywords_add(**topic_form.cleaned_data, by=request.user)
+                    messages.success(request, _("主题分类已更新。"))
+            elif action == "topic_delete":
+                services.topic_delete(topic=_tenant_row(Topic, request), by=request.user)
+                messages.success(request, _("已删除。"))
+            elif action == "rescore":
+                services.text_rescore_request(by=request.user)
+                messages.success(
+                    request,
+                    _("已开始重新分析近 %(days)s 天的文本，稍后刷新即可看到结果。")
+                    % {"days": services.RESCORE_DAYS},
+                )
+            else:
+                raise Http404
+        except ValidationError as error:
+            forms = {"aspect_add": aspect_form, "words_add": words_form, "topic_add": topic_form}
+            forms[action].add_error(None, error)
+        if not (aspect_form.errors or words_form.errors or topic_form.errors):
+            return redirect("text_dictionary", tenant_slug=request.tenant.slug)
+    dictionary = selectors.text_dictionary()
+    sample_form = SampleForm(request.GET or None)
+    sample = sample_form.cleaned_data["sample"] if sample_form.is_valid() else ""
+    context = {
+        "aspects": selectors.aspect_dictionary_rows(dictionary),
+        "user_words": selectors.user_word_list(),
+        "aspect_form": aspect_form,
+        "words_form": words_form,
+        "topics": selectors.topic_list(),
+        "topic_form": topic_form,
+        "sample_form": sample_form,
+        "sample_analysis": text_analyze(sample, dictionary=dictionary) if sample else None,
+        "rescore_days": services.RESCORE_DAYS,
+    }
+    return render(request, "analytics/text_dictionary.html", context)

@@ -15,6 +15,7 @@ from surveys import views as survey_views
 tenant_patterns = [
     path("", core_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
+    path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
     path("journeys/", journey_views.journey_map, name="journey_map"),
     path("surveys/", survey_views.survey_index, name="survey_index"),

@@ -1,0 +1,258 @@
+"""Aspect-level opinions: which aspects of the experience a text speaks about, and how.
+
+"服务态度很好，但是排队太久了" praises 服务态度 and blames 等待时间 even if the text as a whole
+reads as neutral. The text is split into clauses; each aspect term found in a clause takes
+that clause's sentiment from our model, corrected by the aspect's own opinion cues where the
+model, trained on hotel and shopping reviews, misses a CX idiom ("排队太久" reads neutral to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from analytics.chinese import Clause, TermMatcher, clauses, negated, normalise
+from analytics.sentiment import SentimentModel, default_model
+
+# Where a clause's score moves when an opinion cue is found: half way from the model's score
+# to this. A confident model that disagrees with the cue ends near 0.5, i.e. neutral.
+CUE_POSITIVE_TARGET = 0.95
+CUE_NEGATIVE_TARGET = 0.05
+# Words that join the items of an enumeration without saying anything about them.
+_FILLER = frozenset("的和与及跟还也都很")
+
+
+@dataclass(frozen=True)
+class AspectDefinition:
+    """An aspect, the terms that mean a text speaks of it, and the opinion cues that are clear
+    in its context ("久" is bad for waiting, meaningless elsewhere)."""
+
+    name: str
+    terms: tuple[str, ...]
+    positive_cues: tuple[str, ...] = ()
+    negative_cues: tuple[str, ...] = ()
+
+
+def _aspect(name: str, terms: str, positive: str = "", negative: str = "") -> AspectDefinition:
+    """An aspect written compactly: terms and cues as space-separated words."""
+    return AspectDefinition(
+        name, tuple(terms.split()), tuple(positive.split()), tuple(negative.split())
+    )
+
+
+BUILTIN_ASPECTS: tuple[AspectDefinition, ...] = (
+    _aspect(
+        "服务态度",
+        terms=(
+            "服务态度 态度 服务 热情 冷淡 冷漠 耐心 不耐烦 礼貌 微笑 脸色 爱理不理 不理人 没人理 "
+            "贴心 周到 客气 友好 亲切 傲慢 敷衍 推诿 踢皮球 凶 大堂经理"
+        ),
+        positive="热情 耐心 礼貌 微笑 贴心 周到 客气 友好 亲切 主动 细心 温柔 用心",
+        negative=(
+            "冷淡 冷漠 不耐烦 脸色 爱理不理 不理人 没人理 傲慢 敷衍 推诿 踢皮球 凶 恶劣 生硬 "
+            "不礼貌 不客气 嫌弃 翻白眼"
+        ),
+    ),
+    _aspect(
+        "等待时间",
+        terms=(
+            "等待时间 等候时间 排队 排长队 等待 等候 等了 久等 叫号 取号 窗口 办理速度 速度 效率 "
+            "等太久 等很久"
+        ),
+        positive=(
+            "快 迅速 及时 高效 效率高 很短 不用排队 不用等 没排队 没有排队 无需排队 人不多 省时"
+        ),
+        negative=(
+            "久 太长 很长 好长 慢 半天 小时 浪费时间 排长队 拖 效率低 效率太低 只开了 人太多 "
+            "人很多 等不及 拥挤"
+        ),
+    ),
+    _aspect(
+        "价格费用",
+        terms=(
+            "价格 价钱 收费 费用 手续费 年费 服务费 管理费 账户管理费 小额管理费 扣费 扣钱 乱收费 "
+            "费率 性价比 太贵 很贵 偏贵 便宜 实惠 划算 汇率 利息"
+        ),
+        positive="便宜 实惠 划算 透明 合理 优惠 免费 减免 免收 低 性价比高",
+        negative="贵 高 乱收费 乱扣 莫名 不透明 隐形 坑 乱收 多收 不合理 不退 性价比低",
+    ),
+    _aspect(
+        "产品质量",
+        terms="产品质量 质量 品质 做工 材质 正品 假货 次品 瑕疵 耐用",
+        positive="耐用 结实 正品 精致 好用 稳定 收益高 收益不错",
+        negative="次品 假货 瑕疵 劣质 破损 坏了 不好用 亏损 亏了 缩水 不耐用 粗糙",
+    ),
+    _aspect(
+        "物流配送",
+        terms=(
+            "物流 快递 配送 送货 发货 到货 邮寄 寄送 快递员 送达 签收 包装 物流速度 发货速度 "
+            "配送速度"
+        ),
+        positive="快 及时 准时 迅速 完好 严实 送货上门",
+        negative="慢 晚 久 破损 丢件 丢了 延迟 没送到 送错 拖",
+    ),
+    _aspect(
+        "环境",
+        terms=(
+            "环境 网点环境 卫生 大堂 装修 座位 空调 停车 停车位 设施 噪音 干净 整洁 脏 吵 等候区 "
+            "洗手间 厕所"
+        ),
+        positive="干净 整洁 舒适 明亮 宽敞 安静 温馨 舒服 凉快",
+        negative=(
+            "脏 乱 吵 闷 热 冷 挤 拥挤 异味 简陋 破旧 堵 没有座位 没座位 没有停车位 没停车位 难停车"
+        ),
+    ),
+    _aspect(
+        "App/系统",
+        terms=(
+            "app 手机银行 网银 网上银行 系统 软件 界面 小程序 公众号 网站 页面 登录 闪退 卡顿 "
+            "验证码 人脸识别 atm 自助机 柜员机 取款机 叫号机 客户端 更新"
+        ),
+        positive="流畅 顺畅 方便 便捷 好用 简洁 简单 稳定 快 顺利",
+        negative=(
+            "闪退 卡顿 很卡 太卡 卡死 卡住 崩溃 故障 失败 报错 繁忙 打不开 登不上 进不去 复杂 难用 "
+            "不好用 bug 出错 吞卡 查不到 用不了 转不了 登录不上 没反应"
+        ),
+    ),
+    _aspect(
+        "专业能力",
+        terms="专业能力 专业 业务能力 业务水平 熟练 讲解 解答 解释 业务不熟 新手 一问三不知 经验",
+        positive="专业 熟练 清楚 细致 到位 准确 详细 耐心讲解",
+        negative=(
+            "不专业 不熟练 业务不熟 说不清 不清楚 出错 差错 搞错 新手 一问三不知 误导 外行 答非所问"
+        ),
+    ),
+)
+
+
+def aspects_merge(
+    builtin: Iterable[AspectDefinition], tenant_aspects: Iterable[tuple[str, list[str]]]
+) -> tuple[AspectDefinition, ...]:
+    """The built-in aspects extended by a tenant's: terms under a built-in name join that aspect
+    (and use its cues); a new name is a new aspect judged by the model alone."""
+    merged = {aspect.name: aspect for aspect in builtin}
+    for name, terms in tenant_aspects:
+        known = merged.get(name)
+        if known is None:
+            merged[name] = AspectDefinition(name, tuple(terms))
+        else:
+            extra = tuple(term for term in terms if term not in known.terms)
+            merged[name] = AspectDefinition(
+                name, known.terms + extra, known.positive_cues, known.negative_cues
+            )
+    return tuple(merged.values())
+
+
+@dataclass(frozen=True)
+class AspectOpinion:
+    aspect: str
+    polarity: str  # a Sentiment value
+    score: float  # in [0, 1], like the text's sentiment score
+    clause: str
+
+    def as_json(self) -> dict:
+        return {
+            "aspect": self.aspect,
+            "polarity": self.polarity,
+            "score": round(self.score, 4),
+            "clause": self.clause,
+        }
+
+
+@dataclass
+class _Mention:
+    aspect: str
+    clause: int
+    cue: int = 0  # sum of the cues found: > 0 positive, < 0 negative
+    bare: bool = False  # the clause is nothing but aspect terms ("服务态度、")
+
+
+@dataclass
+class AspectFinder:
+    """Finds the aspects of texts for one tenant's aspect dictionary (compiled once)."""
+
+    aspects: tuple[AspectDefinition, ...] = BUILTIN_ASPECTS
+    _terms: TermMatcher[str] = field(init=False, repr=False)
+    _cues: dict[str, TermMatcher[int]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._terms = TermMatcher(
+            {term: aspect.name for aspect in self.aspects for term in aspect.terms}
+        )
+        self._cues = {
+            aspect.name: TermMatcher(
+                {cue: 1 for cue in aspect.positive_cues} | {cue: -1 for cue in aspect.negative_cues}
+            )
+            for aspect in self.aspects
+        }
+
+    @property
+    def names(self) -> list[str]:
+        return [aspect.name for aspect in self.aspects]
+
+    def find(self, text: str, *, model: SentimentModel | None = None) -> list[AspectOpinion]:
+        """One opinion per aspect the text speaks of, in order of first mention.
+
+        An aspect mentioned in several clauses keeps its most decided one.
+        """
+        model = model or default_model()
+        parts = clauses(normalise(text))
+        mentions = [m for index, clause in enumerate(parts) for m in self._mentions(clause, index)]
+        if not mentions:
+            return []
+        judged = sorted({_judged_clause(parts, m) for m in mentions})
+        results = model.predict([parts[i].text for i in judged])
+        scores = {i: result.score for i, result in zip(judged, results, strict=True)}
+        best: dict[str, AspectOpinion] = {}
+        for mention in mentions:
+            score = scores[_judged_clause(parts, mention)]
+            if mention.cue:
+                target = CUE_POSITIVE_TARGET if mention.cue > 0 else CUE_NEGATIVE_TARGET
+                score = (score + target) / 2
+            opinion = AspectOpinion(
+                mention.aspect, model.label(score), score, parts[mention.clause].text
+            )
+            known = best.get(mention.aspect)
+            if known is None or abs(score - 0.5) > abs(known.score - 0.5):
+                best[mention.aspect] = opinion
+        return list(best.values())
+
+    def _mentions(self, clause: Clause, index: int) -> list[_Mention]:
+        found = self._terms.find(clause.text)
+        if not found:
+            return []
+        spans = [(m.start, m.end) for m in found]
+        rest = clause.text
+        for start, end in reversed(spans):
+            rest = rest[:start] + rest[end:]
+        bare = all(char in _FILLER for char in rest)
+        mentions: dict[str, _Mention] = {}
+        for match in found:
+            mention = mentions.setdefault(match.value, _Mention(match.value, index, bare=bare))
+            if not mention.cue:
+                mention.cue = self._cue(clause.text, match.value, spans)
+        return list(mentions.values())
+
+    def _cue(self, text: str, aspect: str, term_spans: list[tuple[int, int]]) -> int:
+        """Net opinion of `aspect`'s cues in the clause. A cue inside a longer term does not
+        count (快 in 快递), a cue that is a whole term does (专业, 闪退); a negator before a
+        cue turns it round (不慢, 没有排队)."""
+        total = 0
+        for cue in self._cues[aspect].find(text):
+            inside = any(
+                start <= cue.start and cue.end <= end and (start, end) != (cue.start, cue.end)
+                for start, end in term_spans
+            )
+            if not inside:
+                total += -cue.value if negated(text, cue.start) else cue.value
+        return total
+
+
+def _judged_clause(parts: list[Clause], mention: _Mention) -> int:
+    """The clause whose sentiment counts for a mention: its own, or for a bare item of an
+    enumeration ("态度、效率都很好") the clause that ends the enumeration."""
+    index = mention.clause
+    if mention.bare:
+        while parts[index].continues and index + 1 < len(parts):
+            index += 1
+    return index

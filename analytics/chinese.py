@@ -1,0 +1,99 @@
+"""Chinese text primitives the analyzers share: normalisation, clauses, negation, term lookup."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+# Punctuation that ends a clause, full- and half-width (NFKC folds most full-width forms into
+# ASCII, but not 、 or 。). 、 separates the items of an enumeration.
+_CLAUSE_END = re.compile(r"([,，.。!！?？;；:：、…~～\n\r]+)")
+# Contrast words open a new clause. 不过 inside 只不过 ("only") or 不过如此 ("nothing special")
+# is no contrast; a bare 但 is left out because it hides in 不但 and 但愿.
+_CONTRAST = re.compile(r"(但是|(?<!只)不过(?!如此)|可是|然而)")
+# A negator shortly before a term flips it ("不慢", "没有排队", "不是很专业"), unless it is
+# part of a word that negates nothing: 不仅, 不但, 不过, 不错, 不少, 不断, 无论, 没想到.
+_NEGATOR = re.compile(r"(?:不|没|无|未|别)(?!仅|但|只|光|过|错|少|断|论|想到)")
+NEGATION_WINDOW = 3  # characters before a term that are searched for a negator
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width letters and digits to ASCII) and lower case: the form every term list
+    is matched against."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    # The clause is an item of an enumeration continued by the next clause ("态度、效率都很好").
+    continues: bool = False
+
+
+def clauses(text: str) -> list[Clause]:
+    """Split normalised text into clauses at punctuation and before contrast words.
+
+    The contrast word itself is dropped: in "但是排队太久了" the clause is "排队太久了".
+    """
+    pieces = _CLAUSE_END.split(text)
+    found: list[Clause] = []
+    for index in range(0, len(pieces), 2):
+        separator = pieces[index + 1] if index + 1 < len(pieces) else ""
+        parts = [part.strip() for part in _CONTRAST.split(pieces[index])[::2]]
+        parts = [part for part in parts if part]
+        for position, part in enumerate(parts):
+            last = position == len(parts) - 1
+            found.append(Clause(part, continues=last and separator == "、"))
+    return found
+
+
+def negated(text: str, start: int) -> bool:
+    """Whether a negator stands in the few characters before text[start]."""
+    return bool(_NEGATOR.search(text, max(0, start - NEGATION_WINDOW), start))
+
+
+@dataclass(frozen=True)
+class TermMatch(Generic[T]):
+    start: int
+    end: int
+    term: str
+    value: T
+
+
+class TermMatcher(Generic[T]):
+    """Finds the terms of a dictionary in a text: leftmost first, the longest term at each place,
+    never overlapping, so "服务费" is found as itself and not as "服务"."""
+
+    def __init__(self, terms: Mapping[str, T]) -> None:
+        self.values = {normalise(term): value for term, value in terms.items() if term.strip()}
+        ordered = sorted(self.values, key=lambda term: (-len(term), term))
+        self.pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __bool__(self) -> bool:
+        return self.pattern is not None
+
+    def find(self, text: str) -> list[TermMatch[T]]:
+        if self.pattern is None:
+            return []
+        return [
+            TermMatch(m.start(), m.end(), m.group(), self.values[m.group()])
+            for m in self.pattern.finditer(text)
+        ]
+
+
+def terms_parse(raw: str | Iterable[str]) -> list[str]:
+    """Terms typed by a person: separated by newlines, commas (either width), 、 or spaces;
+    normalised, deduplicated, in the order given."""
+    if isinstance(raw, str):
+        raw = re.split(r"[\s,，、;；]+", raw)
+    seen: dict[str, None] = {}
+    for term in raw:
+        term = normalise(term).strip()
+        if term:
+            seen.setdefault(term)
+    return list(seen)

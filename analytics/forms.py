@@ -1,0 +1,118 @@
+"""Forms of the text analytics pages: the tenant's dictionary and the page's filters."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from analytics.models import RiskFlag, Sentiment
+from analytics.text_overview import DrillDown
+from cem.models import OrgUnit
+from journeys.models import Journey, Touchpoint
+
+SEPARATORS_HELP = _("用逗号、顿号、空格或换行分隔")
+
+
+class AspectTermsForm(forms.Form):
+    name = forms.CharField(
+        label=_("方面"), max_length=40, widget=forms.TextInput(attrs={"list": "aspect-names"})
+    )
+    terms = forms.CharField(
+        label=_("触发词"), widget=forms.Textarea(attrs={"rows": 2}), help_text=SEPARATORS_HELP
+    )
+
+
+class UserWordsForm(forms.Form):
+    words = forms.CharField(
+        label=_("自定义词"), widget=forms.Textarea(attrs={"rows": 2}), help_text=SEPARATORS_HELP
+    )
+
+
+class TopicKeywordsForm(forms.Form):
+    name = forms.CharField(label=_("主题"), max_length=40)
+    keywords = forms.CharField(
+        label=_("关键词"), widget=forms.Textarea(attrs={"rows": 2}), help_text=SEPARATORS_HELP
+    )
+
+
+class SampleForm(forms.Form):
+    sample = forms.CharField(
+        label=_("试一试：输入一段客户反馈"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+PERIOD_CHOICES = [
+    (7, _("近 7 天")),
+    (30, _("近 30 天")),
+    (90, _("近 90 天")),
+    (180, _("近 180 天")),
+    (365, _("近一年")),
+]
+DEFAULT_PERIOD = 90
+
+
+class TextFilterForm(forms.Form):
+    """The page's filters, and the drill-down its tables and charts link to (hidden)."""
+
+    days = forms.TypedChoiceField(
+        label=_("时间"), choices=PERIOD_CHOICES, coerce=int, required=False, initial=DEFAULT_PERIOD
+    )
+    journey = forms.ModelChoiceField(
+        label=_("旅程"), queryset=Journey.all_tenants.none(), required=False, empty_label=_("全部")
+    )
+    touchpoint = forms.ModelChoiceField(
+        label=_("触点"),
+        queryset=Touchpoint.all_tenants.none(),
+        required=False,
+        empty_label=_("全部"),
+    )
+    org_unit = forms.ModelChoiceField(
+        label=_("组织"), queryset=OrgUnit.all_tenants.none(), required=False, empty_label=_("全部")
+    )
+    sentiment = forms.ChoiceField(
+        choices=Sentiment.choices, required=False, widget=forms.HiddenInput
+    )
+    topic = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
+    aspect = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
+    polarity = forms.ChoiceField(
+        choices=Sentiment.choices, required=False, widget=forms.HiddenInput
+    )
+    risk_flag = forms.ChoiceField(
+        choices=RiskFlag.choices, required=False, widget=forms.HiddenInput
+    )
+    keyword = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data=None, *, scope_path: str = "", **kwargs) -> None:
+        if data is not None and not data.get("days"):
+            # A drill-down link without a period keeps showing the default one it used.
+            data = data.copy()
+            data["days"] = DEFAULT_PERIOD
+        super().__init__(data, **kwargs)
+        self.fields["journey"].queryset = Journey.objects.order_by("name")
+        self.fields["touchpoint"].queryset = Touchpoint.objects.select_related(
+            "stage__journey"
+        ).order_by("stage__journey__name", "stage__position", "name")
+        self.fields["touchpoint"].label_from_instance = lambda tp: (
+            f"{tp.stage.journey.name} / {tp.name}"
+        )
+        # A member scoped to a region picks among the units of that region only.
+        self.fields["org_unit"].queryset = OrgUnit.objects.filter(path__startswith=scope_path)
+        self.fields["org_unit"].label_from_instance = lambda unit: "　" * unit.depth + unit.name
+
+    def value(self, name: str):
+        """The cleaned value of a filter; an invalid or absent one is not applied."""
+        self.is_valid()  # cleans a bound form once; invalid fields stay out of cleaned_data
+        return getattr(self, "cleaned_data", {}).get(name) or None
+
+    @property
+    def days_value(self) -> int:
+        return self.value("days") or DEFAULT_PERIOD
+
+    @property
+    def drill_down(self) -> DrillDown:
+        return DrillDown(
+            **{name: self.value(name) or "" for name in DrillDown.__dataclass_fields__}
+        )

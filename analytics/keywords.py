@@ -1,0 +1,106 @@
+"""Words of a text and its keywords: jieba with a tenant's own words, stopwords, TF-IDF."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from analytics.chinese import normalise
+
+DATA = Path(__file__).resolve().parent / "data"
+KEYWORD_COUNT = 5
+# A content word has a Chinese character or a Latin letter ("app", "atm"); numbers, dates and
+# punctuation are never keywords.
+_CONTENT = re.compile(r"[\u4e00-\u9fffa-z]")
+# Counted amounts ("一个多", "两次", "三天") say how much, not what about.
+_AMOUNT = re.compile(
+    r"[\d一二两三四五六七八九十百千万几半多第]+[个次天年月日号点分秒位元块张件种遍趟回周多]*"
+)
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """analytics/data/stopwords.txt: function words and the filler of feedback (总的来说, 感觉)."""
+    lines = (DATA / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(normalise(line.strip()) for line in lines if line and line[0] != "#")
+
+
+def is_content_word(word: str) -> bool:
+    """Could be a keyword: two characters or more, not a stopword, has a letter or hanzi."""
+    return (
+        len(word) >= 2
+        and word not in stopwords()
+        and bool(_CONTENT.search(word))
+        and not _AMOUNT.fullmatch(word)
+    )
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    """jieba's default tokenizer, initialised once. Never given words: a tenant's words are
+    applied per call (see words()), so they cannot leak into another tenant's analysis."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()  # thread-safe: jieba holds a lock while loading
+    return jieba.dt
+
+
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    """jieba's IDF table (from a large general corpus) and its median, given to unknown words."""
+    import jieba
+
+    path = Path(jieba.__file__).resolve().parent / "analyse" / "idf.txt"
+    table: dict[str, float] = {}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            word, _space, value = line.rstrip("\n").rpartition(" ")
+            table[word] = float(value)
+    values = sorted(table.values())
+    return table, values[len(values) // 2]
+
+
+def warm_up() -> None:
+    """Load the dictionary and the IDF table now rather than on the first text."""
+    _jieba()
+    _idf()
+    stopwords()
+
+
+def user_words_pattern(user_words: Iterable[str]) -> re.Pattern | None:
+    """One regex for a tenant's own words, longest first; None when there are none."""
+    ordered = sorted({normalise(w).strip() for w in user_words} - {""}, key=lambda w: (-len(w), w))
+    return re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+
+def words(text: str, *, user_words: re.Pattern | None = None) -> list[str]:
+    """jieba's words of the normalised text, whitespace dropped; the tenant's own words (the
+    user dictionary) always stay whole, e.g. 大额存单 instead of 大额 + 存单."""
+    text = normalise(text)
+    cut = _jieba().lcut
+    if user_words is None:
+        return [w for w in cut(text) if not w.isspace()]
+    found: list[str] = []
+    position = 0
+    for match in user_words.finditer(text):
+        found += cut(text[position : match.start()])
+        found.append(match.group())
+        position = match.end()
+    found += cut(text[position:])
+    return [w for w in found if not w.isspace()]
+
+
+def keywords_extract(text_words: list[str], *, count: int = KEYWORD_COUNT) -> list[str]:
+    """The `count` content words with the highest TF-IDF, ties in order of appearance."""
+    table, median = _idf()
+    frequency = Counter(w for w in text_words if is_content_word(w))
+    first: dict[str, int] = {}
+    for position, word in enumerate(text_words):
+        first.setdefault(word, position)
+    ranked = sorted(frequency, key=lambda w: (-frequency[w] * table.get(w, median), first[w]))
+    return ranked[:count]
