@@ -23,7 +23,7 @@ from django.utils import timezone
 from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEvent, TicketStatus
 from alerts.services import ticket_note_add, ticket_transition
 from analytics.models import ResponseScore
-from analytics.services import response_score
+from analytics.services import response_score, topic_keywords_add
 from cem.models import ApiKey, AuditEvent, Membership, OrgUnit, OutboundMessage, Role, Tenant
 from cem.services import membership_create, org_unit_create, tenant_create
 from cem.tenancy import tenant_context
@@ -720,6 +720,7 @@ def demo_seed(*, responses: int, seed: int) -> Tenant:
     with tenant_context(tenant):
         units = org_units_seed()
         members_seed(users, units)
+        topics_seed(users["manager"])
         touchpoints = journeys_seed(units)
         demo = Demo(
             tenant=tenant,
@@ -866,6 +867,22 @@ def tickets_backdate() -> None:
             closed_at=F("closed_at") - offset,
         )
         TicketEvent.objects.filter(ticket=ticket).update(at=F("at") - offset)
+
+
+DEMO_TOPICS = {
+    "排队等候": "排队, 等候, 等了, 叫号, 窗口",
+    "服务态度": "态度, 热情, 耐心, 不耐烦, 礼貌",
+    "手续费与收费": "手续费, 收费, 年费, 费用",
+    "手机银行 App": "手机银行, App, 闪退, 验证码, 人脸识别, 激活",
+    "客服热线": "客服, 热线, 电话, 人工, 语音导航",
+    "理财与贷款": "理财, 贷款, 额度, 利率, 存单",
+}
+
+
+def topics_seed(manager: AbstractBaseUser) -> None:
+    """The bank's topic taxonomy, before any response is scored so each lands in its topics."""
+    for name, keywords in DEMO_TOPICS.items():
+        topic_keywords_add(name=name, keywords=keywords, by=manager)
 
 
 def demo_user(spec: UserSpec) -> AbstractBaseUser:
