@@ -68,6 +68,13 @@ class ScoreOutput(serializers.Serializer):
     sentiment = serializers.CharField(source="sentiment_label")
     sentiment_score = serializers.FloatField(allow_null=True)
     keywords = serializers.ListField(child=serializers.CharField())
+    aspects = serializers.ListField(
+        child=serializers.DictField(), help_text="[{aspect, polarity, score, clause}]"
+    )
+    risk_flags = serializers.ListField(
+        child=serializers.DictField(), help_text="[{flag: regulator|media|legal|churn, term}]"
+    )
+    topics = serializers.ListField(child=serializers.CharField())
     model_version = serializers.CharField()
     scored_at = serializers.DateTimeField()
 

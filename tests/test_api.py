@@ -137,3 +137,15 @@ def test_openapi_schema_and_docs_are_served(client, db):
     assert schema.status_code == 200 and b"openapi: 3" in schema.content
     assert b"/api/v1/surveys/{id}/responses/" in schema.content
     assert client.get("/api/v1/docs/").status_code == 200
+
+
+def test_response_scores_carry_aspects_risk_flags_and_topics(api, world):
+    response = submit_and_score(
+        world, {"nps_1": 3, "csat_1": 2, "text_1": "服务态度很好，但是排队太久了，我要去12315投诉"}
+    )
+    scores = api.get(f"/api/v1/responses/{response.pk}/").json()["scores"]
+    assert {"aspect": "等待时间", "polarity": "negative"}.items() <= next(
+        a for a in scores["aspects"] if a["aspect"] == "等待时间"
+    ).items()
+    assert scores["risk_flags"] == [{"flag": "regulator", "term": "12315"}]
+    assert scores["topics"] == []

@@ -163,3 +163,12 @@ def test_owner_sets_the_tenant_theme_that_survey_pages_use(client, world):
     client.logout()
     login(client, world.manager)
     assert client.get(theme_url).status_code == 403
+
+
+def test_the_ticket_page_shows_risk_signals_and_aspects(client, world):
+    submit_and_score(
+        world, {"nps_1": 1, "csat_1": 1, "text_1": "排队太久了，再这样我就去12315投诉"}
+    )
+    login(client, world.agent)
+    page = client.get(url("ticket_detail", world, number=1)).content.decode()
+    assert "监管投诉：12315" in page and "等待时间" in page
