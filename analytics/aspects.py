@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from analytics.chinese import Clause, TermMatcher, clauses, negated, normalise
-from analytics.sentiment import SentimentModel, default_model
+from analytics.chinese import Clause, Segmented, TermMatcher, clauses, negated, segment
+from analytics.sentiment import Evidence, SentimentModel, default_model
 
 # Where a clause's score moves when an opinion cue is found: half way from the model's score
 # to this. A confident model that disagrees with the cue ends near 0.5, i.e. neutral.
@@ -190,22 +190,35 @@ class AspectFinder:
     def names(self) -> list[str]:
         return [aspect.name for aspect in self.aspects]
 
-    def find(self, text: str, *, model: SentimentModel | None = None) -> list[AspectOpinion]:
+    def find(
+        self,
+        text: str | Segmented,
+        *,
+        model: SentimentModel | None = None,
+        evidence: Evidence | None = None,
+    ) -> list[AspectOpinion]:
         """One opinion per aspect the text speaks of, in order of first mention.
 
-        An aspect mentioned in several clauses keeps its most decided one.
+        An aspect mentioned in several clauses keeps its most decided one. A clause's sentiment
+        is the model's on the clause's part of the text; pass the text's Evidence if it has
+        been read already.
         """
-        model = model or default_model()
-        parts = clauses(normalise(text))
+        if isinstance(text, str):
+            text = segment(text)
+        parts = clauses(text.text)
         mentions = [m for index, clause in enumerate(parts) for m in self._mentions(clause, index)]
         if not mentions:
             return []
-        judged = sorted({_judged_clause(parts, m) for m in mentions})
-        results = model.predict([parts[i].text for i in judged])
-        scores = {i: result.score for i, result in zip(judged, results, strict=True)}
+        if evidence is None:
+            evidence = (model or default_model()).evidence(text)
+        model = evidence.model
+        scores: dict[int, float] = {}  # of the judged clauses, by index
         best: dict[str, AspectOpinion] = {}
         for mention in mentions:
-            score = scores[_judged_clause(parts, mention)]
+            index = _judged_clause(parts, mention)
+            if index not in scores:
+                scores[index] = evidence.score(parts[index].start, parts[index].end)
+            score = scores[index]
             if mention.cue:
                 target = CUE_POSITIVE_TARGET if mention.cue > 0 else CUE_NEGATIVE_TARGET
                 score = (score + target) / 2

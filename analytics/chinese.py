@@ -1,11 +1,15 @@
-"""Chinese text primitives the analyzers share: normalisation, clauses, negation, term lookup."""
+"""Chinese text primitives the analyzers share: normalisation, words, clauses, negation, term
+lookup."""
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -28,9 +32,76 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+CX_WORDS = Path(__file__).resolve().parent / "data" / "cx_words.txt"
+
+_tokenizer = None
+_tokenizer_lock = threading.Lock()
+
+
+def _jieba():
+    """The analyzers' own jieba tokenizer, created on first use.
+
+    jieba's dictionary and the words of customer feedback it lacks (analytics/data/
+    cx_words.txt: 闪退, 大堂经理, 转人工...). Private, so that words anyone adds to the global
+    jieba dictionary cannot change what the sentiment model sees (a tenant's own words are
+    applied per call, see segment()); lazy, because the dictionary takes a second to load.
+    """
+    global _tokenizer
+    if _tokenizer is None:
+        with _tokenizer_lock:
+            if _tokenizer is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                for line in CX_WORDS.read_text(encoding="utf-8").splitlines():
+                    if line.strip() and not line.startswith("#"):
+                        tokenizer.add_word(normalise(line.strip()))
+                _tokenizer = tokenizer
+    return _tokenizer
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """A text normalised and cut into words once, for every analyzer that reads it."""
+
+    text: str  # normalise()d
+    words: tuple[str, ...]  # jieba's words, whitespace dropped
+    starts: tuple[int, ...]  # where each word starts in text
+
+
+def segment(text: str, *, user_words: re.Pattern | None = None) -> Segmented:
+    """Normalise and cut a text into words; the tenant's own words (a pattern from
+    keywords.user_words_pattern) always stay whole, e.g. 大额存单 instead of 大额 + 存单.
+
+    Dictionary words only, no HMM guessing of unknown words: guessing cost a third of the time
+    and made keywords of fragments (时料, 手才) without helping sentiment.
+    """
+    text = normalise(text)
+    cut = _jieba().cut
+    pieces: list[str] = []
+    position = 0
+    for match in user_words.finditer(text) if user_words is not None else ():
+        pieces += cut(text[position : match.start()], HMM=False)
+        pieces.append(match.group())
+        position = match.end()
+    pieces += cut(text[position:], HMM=False)
+    words, starts = [], []
+    offset = 0
+    for piece in pieces:  # jieba's pieces cover the text, whitespace and punctuation included
+        if not piece.isspace():
+            words.append(piece)
+            starts.append(offset)
+        offset += len(piece)
+    return Segmented(text, tuple(words), tuple(starts))
+
+
 @dataclass(frozen=True)
 class Clause:
     text: str
+    start: int = 0  # where the clause is in the text it was cut from
+    end: int = 0
     # The clause is an item of an enumeration continued by the next clause ("态度、效率都很好").
     continues: bool = False
 
@@ -40,15 +111,22 @@ def clauses(text: str) -> list[Clause]:
 
     The contrast word itself is dropped: in "但是排队太久了" the clause is "排队太久了".
     """
-    pieces = _CLAUSE_END.split(text)
+    pieces = _CLAUSE_END.split(text)  # text, separator, text, ...: together the whole text
     found: list[Clause] = []
+    offset = 0
     for index in range(0, len(pieces), 2):
         separator = pieces[index + 1] if index + 1 < len(pieces) else ""
-        parts = [part.strip() for part in _CONTRAST.split(pieces[index])[::2]]
-        parts = [part for part in parts if part]
-        for position, part in enumerate(parts):
-            last = position == len(parts) - 1
-            found.append(Clause(part, continues=last and separator == "、"))
+        parts: list[tuple[int, str]] = []
+        position = offset
+        for number, part in enumerate(_CONTRAST.split(pieces[index])):  # part, contrast, ...
+            if number % 2 == 0 and part.strip():
+                lead = len(part) - len(part.lstrip())
+                parts.append((position + lead, part.strip()))
+            position += len(part)
+        for number, (start, part) in enumerate(parts):
+            last = number == len(parts) - 1
+            found.append(Clause(part, start, start + len(part), last and separator == "、"))
+        offset += len(pieces[index]) + len(separator)
     return found
 
 

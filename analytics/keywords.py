@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from analytics.chinese import normalise
+from analytics.chinese import normalise, segment
 
 DATA = Path(__file__).resolve().parent / "data"
 KEYWORD_COUNT = 5
@@ -40,17 +39,6 @@ def is_content_word(word: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _jieba():
-    """jieba's default tokenizer, initialised once. Never given words: a tenant's words are
-    applied per call (see words()), so they cannot leak into another tenant's analysis."""
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()  # thread-safe: jieba holds a lock while loading
-    return jieba.dt
-
-
-@lru_cache(maxsize=1)
 def _idf() -> tuple[dict[str, float], float]:
     """jieba's IDF table (from a large general corpus) and its median, given to unknown words."""
     import jieba
@@ -67,7 +55,7 @@ def _idf() -> tuple[dict[str, float], float]:
 
 def warm_up() -> None:
     """Load the dictionary and the IDF table now rather than on the first text."""
-    _jieba()
+    segment("")
     _idf()
     stopwords()
 
@@ -79,20 +67,8 @@ def user_words_pattern(user_words: Iterable[str]) -> re.Pattern | None:
 
 
 def words(text: str, *, user_words: re.Pattern | None = None) -> list[str]:
-    """jieba's words of the normalised text, whitespace dropped; the tenant's own words (the
-    user dictionary) always stay whole, e.g. 大额存单 instead of 大额 + 存单."""
-    text = normalise(text)
-    cut = _jieba().lcut
-    if user_words is None:
-        return [w for w in cut(text) if not w.isspace()]
-    found: list[str] = []
-    position = 0
-    for match in user_words.finditer(text):
-        found += cut(text[position : match.start()])
-        found.append(match.group())
-        position = match.end()
-    found += cut(text[position:])
-    return [w for w in found if not w.isspace()]
+    """jieba's words of the normalised text (see chinese.segment)."""
+    return list(segment(text, user_words=user_words).words)
 
 
 def keywords_extract(text_words: list[str], *, count: int = KEYWORD_COUNT) -> list[str]:

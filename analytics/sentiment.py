@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import functools
 import json
-import logging
 import math
-import threading
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+
+from analytics.chinese import Segmented, segment
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "sentiment_model.npz"
 FORMAT = 1  # bump when the features change: an old file would silently score garbage
@@ -36,38 +35,10 @@ TAIL_MARGIN = 0.5
 
 _BITS = 21  # every Unicode code point fits in 21 bits, so a character 3-gram fits in an int64
 
-_tokenizer = None
-_tokenizer_lock = threading.Lock()
 
-
-def _jieba():
-    """A private jieba tokenizer, created on first use.
-
-    Private so that words other modules add to the global jieba dictionary cannot change this
-    model's features; lazy because the dictionary takes about a second to load.
-    """
-    global _tokenizer
-    if _tokenizer is None:
-        with _tokenizer_lock:
-            if _tokenizer is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                _tokenizer = tokenizer
-    return _tokenizer
-
-
-def _normalise(text: str) -> str:
-    # NFKC folds full-width letters, digits and punctuation into their ASCII forms.
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-def _words(text: str) -> list[str]:
+def _words(text: str) -> tuple[str, ...]:
     """jieba's words of the normalised text, whitespace dropped."""
-    # HMM (guessing words missing from the dictionary) costs a third of the time, gains nothing.
-    return [w for w in _jieba().lcut(_normalise(text), HMM=False) if not w.isspace()]
+    return segment(text).words
 
 
 def features(text: str) -> list[str]:
@@ -202,34 +173,45 @@ class SentimentModel:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def feature_ids(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """Vocabulary ids of features(text) and of its clause after the last contrast word.
-
-        The second is None when no contrast word is followed by content. Repeated ids count as
-        term frequency.
-        """
-        words = _words(text)
-        word_ids = list(map(self._words.get, words))
+    def evidence(self, text: Segmented) -> Evidence:
+        """The model's features of a segmented text, with where each one is in the text, so
+        that the text and any of its clauses are scored without cutting it again."""
+        words, places = text.words, text.starts
         chars = "".join(words)
+        # Where each character of `chars` is in the text (whitespace between words dropped).
+        offsets = np.fromiter(
+            (p + k for word, p in zip(words, places, strict=True) for k in range(len(word))),
+            dtype=np.int64,
+            count=len(chars),
+        )
         keys = _char_keys(chars)
-        starts = np.concatenate([np.arange(len(chars) - 1), np.arange(len(chars) - 2)])
+        # Each key's n-gram: where it starts in `chars` and how long it is (2 or 3).
+        gram_at = np.concatenate([np.arange(len(chars) - 1), np.arange(len(chars) - 2)])
+        gram_len = np.repeat([2, 3], [max(len(chars) - 1, 0), max(len(chars) - 2, 0)])
         order = np.argsort(keys)  # sorted needles: searchsorted runs twice as fast
         pos = np.searchsorted(self._char_keys, keys[order])
         hit = self._char_keys[pos] == keys[order]
-        char_ids, char_starts = self._char_ids[pos[hit]], starts[order][hit]
-        ids = np.concatenate([_known(word_ids), char_ids])
+        gram_at, gram_len = gram_at[order][hit], gram_len[order][hit]
 
-        last = max((j for j, w in enumerate(words) if w in CONTRAST_WORDS), default=None)
-        if last is None or not any(w.isalnum() for w in words[last + 1 :]):
-            return ids, None
-        first = last + 1  # the tail clause's first word
-        tail_ids = np.concatenate(
-            [
-                _known(word_ids[first:]),
-                char_ids[char_starts >= len("".join(words[:first]))],
-            ]
-        )
-        return ids, tail_ids
+        known = [
+            (self._words[word], start, start + len(word))
+            for word, start in zip(words, places, strict=True)
+            if word in self._words
+        ]
+        word_ids, word_begins, word_ends = np.array(known, dtype=np.int64).reshape(-1, 3).T
+        ids = np.concatenate([word_ids, self._char_ids[pos[hit]]])
+        starts = np.concatenate([word_begins, offsets[gram_at]])
+        ends = np.concatenate([word_ends, offsets[gram_at + gram_len - 1] + 1])
+        contrasts = [places[j + 1] for j, w in enumerate(words[:-1]) if w in CONTRAST_WORDS]
+        content = [start for w, start in zip(words, places, strict=True) if w.isalnum()]
+        return Evidence(self, ids, starts, ends, contrasts, content)
+
+    def feature_ids(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """Vocabulary ids of features(text) and of its clause after the last contrast word
+        (None when no contrast word is followed by content). Repeated ids count as term
+        frequency."""
+        evidence = self.evidence(segment(text))
+        return evidence.ids, evidence.tail_ids(0, math.inf)
 
     def _logit(self, ids: np.ndarray) -> float:
         """Log-odds of positive from feature ids."""
@@ -241,25 +223,11 @@ class SentimentModel:
 
     def logit(self, text: str) -> float:
         """Log-odds of positive for a text as a whole, without the contrast rule."""
-        return self._logit(self.feature_ids(text)[0])
+        return self._logit(self.evidence(segment(text)).ids)
 
     def score(self, text: str) -> float:
-        """P(positive), held inside the neutral band when a contrast clause disagrees.
-
-        If the clause after the last 但是/不过/... does not clearly agree with the whole text,
-        the score is capped at the band's edge on its own side of 0.5: the label becomes
-        neutral, binary accuracy is untouched. On dev, letting the tail clause move the score
-        further (or flip it) lost accuracy: in long reviews the whole text knows better.
-        """
-        ids, tail_ids = self.feature_ids(text)
-        z = self._logit(ids)
-        if tail_ids is not None:
-            evidence = self._logit(tail_ids) - self.intercept
-            if z > 0 and evidence < TAIL_MARGIN:
-                z = min(z, _logit(self.high))
-            elif z < 0 and evidence > -TAIL_MARGIN:
-                z = max(z, _logit(self.low))
-        return _sigmoid(z)
+        """P(positive) of a text; see Evidence.score."""
+        return self.evidence(segment(text)).score()
 
     def label(self, score: float) -> str:
         if score < self.low:
@@ -276,8 +244,48 @@ class SentimentModel:
         return results
 
 
-def _known(ids: list[int | None]) -> np.ndarray:
-    return np.array([i for i in ids if i is not None], dtype=np.int64)
+@dataclass(frozen=True)
+class Evidence:
+    """What a SentimentModel found in one text: its features' vocabulary ids and where each
+    lies in the normalised text ([start, end)), the contrast words and the content words."""
+
+    model: SentimentModel
+    ids: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    contrasts: list[int]  # where the clause after each contrast word (但是, 不过...) starts
+    content: list[int]  # where each word with a letter or digit in it starts
+
+    def _inside(self, start: int, end: float) -> np.ndarray:
+        return self.ids[(self.starts >= start) & (self.ends <= end)]
+
+    def tail_ids(self, start: int, end: float) -> np.ndarray | None:
+        """Feature ids after the last contrast word in [start, end), None if there is none or
+        nothing but punctuation follows it."""
+        tail = max((c for c in self.contrasts if start < c < end), default=None)
+        if tail is None or not any(tail <= c < end for c in self.content):
+            return None
+        return self._inside(tail, end)
+
+    def score(self, start: int = 0, end: float = math.inf) -> float:
+        """P(positive) of the text, or of its part [start, end) such as a clause, held inside
+        the neutral band when a contrast clause disagrees.
+
+        If the clause after the last 但是/不过/... does not clearly agree with the whole, the
+        score is capped at the band's edge on its own side of 0.5: the label becomes neutral,
+        binary accuracy is untouched. On dev, letting the tail clause move the score further
+        (or flip it) lost accuracy: in long reviews the whole text knows better.
+        """
+        model = self.model
+        z = model._logit(self._inside(start, end))
+        tail_ids = self.tail_ids(start, end)
+        if tail_ids is not None:
+            evidence = model._logit(tail_ids) - model.intercept
+            if z > 0 and evidence < TAIL_MARGIN:
+                z = min(z, _logit(model.high))
+            elif z < 0 and evidence > -TAIL_MARGIN:
+                z = max(z, _logit(model.low))
+        return _sigmoid(z)
 
 
 def read_labelled_csv(path: Path | str) -> list[tuple[int, str]]:

@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from analytics.aspects import BUILTIN_ASPECTS, AspectFinder, aspects_merge
-from analytics.chinese import normalise
-from analytics.keywords import keywords_extract, user_words_pattern, words
+from analytics.chinese import Segmented, segment
+from analytics.keywords import keywords_extract, user_words_pattern
 from analytics.models import Sentiment
 from analytics.risks import risk_flags_find
 from analytics.sentiment import default_model
 from analytics.topics import TopicDefinition, TopicMatcher
 
 # Bump when the analysis changes in a way that should rescore stored texts.
-ANALYZER_VERSION = "text-2"
+ANALYZER_VERSION = "text-3"  # 3: keywords from dictionary words only (no HMM)
 
 
 @dataclass
@@ -40,9 +40,12 @@ class TenantDictionary:
         self.topic_matcher = TopicMatcher(self.topics)
         self.user_words_pattern = user_words_pattern(self.user_words)
 
+    def segment(self, text: str) -> Segmented:
+        """`text` normalised and cut into words, this tenant's own words kept whole."""
+        return segment(text, user_words=self.user_words_pattern)
+
     def words(self, text: str) -> list[str]:
-        """jieba's words of `text`, this tenant's own words kept whole."""
-        return words(text, user_words=self.user_words_pattern)
+        return list(self.segment(text).words)
 
 
 BUILTIN_DICTIONARY = TenantDictionary()
@@ -71,20 +74,21 @@ def text_analyze(
     if not text:
         return None
     model = default_model()
-    [overall] = model.predict([text])
-    aspects = dictionary.aspect_finder.find(text, model=model)
-    score = overall.score
+    # One cut into words serves the sentiment of the text and of its clauses, and the keywords.
+    segmented = dictionary.segment(text)
+    evidence = model.evidence(segmented)
+    score = evidence.score()
+    aspects = dictionary.aspect_finder.find(segmented, evidence=evidence)
     # Praise with a complaint in it ("服务很好，排队太久") is not confidently positive, even
     # without a 但是 for the model to see. A complaint with a kind word in it stays negative:
     # it is still a complaint to follow up.
     if score > model.high and any(a.polarity == Sentiment.NEGATIVE for a in aspects):
         score = model.high
-    normalised = normalise(text)
     return TextAnalysis(
         sentiment_label=model.label(score),
         sentiment_score=round(score, 4),
-        keywords=keywords_extract(dictionary.words(text)),
+        keywords=keywords_extract(list(segmented.words)),
         aspects=[aspect.as_json() for aspect in aspects],
-        risk_flags=risk_flags_find(normalised),
-        topics=dictionary.topic_matcher.assign(normalised),
+        risk_flags=risk_flags_find(segmented.text),
+        topics=dictionary.topic_matcher.assign(segmented.text),
     )
