@@ -1,10 +1,26 @@
-"""Forms of the ticket workbench."""
+"""Forms of the ticket workbench and of the alert rule editor."""
+
+from __future__ import annotations
+
+import re
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from alerts.models import RootCause
-from alerts.services import TRANSITIONS
+from alerts.models import AlertRule, Priority, RootCause
+from alerts.rules import (
+    FACT_LABELS,
+    FACT_OPERATORS,
+    INTEGER_FACTS,
+    LIST_FACTS,
+    NUMBER_FACTS,
+    operator_problem,
+    value_problem,
+)
+from alerts.services import SLA_HOURS_MAX, TRANSITIONS
 
 
 class TicketActionForm(forms.Form):
@@ -31,3 +47,308 @@ class TicketActionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["root_cause"].queryset = RootCause.objects.order_by("level", "name")
+
+
+# --- The alert rule editor -------------------------------------------------------------------
+
+MAX_CONDITIONS = 20
+# Several labels typed into one box for "in": split on commas, 、, semicolons or spaces.
+_SEPARATORS = re.compile(r"[,，、;；\s]+")
+FACT_GROUPS = [
+    (_("分数"), ["nps", "nps_category", "csat", "ces"]),
+    (
+        _("文本分析"),
+        [
+            "sentiment",
+            "sentiment_score",
+            "risk_flag",
+            "aspect_negative",
+            "aspect_positive",
+            "topic",
+        ],
+    ),
+    (_("来源"), ["touchpoint", "org_unit"]),
+]
+OPERATOR_LABELS = {
+    "eq": _("= 等于"),
+    "ne": _("≠ 不等于"),
+    "lt": _("< 小于"),
+    "lte": _("≤ 小于等于"),
+    "gt": _("> 大于"),
+    "gte": _("≥ 大于等于"),
+    "contains": _("包含"),
+    "in": _("属于其一（可多选）"),
+}
+# The value list of the editor shows each set of labels once: both aspect facts share one.
+VALUE_GROUPS = {"aspect_negative": "aspect", "aspect_positive": "aspect"}
+MATCH_CHOICES = [("any", _("满足任一条件（或）")), ("all", _("满足全部条件（且）"))]
+
+
+def value_group(fact: str) -> str:
+    return VALUE_GROUPS.get(fact, fact)
+
+
+class AlertRuleForm(forms.Form):
+    name = forms.CharField(label=_("规则名称"), max_length=200)
+    match = forms.ChoiceField(
+        label=_("触发方式"), choices=MATCH_CHOICES, initial="any", widget=forms.RadioSelect
+    )
+    priority = forms.ChoiceField(
+        label=_("工单优先级"), choices=Priority.choices, initial=Priority.NORMAL
+    )
+    sla_hours = forms.IntegerField(
+        label=_("SLA 时限（小时）"), min_value=1, max_value=SLA_HOURS_MAX, initial=24
+    )
+
+
+class _PickedValues(forms.MultipleChoiceField):
+    """Values picked from the editor's list, or sent by a stale page: ConditionRowForm.clean
+    checks them against the row's fact and says which do not fit, instead of a bare refusal."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
+class ConditionRowForm(forms.Form):
+    """One condition: a fact, an operator and a value. A number is typed; labels are picked
+    from the list, or typed by name or stored value (several separated by 、 for "in")."""
+
+    fact = forms.ChoiceField(
+        label=_("指标"),
+        required=False,
+        widget=forms.Select(attrs={"aria-label": _("指标"), "data-role": "fact"}),
+    )
+    op = forms.ChoiceField(
+        label=_("比较"),
+        required=False,
+        widget=forms.Select(attrs={"aria-label": _("比较"), "data-role": "op"}),
+    )
+    value = forms.CharField(
+        label=_("输入值"),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(
+            attrs={
+                "aria-label": _("输入值"),
+                "data-role": "value",
+                "placeholder": _("数字，或名称（多个用、分隔）"),
+            }
+        ),
+    )
+    choices = _PickedValues(label=_("选择值"), required=False)
+
+    def __init__(self, *args, fact_choices: dict[str, dict[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fact_choices = fact_choices
+        self.fields["fact"].choices = [
+            ("", "—"),
+            *[
+                (group, [(fact, FACT_LABELS[fact]) for fact in facts])
+                for group, facts in FACT_GROUPS
+            ],
+        ]
+        self.fields["op"].choices = [("", "—"), *OPERATOR_LABELS.items()]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        fact, op = data.get("fact", ""), data.get("op", "")
+        text = data.get("value", "").strip()
+        picked = [value for value in data.get("choices", []) if value]
+        data["leaf"] = None
+        if "fact" in self.errors or "op" in self.errors:
+            return data  # an unknown fact or operator: its own message says so
+        if not (fact or op or text or picked):
+            return data  # a blank row is left out
+        if not fact:
+            raise ValidationError(_("请选择指标。"))
+        if not op:
+            raise ValidationError(_("请选择比较方式。"))
+        problem = operator_problem(fact, op)
+        if problem:
+            raise ValidationError(problem)
+        if fact in NUMBER_FACTS:
+            value = self._number(fact, text)
+        else:
+            value = self._labels(fact, op, [*picked, *_SEPARATORS.split(text)])
+        problem = value_problem(fact, op, value, self.fact_choices)
+        if problem:
+            raise ValidationError(problem)
+        data["leaf"] = {"fact": fact, "op": op, "value": value}
+        return data
+
+    @staticmethod
+    def _number(fact: str, text: str) -> int | float:
+        if not text:
+            raise ValidationError(_("请填写「%(fact)s」的数值。") % {"fact": FACT_LABELS[fact]})
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValidationError(_("「%(text)s」不是数字。") % {"text": text}) from None
+        return int(number) if fact in INTEGER_FACTS and number.is_integer() else number
+
+    def _labels(self, fact: str, op: str, raw: list[str]) -> str | list[str]:
+        """The picked and typed values as stored values (a typed name is looked up), one for a
+        single-value operator, a list for "in"."""
+        choices = self.fact_choices.get(fact, {})
+        by_label = {str(label): value for value, label in choices.items()}
+        values = list(dict.fromkeys(v if v in choices else by_label.get(v, v) for v in raw if v))
+        if op == "in":
+            return values
+        if len(values) > 1:
+            raise ValidationError(
+                _("「%(op)s」只能有一个值；要匹配多个值，请选「属于其一」。")
+                % {"op": OPERATOR_LABELS[op]}
+            )
+        if not values:
+            raise ValidationError(_("请选择「%(fact)s」的值。") % {"fact": FACT_LABELS[fact]})
+        return values[0]
+
+    @property
+    def picked(self) -> list[str]:
+        """The values the value list shows as selected: as posted, or as the rule has them."""
+        if self.is_bound:
+            return self.data.getlist(self.add_prefix("choices"))
+        return self.initial.get("choices", [])
+
+    @property
+    def picks_several(self) -> bool:
+        op = self.data.get(self.add_prefix("op")) if self.is_bound else self.initial.get("op")
+        return op == "in"
+
+
+class BaseConditionFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        if not self.leaves():
+            raise ValidationError(_("请至少填写一个条件。"))
+
+    def leaves(self) -> list[dict]:
+        return [
+            form.cleaned_data["leaf"]
+            for form in self.forms
+            if form.cleaned_data.get("leaf") and not form.cleaned_data.get("DELETE")
+        ]
+
+
+ConditionFormSet = forms.formset_factory(
+    ConditionRowForm,
+    formset=BaseConditionFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=MAX_CONDITIONS,
+    absolute_max=MAX_CONDITIONS,
+    validate_max=True,
+)
+
+
+def _row_initial(leaf: dict) -> dict:
+    fact, op, value = leaf["fact"], leaf["op"], leaf["value"]
+    if fact in NUMBER_FACTS:
+        return {"fact": fact, "op": op, "value": str(value)}
+    return {"fact": fact, "op": op, "choices": value if isinstance(value, list) else [value]}
+
+
+class AlertRuleEditor:
+    """The rule's settings and its condition rows (a top-level all/any over facts), validated
+    together. A rule saved with nested groups keeps its conditions: the editor shows them but
+    edits only the settings."""
+
+    PREFIX = "c"
+
+    def __init__(
+        self,
+        data: QueryDict | None = None,
+        *,
+        rule: AlertRule | None,
+        fact_choices: dict[str, dict[str, str]],
+        add_row: bool = False,
+    ) -> None:
+        conditions = rule.conditions if rule else {"any": []}
+        if "fact" in conditions:
+            conditions = {"all": [conditions]}
+        match = "all" if "all" in conditions else "any"
+        leaves = conditions[match]
+        self.nested = any("fact" not in leaf for leaf in leaves)
+        self.kept_conditions = rule.conditions if self.nested else None
+        self.fact_choices = fact_choices
+        initial = {"match": match}
+        if rule:
+            initial |= {"name": rule.name, "priority": rule.priority, "sla_hours": rule.sla_hours}
+        rows = [] if self.nested else [_row_initial(leaf) for leaf in leaves] or [{}]
+        if data is not None and add_row:
+            # Without JavaScript the server adds the row: what was typed comes back as initial
+            # values of unbound forms, so unfinished rows are not shown as errors.
+            initial = {name: data.get(name, "") for name in AlertRuleForm.base_fields}
+            rows = self._posted_rows(data)
+            rows += [{}] if len(rows) < MAX_CONDITIONS else []
+            data = None
+        self.form = AlertRuleForm(data, initial=initial)
+        if self.nested:
+            del self.form.fields["match"]  # the kept tree has its own groups
+        self.rows = ConditionFormSet(
+            None if self.nested else data,
+            initial=rows,
+            prefix=self.PREFIX,
+            form_kwargs={"fact_choices": fact_choices},
+        )
+
+    @classmethod
+    def _posted_rows(cls, data: QueryDict) -> list[dict]:
+        """The rows as posted, less those marked for removal, as initial values."""
+        total = data.get(f"{cls.PREFIX}-TOTAL_FORMS", "")
+        rows = []
+        for index in range(min(int(total) if total.isdigit() else 0, MAX_CONDITIONS)):
+            prefix = f"{cls.PREFIX}-{index}-"
+            if not data.get(f"{prefix}DELETE"):
+                rows.append(
+                    {
+                        "fact": data.get(f"{prefix}fact", ""),
+                        "op": data.get(f"{prefix}op", ""),
+                        "value": data.get(f"{prefix}value", ""),
+                        "choices": data.getlist(f"{prefix}choices"),
+                    }
+                )
+        return rows
+
+    def is_valid(self) -> bool:
+        form_valid = self.form.is_valid()
+        return (self.nested or self.rows.is_valid()) and form_valid
+
+    @property
+    def conditions(self) -> dict:
+        if self.nested:
+            return self.kept_conditions
+        return {self.form.cleaned_data["match"]: self.rows.leaves()}
+
+    @property
+    def settings(self) -> dict:
+        data = self.form.cleaned_data
+        return {key: data[key] for key in ("name", "priority", "sla_hours")}
+
+    @cached_property
+    def value_groups(self) -> list[tuple[str, str, list[tuple[str, str]]]]:
+        """The editor's list of values as (group, label, [(value, label)]), each set once."""
+        groups: dict[str, tuple[str, str, list[tuple[str, str]]]] = {}
+        for fact, choices in self.fact_choices.items():
+            group = value_group(fact)
+            label = _("方面") if group == "aspect" else FACT_LABELS[fact]
+            groups.setdefault(group, (group, label, list(choices.items())))
+        return list(groups.values())
+
+    @staticmethod
+    def fact_specs() -> dict[str, dict]:
+        """What the editor's script needs per fact to offer the operators that fit and the
+        right value input: a number with its range, or a group of the value list."""
+        specs: dict[str, dict] = {}
+        for fact in FACT_LABELS:
+            spec: dict = {"ops": list(FACT_OPERATORS[fact])}
+            if fact in NUMBER_FACTS:
+                low, high = NUMBER_FACTS[fact]
+                step = 1 if fact in INTEGER_FACTS else 0.01
+                spec |= {"kind": "number", "min": low, "max": high, "step": step}
+            else:
+                spec |= {"kind": "list" if fact in LIST_FACTS else "label"}
+                spec["group"] = value_group(fact)
+            specs[fact] = spec
+        return specs

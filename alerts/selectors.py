@@ -1,10 +1,19 @@
-"""Reads of tickets, scoped to the current tenant and a member's org subtree."""
+"""Reads of alerts: tickets, scoped to the current tenant and a member's org subtree; alert
+rules with their recent tickets, the values their conditions can test, and rule previews."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
 
-from alerts.models import OPEN_STATUSES, RootCause, Ticket, TicketEvent
+from django.db.models import Count, Q, QuerySet
+
+from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEvent
+from alerts.rules import conditions_match
+from analytics import selectors as analytics_selectors
+from analytics.models import NpsCategory, ResponseScore, RiskFlag, Sentiment
+from cem.models import OrgUnit
+from journeys.models import Touchpoint
 
 
 def ticket_list(
@@ -34,3 +43,78 @@ def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:
 
 def root_cause_list() -> QuerySet[RootCause]:
     return RootCause.objects.order_by("level", "name")
+
+
+RULE_TICKET_DAYS = 30  # the rule list counts the tickets each rule opened in this many days
+
+
+def alert_rule_list(*, scope_path: str = "", since: datetime) -> QuerySet[AlertRule]:
+    """The tenant's rules, active ones first, each annotated with `recent_tickets` (opened since
+    `since` in the org subtree `scope_path`) and `ticket_total` (ever, tenant-wide): one query."""
+    recent = Q(tickets__created_at__gte=since)
+    if scope_path:
+        recent &= Q(tickets__org_unit__path__startswith=scope_path)
+    return AlertRule.objects.annotate(
+        recent_tickets=Count("tickets", filter=recent), ticket_total=Count("tickets")
+    ).order_by("-is_active", "name", "id")
+
+
+def rule_fact_choices() -> dict[str, dict[str, str]]:
+    """The values each label or list fact of alert rules can take in the current tenant, as
+    stored value -> label: touchpoints and org units by code, the built-in aspects and the
+    tenant's, the tenant's topics. Four queries, whatever the number of rules."""
+    aspects = {name: name for name in analytics_selectors.text_dictionary().aspect_finder.names}
+    return {
+        "nps_category": dict(NpsCategory.choices),
+        "sentiment": dict(Sentiment.choices),
+        "touchpoint": {
+            code: f"{journey} / {name}"
+            for code, name, journey in Touchpoint.objects.order_by(
+                "stage__journey__name", "stage__position", "id"
+            ).values_list("code", "name", "stage__journey__name")
+        },
+        "org_unit": dict(OrgUnit.objects.order_by("path").values_list("code", "name")),
+        "risk_flag": dict(RiskFlag.choices),
+        "aspect_negative": aspects,
+        "aspect_positive": aspects,
+        "topic": {
+            name: name for name in analytics_selectors.topic_list().values_list("name", flat=True)
+        },
+    }
+
+
+PREVIEW_DAYS = 30
+PREVIEW_SCORES = 2000  # the newest scores a preview tests: keeps the editor quick
+PREVIEW_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class RulePreview:
+    """What unsaved conditions would have matched among recent scored responses."""
+
+    tested: int
+    matched: int
+    examples: list[ResponseScore]  # the newest matches with a text
+    complete: bool  # False: the period had more scores than the newest PREVIEW_SCORES tested
+
+
+def alert_rule_preview(*, conditions: dict, scope_path: str, since: datetime) -> RulePreview:
+    """Test well-formed `conditions` on the scored responses submitted since `since` in the org
+    subtree `scope_path`, exactly as scoring would (alerts.services.response_facts)."""
+    # Imported here: services reads this module for the values rules may test.
+    from alerts.services import response_facts
+
+    scores = list(
+        analytics_selectors.scores_in_scope(scope_path=scope_path, since=since)
+        .select_related("response__touchpoint", "response__org_unit")
+        .order_by("-response__submitted_at", "-pk")[: PREVIEW_SCORES + 1]
+    )
+    complete = len(scores) <= PREVIEW_SCORES
+    scores = scores[:PREVIEW_SCORES]
+    matched = [score for score in scores if conditions_match(conditions, response_facts(score))]
+    return RulePreview(
+        tested=len(scores),
+        matched=len(matched),
+        examples=[score for score in matched if score.verbatim][:PREVIEW_EXAMPLES],
+        complete=complete,
+    )

@@ -1,18 +1,24 @@
-"""The frontline workbench: the ticket queue by SLA, and one ticket with its answers."""
+"""The frontline workbench (the ticket queue by SLA, one ticket with its answers) and the
+alert rules that open tickets: their list and their editor."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from alerts import selectors, services
-from alerts.forms import TicketActionForm
-from alerts.models import TicketStatus
+from alerts.forms import AlertRuleEditor, TicketActionForm
+from alerts.models import AlertRule, TicketStatus
+from alerts.rules import conditions_describe
 from cem.access import require_permission, tenant_view
-from surveys.definition import answer_display, iter_questions, localized
+from surveys.rendering import answer_rows
 
 
 @tenant_view("ticket.view")
@@ -28,17 +34,6 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
         "alerts/ticket_queue.html",
         {"tickets": tickets, "status": status, "statuses": TicketStatus.choices},
     )
-
-
-def _answer_rows(response, language: str) -> list[tuple[str, str]]:
-    return [
-        (
-            localized(question.get("text"), language),
-            answer_display(question, response.answers[key], language),
-        )
-        for question in iter_questions(response.version.definition)
-        if (key := question["key"]) in response.answers
-    ]
 
 
 @tenant_view("ticket.view")
@@ -75,7 +70,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         {
             "ticket": ticket,
             "response": ticket.response,
-            "answers": _answer_rows(ticket.response, request.LANGUAGE_CODE),
+            "answers": answer_rows(ticket.response, request.LANGUAGE_CODE),
             "events": selectors.ticket_events(ticket),
             "actions": [
                 (name, services.TRANSITIONS[name].label)
@@ -85,3 +80,107 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
             "root_causes": selectors.root_cause_list(),
         },
     )
+
+
+@tenant_view("ticket.view")
+def alert_rule_list(request: HttpRequest) -> HttpResponse:
+    """Every rule of the tenant in words, with the tickets it opened lately (in the member's
+    subtree). Managers change them here; everyone else reads what raises a ticket."""
+    since = timezone.now() - timedelta(days=selectors.RULE_TICKET_DAYS)
+    rules = selectors.alert_rule_list(scope_path=request.membership.scope_path, since=since)
+    fact_choices = selectors.rule_fact_choices()
+    context = {
+        "rules": [(rule, conditions_describe(rule.conditions, fact_choices)) for rule in rules],
+        "days": selectors.RULE_TICKET_DAYS,
+    }
+    return render(request, "alerts/rule_list.html", context)
+
+
+def _rule(rule_id: int) -> AlertRule:
+    return get_object_or_404(AlertRule.objects.all(), pk=rule_id)
+
+
+@tenant_view("alert_rule.manage")
+def alert_rule_new(request: HttpRequest) -> HttpResponse:
+    return _rule_editor(request, rule=None)
+
+
+@tenant_view("alert_rule.manage")
+def alert_rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+    return _rule_editor(request, rule=_rule(rule_id))
+
+
+def _rule_editor(request: HttpRequest, *, rule: AlertRule | None) -> HttpResponse:
+    """The editor posts one of three actions: save, preview (test the unsaved conditions on
+    recent responses) or add_row (one more condition row, for browsers without JavaScript)."""
+    fact_choices = selectors.rule_fact_choices()
+    action = request.POST.get("action", "save")
+    editor = AlertRuleEditor(
+        request.POST if request.method == "POST" else None,
+        rule=rule,
+        fact_choices=fact_choices,
+        add_row=action == "add_row",
+    )
+    preview = None
+    if request.method == "POST" and action in ("save", "preview") and editor.is_valid():
+        if action == "preview":
+            preview = selectors.alert_rule_preview(
+                conditions=editor.conditions,
+                scope_path=request.membership.scope_path,
+                since=timezone.now() - timedelta(days=selectors.PREVIEW_DAYS),
+            )
+        else:
+            try:
+                if rule is None:
+                    rule = services.alert_rule_create(
+                        conditions=editor.conditions, by=request.user, **editor.settings
+                    )
+                else:
+                    rule = services.alert_rule_update(
+                        rule=rule, conditions=editor.conditions, by=request.user, **editor.settings
+                    )
+            except ValidationError as error:
+                editor.form.add_error(None, ValidationError(error.messages))
+            else:
+                messages.success(request, _("预警规则「%(name)s」已保存。") % {"name": rule.name})
+                return redirect("alert_rules", tenant_slug=request.tenant.slug)
+    context = {
+        "rule": rule,
+        "editor": editor,
+        "kept_conditions_text": (
+            conditions_describe(editor.kept_conditions, fact_choices) if editor.nested else ""
+        ),
+        "has_tickets": rule is not None and rule.tickets.exists(),
+        "preview": preview,
+        "preview_days": selectors.PREVIEW_DAYS,
+        "preview_scores": selectors.PREVIEW_SCORES,
+    }
+    return render(request, "alerts/rule_edit.html", context)
+
+
+@require_POST
+@tenant_view("alert_rule.manage")
+def alert_rule_active(request: HttpRequest, rule_id: int) -> HttpResponse:
+    """Switch a rule on (active=1) or off (active=0): the state is posted, so a resent form
+    changes nothing."""
+    rule = _rule(rule_id)
+    is_active = request.POST.get("active") == "1"
+    services.alert_rule_set_active(rule=rule, is_active=is_active, by=request.user)
+    if is_active:
+        messages.success(request, _("已启用规则「%(name)s」。") % {"name": rule.name})
+    else:
+        messages.success(request, _("已停用规则「%(name)s」。") % {"name": rule.name})
+    return redirect("alert_rules", tenant_slug=request.tenant.slug)
+
+
+@require_POST
+@tenant_view("alert_rule.manage")
+def alert_rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+    rule = _rule(rule_id)
+    try:
+        services.alert_rule_delete(rule=rule, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("已删除规则「%(name)s」。") % {"name": rule.name})
+    return redirect("alert_rules", tenant_slug=request.tenant.slug)

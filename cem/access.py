@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
-from cem.models import Membership, Role
+from cem.models import ApiKey, Membership, Role
 
 _EVERYONE = frozenset(Role.values)
 _MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.CX_MANAGER})
@@ -18,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dashboard.view": _EVERYONE,
     "ticket.view": _EVERYONE,
     "ticket.work": _MANAGERS | {Role.AGENT},
+    "alert_rule.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
 }
 
@@ -29,6 +31,20 @@ def has_permission(membership: Membership, permission: str) -> bool:
 def require_permission(membership: Membership, permission: str) -> None:
     if not has_permission(membership, permission):
         raise PermissionDenied(f"Your role may not do this ({permission}).")
+
+
+def actor_require_permission(by: AbstractBaseUser | ApiKey | None, permission: str) -> None:
+    """For services: refuse a person whose membership of the current tenant lacks `permission`.
+
+    API keys (issued by owners and admins) and system jobs (`by=None`) act for the tenant as a
+    whole and have no role; the views and API views that let them in decide for them.
+    """
+    if not isinstance(by, AbstractBaseUser):
+        return
+    membership = Membership.objects.filter(user=by).first()
+    if membership is None:
+        raise PermissionDenied("Not a member of this tenant.")
+    require_permission(membership, permission)
 
 
 def tenant_view(permission: str):

@@ -49,8 +49,22 @@ tenant_patterns = [
         survey_views.link_qr_png,
         name="link_qr_png",
     ),
+    path("responses/<int:response_id>/", survey_views.response_detail, name="response_detail"),
     path("tickets/", alert_views.ticket_queue, name="ticket_queue"),
     path("tickets/<int:number>/", alert_views.ticket_detail, name="ticket_detail"),
+    path("alerts/rules/", alert_views.alert_rule_list, name="alert_rules"),
+    path("alerts/rules/new/", alert_views.alert_rule_new, name="alert_rule_new"),
+    path("alerts/rules/<int:rule_id>/", alert_views.alert_rule_edit, name="alert_rule_edit"),
+    path(
+        "alerts/rules/<int:rule_id>/active/",
+        alert_views.alert_rule_active,
+        name="alert_rule_active",
+    ),
+    path(
+        "alerts/rules/<int:rule_id>/delete/",
+        alert_views.alert_rule_delete,
+        name="alert_rule_delete",
+    ),
     path("settings/api-keys/", core_views.api_key_list, name="api_keys"),
     path("settings/theme/", core_views.tenant_theme, name="tenant_theme"),
     path(

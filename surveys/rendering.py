@@ -10,7 +10,15 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from surveys.definition import OTHER, TEXT_TYPES, localized, other_key, rating_scale
+from surveys.definition import (
+    OTHER,
+    TEXT_TYPES,
+    answer_display,
+    iter_questions,
+    localized,
+    other_key,
+    rating_scale,
+)
 from surveys.logic import pipe
 
 SCALE_ENDS = {
@@ -156,3 +164,16 @@ def raw_answers_from_form(post, questions: list[dict]) -> dict[str, Any]:
         if question.get("other") and post.get(f"q_{other_key(key)}"):
             raw[other_key(key)] = post.get(f"q_{other_key(key)}")
     return raw
+
+
+def answer_rows(response, language: str) -> list[tuple[str, str]]:
+    """(question text, answer in words) for each question the response answered, in the order
+    of the survey version it was given on."""
+    return [
+        (
+            localized(question.get("text"), language),
+            answer_display(question, response.answers[key], language),
+        )
+        for question in iter_questions(response.version.definition)
+        if (key := question["key"]) in response.answers
+    ]

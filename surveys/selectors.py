@@ -26,6 +26,17 @@ def response_list(*, scope_path: str = "") -> QuerySet[Response]:
     return responses
 
 
+def response_for_reading(response_id: int, *, scope_path: str = "") -> Response | None:
+    """One response with all its page shows: survey version, customer, link and tickets."""
+    return (
+        response_list(scope_path=scope_path)
+        .select_related("version", "customer", "link", "touchpoint__stage__journey")
+        .prefetch_related("tickets")
+        .filter(pk=response_id)
+        .first()
+    )
+
+
 def link_by_token(token: str) -> Link | None:
     """The link for a public token, across tenants: the token is what names the tenant."""
     return (

@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -37,7 +37,7 @@ from surveys.forms import (
 )
 from surveys.logic import condition_text
 from surveys.models import Channel, Invitation, Link, Survey, Trigger
-from surveys.rendering import questions_for_display
+from surveys.rendering import answer_rows, questions_for_display
 from surveys.services import bilingual
 
 
@@ -596,3 +596,21 @@ def link_update(request: HttpRequest, survey_id: int, link_id: int) -> HttpRespo
         )
         messages.success(request, _("链接设置已保存。"))
     return redirect("survey_distribution", tenant_slug=request.tenant.slug, survey_id=survey_id)
+
+
+@tenant_view("dashboard.view")
+def response_detail(request: HttpRequest, response_id: int) -> HttpResponse:
+    """One response as the customer gave it, with its scores, what text analytics read in it
+    and its tickets: where every verbatim on the dashboards leads."""
+    response = selectors.response_for_reading(response_id, scope_path=request.membership.scope_path)
+    if response is None:
+        raise Http404
+    return render(
+        request,
+        "surveys/response_detail.html",
+        {
+            "response": response,
+            "score": getattr(response, "score", None),
+            "answers": answer_rows(response, request.LANGUAGE_CODE),
+        },
+    )

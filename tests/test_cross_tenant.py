@@ -10,6 +10,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from alerts.models import AlertRule
 from tests.factories import PASSWORD
 from tests.helpers import BAD_ANSWERS, submit_and_score
 
@@ -76,6 +77,8 @@ def a_ids(world, other_world):
         "key": "nps_1",
         "pk": world.survey.pk,
         "response_pk": response.pk,
+        "response_id": response.pk,
+        "rule_id": AlertRule.all_tenants.get(tenant=world.tenant).pk,  # A's default rule
     }
 
 
