@@ -1,5 +1,5 @@
-"""Reads of analytics: the dashboard's metrics, trends, per-touchpoint table and verbatims,
-and the tenant's compiled text dictionary.
+"""Reads of analytics: the dashboard's metrics, trends, per-touchpoint table and verbatims, the
+text analytics page's rollup sums and verbatims, and the tenant's compiled text dictionary.
 
 Every aggregate runs in the database (one query each), scoped to the member's org subtree.
 """
@@ -7,12 +7,13 @@ Every aggregate runs in the database (one query each), scoped to the member's or
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncWeek
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
@@ -21,14 +22,17 @@ from analytics.models import (
     Aspect,
     NpsCategory,
     ResponseScore,
+    TextDaily,
     TextDictionary,
+    TextKind,
+    TextMention,
     Topic,
     UserWord,
 )
 from analytics.scoring import net_promoter_score
 from analytics.sentiment import default_model
 from analytics.text import BUILTIN_DICTIONARY, TenantDictionary, analyzer_version
-from analytics.text_overview import TextRow
+from analytics.text_overview import RISING_MIN_COUNT, DrillDown, Tally, TextCounts, TextRow
 from analytics.topics import Theme, ThemeDocument, TopicDefinition, themes_discover
 from cem.models import OrgUnit
 from cem.tenancy import current_tenant
@@ -199,6 +203,38 @@ THEME_CACHE_SECONDS = 3600
 VERBATIM_LIMIT = 30
 
 
+def _texts_since(
+    *,
+    scope_path: str,
+    since: datetime,
+    journey: Journey | None,
+    touchpoint: Touchpoint | None,
+    org_unit: OrgUnit | None,
+) -> QuerySet[ResponseScore]:
+    """The scores with a text submitted since `since` in the member's subtree, narrowed to a
+    journey, touchpoint or org unit subtree."""
+    # The response's own tenant too: PostgreSQL then walks its (tenant, submitted_at) index
+    # from the newest instead of sorting every response of the period.
+    scores = (
+        scores_in_scope(scope_path=scope_path, since=since)
+        .filter(response__tenant=current_tenant())
+        .exclude(verbatim="")
+    )
+    if journey is not None:
+        scores = scores.filter(response__touchpoint__stage__journey=journey)
+    if touchpoint is not None:
+        scores = scores.filter(response__touchpoint=touchpoint)
+    if org_unit is not None:
+        scores = scores.filter(response__org_unit__path__startswith=org_unit.path)
+    return scores
+
+
+def _mentioning(kind: str, key: str, label: str = "") -> Exists:
+    """Whether a score has the mention (kind, key), with `label` if one is given."""
+    mentions = TextMention.objects.filter(score=OuterRef("pk"), kind=kind, key=key)
+    return Exists(mentions.filter(label=label) if label else mentions)
+
+
 def text_rows(
     *,
     scope_path: str,
@@ -206,16 +242,23 @@ def text_rows(
     journey: Journey | None = None,
     touchpoint: Touchpoint | None = None,
     org_unit: OrgUnit | None = None,
+    uncovered: bool = False,
+    limit: int | None = None,
 ) -> list[TextRow]:
     """The scored texts submitted since `since` in the member's subtree, newest first, narrowed
-    to a journey, touchpoint or org unit subtree: one query."""
-    scores = scores_in_scope(scope_path=scope_path, since=since).exclude(verbatim="")
-    if journey is not None:
-        scores = scores.filter(response__touchpoint__stage__journey=journey)
-    if touchpoint is not None:
-        scores = scores.filter(response__touchpoint=touchpoint)
-    if org_unit is not None:
-        scores = scores.filter(response__org_unit__path__startswith=org_unit.path)
+    to a journey, touchpoint or org unit subtree, and to the texts no topic covers if
+    `uncovered`; the newest `limit` only if given. One query."""
+    scores = _texts_since(
+        scope_path=scope_path,
+        since=since,
+        journey=journey,
+        touchpoint=touchpoint,
+        org_unit=org_unit,
+    )
+    if uncovered:
+        scores = scores.filter(
+            ~Exists(TextMention.objects.filter(score=OuterRef("pk"), kind=TextKind.TOPIC))
+        )
     fields = (
         "pk",
         "response__submitted_at",
@@ -228,21 +271,157 @@ def text_rows(
         "topics",
         "keywords",
     )
-    return [
-        TextRow(*values)
-        for values in scores.order_by("-response__submitted_at").values_list(*fields)
-    ]
+    rows = scores.order_by("-response__submitted_at", "-pk").values_list(*fields)
+    return [TextRow(*values) for values in (rows[:limit] if limit is not None else rows)]
 
 
-def verbatim_list(score_ids: list[int]) -> list[ResponseScore]:
-    """The scores of `score_ids` in that order, with touchpoint, org unit and tickets."""
-    scores = (
-        ResponseScore.objects.filter(pk__in=score_ids)
-        .select_related("response__touchpoint", "response__org_unit")
-        .prefetch_related("response__tickets")
+def text_verbatims(
+    *,
+    scope_path: str,
+    since: datetime,
+    drill: DrillDown,
+    limit: int,
+    journey: Journey | None = None,
+    touchpoint: Touchpoint | None = None,
+    org_unit: OrgUnit | None = None,
+) -> tuple[int | None, list[ResponseScore]]:
+    """The newest `limit` texts since `since` that the drill-down points at, with touchpoint,
+    org unit and tickets, and how many match in all: one query, and one for the tickets.
+    Without a drill-down every text matches, which the rollups count: None then."""
+    scores = _texts_since(
+        scope_path=scope_path,
+        since=since,
+        journey=journey,
+        touchpoint=touchpoint,
+        org_unit=org_unit,
     )
-    by_id = {score.pk: score for score in scores}
-    return [by_id[pk] for pk in score_ids if pk in by_id]
+    if drill.sentiment:
+        scores = scores.filter(sentiment_label=drill.sentiment)
+    if drill.topic:
+        scores = scores.filter(_mentioning(TextKind.TOPIC, drill.topic))
+    if drill.aspect:
+        scores = scores.filter(_mentioning(TextKind.ASPECT, drill.aspect, drill.polarity))
+    if drill.risk_flag:
+        scores = scores.filter(_mentioning(TextKind.RISK, drill.risk_flag))
+    if drill.keyword:
+        scores = scores.filter(_mentioning(TextKind.KEYWORD, drill.keyword))
+    if drill:
+        # Counted with the same query: COUNT(*) OVER () is taken before the LIMIT.
+        scores = scores.annotate(matched=Window(Count("pk")))
+    newest = list(
+        scores.select_related("response__touchpoint", "response__org_unit")
+        .prefetch_related("response__tickets")
+        .order_by("-response__submitted_at", "-pk")[:limit]
+    )
+    if not drill:
+        return None, newest
+    return (newest[0].matched if newest else 0), newest
+
+
+def _rollups_in(
+    *,
+    scope_path: str,
+    journey: Journey | None,
+    touchpoint: Touchpoint | None,
+    org_unit: OrgUnit | None,
+) -> QuerySet[TextDaily]:
+    """The rollup rows of the member's subtree, narrowed like _texts_since: org units by their
+    path, journeys by their touchpoints."""
+    rollups = TextDaily.objects.all()
+    if scope_path or org_unit is not None:
+        units = OrgUnit.objects.filter(path__startswith=scope_path)
+        if org_unit is not None:
+            units = units.filter(path__startswith=org_unit.path)
+        rollups = rollups.filter(org_unit_id__in=units.values("pk"))
+    if journey is not None:
+        touchpoints = Touchpoint.objects.filter(stage__journey=journey)
+        rollups = rollups.filter(touchpoint_id__in=touchpoints.values("pk"))
+    if touchpoint is not None:
+        rollups = rollups.filter(touchpoint_id=touchpoint.pk)
+    return rollups
+
+
+def text_counts(
+    *,
+    scope_path: str,
+    first_day: date,
+    days: int,
+    journey: Journey | None = None,
+    touchpoint: Touchpoint | None = None,
+    org_unit: OrgUnit | None = None,
+) -> TextCounts:
+    """The sums of the rollups of the `days` days from `first_day`, and of the as many days
+    before it (what is rising): five queries, however many texts there are."""
+    rollups = _rollups_in(
+        scope_path=scope_path, journey=journey, touchpoint=touchpoint, org_unit=org_unit
+    ).filter(day__gte=first_day - timedelta(days=days))
+    current, previous = Q(day__gte=first_day), Q(day__lt=first_day)
+
+    per_day = (
+        rollups.filter(kind__in=[TextKind.SENTIMENT, TextKind.UNCOVERED, TextKind.AT_RISK])
+        .values_list("kind", "day", "key")
+        .annotate(Sum("count"), Sum("score_sum"), Sum("scored"))
+        .order_by()
+    )
+    sentiment_days, totals = [], Counter()
+    for kind, day, key, count, score_sum, scored in per_day:
+        if day < first_day:
+            totals["previous"] += count if kind == TextKind.SENTIMENT else 0
+        elif kind == TextKind.SENTIMENT:
+            sentiment_days.append((day, key, Tally(count, score_sum, scored)))
+        else:
+            totals[kind] += count
+
+    topics = (
+        rollups.filter(kind=TextKind.TOPIC)
+        .values_list("key", "label")
+        .annotate(
+            texts=Coalesce(Sum("count", filter=current), 0),
+            score_sum=Coalesce(Sum("score_sum", filter=current), 0.0),
+            scored=Coalesce(Sum("scored", filter=current), 0),
+            previous=Coalesce(Sum("count", filter=previous), 0),
+        )
+        .order_by()
+    )
+    keywords = (
+        rollups.filter(kind=TextKind.KEYWORD)
+        .values("key")
+        .annotate(
+            texts=Coalesce(Sum("count", filter=current), 0),
+            previous=Coalesce(Sum("count", filter=previous), 0),
+        )
+        .filter(texts__gte=RISING_MIN_COUNT, texts__gt=F("previous"))
+        .values_list("key", "texts", "previous")
+        .order_by()
+    )
+    aspects = (
+        rollups.filter(current, kind=TextKind.ASPECT)
+        .values_list("touchpoint_id", "org_unit_id", "key", "label")
+        .annotate(Sum("count"))
+        .order_by()
+    )
+    risks = (
+        rollups.filter(current, kind=TextKind.RISK)
+        .values_list("key", "label")
+        .annotate(Sum("count"))
+        .order_by()
+    )
+    return TextCounts(
+        sentiment_days=sentiment_days,
+        previous_texts=totals["previous"],
+        uncovered=totals[TextKind.UNCOVERED],
+        with_risk=totals[TextKind.AT_RISK],
+        topics=[
+            (topic, label, Tally(texts, score_sum, scored), before)
+            for topic, label, texts, score_sum, scored, before in topics
+        ],
+        keywords=list(keywords),
+        aspects=[
+            (touchpoint_id or None, org_unit_id or None, aspect, polarity, mentions)
+            for touchpoint_id, org_unit_id, aspect, polarity, mentions in aspects
+        ],
+        risks=list(risks),
+    )
 
 
 def touchpoint_names() -> dict[int, str]:

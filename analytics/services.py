@@ -1,5 +1,6 @@
-"""Writes of analytics: scoring a response, getting it scored after its commit, and the
-tenant's text dictionary (aspects, user words, topics) with rescoring of past texts."""
+"""Writes of analytics: scoring a response (with the text rollups it counts in), getting it
+scored after its commit, rebuilding a tenant's text rollups, and the tenant's text dictionary
+(aspects, user words, topics) with rescoring of past texts."""
 
 from __future__ import annotations
 
@@ -13,11 +14,32 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.chinese import terms_parse
-from analytics.models import Aspect, ResponseScore, TextDictionary, Topic, UserWord
+from analytics.models import (
+    Aspect,
+    ResponseScore,
+    TextDaily,
+    TextDictionary,
+    TextMention,
+    Topic,
+    UserWord,
+)
+from analytics.rollups import (
+    RollupsRebuilt,
+    TallyKey,
+    mention_rows,
+    rollups_rebuild,
+    tallies_add,
+    tallies_difference,
+    tenant_rollups_lock,
+    tenant_zone,
+    text_cell,
+    text_tallies,
+)
 from analytics.scoring import response_metrics
 from analytics.selectors import text_dictionary
 from analytics.signals import response_scored
 from analytics.text import analyzer_version, text_analyze
+from analytics.text_overview import Tally
 from cem.services import Actor, audit_record
 from cem.tenancy import current_tenant, tenant_context
 from surveys.models import Response
@@ -29,7 +51,8 @@ def response_score(*, response_id: int) -> ResponseScore | None:
     """Score one response; safe to run any number of times.
 
     Re-reads the response, stops if it is already scored by the current model, else computes
-    metrics and text analytics, saves them and lets alert rules react (response_scored).
+    metrics and text analytics, saves them, counts the text in the daily text rollups (in
+    place of what an earlier score of it counted) and lets alert rules react (response_scored).
     Returns None when the response no longer exists.
     """
     response = (
@@ -46,6 +69,7 @@ def response_score(*, response_id: int) -> ResponseScore | None:
         existing = ResponseScore.objects.select_for_update().filter(response=response).first()
         if existing is not None and existing.model_version == version:
             return existing
+        tenant_rollups_lock(response.tenant_id, exclusive=False)
         metrics = response_metrics(response.version.definition, response.answers)
         analysis = text_analyze(metrics.verbatim, dictionary=dictionary)
         fields = {
@@ -68,16 +92,70 @@ def response_score(*, response_id: int) -> ResponseScore | None:
                 with transaction.atomic():
                     score = ResponseScore.objects.create(response=response, **fields)
             except IntegrityError:
-                # Another worker scored it between our read and write: theirs stands.
+                # Another worker scored it between our read and write: theirs stands, and so
+                # do the rollups it counted.
                 return ResponseScore.objects.get(response=response)
+            counted_before = {}
         else:
+            counted_before = _text_tallies(existing)
             for name, value in fields.items():
                 setattr(existing, name, value)
             existing.save()
             score = existing
         score.response = response
+        _text_rollups_update(
+            score=score, counted_before=counted_before, mentions_replace=existing is not None
+        )
         response_scored.send(sender=ResponseScore, score=score)
         return score
+
+
+def _text_tallies(score: ResponseScore) -> dict[TallyKey, Tally]:
+    return text_tallies(score) if score.verbatim else {}
+
+
+def _text_rollups_update(
+    *, score: ResponseScore, counted_before: dict[TallyKey, Tally], mentions_replace: bool
+) -> None:
+    """Make the rollups count `score` instead of what its previous analysis counted, and give
+    it its mentions; in the scoring transaction, which holds the tenant's rollup lock."""
+    response = score.response
+    cell = text_cell(
+        response.submitted_at,
+        response.touchpoint_id,
+        response.org_unit_id,
+        tenant_zone(response.tenant),
+    )
+    if cell is not None:
+        tallies_add(
+            TextDaily,
+            tenant_id=score.tenant_id,
+            cell=cell,
+            tallies=tallies_difference(_text_tallies(score), counted_before),
+        )
+    if mentions_replace:
+        TextMention.objects.filter(score=score).delete()
+    if score.verbatim:
+        TextMention.objects.bulk_create(
+            mention_rows(TextMention, tenant_id=score.tenant_id, score_id=score.pk, text=score)
+        )
+
+
+def text_rollups_rebuild() -> RollupsRebuilt:
+    """Recount the current tenant's text rollups and mentions from its scores, replacing them:
+    for data scored before rollups existed, or after a change of the tenant's time zone. One
+    transaction: the page shows the old numbers until it commits, and the tenant's scoring
+    waits for it (a few seconds per 100,000 texts)."""
+    tenant = current_tenant()
+    with transaction.atomic():
+        tenant_rollups_lock(tenant.pk, exclusive=True)
+        return rollups_rebuild(
+            tenant_id=tenant.pk,
+            zone=tenant_zone(tenant),
+            scores=ResponseScore.objects.all(),
+            daily=TextDaily,
+            mention=TextMention,
+        )
 
 
 def response_enqueue_scoring(*, response_id: int) -> bool:

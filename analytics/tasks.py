@@ -35,3 +35,16 @@ def rescore_texts(tenant_id: int, days: int) -> int:
         return 0
     with tenant_context(tenant):
         return services.outdated_texts_enqueue(days=days)
+
+
+@shared_task(acks_late=True)
+def rebuild_text_rollups(tenant_id: int) -> int:
+    """Recount a tenant's text rollups from its scores; returns the texts counted."""
+    from cem.models import Tenant
+    from cem.tenancy import tenant_context
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    with tenant_context(tenant):
+        return services.text_rollups_rebuild().texts

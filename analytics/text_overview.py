@@ -1,23 +1,26 @@
-"""What the text analytics page shows, computed from the scored texts of a period: sentiment
-mix and trend, topics by sentiment, rising topics and keywords, aspects per touchpoint and org
-unit, risk signals, and the drill-down to verbatims. Pure functions over TextRow.
+"""What the text analytics page shows of a period: sentiment mix and trend, topics by
+sentiment, rising topics and keywords, aspects per touchpoint and org unit, risk signals, and the
+drill-down to verbatims. Pure functions.
 
-The aspects, topics and risk flags of a score are JSON lists, which PostgreSQL could unnest
-but SQLite (the embedded default) cannot group portably; one query fetches the slim rows of
-the period and the counting happens here. Rollups per day (a later issue) will replace it
-when periods grow past a few hundred thousand texts.
+The page builds the overview from the sums of the daily rollups (TextCounts, see
+analytics/rollups.py and selectors.text_counts). `text_overview` and `drill_down` compute the
+same from the scored texts themselves (TextRow): they define what the numbers mean, and the
+tests hold the rollups to them. Ties are broken by name, so both give the same order.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple, TypeVar
 
 from django.utils import timezone
 
 from analytics.models import Sentiment
+
+Named = TypeVar("Named")
 
 RISING_TOPICS = 5
 RISING_KEYWORDS = 8
@@ -40,6 +43,20 @@ class TextRow:
     keywords: list[str]
 
 
+class Tally(NamedTuple):
+    """Texts (or mentions) counted, the sum of their sentiment scores, and how many had one."""
+
+    count: int = 0
+    score_sum: float = 0.0
+    scored: int = 0
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(*(mine + theirs for mine, theirs in zip(self, other, strict=True)))
+
+    def minus(self, other: Tally) -> Tally:
+        return Tally(*(mine - theirs for mine, theirs in zip(self, other, strict=True)))
+
+
 @dataclass
 class SentimentMix:
     positive: int = 0
@@ -49,11 +66,14 @@ class SentimentMix:
     scored: int = 0
 
     def add(self, label: str, score: float | None) -> None:
+        """Count one text."""
+        self.add_tally(label, Tally(1, 0.0 if score is None else score, int(score is not None)))
+
+    def add_tally(self, label: str, tally: Tally) -> None:
         if label in Sentiment.values:
-            setattr(self, label, getattr(self, label) + 1)
-        if score is not None:
-            self.score_total += score
-            self.scored += 1
+            setattr(self, label, getattr(self, label) + tally.count)
+        self.score_total += tally.score_sum
+        self.scored += tally.scored
 
     @property
     def total(self) -> int:
@@ -83,8 +103,8 @@ class AspectCell:
     neutral: int = 0
     negative: int = 0
 
-    def add(self, polarity: str) -> None:
-        setattr(self, polarity, getattr(self, polarity) + 1)
+    def add(self, polarity: str, mentions: int = 1) -> None:
+        setattr(self, polarity, getattr(self, polarity) + mentions)
 
     @property
     def mentions(self) -> int:
@@ -95,6 +115,9 @@ class AspectCell:
         if not self.mentions:
             return None
         return round(100 * (self.positive - self.negative) / self.mentions)
+
+
+_GroupCells = dict[int | None, dict[str, AspectCell]]  # aspect cells by touchpoint or org unit
 
 
 @dataclass(frozen=True)
@@ -141,6 +164,7 @@ class RiskCount:
 
 @dataclass(frozen=True)
 class TextOverview:
+    texts: int  # of the period, with or without a sentiment label
     mix: SentimentMix
     weeks: list[tuple[date, SentimentMix]]
     topics: list[TopicSentiment]
@@ -170,8 +194,8 @@ def text_overview(
     touchpoint_names: dict[int, str],
     org_unit_names: dict[int, str],
 ) -> TextOverview:
-    """Aggregates of the rows submitted since `since`; older rows are the previous period,
-    used only to tell what is rising."""
+    """The overview of the rows submitted since `since`, counted text by text; older rows are
+    the previous period, used only to tell what is rising."""
     current = [row for row in rows if row.submitted_at >= since]
     previous = [row for row in rows if row.submitted_at < since]
 
@@ -179,6 +203,8 @@ def text_overview(
     weeks: dict[date, SentimentMix] = defaultdict(SentimentMix)
     by_topic: dict[str, SentimentMix] = {name: SentimentMix() for name in topic_names}
     aspects: dict[str, AspectCell] = {name: AspectCell() for name in aspect_names}
+    by_touchpoint: _GroupCells = defaultdict(dict)
+    by_org_unit: _GroupCells = defaultdict(dict)
     risks: dict[str, Counter] = defaultdict(Counter)
     with_risk = uncovered = 0
     for row in current:
@@ -188,46 +214,146 @@ def text_overview(
             by_topic.setdefault(topic, SentimentMix()).add(row.sentiment, row.sentiment_score)
         uncovered += not row.topics
         for opinion in row.aspects:
-            aspects.setdefault(opinion["aspect"], AspectCell()).add(opinion["polarity"])
+            name, polarity = opinion["aspect"], opinion["polarity"]
+            aspects.setdefault(name, AspectCell()).add(polarity)
+            by_touchpoint[row.touchpoint_id].setdefault(name, AspectCell()).add(polarity)
+            by_org_unit[row.org_unit_id].setdefault(name, AspectCell()).add(polarity)
         for risk in row.risk_flags:
             risks[risk["flag"]][risk["term"]] += 1
         with_risk += bool(row.risk_flags)
 
+    def texts_with(names_of: Callable[[TextRow], list[str]], rows: list[TextRow]) -> Counter:
+        return Counter(name for row in rows for name in set(names_of(row)))
+
     return TextOverview(
+        texts=len(current),
         mix=mix,
         weeks=sorted(weeks.items()),
-        topics=[TopicSentiment(name, topic_mix) for name, topic_mix in by_topic.items()],
+        topics=_topic_sentiments(by_topic, topic_names),
         uncovered=uncovered,
-        rising_topics=_rising(
-            (row.topics for row in current), (row.topics for row in previous), RISING_TOPICS
+        rising_topics=_rises(
+            texts_with(lambda row: row.topics, current),
+            texts_with(lambda row: row.topics, previous),
+            RISING_TOPICS,
         ),
-        rising_keywords=_rising(
-            (row.keywords for row in current),
-            (row.keywords for row in previous),
+        rising_keywords=_rises(
+            texts_with(lambda row: row.keywords, current),
+            texts_with(lambda row: row.keywords, previous),
             RISING_KEYWORDS,
             min_count=RISING_MIN_COUNT,
         ),
-        aspects=[(name, cell) for name, cell in aspects.items() if cell.mentions],
-        aspects_by_touchpoint=_aspect_grid(current, "touchpoint_id", touchpoint_names),
-        aspects_by_org_unit=_aspect_grid(current, "org_unit_id", org_unit_names),
-        risks=[
-            RiskCount(flag, sum(terms.values()), [term for term, _n in terms.most_common()])
-            for flag, terms in sorted(risks.items(), key=lambda item: -sum(item[1].values()))
-        ],
+        aspects=_mentioned_aspects(aspects, aspect_names),
+        aspects_by_touchpoint=_aspect_grid(by_touchpoint, touchpoint_names),
+        aspects_by_org_unit=_aspect_grid(by_org_unit, org_unit_names),
+        risks=_risk_counts(risks),
         with_risk=with_risk,
         previous_total=len(previous),
     )
 
 
-def _rising(
-    current: Iterable[list[str]],
-    previous: Iterable[list[str]],
-    count: int,
+@dataclass(frozen=True)
+class TextCounts:
+    """The sums of a period's daily rollups, and of the previous period's for what is rising.
+    A touchpoint or org unit of None is "none"."""
+
+    sentiment_days: list[tuple[date, str, Tally]]  # day, sentiment label, texts
+    previous_texts: int
+    uncovered: int
+    with_risk: int
+    topics: list[tuple[str, str, Tally, int]]  # topic, sentiment label, texts, previous texts
+    keywords: list[tuple[str, int, int]]  # keyword, texts, previous texts: the rising ones at least
+    # touchpoint, org unit, aspect, polarity, mentions
+    aspects: list[tuple[int | None, int | None, str, str, int]]
+    risks: list[tuple[str, str, int]]  # flag, term, texts
+
+
+def text_overview_of_counts(
+    counts: TextCounts,
     *,
-    min_count: int = 1,
-) -> list[Rise]:
-    now = Counter(name for names in current for name in set(names))
-    before = Counter(name for names in previous for name in set(names))
+    aspect_names: Sequence[str],
+    topic_names: Sequence[str],
+    touchpoint_names: dict[int, str],
+    org_unit_names: dict[int, str],
+) -> TextOverview:
+    """The overview from the rollups' sums: the same as text_overview of the texts behind them,
+    periods and weeks being whole days of the tenant's time zone. The rollups keep the
+    touchpoint a text had when scored; one deleted since is "none", as on the response."""
+    mix = SentimentMix()
+    weeks: dict[date, SentimentMix] = defaultdict(SentimentMix)
+    texts = 0
+    for day, label, tally in counts.sentiment_days:
+        mix.add_tally(label, tally)
+        weeks[day - timedelta(days=day.weekday())].add_tally(label, tally)
+        texts += tally.count
+
+    by_topic: dict[str, SentimentMix] = {name: SentimentMix() for name in topic_names}
+    topics_now, topics_before = Counter(), Counter()
+    for topic, label, tally, previous in counts.topics:
+        if tally.count:
+            by_topic.setdefault(topic, SentimentMix()).add_tally(label, tally)
+        topics_now[topic] += tally.count
+        topics_before[topic] += previous
+
+    aspects: dict[str, AspectCell] = {name: AspectCell() for name in aspect_names}
+    by_touchpoint: _GroupCells = defaultdict(dict)
+    by_org_unit: _GroupCells = defaultdict(dict)
+    for touchpoint_id, org_unit_id, name, polarity, mentions in counts.aspects:
+        touchpoint_id = touchpoint_id if touchpoint_id in touchpoint_names else None
+        aspects.setdefault(name, AspectCell()).add(polarity, mentions)
+        by_touchpoint[touchpoint_id].setdefault(name, AspectCell()).add(polarity, mentions)
+        by_org_unit[org_unit_id].setdefault(name, AspectCell()).add(polarity, mentions)
+
+    risks: dict[str, Counter] = defaultdict(Counter)
+    for flag, term, count in counts.risks:
+        risks[flag][term] += count
+
+    return TextOverview(
+        texts=texts,
+        mix=mix,
+        weeks=sorted(weeks.items()),
+        topics=_topic_sentiments(by_topic, topic_names),
+        uncovered=counts.uncovered,
+        rising_topics=_rises(topics_now, topics_before, RISING_TOPICS),
+        rising_keywords=_rises(
+            Counter({word: now for word, now, _before in counts.keywords}),
+            Counter({word: before for word, _now, before in counts.keywords}),
+            RISING_KEYWORDS,
+            min_count=RISING_MIN_COUNT,
+        ),
+        aspects=_mentioned_aspects(aspects, aspect_names),
+        aspects_by_touchpoint=_aspect_grid(by_touchpoint, touchpoint_names),
+        aspects_by_org_unit=_aspect_grid(by_org_unit, org_unit_names),
+        risks=_risk_counts(risks),
+        with_risk=counts.with_risk,
+        previous_total=counts.previous_texts,
+    )
+
+
+def _named_first(items: dict[str, Named], names: Sequence[str]) -> list[tuple[str, Named]]:
+    """The items of `names` in that order, then any others (no longer in the tenant's
+    dictionary, still in older scores) by name."""
+    known = set(names)
+    others = sorted(
+        ((name, item) for name, item in items.items() if name not in known),
+        key=lambda pair: pair[0],
+    )
+    return [(name, items[name]) for name in names if name in items] + others
+
+
+def _topic_sentiments(
+    by_topic: dict[str, SentimentMix], topic_names: Sequence[str]
+) -> list[TopicSentiment]:
+    return [TopicSentiment(name, mix) for name, mix in _named_first(by_topic, topic_names)]
+
+
+def _mentioned_aspects(
+    aspects: dict[str, AspectCell], aspect_names: Sequence[str]
+) -> list[tuple[str, AspectCell]]:
+    return [(name, cell) for name, cell in _named_first(aspects, aspect_names) if cell.mentions]
+
+
+def _rises(now: Counter, before: Counter, count: int, *, min_count: int = 1) -> list[Rise]:
+    """The `count` names seen in more texts now than before, most gained first."""
     rises = [
         Rise(name, n, before[name])
         for name, n in now.items()
@@ -237,30 +363,47 @@ def _rising(
     return rises[:count]
 
 
-def _aspect_grid(rows: Sequence[TextRow], group: str, names: dict[int, str]) -> AspectGrid:
-    """Aspect cells per group (touchpoint or org unit), groups with most mentions first."""
-    cells: dict[int | None, dict[str, AspectCell]] = defaultdict(dict)
-    for row in rows:
-        for opinion in row.aspects:
-            key = getattr(row, group)
-            cells[key].setdefault(opinion["aspect"], AspectCell()).add(opinion["polarity"])
-    totals = Counter()
+def _aspect_grid(cells: _GroupCells, names: dict[int, str]) -> AspectGrid:
+    """Aspect cells per group (touchpoint or org unit): aspects and groups with the most
+    mentions first."""
+    totals: Counter = Counter()
     for group_cells in cells.values():
         for aspect, cell in group_cells.items():
             totals[aspect] += cell.mentions
-    aspects = [aspect for aspect, _n in totals.most_common()]
-    ordered = sorted(cells.items(), key=lambda item: -sum(c.mentions for c in item[1].values()))
+    aspects = sorted(totals, key=lambda aspect: (-totals[aspect], aspect))
+
+    def name_of(key: int | None) -> str:
+        return names.get(key, "") if key is not None else ""
+
+    ordered = sorted(
+        cells.items(),
+        key=lambda item: (
+            -sum(c.mentions for c in item[1].values()),
+            name_of(item[0]),
+            item[0] or 0,
+        ),
+    )
     return AspectGrid(
         aspects=aspects,
         rows=[
             AspectGridRow(
                 group_id=key,
-                name=names.get(key, "") if key is not None else "",
+                name=name_of(key),
                 cells=[group_cells.get(aspect) for aspect in aspects],
             )
             for key, group_cells in ordered
         ],
     )
+
+
+def _risk_counts(risks: dict[str, Counter]) -> list[RiskCount]:
+    """Risk flags raised most first, each with its terms, most frequent first."""
+
+    def most_first(counts: dict[str, int]) -> list[str]:
+        return sorted(counts, key=lambda name: (-counts[name], name))
+
+    totals = {flag: sum(terms.values()) for flag, terms in risks.items()}
+    return [RiskCount(flag, totals[flag], most_first(risks[flag])) for flag in most_first(totals)]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -28,7 +29,7 @@ from analytics.forms import (
 )
 from analytics.models import Aspect, Topic, UserWord
 from analytics.text import text_analyze
-from analytics.text_overview import drill_down, text_overview
+from analytics.text_overview import text_overview_of_counts
 from cem.access import tenant_view
 
 
@@ -50,30 +51,37 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @tenant_view("dashboard.view")
 def text_analytics(request: HttpRequest) -> HttpResponse:
     """What customers write about, for the member's org subtree: sentiment, topics, aspects,
-    risks and new themes over a period, drilling down to the verbatims."""
+    risks and new themes over a period, drilling down to the verbatims.
+
+    A period is whole days of the tenant's time zone, today included, as the daily rollups
+    count them; the period before it tells which topics and keywords are rising."""
     scope_path = request.membership.scope_path
     form = TextFilterForm(request.GET or None, scope_path=scope_path)
     days = form.days_value
-    since = timezone.now() - timedelta(days=days)
-    # Twice the period: the earlier half tells which topics and keywords are rising.
-    rows = selectors.text_rows(
-        scope_path=scope_path,
-        since=since - timedelta(days=days),
-        journey=form.value("journey"),
-        touchpoint=form.value("touchpoint"),
-        org_unit=form.value("org_unit"),
-    )
+    zone = ZoneInfo(request.tenant.time_zone)
+    first_day = timezone.localdate(timezone=zone) - timedelta(days=days - 1)
+    since = datetime.combine(first_day, time.min, tzinfo=zone)
+    filters = {
+        "scope_path": scope_path,
+        "journey": form.value("journey"),
+        "touchpoint": form.value("touchpoint"),
+        "org_unit": form.value("org_unit"),
+    }
     dictionary = selectors.text_dictionary()
-    overview = text_overview(
-        rows,
-        since=since,
+    overview = text_overview_of_counts(
+        selectors.text_counts(first_day=first_day, days=days, **filters),
         aspect_names=dictionary.aspect_finder.names,
         topic_names=dictionary.topic_matcher.names,
         touchpoint_names=selectors.touchpoint_names(),
         org_unit_names=selectors.org_unit_names(scope_path=scope_path),
     )
     drill = form.drill_down
-    matched, score_ids = drill_down(rows, drill, since=since, limit=selectors.VERBATIM_LIMIT)
+    matched, verbatims = selectors.text_verbatims(
+        since=since, drill=drill, limit=selectors.VERBATIM_LIMIT, **filters
+    )
+    uncovered = selectors.text_rows(
+        since=since, uncovered=True, limit=selectors.THEME_TEXTS, **filters
+    )
     context = {
         "form": form,
         "days": days,
@@ -81,10 +89,10 @@ def text_analytics(request: HttpRequest) -> HttpResponse:
         "mix_chart": sentiment_mix_chart(overview.mix) if overview.mix.total else "",
         "trend_chart": sentiment_trend_chart(overview.weeks) if overview.weeks else "",
         "aspect_chart": aspect_chart(overview.aspects) if overview.aspects else "",
-        "themes": selectors.themes_discovered(rows, since=since, dictionary=dictionary),
+        "themes": selectors.themes_discovered(uncovered, since=since, dictionary=dictionary),
         "drill": drill,
-        "matched": matched,
-        "verbatims": selectors.verbatim_list(score_ids),
+        "matched": overview.texts if matched is None else matched,
+        "verbatims": verbatims,
     }
     return render(request, "analytics/text_analytics.html", context)
 

@@ -119,6 +119,17 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def local_cache(settings):
+    """A cache of this test's own: clearing it must not flush the Redis that is the broker."""
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
+    }
+    cache.clear()
+
+
+@pytest.fixture
 def scoring_worker(request):
     """Where scoring runs: a real worker when Redis is configured, else in-process (eager)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:

@@ -114,15 +114,6 @@ def south(world):
     return link
 
 
-@pytest.fixture
-def local_cache(settings):
-    """A cache of this test's own: clearing it must not flush the Redis that is the broker."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
-    }
-    cache.clear()
-
-
 def verbatims_of(page: str) -> str:
     return page.split('data-testid="verbatims"')[1].split("</ul>")[0]
 

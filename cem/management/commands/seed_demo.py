@@ -791,9 +791,13 @@ def invitations_seed(demo: Demo, rng: random.Random) -> None:
         for invitation in Invitation.objects.filter(event_id=event.event_id):
             Invitation.objects.filter(pk=invitation.pk).update(scheduled_at=now)
             sent = invitation_send(invitation_id=invitation.pk)
+            answered = None
             if sent.status == Invitation.Status.SENT and rng.random() < 0.45:
-                invitation_answer(seeded, sent, rng)
+                answered = invitation_answer(seeded, sent, rng)
             invitation_backdate(sent, occurred)
+            if answered is not None:
+                # Scored once it has its time: its text counts on the day it was written.
+                response_score(response_id=answered)
     contact_policy_update(
         policy=policy, changes={"quiet_hours_start": 21, "quiet_hours_end": 9}, by=None
     )
@@ -802,8 +806,8 @@ def invitations_seed(demo: Demo, rng: random.Random) -> None:
 DEMO_SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴")
 
 
-def invitation_answer(seeded: SeededSurvey, invitation: Invitation, rng: random.Random) -> None:
-    """The invited customer answers through their personal link."""
+def invitation_answer(seeded: SeededSurvey, invitation: Invitation, rng: random.Random) -> int:
+    """The invited customer answers through their personal link; returns the response id."""
     nps = rng.choice((3, 6, 7, 8, 9, 9, 10, 10))
     answers = {
         seeded.questions["nps"]["key"]: nps,
@@ -823,7 +827,7 @@ def invitation_answer(seeded: SeededSurvey, invitation: Invitation, rng: random.
         link=invitation.link,
         client_submission_id=f"invitation-{invitation.pk}",
     )
-    response_score(response_id=submitted.response.pk)
+    return submitted.response.pk
 
 
 def invitation_backdate(invitation: Invitation, occurred: datetime) -> None:
