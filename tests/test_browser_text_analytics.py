@@ -73,8 +73,13 @@ def test_manager_reads_drills_down_to_a_ticket_and_teaches_the_dictionary(
         assert "排队" in text
     assert "闪退" not in manager.get_by_test_id("verbatims").inner_text()
 
-    # The complaint that threatened the regulator opened a ticket; its verbatim links there.
+    # The complaint that threatened the regulator opened a ticket; its verbatim links to the
+    # whole response, and from there (and from the list) to the ticket.
     complaint = manager.get_by_test_id("verbatims").locator("li", has_text="银保监会")
+    complaint.get_by_role("link", name=re.compile("银保监会")).click()
+    manager.wait_for_url(re.compile(r"/t/acme/responses/\d+/$"))
+    expect(manager.get_by_test_id("response-answers")).to_contain_text("银保监会")
+    manager.go_back()
     complaint.get_by_role("link", name=re.compile("工单 #")).click()
     manager.wait_for_url(re.compile(r"/t/acme/tickets/\d+/$"))
     expect(manager.locator("dl.answers")).to_contain_text("银保监会")
