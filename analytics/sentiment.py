@@ -178,12 +178,11 @@ class SentimentModel:
         that the text and any of its clauses are scored without cutting it again."""
         words, places = text.words, text.starts
         chars = "".join(words)
-        # Where each character of `chars` is in the text (whitespace between words dropped).
-        offsets = np.fromiter(
-            (p + k for word, p in zip(words, places, strict=True) for k in range(len(word))),
-            dtype=np.int64,
-            count=len(chars),
-        )
+        # Where each character of `chars` is in the text (whitespace between words dropped):
+        # a word's place in the text, less its place in `chars`, plus the character's index.
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        shift = np.asarray(places, dtype=np.int64) - (np.cumsum(lengths) - lengths)
+        offsets = np.repeat(shift, lengths) + np.arange(len(chars))
         keys = _char_keys(chars)
         # Each key's n-gram: where it starts in `chars` and how long it is (2 or 3).
         gram_at = np.concatenate([np.arange(len(chars) - 1), np.arange(len(chars) - 2)])
