@@ -17,7 +17,7 @@ KEYWORD_COUNT = 5
 _CONTENT = re.compile(r"[\u4e00-\u9fffa-z]")
 # Counted amounts ("一个多", "两次", "三天") say how much, not what about.
 _AMOUNT = re.compile(
-    r"[\d一二两三四五六七八九十百千万几半多第]+[个次天年月日号点分秒位元块张件种遍趟回周多]*"
+    r"[\d一二两三四五六七八九十百千万几半多第]+[个次天年月日号点分秒位元块张件种遍趟回周多款笔份台家条]*"
 )
 
 

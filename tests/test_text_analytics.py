@@ -84,6 +84,8 @@ def test_the_shipped_stopword_list_has_cx_filler():
 
 def test_counted_amounts_and_numbers_are_not_content_words():
     assert not is_content_word("一个多")
+    assert not is_content_word("几款")
+    assert not is_content_word("两笔")
     assert not is_content_word("2024")
     assert is_content_word("手续费")
 
