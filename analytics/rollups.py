@@ -19,7 +19,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from analytics.models import TextKind
-from analytics.text_overview import Tally
+from analytics.text_overview import TEXT_ROW_FIELDS, Tally
 from cem.models import Tenant
 
 KEY_LENGTH = 100  # of TextDaily.key/label and TextMention.key/label
@@ -188,20 +188,6 @@ class RollupsRebuilt:
     mentions: int
 
 
-ROLLUP_FIELDS = (
-    "pk",
-    "response__submitted_at",
-    "response__touchpoint_id",
-    "response__org_unit_id",
-    "sentiment_label",
-    "sentiment_score",
-    "aspects",
-    "risk_flags",
-    "topics",
-    "keywords",
-)
-
-
 def rollups_rebuild(
     *,
     tenant_id: int,
@@ -222,7 +208,7 @@ def rollups_rebuild(
         scores.filter(tenant_id=tenant_id)
         .exclude(verbatim="")
         .order_by("response__submitted_at", "pk")
-        .values_list(*ROLLUP_FIELDS, named=True)
+        .values_list(*TEXT_ROW_FIELDS, named=True)
     )
     texts = rollup_rows = mention_count = 0
     day: date | None = None

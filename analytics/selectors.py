@@ -32,7 +32,14 @@ from analytics.models import (
 from analytics.scoring import net_promoter_score
 from analytics.sentiment import default_model
 from analytics.text import BUILTIN_DICTIONARY, TenantDictionary, analyzer_version
-from analytics.text_overview import RISING_MIN_COUNT, DrillDown, Tally, TextCounts, TextRow
+from analytics.text_overview import (
+    RISING_MIN_COUNT,
+    TEXT_ROW_FIELDS,
+    DrillDown,
+    Tally,
+    TextCounts,
+    TextRow,
+)
 from analytics.topics import Theme, ThemeDocument, TopicDefinition, themes_discover
 from cem.models import OrgUnit
 from cem.tenancy import current_tenant
@@ -259,19 +266,7 @@ def text_rows(
         scores = scores.filter(
             ~Exists(TextMention.objects.filter(score=OuterRef("pk"), kind=TextKind.TOPIC))
         )
-    fields = (
-        "pk",
-        "response__submitted_at",
-        "response__touchpoint_id",
-        "response__org_unit_id",
-        "sentiment_label",
-        "sentiment_score",
-        "aspects",
-        "risk_flags",
-        "topics",
-        "keywords",
-    )
-    rows = scores.order_by("-response__submitted_at", "-pk").values_list(*fields)
+    rows = scores.order_by("-response__submitted_at", "-pk").values_list(*TEXT_ROW_FIELDS)
     return [TextRow(*values) for values in (rows[:limit] if limit is not None else rows)]
 
 

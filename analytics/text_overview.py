@@ -43,6 +43,21 @@ class TextRow:
     keywords: list[str]
 
 
+# The ResponseScore values a TextRow is made of, in its order.
+TEXT_ROW_FIELDS = (
+    "pk",
+    "response__submitted_at",
+    "response__touchpoint_id",
+    "response__org_unit_id",
+    "sentiment_label",
+    "sentiment_score",
+    "aspects",
+    "risk_flags",
+    "topics",
+    "keywords",
+)
+
+
 class Tally(NamedTuple):
     """Texts (or mentions) counted, the sum of their sentiment scores, and how many had one."""
 
