@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -263,15 +263,17 @@ class RespondFormClient:
             raise RuntimeError(f"respondent page: {_problem(page)}")
         cookie = re.search(r"csrftoken=([^;]+)", page.headers.get("Set-Cookie", ""))
         hidden = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
-        if cookie is None or hidden is None:
-            raise RuntimeError("respondent page set no CSRF cookie or hidden field")
+        page_key = re.search(rb'name="page" value="([^"]+)"', page.body)
+        if cookie is None or hidden is None or page_key is None:
+            raise RuntimeError("respondent page set no CSRF cookie, token or page field")
         self.cookie = cookie.group(1)
         self.form_token = hidden.group(1).decode()
+        self.page_key = page_key.group(1).decode()  # the bench survey has one page
 
     def send(self) -> str | None:
         fields = [
             ("csrfmiddlewaretoken", self.form_token),
-            ("submission_id", uuid.uuid4().hex),
+            ("page", self.page_key),
             *random.choice(self.variants),
         ]
         reply = http_request(
@@ -356,11 +358,7 @@ class LoadResult:
     server_cpu_seconds: float = 0.0  # gunicorn master and workers
 
     def percentile_ms(self, percent: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        rank = max(0, min(len(ordered) - 1, int(len(ordered) * percent / 100 + 0.5) - 1))
-        return ordered[rank] * 1000
+        return percentile_ms(self.latencies, percent)
 
     def line(self) -> str:
         rate = len(self.latencies) / self.seconds if self.seconds else 0.0
@@ -543,25 +541,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def bench_run_and_clean(args: argparse.Namespace) -> int:
-    redis_flush(BENCH_REDIS_URL)
+def on_fresh_database(name: str, redis_url: str, run: Callable[[str], int | None]) -> int:
+    """run(database_url) on a database created for it, dropped afterwards, with the bench's
+    Redis database flushed before and after (tasks nobody consumed); 130 on Ctrl-C or SIGTERM.
+    """
+    stop_on_sigterm()
+    redis_flush(redis_url)
     try:
-        return bench_run(args, database_fresh(BENCH_DB))
+        return run(database_fresh(name)) or 0
+    except KeyboardInterrupt:
+        print("interrupted: bench database dropped", file=sys.stderr)
+        return 130
     finally:
-        # Nothing consumes the scoring tasks the submissions enqueued: purge them.
-        redis_flush(BENCH_REDIS_URL)
+        redis_flush(redis_url)
         django_disconnect()
-        database_drop(BENCH_DB)
+        database_drop(name)
+
+
+def percentile_ms(latencies: Sequence[float], percent: float) -> float:
+    """The nearest-rank percentile of latencies in seconds, in milliseconds (nan if none)."""
+    if not latencies:
+        return float("nan")
+    ordered = sorted(latencies)
+    rank = max(0, min(len(ordered) - 1, int(len(ordered) * percent / 100 + 0.5) - 1))
+    return ordered[rank] * 1000
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    stop_on_sigterm()
-    try:
-        return bench_run_and_clean(args)
-    except KeyboardInterrupt:
-        print("interrupted: server stopped, bench database dropped", file=sys.stderr)
-        return 130
+    return on_fresh_database(BENCH_DB, BENCH_REDIS_URL, lambda url: bench_run(args, url))
 
 
 if __name__ == "__main__":

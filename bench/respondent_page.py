@@ -24,13 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.http_submit import (
-    database_drop,
-    database_fresh,
-    django_disconnect,
     django_migrate,
     django_start,
-    redis_flush,
-    stop_on_sigterm,
+    on_fresh_database,
+    percentile_ms,
 )
 
 BENCH_DB = "cem_bench_page"
@@ -49,9 +46,7 @@ class Timings:
     statements: str  # the queries by kind, e.g. "SELECT=2"
 
     def percentile_ms(self, percent: float) -> float:
-        ordered = sorted(self.latencies)
-        rank = max(0, min(len(ordered) - 1, int(len(ordered) * percent / 100 + 0.5) - 1))
-        return ordered[rank] * 1000
+        return percentile_ms(self.latencies, percent)
 
     def line(self) -> str:
         return (
@@ -233,24 +228,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def bench_run_and_clean(args: argparse.Namespace) -> int:
-    redis_flush(BENCH_REDIS_URL)
-    try:
-        return bench_run(args, database_fresh(BENCH_DB))
-    finally:
-        redis_flush(BENCH_REDIS_URL)
-        django_disconnect()
-        database_drop(BENCH_DB)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    stop_on_sigterm()
-    try:
-        return bench_run_and_clean(args)
-    except KeyboardInterrupt:
-        print("interrupted: bench database dropped", file=sys.stderr)
-        return 130
+    return on_fresh_database(BENCH_DB, BENCH_REDIS_URL, lambda url: bench_run(args, url))
 
 
 if __name__ == "__main__":

@@ -27,14 +27,10 @@ from pathlib import Path
 
 from bench.http_submit import (
     ROOT,
-    database_drop,
-    database_fresh,
-    django_disconnect,
     django_migrate,
     django_start,
+    on_fresh_database,
     process_cpu_seconds,
-    redis_flush,
-    stop_on_sigterm,
 )
 from bench.scoring_worker import responses_create, verbatim
 
@@ -196,17 +192,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    stop_on_sigterm()
-    try:
-        bench_run(args, database_fresh(BENCH_DB))
-    except KeyboardInterrupt:
-        print("interrupted: bench database dropped", file=sys.stderr)
-        return 130
-    finally:
-        redis_flush(BENCH_REDIS_URL)
-        django_disconnect()
-        database_drop(BENCH_DB)
-    return 0
+    return on_fresh_database(BENCH_DB, BENCH_REDIS_URL, lambda url: bench_run(args, url))
 
 
 if __name__ == "__main__":

@@ -14,18 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 from bench.http_submit import (
-    database_drop,
-    database_fresh,
-    django_disconnect,
     django_migrate,
     django_start,
     group_cpu_seconds,
     log_tail,
+    on_fresh_database,
     process_cpu_seconds,
     process_start,
     process_stop,
-    redis_flush,
-    stop_on_sigterm,
 )
 
 BENCH_DB = "cem_bench_scoring"
@@ -297,25 +293,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def bench_run_and_clean(args: argparse.Namespace) -> None:
-    redis_flush(BENCH_REDIS_URL)
-    try:
-        bench_run(args, database_fresh(BENCH_DB))
-    finally:
-        redis_flush(BENCH_REDIS_URL)  # tasks left behind if the worker failed
-        django_disconnect()
-        database_drop(BENCH_DB)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    stop_on_sigterm()
-    try:
-        bench_run_and_clean(args)
-    except KeyboardInterrupt:
-        print("interrupted: worker stopped, bench database dropped", file=sys.stderr)
-        return 130
-    return 0
+    return on_fresh_database(BENCH_DB, BENCH_REDIS_URL, lambda url: bench_run(args, url))
 
 
 if __name__ == "__main__":

@@ -35,13 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.http_submit import (
-    database_drop,
-    database_fresh,
-    django_disconnect,
     django_migrate,
     django_start,
-    redis_flush,
-    stop_on_sigterm,
+    on_fresh_database,
+    percentile_ms,
 )
 from bench.scoring_worker import question_keys, verbatim
 
@@ -232,9 +229,7 @@ class Timings:
     queries: int
 
     def percentile_ms(self, percent: float) -> float:
-        ordered = sorted(self.latencies)
-        rank = max(0, min(len(ordered) - 1, int(len(ordered) * percent / 100 + 0.5) - 1))
-        return ordered[rank] * 1000
+        return percentile_ms(self.latencies, percent)
 
     def line(self) -> str:
         return (
@@ -328,18 +323,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    stop_on_sigterm()
-    redis_flush(BENCH_REDIS_URL)
-    try:
-        bench_run(args, database_fresh(BENCH_DB))
-    except KeyboardInterrupt:
-        print("interrupted: bench database dropped", file=sys.stderr)
-        return 130
-    finally:
-        redis_flush(BENCH_REDIS_URL)
-        django_disconnect()
-        database_drop(BENCH_DB)
-    return 0
+    return on_fresh_database(BENCH_DB, BENCH_REDIS_URL, lambda url: bench_run(args, url))
 
 
 if __name__ == "__main__":
