@@ -81,9 +81,14 @@ def text_analyze(
     aspects = dictionary.aspect_finder.find(segmented, evidence=evidence)
     # Praise with a complaint in it ("服务很好，排队太久") is not confidently positive, even
     # without a 但是 for the model to see. A complaint with a kind word in it stays negative:
-    # it is still a complaint to follow up.
-    if score > model.high and any(a.polarity == Sentiment.NEGATIVE for a in aspects):
+    # it is still a complaint to follow up. And a text the model cannot decide on, whose every
+    # judgement is against something ("App老是闪退，还要重新登录"), is a complaint too: it takes
+    # its harshest aspect's score.
+    polarities = {aspect.polarity for aspect in aspects}
+    if score > model.high and Sentiment.NEGATIVE in polarities:
         score = model.high
+    elif score >= model.low and polarities == {Sentiment.NEGATIVE}:
+        score = min(aspect.score for aspect in aspects)
     return TextAnalysis(
         sentiment_label=model.label(score),
         sentiment_score=round(score, 4),
