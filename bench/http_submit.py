@@ -477,14 +477,16 @@ def stored_counts() -> dict[str, int]:
     }
 
 
-def machine_line(args: argparse.Namespace) -> str:
-    cpu = "unknown"
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, or "unknown"."""
     cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = found.group(1).strip() if found else cpu
+    found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text()) if cpuinfo.exists() else None
+    return found.group(1).strip() if found else "unknown"
+
+
+def machine_line(args: argparse.Namespace) -> str:
     return (
-        f"machine cores={os.cpu_count()} cpu={cpu!r} python={platform.python_version()} "
+        f"machine cores={os.cpu_count()} cpu={cpu_model()!r} python={platform.python_version()} "
         f"gunicorn_workers={args.workers} worker_class=sync client_threads={args.concurrency} "
         f"seconds={args.seconds:g} loadavg_1m={os.getloadavg()[0]:.2f} "
         "(client threads share the cores with the server)"

@@ -21,9 +21,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.http_submit import (
+    cpu_model,
     django_migrate,
     django_start,
     on_fresh_database,
@@ -175,13 +175,8 @@ def partial_responses() -> int:
 
 
 def machine_line(args: argparse.Namespace) -> str:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = found.group(1).strip() if found else cpu
     return (
-        f"machine cores={os.cpu_count()} cpu={cpu!r} python={platform.python_version()} "
+        f"machine cores={os.cpu_count()} cpu={cpu_model()!r} python={platform.python_version()} "
         f"client=django.test.Client (one process, one request at a time) template={TEMPLATE} "
         f"warmup={args.warmup} loadavg_1m={os.getloadavg()[0]:.2f}"
     )
