@@ -16,6 +16,7 @@ Conditions and piping live in surveys/logic.py.
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ DEFAULT_LANGUAGE = "zh-hans"
 LANGUAGES = ("zh-hans", "en")
 TEXT_MAX_LENGTH = 2000
 SHORT_TEXT_MAX_LENGTH = 200
+NUMBER_ANSWER_LIMIT = 1e15  # beyond this a number answer is a typo or an attack
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 OTHER = "other"  # the option key of "other, please say"
 FORMATS = {
@@ -222,9 +224,21 @@ def _clean_choice(question: Mapping, raw: Any, other_text: Any) -> Any:
     return chosen[0]
 
 
-def _clean_text(question: Mapping, raw: Any) -> str:
+def _storable_text(raw: Any) -> str:
+    """`raw` as text, refused when it holds what cannot be stored or shown: NUL characters
+    and unpaired surrogates (PostgreSQL's JSON rejects both)."""
     text = raw if isinstance(raw, str) else str(raw)
-    text = text.strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AnswerError(_("内容包含无法识别的字符，请删除后重试。")) from None
+    if "\x00" in text:
+        raise AnswerError(_("内容包含无法识别的字符，请删除后重试。"))
+    return text
+
+
+def _clean_text(question: Mapping, raw: Any) -> str:
+    text = _storable_text(raw).strip()
     default = SHORT_TEXT_MAX_LENGTH if question["type"] == "short_text" else TEXT_MAX_LENGTH
     limit = int(question.get("max_length") or default)
     if len(text) > limit:
@@ -249,8 +263,11 @@ def _format_check(name: str | None, text: str) -> None:
 def _clean_number(question: Mapping, raw: Any) -> int | float:
     try:
         value = float(str(raw).strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         raise AnswerError(_("请输入数字。")) from None
+    # nan, inf and numbers beyond what JSON and a reader can use are not answers.
+    if not math.isfinite(value) or abs(value) > NUMBER_ANSWER_LIMIT:
+        raise AnswerError(_("请输入有效的数字。"))
     if question.get("integer") and not value.is_integer():
         raise AnswerError(_("请输入整数。"))
     low, high = question.get("min"), question.get("max")
@@ -286,7 +303,7 @@ def _clean_matrix(question: Mapping, raw: Any) -> dict:
 def _clean_contact(question: Mapping, raw: Any) -> dict:
     if not isinstance(raw, Mapping):
         raise AnswerError(_("联系方式格式不正确。"))
-    contact = {name: str(raw.get(name) or "").strip() for name in CONTACT_FIELDS}
+    contact = {name: _storable_text(raw.get(name) or "").strip() for name in CONTACT_FIELDS}
     contact = {name: value for name, value in contact.items() if value}
     if contact.get("mobile"):
         _format_check("cn_mobile", contact["mobile"])

@@ -147,7 +147,14 @@ class Response(TenantOwnedModel):
     language = models.CharField(max_length=16, default="zh-hans")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.LINK)
+    # The partner's idempotency key (API): a retry with the same body stores one response.
     client_submission_id = models.CharField(max_length=64, blank=True)
+    # A digest of what was submitted under client_submission_id: a replay that differs is
+    # refused rather than answered with the first response.
+    submission_digest = models.CharField(max_length=64, blank=True)
+    # The respondent's key to resume a partial response (respondent pages only; issued by
+    # the server, never chosen by the client, and apart from the partners' ids).
+    resume_key = models.CharField(max_length=64, blank=True)
     # Progress of a partial response through a multi-page survey: pages passed, page shown.
     page_path = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -160,7 +167,12 @@ class Response(TenantOwnedModel):
                 fields=["tenant", "client_submission_id"],
                 condition=~models.Q(client_submission_id=""),
                 name="response_submission_unique_per_tenant",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "resume_key"],
+                condition=~models.Q(resume_key=""),
+                name="response_resume_key_unique_per_tenant",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "submitted_at"], name="response_tenant_submitted"),

@@ -118,6 +118,16 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log.close()
 
 
+@pytest.fixture(autouse=True)
+def rate_limits_of_this_test(settings, monkeypatch):
+    """Each test counts request limits afresh, in-process: tests share one client address.
+    Tests of the Redis-backed limiter point CEM_RATELIMIT_REDIS_URL at a Redis of their own."""
+    import cem.ratelimit
+
+    settings.CEM_RATELIMIT_REDIS_URL = ""
+    monkeypatch.setattr(cem.ratelimit, "_local", cem.ratelimit._LocalCounts())
+
+
 @pytest.fixture
 def local_cache(settings):
     """A cache of this test's own: clearing it must not flush the Redis that is the broker."""
