@@ -28,7 +28,7 @@ from customers.services import unsubscribe_token
 from surveys.definition import localized
 from surveys.logic import OPERATORS
 from surveys.models import Channel, Invitation, Link, Survey, Trigger
-from surveys.services import survey_unavailable_reason
+from surveys.services import fields_check, survey_unavailable_reason
 
 S = Invitation.Status
 WHY = Invitation.Suppression
@@ -89,7 +89,7 @@ def trigger_create(
         raise ValidationError(_("未知渠道：%(channel)s") % {"channel": channel})
     if not event_type.strip():
         raise ValidationError(_("请填写事件类型，如 account.opened。"))
-    trigger = Trigger.objects.create(
+    trigger = Trigger(
         survey=survey,
         event_type=event_type.strip(),
         touchpoint=touchpoint,
@@ -97,6 +97,8 @@ def trigger_create(
         delay_minutes=delay_minutes,
         conditions=conditions or {},
     )
+    fields_check(trigger, "event_type", "delay_minutes")
+    trigger.save()
     audit_record(by=by, action="trigger.create", target=trigger, after={"event_type": event_type})
     return trigger
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cem.tenancy import TenantOwnedModel
+from cem.validators import datetime_in_service_range
+
+RESPONSE_LIMIT_RANGE = [MinValueValidator(1), MaxValueValidator(10_000_000)]
+TRIGGER_DELAY_MAX_MINUTES = 60 * 24 * 90  # an invitation three months after the event at most
 
 
 class Survey(TenantOwnedModel):
@@ -29,10 +34,13 @@ class Survey(TenantOwnedModel):
     live_version = models.ForeignKey(
         "surveys.SurveyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    opens_at = models.DateTimeField(null=True, blank=True)
-    closes_at = models.DateTimeField(null=True, blank=True)
+    opens_at = models.DateTimeField(null=True, blank=True, validators=[datetime_in_service_range])
+    closes_at = models.DateTimeField(null=True, blank=True, validators=[datetime_in_service_range])
     response_limit = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("问卷回收上限（留空为不限）")
+        validators=RESPONSE_LIMIT_RANGE,
+        null=True,
+        blank=True,
+        help_text=_("问卷回收上限（留空为不限）"),
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -96,9 +104,12 @@ class Link(TenantOwnedModel):
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     hidden_fields = models.JSONField(default=dict, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, validators=[datetime_in_service_range])
     response_limit = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("该链接（如某网点）的回收上限")
+        validators=RESPONSE_LIMIT_RANGE,
+        null=True,
+        blank=True,
+        help_text=_("该链接（如某网点）的回收上限"),
     )
     one_response_per_device = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -205,7 +216,9 @@ class Trigger(TenantOwnedModel):
         "journeys.Touchpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     conditions = models.JSONField(default=dict, blank=True)
-    delay_minutes = models.PositiveIntegerField(default=0)
+    delay_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(TRIGGER_DELAY_MAX_MINUTES)]
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMS)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)

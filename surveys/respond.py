@@ -26,7 +26,12 @@ from surveys.definition import localized, page_of
 from surveys.distribution import invitation_track
 from surveys.logic import questions_to_show
 from surveys.models import Link, Response
-from surveys.rendering import questions_for_display, raw_answers_from_form
+from surveys.rendering import (
+    questions_for_display,
+    raw_answers_from_form,
+    respondent_theme,
+    thanks_redirect_url,
+)
 from surveys.selectors import link_by_token
 from surveys.services import (
     SurveyClosedError,
@@ -104,8 +109,7 @@ def _storable(text: str) -> str:
 
 
 def _theme(link: Link, definition: dict) -> dict:
-    tenant_theme = link.tenant.settings.get("theme", {}) if link.tenant.settings else {}
-    return {**tenant_theme, **definition.get("theme", {})}
+    return respondent_theme(link.tenant.settings, definition)
 
 
 def _closed(request: HttpRequest, link: Link, error: SurveyClosedError) -> HttpResponse:
@@ -303,7 +307,7 @@ def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
         {
             "title": localized(definition.get("title"), language) or link.survey.name,
             "thanks": localized(definition.get("thanks"), language),
-            "redirect_url": definition.get("redirect_url", ""),
+            "redirect_url": thanks_redirect_url(definition),
             "theme": _theme(link, definition),
         },
     )

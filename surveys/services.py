@@ -165,6 +165,7 @@ def survey_window_update(
 ) -> Survey:
     before = {"opens_at": str(survey.opens_at), "closes_at": str(survey.closes_at)}
     survey.opens_at, survey.closes_at, survey.response_limit = opens_at, closes_at, response_limit
+    fields_check(survey, "opens_at", "closes_at", "response_limit")
     survey.save(update_fields=["opens_at", "closes_at", "response_limit"])
     audit_record(
         by=by,
@@ -217,6 +218,7 @@ def link_update(
     link.response_limit = response_limit
     link.one_response_per_device = one_response_per_device
     link.expires_at = expires_at
+    fields_check(link, "response_limit", "expires_at")
     link.save(update_fields=["response_limit", "one_response_per_device", "expires_at"])
     audit_record(by=by, action="link.update", target=link)
     return link
@@ -237,6 +239,12 @@ def link_create(
         org_unit=org_unit,
         touchpoint=touchpoint or survey.touchpoint,
     )
+
+
+def fields_check(instance, *names: str) -> None:
+    """Run the model's validators (ranges, plausible dates) on the fields a service sets,
+    so a form, an import or the API cannot store what would break a page later."""
+    instance.clean_fields(exclude={f.name for f in instance._meta.fields} - set(names))
 
 
 class ResponseRejectedError(ValidationError):
