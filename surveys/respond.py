@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.signing import Signer
 from django.http import Http404, HttpRequest, HttpResponse
@@ -118,10 +119,14 @@ def _closed(request: HttpRequest, link: Link, error: SurveyClosedError) -> HttpR
     return render(request, "surveys/respond_closed.html", context, status=status)
 
 
-# Respondent pages may be framed: the embed widget and app web views show them in iframes.
-# They are exempt from the CSRF cookie check and carry their own signed form token instead.
+# Respondent pages may be framed by any site: the embed widget and app web views show them in
+# iframes. They are exempt from the CSRF cookie check and carry their own signed form token.
+FRAMED_ANYWHERE = csp_replace({"frame-ancestors": ["*"]})
+
+
 @csrf_exempt
 @xframe_options_exempt
+@FRAMED_ANYWHERE
 def respond(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     survey = link.survey
@@ -297,6 +302,7 @@ def _page_render(
 
 
 @xframe_options_exempt
+@FRAMED_ANYWHERE
 def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     definition = link.survey.live_version.definition if link.survey.live_version_id else {}

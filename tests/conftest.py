@@ -190,13 +190,25 @@ def open_page(browser):
     from tests.browser_pages import PHONE
 
     contexts = []
+    csp_violations: list[str] = []
 
     def open_page(*, phone: bool = False, **options):
         context = browser.new_context(**{"locale": "zh-CN", **(PHONE if phone else {}), **options})
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # Every page a test opens must live within the Content-Security-Policy.
+        page.on(
+            "console",
+            lambda message: (
+                csp_violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert csp_violations == [], csp_violations
