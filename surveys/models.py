@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -75,6 +76,9 @@ class SurveyVersion(TenantOwnedModel):
     @property
     def is_frozen(self) -> bool:
         return self.published_at is not None
+
+
+LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what new_link_token makes, at most the column
 
 
 def new_link_token() -> str:

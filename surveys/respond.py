@@ -8,6 +8,7 @@ cookie holds its resume key). The link token names the tenant, so these views se
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from csp.decorators import csp_replace
@@ -44,6 +45,8 @@ from surveys.services import (
 )
 
 RESUME_COOKIE_DAYS = 30
+# What the server issues: a uuid's hex for anonymous links, "link:<token>" for personal ones.
+RESUME_KEY = re.compile(r"[A-Za-z0-9:_-]{1,64}")
 HIDDEN_VALUE_MAX = 200
 
 
@@ -68,7 +71,8 @@ def _resume_key(request: HttpRequest, link: Link) -> str:
     names no response of this link is ignored, never adopted: keys are issued by the server."""
     if link.kind == Link.Kind.PERSONAL:
         return f"link:{link.token}"
-    return (request.COOKIES.get(_resume_cookie(link)) or request.GET.get("r") or "")[:64]
+    key = request.COOKIES.get(_resume_cookie(link)) or request.GET.get("r") or ""
+    return key if RESUME_KEY.fullmatch(key) else ""
 
 
 def _new_resume_key(link: Link) -> str:
@@ -87,8 +91,10 @@ def _form_token(link: Link, resume_key: str) -> str:
 
 def _posted_resume_key(request: HttpRequest, link: Link) -> str | None:
     """The resume key a posted page was rendered with, if its form token proves it."""
-    key = request.POST.get("resume_key", "")[:64]
-    if key and constant_time_compare(request.POST.get("form_token", ""), _form_token(link, key)):
+    key = request.POST.get("resume_key", "")
+    if RESUME_KEY.fullmatch(key) and constant_time_compare(
+        request.POST.get("form_token", ""), _form_token(link, key)
+    ):
         return key
     return None
 

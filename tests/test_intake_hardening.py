@@ -161,3 +161,18 @@ def test_pages_allow_no_inline_script_and_only_respondent_pages_may_be_framed(cl
     dashboard = client.get(reverse("dashboard", args=[world.tenant.slug]))
     assert "frame-ancestors 'none'" in dashboard["Content-Security-Policy"]
     assert dashboard["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/s/%00/",
+        "/s/abc%00def/",
+        "/s/{token}/?r=%00",
+        "/s/{token}/?r=%ED%A0%80",
+        "/s/{token}/?x=%00",
+    ],
+)
+def test_nul_bytes_and_broken_characters_in_a_respondent_url_are_never_a_500(client, world, path):
+    reply = client.get(path.format(token=world.link.token))
+    assert reply.status_code in (200, 404)
