@@ -242,6 +242,8 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # How many proxies in front of the app append to X-Forwarded-For; the client address used
 # for rate limits is the one the outermost trusted proxy saw.
 CEM_TRUSTED_PROXY_COUNT = int(os.environ.get("CEM_TRUSTED_PROXY_COUNT", "0"))
