@@ -92,6 +92,20 @@ def require_real_services() -> None:
         pytest.skip("needs PostgreSQL and Redis (set DATABASE_URL and REDIS_URL)")
 
 
+# An ordinary moment of the tenant's day, a Wednesday noon far from any midnight, week or month
+# end: tests that place data on days counted back from "now" run at it, so that what falls in
+# a period does not depend on the hour the suite runs. The clock ticks on from there.
+MIDDAY = datetime.fromisoformat("2026-06-10T12:00:00+08:00")
+
+
+@pytest.fixture
+def midday():
+    import time_machine
+
+    with time_machine.travel(MIDDAY, tick=True):
+        yield MIDDAY
+
+
 @pytest.fixture
 def world(db):
     return build_world("acme")
