@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 
 DOCS = (ROOT / "docs" / "deployment.md").read_text()
 SETTINGS = (ROOT / "cem" / "settings.py").read_text()
-READ = re.compile(r"""(?:os\.environ\.get|os\.getenv|env_bool|env_list|os\.environ\[)\(?\s*"(\w+)""")
+READ = re.compile(r"""(?:os\.environ\.get\(|os\.getenv\(|env_\w+\(|os\.environ\[)\s*"(\w+)""")
 
 
 def documented_variables() -> set[str]:
