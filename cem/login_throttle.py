@@ -72,7 +72,8 @@ def login_cool_off(request: HttpRequest | None = None) -> timedelta:
 
 
 def locked_minutes(request: HttpRequest, credentials: dict | None = None) -> int:
-    """Minutes until the latest lock on this request's account or address ends."""
+    """Minutes until the failures counted against this request's account and address expire,
+    which is when its lock ends at the latest."""
     username = get_client_username(request, credentials)
     address = getattr(request, "axes_ip_address", None)
     until = (
