@@ -7,7 +7,7 @@ Prints, one line each:
   first text analysed: our sentiment model, jieba's dictionary and IDF table, the stopwords.
 - analyzer: texts per second for sentiment + aspects + keywords (+ risk flags and topics)
   together, and for each part alone, on bank feedback like the demo's and on real e-commerce
-  reviews (/work/shared/data/sentiment/online_shopping_test.csv, longer).
+  reviews (../shared/data/sentiment/online_shopping_test.csv, longer).
 - scoring_inprocess: analytics.services.response_score called in this process on a fresh
   PostgreSQL database, for a tenant with a topic taxonomy, its own aspects and user words:
   responses scored per second by one worker process (no broker; bench/scoring_worker.py
@@ -23,8 +23,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from bench import SENTIMENT_DATA
 from bench.http_submit import (
     ROOT,
     django_migrate,
@@ -36,7 +36,7 @@ from bench.scoring_worker import responses_create, verbatim
 
 BENCH_DB = "cem_bench_text"
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/12"
-REVIEWS = Path("/work/shared/data/sentiment/online_shopping_test.csv")
+REVIEWS = SENTIMENT_DATA / "online_shopping_test.csv"
 WARMUP_RESPONSES = 5
 STARTUP_PROBE = """
 import os, time

@@ -1,6 +1,6 @@
 """Sentiment bench: our model against snownlp on labelled CSVs (accuracy, macro-F1, speed).
 
-    python -m bench.sentiment --data /work/shared/data/sentiment/chnsenticorp_test.csv \\
+    python -m bench.sentiment --data ../shared/data/sentiment/chnsenticorp_test.csv \\
         [--data other.csv] [--limit N] [--snownlp-limit 2000] [--model path.npz]
 
 Plain Python, no Django settings needed. Binary predictions: score >= 0.5 is positive.

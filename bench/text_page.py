@@ -7,7 +7,7 @@ A fresh PostgreSQL database (dropped at the end) gets one tenant: HQ > 3 regions
 over the last 180 days, each at a random touchpoint and branch (some at none). The scores are
 bulk-created, not made by the scoring service (hours at this size): their analyses come from
 a pool of texts analysed once with the tenant's dictionary, half bank feedback like the demo's
-and half real e-commerce reviews (/work/shared/data/sentiment/online_shopping_test.csv), which
+and half real e-commerce reviews (../shared/data/sentiment/online_shopping_test.csv), which
 give the keywords a long tail; a few carry a risk phrase (银保监会, 曝光, 起诉, 销户). The text
 rollups and mentions are then rebuilt from the scores, timed (what a backfill takes).
 
@@ -31,9 +31,9 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
+from bench import SENTIMENT_DATA
 from bench.http_submit import (
     django_migrate,
     django_start,
@@ -45,7 +45,7 @@ from bench.scoring_worker import question_keys, verbatim
 BENCH_DB = "cem_bench_textpage"
 # The page caches discovered themes here; flushed before and after.
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/13"
-REVIEWS = Path("/work/shared/data/sentiment/online_shopping_test.csv")
+REVIEWS = SENTIMENT_DATA / "online_shopping_test.csv"
 DAYS = 180
 POOL_TEXTS = 3000
 BATCH = 5000

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",  # before cem: its failed-login receiver runs first and our audit reads its verdict
     "cem",
     "customers",
     "journeys",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cem.tenancy.TenantMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = os.environ.get("CEM_ROOT_URLCONF", "cem.urls")
@@ -102,6 +104,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "cem.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes, see cem/login_throttle.py): per account and per client
+# address, a cool-off that doubles, failures and lockouts in the audit log.
+AXES_FAILURE_LIMIT = int(os.environ.get("CEM_LOGIN_FAILURE_LIMIT", "5"))
+CEM_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("CEM_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+CEM_LOGIN_COOLOFF_MINUTES = int(os.environ.get("CEM_LOGIN_COOLOFF_MINUTES", "5"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "cem.login_throttle.LoginThrottleHandler"
+AXES_COOLOFF_TIME = "cem.login_throttle.login_cool_off"
+AXES_USE_ATTEMPT_EXPIRATION = True  # each lock expires on its own cool-off, not the caller's
+AXES_CLIENT_IP_CALLABLE = "cem.login_throttle.login_address"
+AXES_LOCKOUT_CALLABLE = "cem.login_throttle.lockout_page"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure, also for unknown usernames
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -240,6 +259,8 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # How many proxies in front of the app append to X-Forwarded-For; the client address used
 # for rate limits is the one the outermost trusted proxy saw.
 CEM_TRUSTED_PROXY_COUNT = int(os.environ.get("CEM_TRUSTED_PROXY_COUNT", "0"))

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from cem.access import tenant_view
@@ -49,6 +50,7 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard", tenant_slug=slug)
 
 
+@never_cache  # shows a new key's secret once: no browser or proxy may keep a copy
 @tenant_view("apikey.manage")
 def api_key_list(request: HttpRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST or None)

@@ -667,6 +667,12 @@ EN = {
 PLURALS = {
     "%(n)s 条": ("%(n)s comment", "%(n)s comments"),
     "%(n)s 份回答": ("%(n)s answer", "%(n)s answers"),
+    "登录失败次数过多，此账户或网络地址已暂时锁定，请 %(n)s 分钟后再试。": (
+        "Too many failed logins: this account or network address is locked. "
+        "Try again in %(n)s minute.",
+        "Too many failed logins: this account or network address is locked. "
+        "Try again in %(n)s minutes.",
+    ),
 }
 
 

@@ -10,7 +10,9 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -34,16 +36,74 @@ def real_services_available() -> bool:
     return on_postgres() and bool(settings.REDIS_URL)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("CEM_TEST_CLOCK", ""),
+        help="run the whole session with the clock set to this instant, ticking on from there: "
+        "an ISO date-time with its offset, or HH:MM for the nearest such time in TIME_ZONE "
+        "(e.g. 23:50 and 00:10 around the tenant's midnight); env CEM_TEST_CLOCK",
+    )
+
+
+def clock_instant(value: str, *, now: datetime) -> datetime:
+    """The instant `--clock` names; a bare HH:MM is the one nearest `now` in TIME_ZONE, so the
+    worker process and PostgreSQL (which keep the real clock) are at most 12 hours apart."""
+    if "T" in value:
+        instant = datetime.fromisoformat(value)
+        if instant.tzinfo is None:
+            raise pytest.UsageError(f"--clock={value}: give the offset, e.g. +08:00")
+        return instant
+    zone = ZoneInfo(settings.TIME_ZONE)
+    local_time = datetime.strptime(value, "%H:%M").time()
+    today = now.astimezone(zone).date()
+    candidates = [
+        datetime.combine(today + timedelta(days=days), local_time, tzinfo=zone)
+        for days in (-1, 0, 1)
+    ]
+    return min(candidates, key=lambda candidate: abs(candidate - now))
+
+
 def pytest_configure(config):
     if IN_CI and not real_services_available():
         raise pytest.UsageError(
             "CI=true needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); refusing to skip."
         )
+    if config.getoption("--clock"):
+        import time_machine
+
+        instant = clock_instant(config.getoption("--clock"), now=datetime.now().astimezone())
+        config.clock_traveller = time_machine.travel(instant, tick=True)
+        config.clock_traveller.start()
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, "clock_traveller"):
+        config.clock_traveller.stop()
+
+
+def pytest_report_header(config):
+    if hasattr(config, "clock_traveller"):
+        return f"clock: {datetime.now().astimezone(ZoneInfo(settings.TIME_ZONE)).isoformat()}"
 
 
 def require_real_services() -> None:
     if not real_services_available():
         pytest.skip("needs PostgreSQL and Redis (set DATABASE_URL and REDIS_URL)")
+
+
+# An ordinary moment of the tenant's day, a Wednesday noon far from any midnight, week or month
+# end: tests that place data on days counted back from "now" run at it, so that what falls in
+# a period does not depend on the hour the suite runs. The clock ticks on from there.
+MIDDAY = datetime.fromisoformat("2026-06-10T12:00:00+08:00")
+
+
+@pytest.fixture
+def midday():
+    import time_machine
+
+    with time_machine.travel(MIDDAY, tick=True):
+        yield MIDDAY
 
 
 @pytest.fixture

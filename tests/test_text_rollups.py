@@ -37,6 +37,9 @@ from journeys.models import Channel, Journey, Stage, Touchpoint
 from surveys.models import Response
 from tests.factories import PASSWORD
 
+# Texts are placed on days counted back from now, and periods start at a local midnight.
+pytestmark = pytest.mark.usefixtures("midday")
+
 TEXTS = [
     "服务态度很好，但是排队太久了",
     "排队等了一个多小时，柜员态度也很差",
