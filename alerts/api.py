@@ -15,9 +15,9 @@ from alerts.models import RootCause, Ticket, TicketStatus
 class TicketOutput(serializers.ModelSerializer):
     response_id = serializers.IntegerField()
     rule = serializers.CharField(source="rule.name")
-    org_unit = serializers.CharField(source="org_unit.code", default=None)
-    assignee = serializers.CharField(source="assignee.username", default=None)
-    root_cause = serializers.CharField(source="root_cause.name", default=None)
+    org_unit = serializers.CharField(source="org_unit.code", default=None, allow_null=True)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
+    root_cause = serializers.CharField(source="root_cause.name", default=None, allow_null=True)
     is_overdue = serializers.BooleanField()
 
     class Meta:

@@ -1,7 +1,8 @@
 """Partner authentication: a per-tenant API key in `Authorization: Api-Key <key>`.
 
 A valid key sets the current tenant for the request; everything the API reads or writes is
-then scoped to that tenant by the default managers.
+then scoped to that tenant by the default managers. The client address's rate is checked
+before the key, so missing and bad keys are throttled too.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import hmac
 from datetime import timedelta
 
 from django.utils import timezone
-from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework import authentication, exceptions, permissions
 
 from cem.models import ApiKey
 from cem.services import API_KEY_PREFIX, api_key_hash
 from cem.tenancy import tenant_activate
+from integrations.throttles import client_address_throttle_check
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -44,6 +46,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
     def authenticate(self, request):
+        client_address_throttle_check(request)
         header = request.headers.get("Authorization", "")
         scheme, _, raw = header.partition(" ")
         if scheme != self.keyword:
@@ -76,13 +79,3 @@ class HasTenantApiKey(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, ApiClient)
 
-
-class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per key (per client address before authentication succeeds)."""
-
-    scope = "api_key"
-
-    def get_cache_key(self, request, view) -> str:
-        if isinstance(request.user, ApiClient):
-            return f"throttle:api:{request.user.api_key.prefix}"
-        return f"throttle:api-anon:{self.get_ident(request)}"
