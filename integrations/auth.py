@@ -78,4 +78,3 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 class HasTenantApiKey(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, ApiClient)
-

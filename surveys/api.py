@@ -22,7 +22,10 @@ from surveys.services import ResponseRejectedError, SurveyClosedError, response_
 class SurveyOutput(serializers.ModelSerializer):
     touchpoint = serializers.CharField(source="touchpoint.code", default=None, allow_null=True)
     version = serializers.IntegerField(
-        source="live_version.number", default=None, allow_null=True, help_text="Null until published."
+        source="live_version.number",
+        default=None,
+        allow_null=True,
+        help_text="Null until published.",
     )
 
     class Meta:
