@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from integrations import fields
 from integrations.services import event_ingest
 from surveys.forms import MOBILE
 
@@ -16,25 +17,23 @@ MAX_BATCH = 500
 
 
 class EventCustomerInput(serializers.Serializer):
-    id = serializers.CharField(max_length=128, help_text="The tenant's own customer id.")
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    mobile = serializers.RegexField(
+    id = fields.Text(max_length=128, help_text="The tenant's own customer id.")
+    name = fields.Text(max_length=200, required=False, allow_blank=True)
+    mobile = fields.TextMatching(
         MOBILE.pattern, required=False, allow_blank=True, help_text="Mainland mobile number."
     )
-    email = serializers.EmailField(required=False, allow_blank=True)
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, max_length=50
-    )
+    email = fields.Email(required=False, allow_blank=True)
+    tags = serializers.ListField(child=fields.Text(max_length=64), required=False, max_length=50)
 
 
 class EventInput(serializers.Serializer):
-    id = serializers.CharField(max_length=128, help_text="Event id: a repeated id is ignored.")
-    type = serializers.RegexField(r"^[a-z0-9_.:-]{1,64}$", help_text='e.g. "account.opened"')
+    id = fields.Text(max_length=128, help_text="Event id: a repeated id is ignored.")
+    type = fields.TextMatching(r"^[a-z0-9_.:-]{1,64}$", help_text='e.g. "account.opened"')
     customer = EventCustomerInput()
-    touchpoint = serializers.CharField(max_length=64, required=False, help_text="Touchpoint code.")
-    org_unit = serializers.CharField(max_length=64, required=False, help_text="Org unit code.")
+    touchpoint = fields.Text(max_length=64, required=False, help_text="Touchpoint code.")
+    org_unit = fields.Text(max_length=64, required=False, help_text="Org unit code.")
     properties = serializers.DictField(required=False, default=dict)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = fields.Moment(required=False)
 
     def validate_properties(self, value: dict) -> dict:
         if len(str(value)) > 4000:

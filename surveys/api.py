@@ -10,6 +10,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from cem.models import OrgUnit
+from integrations import fields
 from integrations.schema import ErrorOutput
 from journeys.models import Touchpoint
 from surveys.distribution import invitations_create
@@ -128,11 +129,11 @@ class ResponseOutput(serializers.ModelSerializer):
 class ResponseInput(serializers.Serializer):
     answers = serializers.DictField(help_text="Answers keyed by question key.")
     # Optional fields have no default in the schema: omitted and blank mean the same.
-    external_customer_id = serializers.CharField(
+    external_customer_id = fields.Text(
         max_length=128, required=False, allow_blank=True, help_text="Your customer id."
     )
     extra = serializers.DictField(required=False, help_text="e.g. order_id, store.")
-    client_submission_id = serializers.CharField(
+    client_submission_id = fields.Text(
         max_length=64,
         required=False,
         allow_blank=True,
@@ -141,13 +142,9 @@ class ResponseInput(serializers.Serializer):
     language = serializers.ChoiceField(
         choices=["zh-hans", "en"], required=False, help_text="Default: zh-hans."
     )
-    touchpoint = serializers.CharField(
-        required=False, help_text="Touchpoint code; default: the survey's."
-    )
-    org_unit = serializers.CharField(
-        required=False, help_text="Org unit code the response is about."
-    )
-    submitted_at = serializers.DateTimeField(required=False)
+    touchpoint = fields.Text(required=False, help_text="Touchpoint code; default: the survey's.")
+    org_unit = fields.Text(required=False, help_text="Org unit code the response is about.")
+    submitted_at = fields.Moment(required=False)
 
     def validate_extra(self, value: dict) -> dict:
         if len(str(value)) > 4000:
@@ -237,18 +234,18 @@ class ResponseDetailApi(generics.RetrieveAPIView):
 
 
 class InvitedPersonInput(serializers.Serializer):
-    id = serializers.CharField(max_length=128, help_text="The tenant's own customer id.")
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    mobile = serializers.RegexField(
+    id = fields.Text(max_length=128, help_text="The tenant's own customer id.")
+    name = fields.Text(max_length=200, required=False, allow_blank=True)
+    mobile = fields.TextMatching(
         MOBILE.pattern, required=False, allow_blank=True, help_text="Mainland mobile number."
     )
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = fields.Email(required=False, allow_blank=True)
 
 
 class InvitationsInput(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.values)
-    customers = InvitedPersonInput(many=True, allow_empty=False, max_length=1000)
-    send_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    customers = serializers.ListField(child=InvitedPersonInput(), min_length=1, max_length=1000)
+    send_at = fields.Moment(required=False, help_text="Default: now.")
 
 
 class InvitationOutput(serializers.ModelSerializer):
