@@ -226,3 +226,35 @@ def test_an_unexpected_exception_under_the_api_answers_a_json_500(world, monkeyp
     reply = client.get("/api/v1/surveys/", HTTP_AUTHORIZATION=f"Api-Key {world.api_key_plaintext}")
     error = assert_error_shape(reply, 500, "server_error")
     assert "boom" not in error["message"]
+
+
+# What schemathesis found: values the schema types one way and DRF took another.
+
+
+def test_text_fields_refuse_numbers_and_date_times_stay_in_1970_to_2099(api, world):
+    path = f"/api/v1/surveys/{world.survey.pk}/responses/"
+    answers = {"nps_1": 9, "csat_1": 5}
+    for field, value in [
+        ("external_customer_id", 7),
+        ("client_submission_id", 1.5),
+        ("touchpoint", True),
+        ("submitted_at", "0769-07-31T13:52:36Z"),
+        ("submitted_at", "2100-01-01T00:00:00Z"),
+    ]:
+        error = assert_error_shape(
+            api.post(path, {"answers": answers, field: value}, format="json"), 400
+        )
+        assert set(error["fields"]) == {field}
+    invitations = f"/api/v1/surveys/{world.survey.pk}/invitations/"
+    for body in [
+        {"channel": "sms", "customers": []},
+        {"channel": "sms", "customers": [{"id": "C1", "name": 0}]},
+        {"channel": "sms", "customers": [{"id": "C1", "mobile": 13800138000}]},
+        {"channel": "sms", "customers": [{"id": "C1"}], "send_at": "0769-07-31T00:00:00Z"},
+    ]:
+        assert_error_shape(api.post(invitations, body, format="json"), 400, "invalid")
+    assert responses_stored(world) == 0
+
+
+def test_a_blank_ticket_status_filter_is_refused_not_ignored(api, world):
+    assert_error_shape(api.get("/api/v1/tickets/?status="), 400, "invalid")
