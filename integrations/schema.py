@@ -68,7 +68,6 @@ ERROR_DESCRIPTIONS = {
     "(`authentication_failed`).",
     "403": "The key may not do this (`permission_denied`).",
     "404": "No such object in the key's tenant (`not_found`).",
-    "409": "Conflicts with the current state.",
     "413": "The body is larger than 4 MiB (`too_large`).",
     "415": "The body is not `application/json` (`unsupported_media_type`).",
     "429": "Over the rate of the client address or of the key (`throttled`); "

@@ -128,20 +128,18 @@ class ResponseOutput(serializers.ModelSerializer):
 
 class ResponseInput(serializers.Serializer):
     answers = serializers.DictField(help_text="Answers keyed by question key.")
-    # Optional fields have no default in the schema: omitted and blank mean the same.
+    # No default "" in the schema: a generated client would send it. Omitted and blank agree.
     external_customer_id = fields.Text(
         max_length=128, required=False, allow_blank=True, help_text="Your customer id."
     )
-    extra = serializers.DictField(required=False, help_text="e.g. order_id, store.")
+    extra = serializers.DictField(required=False, default=dict, help_text="e.g. order_id, store.")
     client_submission_id = fields.Text(
         max_length=64,
         required=False,
         allow_blank=True,
         help_text="Idempotency key: a retry stores one response.",
     )
-    language = serializers.ChoiceField(
-        choices=["zh-hans", "en"], required=False, help_text="Default: zh-hans."
-    )
+    language = serializers.ChoiceField(choices=["zh-hans", "en"], default="zh-hans")
     touchpoint = fields.Text(required=False, help_text="Touchpoint code; default: the survey's.")
     org_unit = fields.Text(required=False, help_text="Org unit code the response is about.")
     submitted_at = fields.Moment(required=False)
@@ -196,10 +194,10 @@ class ResponseCreateApi(APIView):
             submitted = response_submit(
                 survey=survey,
                 raw_answers=data["answers"],
-                language=data.get("language", "zh-hans"),
+                language=data["language"],
                 client_submission_id=data.get("client_submission_id", ""),
                 external_customer_id=data.get("external_customer_id", ""),
-                extra=data.get("extra", {}),
+                extra=data["extra"],
                 source=Response.Source.API,
                 submitted_at=data.get("submitted_at"),
                 touchpoint=touchpoint,
