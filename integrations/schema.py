@@ -42,7 +42,8 @@ class ErrorBodyOutput(serializers.Serializer):
     code = serializers.CharField(
         help_text="Stable, for programs: invalid, parse_error, not_authenticated, "
         "authentication_failed, permission_denied, not_found, method_not_allowed, "
-        "survey_closed, conflict, throttled, unsupported_media_type, too_large, server_error."
+        "survey_closed, idempotency_conflict, throttled, unsupported_media_type, too_large, "
+        "server_error."
     )
     message = serializers.CharField(help_text="For people; may be translated.")
     fields = serializers.DictField(

@@ -17,7 +17,12 @@ from surveys.distribution import invitations_create
 from surveys.forms import MOBILE
 from surveys.models import Channel, Invitation, Response, Survey
 from surveys.selectors import response_list, survey_list
-from surveys.services import ResponseRejectedError, SurveyClosedError, response_submit
+from surveys.services import (
+    IdempotencyConflictError,
+    ResponseRejectedError,
+    SurveyClosedError,
+    response_submit,
+)
 
 
 class SurveyOutput(serializers.ModelSerializer):
@@ -166,7 +171,8 @@ class ResponseCreateApi(APIView):
             409: OpenApiResponse(
                 ErrorOutput,
                 description="`survey_closed`: the survey does not accept responses now; or "
-                "`conflict`: this client_submission_id was stored with a different body.",
+                "`idempotency_conflict`: this client_submission_id was stored for a different "
+                "submission.",
             ),
         },
     )
@@ -208,6 +214,11 @@ class ResponseCreateApi(APIView):
         except SurveyClosedError as closed:
             return ApiResponse(
                 {"error": {"code": "survey_closed", "message": str(closed)}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except IdempotencyConflictError as conflict:
+            return ApiResponse(
+                {"error": {"code": "idempotency_conflict", "message": str(conflict)}},
                 status=status.HTTP_409_CONFLICT,
             )
         response = (

@@ -49,7 +49,10 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(
         "PYTHONPATH": str(ROOT),
         "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
     }
-    run = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
+    # In tmp_path, where schemathesis keeps its cache of crashes (.schemathesis/).
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path
+    )
     print(run.stdout[-3000:])  # shown with -rP or on failure: phases, cases, failures
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-4000:]
     summary = json.loads(report.read_text())
