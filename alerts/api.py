@@ -10,14 +10,15 @@ from rest_framework.response import Response as ApiResponse
 
 from alerts import selectors, services
 from alerts.models import RootCause, Ticket, TicketStatus
+from integrations import fields
 
 
 class TicketOutput(serializers.ModelSerializer):
     response_id = serializers.IntegerField()
     rule = serializers.CharField(source="rule.name")
-    org_unit = serializers.CharField(source="org_unit.code", default=None)
-    assignee = serializers.CharField(source="assignee.username", default=None)
-    root_cause = serializers.CharField(source="root_cause.name", default=None)
+    org_unit = serializers.CharField(source="org_unit.code", default=None, allow_null=True)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
+    root_cause = serializers.CharField(source="root_cause.name", default=None, allow_null=True)
     is_overdue = serializers.BooleanField()
 
     class Meta:
@@ -45,13 +46,9 @@ class TicketUpdateInput(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=list(services.TRANSITIONS), required=False, help_text="State transition to apply."
     )
-    note = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
-    root_cause = serializers.CharField(
-        required=False, help_text="Root cause name (required to resolve)."
-    )
-    resolution = serializers.CharField(
-        max_length=5000, required=False, default="", allow_blank=True
-    )
+    note = fields.Text(max_length=5000, required=False, default="", allow_blank=True)
+    root_cause = fields.Text(required=False, help_text="Root cause name (required to resolve).")
+    resolution = fields.Text(max_length=5000, required=False, default="", allow_blank=True)
 
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("action") and not attrs.get("note", "").strip():
@@ -75,8 +72,8 @@ class TicketListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        status = self.request.query_params.get("status", "")
-        if status and status not in TicketStatus.values:
+        status = self.request.query_params.get("status")
+        if status is not None and status not in TicketStatus.values:
             raise ValidationError({"status": [f"Unknown status {status!r}."]})
         return _tickets().filter(status=status) if status else _tickets()
 

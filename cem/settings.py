@@ -216,11 +216,15 @@ CEM_MESSAGE_BACKENDS = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["integrations.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["integrations.auth.HasTenantApiKey"],
-    "DEFAULT_THROTTLE_CLASSES": ["integrations.auth.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("CEM_API_RATE", "600/minute")},
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PARSER_CLASSES": ["integrations.parsers.StrictJsonParser"],
+    # Per client address (checked before the key) and per key; see integrations/throttles.py.
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.throttles.ApiKeyThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": os.environ.get("CEM_API_RATE", "600/minute"),
+        "api_address": os.environ.get("CEM_API_ADDRESS_RATE", "1200/minute"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "integrations.schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "integrations.pagination.ApiPagination",
     "EXCEPTION_HANDLER": "integrations.errors.json_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
@@ -237,6 +241,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "SurveyStatusEnum": "surveys.models.Survey.Status",
         "TicketStatusEnum": "alerts.models.TicketStatus",

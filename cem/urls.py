@@ -87,3 +87,9 @@ urlpatterns = [
     path("api/v1/", include("integrations.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ these answer the API's JSON error shape; elsewhere Django's pages.
+handler400 = "integrations.errors.bad_request"
+handler403 = "integrations.errors.permission_denied"
+handler404 = "integrations.errors.page_not_found"
+handler500 = "integrations.errors.server_error"

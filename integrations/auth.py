@@ -1,7 +1,8 @@
 """Partner authentication: a per-tenant API key in `Authorization: Api-Key <key>`.
 
 A valid key sets the current tenant for the request; everything the API reads or writes is
-then scoped to that tenant by the default managers.
+then scoped to that tenant by the default managers. The client address's rate is checked
+before the key, so missing and bad keys are throttled too.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import hmac
 from datetime import timedelta
 
 from django.utils import timezone
-from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework import authentication, exceptions, permissions
 
 from cem.models import ApiKey
-from cem.ratelimit import client_address, rate_limit_exceeded
 from cem.services import API_KEY_PREFIX, api_key_hash
 from cem.tenancy import tenant_activate
+from integrations.throttles import client_address_throttle_check
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -45,6 +46,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
     def authenticate(self, request):
+        client_address_throttle_check(request)
         header = request.headers.get("Authorization", "")
         scheme, _, raw = header.partition(" ")
         if scheme != self.keyword:
@@ -76,22 +78,3 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 class HasTenantApiKey(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, ApiClient)
-
-
-class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per key (per client address before authentication succeeds), counted by the
-    platform's limiter, which keeps answering when Redis is down."""
-
-    scope = "api_key"
-
-    def allow_request(self, request, view) -> bool:
-        if isinstance(request.user, ApiClient):
-            key = request.user.api_key.prefix
-        else:
-            key = "anon:" + client_address(request)
-        return not rate_limit_exceeded(
-            scope="api", key=key, limit=self.num_requests, window_seconds=self.duration
-        )
-
-    def wait(self) -> float:
-        return float(self.duration)

@@ -1,9 +1,16 @@
-"""One JSON shape for every API error: {"error": {"code", "message", "fields"?}}."""
+"""One JSON shape for every API error: {"error": {"code", "message", "fields"?}}.
+
+DRF's exception handler shapes what the API views raise; the Django error handlers below
+(wired in cem/urls.py) shape what happens around them under /api/: unknown paths, a
+malformed request Django refuses, and any unexpected exception, which is logged and answered
+as a JSON 500 instead of Django's HTML page.
+"""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -50,3 +57,42 @@ def json_exception_handler(exc, context):
     if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
         response["WWW-Authenticate"] = "Api-Key"
     return response
+
+
+API_PATH_PREFIX = "/api/"
+
+
+def error_json(status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": code, "message": message}},
+        status=status_code,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PATH_PREFIX)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return error_json(400, "bad_request", "The request is malformed.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return error_json(403, "permission_denied", "You may not do this.")
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return error_json(404, "not_found", f"No API endpoint at {request.path}.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return error_json(500, "server_error", "An unexpected error occurred; it was logged.")
+    return defaults.server_error(request)

@@ -7,7 +7,7 @@ from journeys.selectors import journey_list, touchpoint_list
 
 
 class TouchpointOutput(serializers.ModelSerializer):
-    org_unit = serializers.CharField(source="org_unit.code", default=None)
+    org_unit = serializers.CharField(source="org_unit.code", default=None, allow_null=True)
     journey_id = serializers.IntegerField(source="stage.journey_id")
 
     class Meta:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from cem.models import OrgUnit
+from integrations import fields
+from integrations.schema import ErrorOutput
 from journeys.models import Touchpoint
 from surveys.distribution import invitations_create
+from surveys.forms import MOBILE
 from surveys.models import Channel, Invitation, Response, Survey
 from surveys.selectors import response_list, survey_list
 from surveys.services import (
@@ -23,8 +26,13 @@ from surveys.services import (
 
 
 class SurveyOutput(serializers.ModelSerializer):
-    touchpoint = serializers.CharField(source="touchpoint.code", default=None)
-    version = serializers.IntegerField(source="live_version.number", default=None)
+    touchpoint = serializers.CharField(source="touchpoint.code", default=None, allow_null=True)
+    version = serializers.IntegerField(
+        source="live_version.number",
+        default=None,
+        allow_null=True,
+        help_text="Null until published.",
+    )
 
     class Meta:
         model = Survey
@@ -41,7 +49,9 @@ class SurveyOutput(serializers.ModelSerializer):
 
 
 class SurveyDetailOutput(SurveyOutput):
-    definition = serializers.JSONField(source="live_version.definition", default=None)
+    definition = serializers.JSONField(
+        source="live_version.definition", default=None, allow_null=True
+    )
 
     class Meta(SurveyOutput.Meta):
         fields = [*SurveyOutput.Meta.fields, "definition"]
@@ -85,8 +95,8 @@ class ScoreOutput(serializers.Serializer):
 
 
 class ResponseOutput(serializers.ModelSerializer):
-    touchpoint = serializers.CharField(source="touchpoint.code", default=None)
-    org_unit = serializers.CharField(source="org_unit.code", default=None)
+    touchpoint = serializers.CharField(source="touchpoint.code", default=None, allow_null=True)
+    org_unit = serializers.CharField(source="org_unit.code", default=None, allow_null=True)
     version = serializers.IntegerField(source="version.number")
     scores = serializers.SerializerMethodField()
     ticket_numbers = serializers.SerializerMethodField()
@@ -111,7 +121,7 @@ class ResponseOutput(serializers.ModelSerializer):
             "ticket_numbers",
         ]
 
-    @extend_schema(responses=ScoreOutput)
+    @extend_schema_field(ScoreOutput(allow_null=True))
     def get_scores(self, response: Response) -> dict | None:
         """Null until a worker has scored the response (usually within seconds)."""
         score = getattr(response, "score", None)
@@ -123,22 +133,21 @@ class ResponseOutput(serializers.ModelSerializer):
 
 class ResponseInput(serializers.Serializer):
     answers = serializers.DictField(help_text="Answers keyed by question key.")
-    external_customer_id = serializers.CharField(max_length=128, required=False, default="")
+    # No default "" in the schema: a generated client would send it. Omitted and blank agree.
+    external_customer_id = fields.Text(
+        max_length=128, required=False, allow_blank=True, help_text="Your customer id."
+    )
     extra = serializers.DictField(required=False, default=dict, help_text="e.g. order_id, store.")
-    client_submission_id = serializers.CharField(
+    client_submission_id = fields.Text(
         max_length=64,
         required=False,
-        default="",
+        allow_blank=True,
         help_text="Idempotency key: a retry stores one response.",
     )
     language = serializers.ChoiceField(choices=["zh-hans", "en"], default="zh-hans")
-    touchpoint = serializers.CharField(
-        required=False, help_text="Touchpoint code; default: the survey's."
-    )
-    org_unit = serializers.CharField(
-        required=False, help_text="Org unit code the response is about."
-    )
-    submitted_at = serializers.DateTimeField(required=False)
+    touchpoint = fields.Text(required=False, help_text="Touchpoint code; default: the survey's.")
+    org_unit = fields.Text(required=False, help_text="Org unit code the response is about.")
+    submitted_at = fields.Moment(required=False)
 
     def validate_extra(self, value: dict) -> dict:
         if len(str(value)) > 4000:
@@ -150,7 +159,23 @@ class ResponseCreateApi(APIView):
     """Submit a response to a published survey. Answers are validated against its live version;
     scoring and alerting follow asynchronously."""
 
-    @extend_schema(request=ResponseInput, responses={201: ResponseOutput, 200: ResponseOutput})
+    @extend_schema(
+        request=ResponseInput,
+        responses={
+            201: OpenApiResponse(ResponseOutput, description="Stored."),
+            200: OpenApiResponse(
+                ResponseOutput,
+                description="A replay: this client_submission_id was stored before; "
+                "nothing new is stored.",
+            ),
+            409: OpenApiResponse(
+                ErrorOutput,
+                description="`survey_closed`: the survey does not accept responses now; or "
+                "`idempotency_conflict`: this client_submission_id was stored for a different "
+                "submission.",
+            ),
+        },
+    )
     def post(self, request, pk: int):
         survey = get_object_or_404(
             Survey.objects.select_related("live_version", "touchpoint"), pk=pk
@@ -176,8 +201,8 @@ class ResponseCreateApi(APIView):
                 survey=survey,
                 raw_answers=data["answers"],
                 language=data["language"],
-                client_submission_id=data["client_submission_id"],
-                external_customer_id=data["external_customer_id"],
+                client_submission_id=data.get("client_submission_id", ""),
+                external_customer_id=data.get("external_customer_id", ""),
                 extra=data["extra"],
                 source=Response.Source.API,
                 submitted_at=data.get("submitted_at"),
@@ -218,16 +243,18 @@ class ResponseDetailApi(generics.RetrieveAPIView):
 
 
 class InvitedPersonInput(serializers.Serializer):
-    id = serializers.CharField(max_length=128, help_text="The tenant's own customer id.")
-    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-    mobile = serializers.RegexField(r"^1[3-9]\d{9}$", required=False, default="", allow_blank=True)
-    email = serializers.EmailField(required=False, default="", allow_blank=True)
+    id = fields.Text(max_length=128, help_text="The tenant's own customer id.")
+    name = fields.Text(max_length=200, required=False, allow_blank=True)
+    mobile = fields.TextMatching(
+        MOBILE.pattern, required=False, allow_blank=True, help_text="Mainland mobile number."
+    )
+    email = fields.Email(required=False, allow_blank=True)
 
 
 class InvitationsInput(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.values)
-    customers = InvitedPersonInput(many=True, allow_empty=False, max_length=1000)
-    send_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    customers = serializers.ListField(child=InvitedPersonInput(), min_length=1, max_length=1000)
+    send_at = fields.Moment(required=False, help_text="Default: now.")
 
 
 class InvitationOutput(serializers.ModelSerializer):
@@ -238,12 +265,16 @@ class InvitationOutput(serializers.ModelSerializer):
         fields = ["id", "customer", "channel", "status", "suppressed_reason", "scheduled_at"]
 
 
+class InvitationListOutput(serializers.Serializer):
+    results = InvitationOutput(many=True)
+
+
 class InvitationCreateApi(APIView):
     """Invite known customers to a published survey by SMS, email or WeChat. Each invitation
     is planned within the tenant's contact policy; those it stops come back "suppressed"
     with the reason."""
 
-    @extend_schema(request=InvitationsInput, responses={201: InvitationOutput(many=True)})
+    @extend_schema(request=InvitationsInput, responses={201: InvitationListOutput})
     def post(self, request, pk: int):
         survey = get_object_or_404(
             Survey.objects.select_related("live_version", "touchpoint"), pk=pk
