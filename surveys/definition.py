@@ -24,6 +24,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from cem.json_input import text_problem
 from cem.validators import BRAND_COLOR, web_url_problem
 
 DEFAULT_LANGUAGE = "zh-hans"
@@ -271,11 +272,7 @@ def _storable_text(raw: Any) -> str:
     """`raw` as text, refused when it holds what cannot be stored or shown: NUL characters
     and unpaired surrogates (PostgreSQL's JSON rejects both)."""
     text = raw if isinstance(raw, str) else str(raw)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise AnswerError(_("内容包含无法识别的字符，请删除后重试。")) from None
-    if "\x00" in text:
+    if text_problem(text):
         raise AnswerError(_("内容包含无法识别的字符，请删除后重试。"))
     return text
 

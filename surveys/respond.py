@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
+from cem.json_input import text_without_unstorable
 from cem.ratelimit import client_address, rate_limit_exceeded
 from cem.tenancy import tenant_context
 from surveys.definition import localized, page_of
@@ -104,15 +105,11 @@ def _hidden_from_request(request: HttpRequest, definition: dict, source) -> dict
     (characters that cannot be stored, NUL and unpaired surrogates, are dropped)."""
     names = definition.get("hidden_fields", [])
     return {
-        name: _storable(str(source[prefix + name])[:HIDDEN_VALUE_MAX])
+        name: text_without_unstorable(str(source[prefix + name])[:HIDDEN_VALUE_MAX])
         for name in names
         for prefix in ("", "h_")
         if source.get(prefix + name)
     }
-
-
-def _storable(text: str) -> str:
-    return text.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
 
 
 def _theme(link: Link, definition: dict) -> dict:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cem.access import require_permission, tenant_view
+from cem.json_input import JsonInputError, json_input_loads
 from cem.models import OrgUnit
 from customers.services import contact_policy_update
 from journeys.models import Touchpoint
@@ -329,9 +330,9 @@ def survey_import(request: HttpRequest, survey_id: int) -> HttpResponse:
     upload = request.FILES.get("file")
     raw = upload.read(1_000_000) if upload else request.POST.get("document", "").encode()
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json_input_loads(raw)
         services.survey_import(survey=survey, document=document, by=request.user)
-    except (ValueError, UnicodeDecodeError) as error:
+    except JsonInputError as error:
         messages.error(request, _("导入失败，文件不是有效的 JSON：%(error)s") % {"error": error})
     except ValidationError as error:
         messages.error(request, _("导入失败：%(error)s") % {"error": " ".join(error.messages)})

@@ -140,3 +140,21 @@ def test_settings_stored_before_these_checks_never_reach_a_page(client, world):
         )
     page = client.get(reverse("respond_thanks", args=[world.link.token])).content.decode()
     assert "javascript:" not in page and "display:none" not in page
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"pages": [{"key": "p1", "title": {"zh-hans": "a\\u0000b"}, "questions": []}]}',
+        '{"pages": [{"key": "p1", "title": {"zh-hans": "\\ud800"}, "questions": []}]}',
+        '{"pages": [], "x": NaN}',
+        '{"pages": [], "x": 1e400}',
+        "[" * 1000 + "]" * 1000,
+    ],
+    ids=["nul", "surrogate", "nan", "overflow", "deep"],
+)
+def test_an_import_that_cannot_be_stored_is_refused_with_a_message(manager, world, document):
+    before = draft(world)
+    page = manager.post(url(world, "survey_import"), {"document": document}, follow=True)
+    assert page.status_code == 200 and "导入失败" in page.content.decode()
+    assert draft(world) == before
