@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
+from cem.tenancy import system_context
 from surveys.models import Channel, Invitation, Link, Response, Survey
 
 
@@ -39,17 +40,18 @@ def response_for_reading(response_id: int, *, scope_path: str = "") -> Response 
 
 def link_by_token(token: str) -> Link | None:
     """The link for a public token, across tenants: the token is what names the tenant."""
-    return (
-        Link.all_tenants.select_related(
-            "tenant",
-            "survey__live_version",
-            "survey__touchpoint__org_unit",
-            "touchpoint",
-            "org_unit",
+    with system_context():
+        return (
+            Link.all_tenants.select_related(
+                "tenant",
+                "survey__live_version",
+                "survey__touchpoint__org_unit",
+                "touchpoint",
+                "org_unit",
+            )
+            .filter(token=token, tenant__is_active=True)
+            .first()
         )
-        .filter(token=token, tenant__is_active=True)
-        .first()
-    )
 
 
 FUNNEL = {
