@@ -102,7 +102,8 @@ def test_malformed_bodies_get_400_not_500(api, world):
 
 def test_a_closed_survey_answers_409(api, world):
     world.survey.closes_at = timezone.now()
-    world.survey.save()
+    with tenant_context(world.tenant):
+        world.survey.save()
     assert submit(api, world, answers={"nps_1": 5, "csat_1": 3}).status_code == 409
 
 
