@@ -1,4 +1,4 @@
-"""Plotly figures of the dashboard and text analytics, as HTML (plotly.js is served locally)."""
+"""Plotly figures of the dashboard and text analytics, as data for static/cem-charts.js."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from analytics.selectors import MetricSummary
 from analytics.text_overview import AspectCell, SentimentMix
+from cem.charts import chart_json
 
 
 def weekly_trend_chart(trend: list[tuple[datetime, MetricSummary]]) -> str:
@@ -57,7 +58,7 @@ def weekly_trend_chart(trend: list[tuple[datetime, MetricSummary]]) -> str:
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
     )
-    return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+    return chart_json(figure)
 
 
 SENTIMENT_COLOURS = {"positive": "#16a34a", "neutral": "#94a3b8", "negative": "#dc2626"}
@@ -86,7 +87,7 @@ def sentiment_mix_chart(mix: SentimentMix) -> str:
         )
     )
     figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260, **_LAYOUT)
-    return figure.to_html(include_plotlyjs=False, full_html=False, config=_CONFIG)
+    return chart_json(figure, _CONFIG)
 
 
 def sentiment_trend_chart(weeks: list[tuple[date, SentimentMix]]) -> str:
@@ -118,7 +119,7 @@ def sentiment_trend_chart(weeks: list[tuple[date, SentimentMix]]) -> str:
         yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": _("情感分")},
         **_LAYOUT,
     )
-    return figure.to_html(include_plotlyjs=False, full_html=False, config=_CONFIG)
+    return chart_json(figure, _CONFIG)
 
 
 def aspect_chart(aspects: list[tuple[str, AspectCell]]) -> str:
@@ -149,4 +150,4 @@ def aspect_chart(aspects: list[tuple[str, AspectCell]]) -> str:
         xaxis={"title": _("提及次数（负面 ← → 正面）")},
         **_LAYOUT,
     )
-    return figure.to_html(include_plotlyjs=False, full_html=False, config=_CONFIG)
+    return chart_json(figure, _CONFIG)

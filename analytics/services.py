@@ -40,6 +40,7 @@ from analytics.selectors import text_dictionary
 from analytics.signals import response_scored
 from analytics.text import analyzer_version, text_analyze
 from analytics.text_overview import Tally
+from cem.celery import publish
 from cem.services import Actor, audit_record
 from cem.tenancy import current_tenant, system_context, tenant_context
 from surveys.models import Response
@@ -164,16 +165,7 @@ def response_enqueue_scoring(*, response_id: int) -> bool:
     response is already saved and the sweeper will enqueue it again."""
     from analytics.tasks import score_response
 
-    try:
-        score_response.apply_async(
-            args=[response_id],
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
-        )
-    except Exception:
-        logger.exception("could not enqueue scoring of response %s; the sweeper will", response_id)
-        return False
-    return True
+    return publish(score_response, response_id)
 
 
 def unscored_response_ids(*, older_than: timedelta | None = None, limit: int = 1000) -> list[int]:

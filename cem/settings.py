@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "cem",
     "customers",
     "journeys",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -137,7 +140,12 @@ WHITENOISE_USE_FINDERS = not env_bool("CEM_MANIFEST_STATIC", False)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A cache that does not answer is a miss soon, not a hung request.
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -156,7 +164,14 @@ CELERY_TASK_ROUTES = {
     "surveys.tasks.*": {"queue": os.environ.get("CELERY_NOTIFICATIONS_QUEUE", "notifications")},
     "integrations.tasks.*": {"queue": os.environ.get("CELERY_EVENTS_QUEUE", "default")},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 2,
+    "socket_connect_timeout": 1,
+}
+# Publishing from a web request gives up within about a second when the broker is down
+# (see cem/tasks.py); workers keep retrying their own connection as usual.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "sweep-unscored-responses": {"task": "analytics.tasks.sweep_unscored", "schedule": 60.0},
@@ -221,6 +236,8 @@ SPECTACULAR_SETTINGS = {
 # Respondent pages: page submissions per client address per minute. Generous, because many
 # respondents can share one address (branch Wi-Fi, carrier NAT) and each page is a POST.
 CEM_PUBLIC_SUBMIT_RATE = int(os.environ.get("CEM_PUBLIC_SUBMIT_RATE", "120"))
+# Where request limits are counted; without it (or while it is down) each process counts alone.
+CEM_RATELIMIT_REDIS_URL = os.environ.get("CEM_RATELIMIT_REDIS_URL", REDIS_URL)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
@@ -236,6 +253,24 @@ if env_bool("BEHIND_TLS_PROXY", False):
 CEM_TRUSTED_PROXY_COUNT = int(os.environ.get("CEM_TRUSTED_PROXY_COUNT", "0"))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere (charts are drawn from data attributes by a static file), so a
+# stored javascript: link or an injected tag cannot run. Styles may be inline: plotly sets
+# them at run time, and a survey's brand colour is one checked value. Respondent pages widen
+# frame-ancestors for the embed widget (surveys/respond.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

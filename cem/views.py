@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -12,15 +11,23 @@ from django.views.decorators.http import require_POST
 
 from cem.access import tenant_view
 from cem.forms import ApiKeyCreateForm, TenantThemeForm
+from cem.health import dependency_checks
 from cem.models import ApiKey, Membership, Role
 from cem.services import api_key_create, api_key_revoke, tenant_theme_update
 from cem.tenancy import system_context
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Liveness with each dependency. Only a database outage is fatal (503): without Redis
+    or the broker, answers are still stored and scored later, so the state is "degraded"."""
+    checks = dependency_checks()
+    if checks["database"] != "ok":
+        state, status = "down", 503
+    elif all(check in {"ok", "not used"} for check in checks.values()):
+        state, status = "ok", 200
+    else:
+        state, status = "degraded", 200
+    return JsonResponse({"status": state, "checks": checks}, status=status)
 
 
 @login_required

@@ -3,13 +3,13 @@ tenant's triggers to invite the customer (see surveys/distribution.py)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cem.celery import publish
 from cem.models import OrgUnit
 from cem.tenancy import system_context, tenant_context
 from customers.services import customer_upsert
@@ -17,8 +17,6 @@ from integrations.models import InboundEvent
 from journeys.models import Touchpoint
 from surveys.distribution import invitation_schedule, trigger_matches
 from surveys.models import Trigger
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,10 +74,7 @@ def event_ingest(item: dict) -> EventResult:
 def event_enqueue(*, event_pk: int) -> None:
     from integrations.tasks import process_event
 
-    try:
-        process_event.apply_async(args=[event_pk], retry=True, retry_policy={"max_retries": 2})
-    except Exception:
-        logger.exception("could not enqueue event %s; the sweeper will", event_pk)
+    publish(process_event, event_pk)
 
 
 def event_process(*, event_pk: int) -> int:

@@ -1,7 +1,7 @@
 """The partner REST API, version 1, and its OpenAPI 3 schema and docs."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from alerts import api as alert_api
 from integrations import api as integration_api
@@ -28,5 +28,5 @@ urlpatterns = [
     path("tickets/<int:number>/", alert_api.TicketDetailApi.as_view(), name="api_ticket"),
     path("events/", integration_api.EventIngestApi.as_view(), name="api_events"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -14,7 +14,12 @@ from journeys.models import Touchpoint
 from surveys.distribution import invitations_create
 from surveys.models import Channel, Invitation, Response, Survey
 from surveys.selectors import response_list, survey_list
-from surveys.services import ResponseRejectedError, SurveyClosedError, response_submit
+from surveys.services import (
+    IdempotencyConflictError,
+    ResponseRejectedError,
+    SurveyClosedError,
+    response_submit,
+)
 
 
 class SurveyOutput(serializers.ModelSerializer):
@@ -184,6 +189,11 @@ class ResponseCreateApi(APIView):
         except SurveyClosedError as closed:
             return ApiResponse(
                 {"error": {"code": "survey_closed", "message": str(closed)}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except IdempotencyConflictError as conflict:
+            return ApiResponse(
+                {"error": {"code": "idempotency_conflict", "message": str(conflict)}},
                 status=status.HTTP_409_CONFLICT,
             )
         response = (

@@ -224,12 +224,8 @@ SETTINGS = ("title", "description", "thanks", "redirect_url", "theme", "hidden_f
 
 
 def settings_update(definition: dict, *, changes: Mapping[str, Any]) -> None:
-    redirect = changes.get("redirect_url")
-    if redirect and not re.match(r"^https?://", redirect):
-        raise DefinitionError(_("跳转地址须以 http:// 或 https:// 开头。"))
-    color = (changes.get("theme") or {}).get("brand_color")
-    if color and not re.match(r"^#[0-9a-fA-F]{6}$", color):
-        raise DefinitionError(_("品牌色须为 #1d4ed8 这样的格式。"))
+    """Change the survey's settings; definition_validate checks them (the same check an
+    import gets)."""
     for name in changes.get("hidden_fields") or []:
         if not KEY_PATTERN.match(name):
             raise DefinitionError(

@@ -1,9 +1,11 @@
-"""Plotly figure of the distribution dashboard (plotly.js is served locally)."""
+"""Plotly figure of the distribution dashboard as data for static/cem-charts.js."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
+
+from cem.charts import chart_json
 
 
 def response_rate_chart(weeks: list[dict]) -> str:
@@ -33,4 +35,4 @@ def response_rate_chart(weeks: list[dict]) -> str:
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
     )
-    return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+    return chart_json(figure)

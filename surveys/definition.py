@@ -16,6 +16,7 @@ Conditions and piping live in surveys/logic.py.
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from cem.validators import BRAND_COLOR, web_url_problem
+
 DEFAULT_LANGUAGE = "zh-hans"
 LANGUAGES = ("zh-hans", "en")
 TEXT_MAX_LENGTH = 2000
 SHORT_TEXT_MAX_LENGTH = 200
+NUMBER_ANSWER_LIMIT = 1e15  # beyond this a number answer is a typo or an attack
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 OTHER = "other"  # the option key of "other, please say"
 FORMATS = {
@@ -105,6 +109,7 @@ def definition_validate(definition: Mapping[str, Any]) -> None:
     """Raise DefinitionError unless the document is well-formed and publishable."""
     from surveys.logic import condition_validate
 
+    _settings_validate(definition)
     pages = definition.get("pages")
     if not isinstance(pages, list) or not pages:
         raise DefinitionError(_("问卷至少需要一页。"))
@@ -136,6 +141,31 @@ def definition_validate(definition: Mapping[str, Any]) -> None:
         raise EmptySurveyError(_("问卷至少需要一道题。"))
 
 
+def _settings_validate(definition: Mapping[str, Any]) -> None:
+    """The survey's own settings: where the thank-you page leads, and its look."""
+    redirect = definition.get("redirect_url") or ""
+    if not isinstance(redirect, str) or (redirect and web_url_problem(redirect)):
+        raise DefinitionError(_("跳转地址须以 http:// 或 https:// 开头，且不含空格和引号。"))
+    theme = definition.get("theme") or {}
+    if not isinstance(theme, Mapping) or set(theme) - {"brand_color", "logo_url"}:
+        raise DefinitionError(_("主题只能设置品牌色（brand_color）和 Logo 地址（logo_url）。"))
+    color = theme.get("brand_color") or ""
+    if not isinstance(color, str) or (color and not BRAND_COLOR.match(color)):
+        raise DefinitionError(_("品牌色须为 #1d4ed8 这样的格式。"))
+    logo = theme.get("logo_url") or ""
+    if not isinstance(logo, str) or (logo and web_url_problem(logo)):
+        raise DefinitionError(_("Logo 地址须以 http:// 或 https:// 开头，且不含空格和引号。"))
+
+
+def _bounded_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= NUMBER_ANSWER_LIMIT
+    )
+
+
 def _question_validate(question: Mapping[str, Any], seen: list[str]) -> None:
     key = question.get("key", "")
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
@@ -162,6 +192,21 @@ def _question_validate(question: Mapping[str, Any], seen: list[str]) -> None:
             )
     if question.get("format") and question["format"] not in FORMATS:
         raise DefinitionError(_("题目 %(key)s 的格式校验未知。") % {"key": key})
+    if qtype == "number" and not all(
+        question.get(name) is None or _bounded_number(question[name]) for name in ("min", "max")
+    ):
+        raise DefinitionError(
+            _("题目 %(key)s 的最小值和最大值须是绝对值不超过 10^15 的数。") % {"key": key}
+        )
+    for name in ("min_length", "max_length", "min_choices", "max_choices"):
+        value = question.get(name)
+        if value is not None and not (
+            isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= TEXT_MAX_LENGTH
+        ):
+            raise DefinitionError(
+                _("题目 %(key)s 的字数或选择数限制须是 0 到 %(limit)s 之间的整数。")
+                % {"key": key, "limit": TEXT_MAX_LENGTH}
+            )
 
 
 def _options_validate(key: str, options: list, what: str = "options") -> None:
@@ -222,9 +267,21 @@ def _clean_choice(question: Mapping, raw: Any, other_text: Any) -> Any:
     return chosen[0]
 
 
-def _clean_text(question: Mapping, raw: Any) -> str:
+def _storable_text(raw: Any) -> str:
+    """`raw` as text, refused when it holds what cannot be stored or shown: NUL characters
+    and unpaired surrogates (PostgreSQL's JSON rejects both)."""
     text = raw if isinstance(raw, str) else str(raw)
-    text = text.strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AnswerError(_("内容包含无法识别的字符，请删除后重试。")) from None
+    if "\x00" in text:
+        raise AnswerError(_("内容包含无法识别的字符，请删除后重试。"))
+    return text
+
+
+def _clean_text(question: Mapping, raw: Any) -> str:
+    text = _storable_text(raw).strip()
     default = SHORT_TEXT_MAX_LENGTH if question["type"] == "short_text" else TEXT_MAX_LENGTH
     limit = int(question.get("max_length") or default)
     if len(text) > limit:
@@ -249,8 +306,11 @@ def _format_check(name: str | None, text: str) -> None:
 def _clean_number(question: Mapping, raw: Any) -> int | float:
     try:
         value = float(str(raw).strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         raise AnswerError(_("请输入数字。")) from None
+    # nan, inf and numbers beyond what JSON and a reader can use are not answers.
+    if not math.isfinite(value) or abs(value) > NUMBER_ANSWER_LIMIT:
+        raise AnswerError(_("请输入有效的数字。"))
     if question.get("integer") and not value.is_integer():
         raise AnswerError(_("请输入整数。"))
     low, high = question.get("min"), question.get("max")
@@ -286,7 +346,7 @@ def _clean_matrix(question: Mapping, raw: Any) -> dict:
 def _clean_contact(question: Mapping, raw: Any) -> dict:
     if not isinstance(raw, Mapping):
         raise AnswerError(_("联系方式格式不正确。"))
-    contact = {name: str(raw.get(name) or "").strip() for name in CONTACT_FIELDS}
+    contact = {name: _storable_text(raw.get(name) or "").strip() for name in CONTACT_FIELDS}
     contact = {name: value for name, value in contact.items() if value}
     if contact.get("mobile"):
         _format_check("cn_mobile", contact["mobile"])

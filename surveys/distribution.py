@@ -8,7 +8,6 @@ safe to run twice.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cem.celery import publish
 from cem.messaging import Message, deliver
 from cem.services import Actor, audit_record
 from cem.tenancy import system_context, tenant_context
@@ -29,9 +29,8 @@ from customers.services import unsubscribe_token
 from surveys.definition import localized
 from surveys.logic import OPERATORS
 from surveys.models import Channel, Invitation, Link, Survey, Trigger
-from surveys.services import survey_unavailable_reason
+from surveys.services import fields_check, survey_unavailable_reason
 
-logger = logging.getLogger(__name__)
 S = Invitation.Status
 WHY = Invitation.Suppression
 
@@ -91,7 +90,7 @@ def trigger_create(
         raise ValidationError(_("未知渠道：%(channel)s") % {"channel": channel})
     if not event_type.strip():
         raise ValidationError(_("请填写事件类型，如 account.opened。"))
-    trigger = Trigger.objects.create(
+    trigger = Trigger(
         survey=survey,
         event_type=event_type.strip(),
         touchpoint=touchpoint,
@@ -99,6 +98,8 @@ def trigger_create(
         delay_minutes=delay_minutes,
         conditions=conditions or {},
     )
+    fields_check(trigger, "event_type", "delay_minutes")
+    trigger.save()
     audit_record(by=by, action="trigger.create", target=trigger, after={"event_type": event_type})
     return trigger
 
@@ -220,12 +221,7 @@ def invitation_schedule(
 def invitation_enqueue(*, invitation_id: int) -> None:
     from surveys.tasks import send_invitation
 
-    try:
-        send_invitation.apply_async(
-            args=[invitation_id], retry=True, retry_policy={"max_retries": 2}
-        )
-    except Exception:
-        logger.exception("could not enqueue invitation %s; the dispatcher will", invitation_id)
+    publish(send_invitation, invitation_id)
 
 
 def public_url(path: str) -> str:

@@ -9,9 +9,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cem.validators import datetime_in_service_range
 from customers.models import ContactPolicy
 from journeys.models import Touchpoint
 from surveys.definition import localized
+from surveys.models import RESPONSE_LIMIT_RANGE
 
 QUESTION_TYPE_CHOICES = [
     ("nps", _("NPS 推荐度（0-10）")),
@@ -59,9 +61,15 @@ class SurveyCreateForm(forms.Form):
 
 
 class SurveyWindowForm(forms.Form):
-    opens_at = forms.DateTimeField(label=_("开始回收"), required=False)
-    closes_at = forms.DateTimeField(label=_("停止回收"), required=False)
-    response_limit = forms.IntegerField(label=_("回收上限"), required=False, min_value=1)
+    opens_at = forms.DateTimeField(
+        label=_("开始回收"), required=False, validators=[datetime_in_service_range]
+    )
+    closes_at = forms.DateTimeField(
+        label=_("停止回收"), required=False, validators=[datetime_in_service_range]
+    )
+    response_limit = forms.IntegerField(
+        label=_("回收上限"), required=False, validators=RESPONSE_LIMIT_RANGE
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -69,6 +77,25 @@ class SurveyWindowForm(forms.Form):
         if opens and closes and closes <= opens:
             raise forms.ValidationError(_("停止时间须晚于开始时间。"))
         return cleaned
+
+
+class LinkSettingsForm(forms.Form):
+    response_limit = forms.IntegerField(
+        label=_("回收上限"), required=False, validators=RESPONSE_LIMIT_RANGE
+    )
+    expires_at = forms.DateTimeField(
+        label=_("过期时间"), required=False, validators=[datetime_in_service_range]
+    )
+    one_response_per_device = forms.BooleanField(required=False)
+
+
+def form_error_text(form: forms.Form) -> str:
+    """All of a form's errors in one line, for a message above the page."""
+    return " ".join(
+        f"{form.fields[name].label}：{error}" if name in form.fields else str(error)
+        for name, errors in form.errors.items()
+        for error in errors
+    )
 
 
 class QuestionAddForm(forms.Form):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cem.tenancy import TenantOwnedModel
+from cem.validators import datetime_in_service_range
+
+RESPONSE_LIMIT_RANGE = [MinValueValidator(1), MaxValueValidator(10_000_000)]
+TRIGGER_DELAY_MAX_MINUTES = 60 * 24 * 90  # an invitation three months after the event at most
 
 
 class Survey(TenantOwnedModel):
@@ -29,10 +35,13 @@ class Survey(TenantOwnedModel):
     live_version = models.ForeignKey(
         "surveys.SurveyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    opens_at = models.DateTimeField(null=True, blank=True)
-    closes_at = models.DateTimeField(null=True, blank=True)
+    opens_at = models.DateTimeField(null=True, blank=True, validators=[datetime_in_service_range])
+    closes_at = models.DateTimeField(null=True, blank=True, validators=[datetime_in_service_range])
     response_limit = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("问卷回收上限（留空为不限）")
+        validators=RESPONSE_LIMIT_RANGE,
+        null=True,
+        blank=True,
+        help_text=_("问卷回收上限（留空为不限）"),
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -69,6 +78,9 @@ class SurveyVersion(TenantOwnedModel):
         return self.published_at is not None
 
 
+LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what new_link_token makes, at most the column
+
+
 def new_link_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -96,9 +108,12 @@ class Link(TenantOwnedModel):
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     hidden_fields = models.JSONField(default=dict, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, validators=[datetime_in_service_range])
     response_limit = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("该链接（如某网点）的回收上限")
+        validators=RESPONSE_LIMIT_RANGE,
+        null=True,
+        blank=True,
+        help_text=_("该链接（如某网点）的回收上限"),
     )
     one_response_per_device = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -147,7 +162,14 @@ class Response(TenantOwnedModel):
     language = models.CharField(max_length=16, default="zh-hans")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.LINK)
+    # The partner's idempotency key (API): a retry with the same body stores one response.
     client_submission_id = models.CharField(max_length=64, blank=True)
+    # A digest of what was submitted under client_submission_id: a replay that differs is
+    # refused rather than answered with the first response.
+    submission_digest = models.CharField(max_length=64, blank=True)
+    # The respondent's key to resume a partial response (respondent pages only; issued by
+    # the server, never chosen by the client, and apart from the partners' ids).
+    resume_key = models.CharField(max_length=64, blank=True)
     # Progress of a partial response through a multi-page survey: pages passed, page shown.
     page_path = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -160,7 +182,12 @@ class Response(TenantOwnedModel):
                 fields=["tenant", "client_submission_id"],
                 condition=~models.Q(client_submission_id=""),
                 name="response_submission_unique_per_tenant",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "resume_key"],
+                condition=~models.Q(resume_key=""),
+                name="response_resume_key_unique_per_tenant",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "submitted_at"], name="response_tenant_submitted"),
@@ -193,7 +220,9 @@ class Trigger(TenantOwnedModel):
         "journeys.Touchpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     conditions = models.JSONField(default=dict, blank=True)
-    delay_minutes = models.PositiveIntegerField(default=0)
+    delay_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(TRIGGER_DELAY_MAX_MINUTES)]
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMS)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)

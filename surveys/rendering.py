@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from cem.validators import BRAND_COLOR, web_url_problem
 from surveys.definition import (
     OTHER,
     TEXT_TYPES,
@@ -20,6 +21,24 @@ from surveys.definition import (
     rating_scale,
 )
 from surveys.logic import pipe
+
+
+def respondent_theme(tenant_settings: Mapping | None, definition: Mapping) -> dict:
+    """The look of a respondent page: the survey's theme over the tenant's, keeping only
+    values that are safe to put in a style tag and an image (data stored before these were
+    checked on the way in is checked again on the way out)."""
+    theme = {**((tenant_settings or {}).get("theme") or {}), **(definition.get("theme") or {})}
+    color, logo = str(theme.get("brand_color") or ""), str(theme.get("logo_url") or "")
+    return {
+        "brand_color": color if BRAND_COLOR.match(color) else "",
+        "logo_url": logo if logo and web_url_problem(logo) is None else "",
+    }
+
+
+def thanks_redirect_url(definition: Mapping) -> str:
+    url = str(definition.get("redirect_url") or "")
+    return url if url and web_url_problem(url) is None else ""
+
 
 SCALE_ENDS = {
     "nps": (_("完全不可能"), _("非常可能")),

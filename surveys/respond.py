@@ -8,14 +8,19 @@ cookie holds its resume key). The link token names the tenant, so these views se
 
 from __future__ import annotations
 
+import re
 import uuid
 
+from csp.decorators import csp_replace
 from django.conf import settings
+from django.core.signing import Signer
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 
 from cem.ratelimit import client_address, rate_limit_exceeded
 from cem.tenancy import tenant_context
@@ -23,7 +28,12 @@ from surveys.definition import localized, page_of
 from surveys.distribution import invitation_track
 from surveys.logic import questions_to_show
 from surveys.models import Link, Response
-from surveys.rendering import questions_for_display, raw_answers_from_form
+from surveys.rendering import (
+    questions_for_display,
+    raw_answers_from_form,
+    respondent_theme,
+    thanks_redirect_url,
+)
 from surveys.selectors import link_by_token
 from surveys.services import (
     SurveyClosedError,
@@ -35,6 +45,8 @@ from surveys.services import (
 )
 
 RESUME_COOKIE_DAYS = 30
+# What the server issues: a uuid's hex for anonymous links, "link:<token>" for personal ones.
+RESUME_KEY = re.compile(r"[A-Za-z0-9:_-]{1,64}")
 HIDDEN_VALUE_MAX = 200
 
 
@@ -54,33 +66,57 @@ def _done_cookie(link: Link) -> str:
 
 
 def _resume_key(request: HttpRequest, link: Link) -> str:
-    """One response per personal link; for an anonymous link, one per browser at a time."""
+    """One response per personal link; for an anonymous link, one per browser at a time: the
+    key in its cookie, else the one carried in the URL (browsers without cookies). A key that
+    names no response of this link is ignored, never adopted: keys are issued by the server."""
     if link.kind == Link.Kind.PERSONAL:
         return f"link:{link.token}"
-    # The cookie, else the key carried in the URL or the form (browsers without cookies).
-    key = (
-        request.COOKIES.get(_resume_cookie(link))
-        or request.GET.get("r")
-        or request.POST.get("resume_key")
-        or ""
-    )
-    return key[:64]
+    key = request.COOKIES.get(_resume_cookie(link)) or request.GET.get("r") or ""
+    return key if RESUME_KEY.fullmatch(key) else ""
+
+
+def _new_resume_key(link: Link) -> str:
+    return f"link:{link.token}" if link.kind == Link.Kind.PERSONAL else uuid.uuid4().hex
+
+
+def _form_token(link: Link, resume_key: str) -> str:
+    """The respondent form's own proof that the server rendered it for this link and key.
+
+    It stands in for Django's CSRF cookie, which a page framed on a partner's site (the
+    embed widget, app web views) never gets back: the form is exempt from the cookie check
+    and checked by this signature instead. Staff pages keep the cookie check.
+    """
+    return Signer(salt="surveys.respond").signature(f"{link.token}:{resume_key}")
+
+
+def _posted_resume_key(request: HttpRequest, link: Link) -> str | None:
+    """The resume key a posted page was rendered with, if its form token proves it."""
+    key = request.POST.get("resume_key", "")
+    if RESUME_KEY.fullmatch(key) and constant_time_compare(
+        request.POST.get("form_token", ""), _form_token(link, key)
+    ):
+        return key
+    return None
 
 
 def _hidden_from_request(request: HttpRequest, definition: dict, source) -> dict:
-    """Hidden fields the survey declares, taken from the link's query string or form."""
+    """Hidden fields the survey declares, taken from the link's query string or form
+    (characters that cannot be stored, NUL and unpaired surrogates, are dropped)."""
     names = definition.get("hidden_fields", [])
     return {
-        name: str(source[prefix + name])[:HIDDEN_VALUE_MAX]
+        name: _storable(str(source[prefix + name])[:HIDDEN_VALUE_MAX])
         for name in names
         for prefix in ("", "h_")
         if source.get(prefix + name)
     }
 
 
+def _storable(text: str) -> str:
+    return text.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
+
+
 def _theme(link: Link, definition: dict) -> dict:
-    tenant_theme = link.tenant.settings.get("theme", {}) if link.tenant.settings else {}
-    return {**tenant_theme, **definition.get("theme", {})}
+    return respondent_theme(link.tenant.settings, definition)
 
 
 def _closed(request: HttpRequest, link: Link, error: SurveyClosedError) -> HttpResponse:
@@ -89,20 +125,33 @@ def _closed(request: HttpRequest, link: Link, error: SurveyClosedError) -> HttpR
     return render(request, "surveys/respond_closed.html", context, status=status)
 
 
-# Respondent pages may be framed: the embed widget and app web views show them in iframes.
+# Respondent pages may be framed by any site: the embed widget and app web views show them in
+# iframes. They are exempt from the CSRF cookie check and carry their own signed form token.
+FRAMED_ANYWHERE = csp_replace({"frame-ancestors": ["*"]})
+
+
+@csrf_exempt
 @xframe_options_exempt
+@FRAMED_ANYWHERE
 def respond(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     survey = link.survey
     with tenant_context(link.tenant):
-        resume_key = _resume_key(request, link)
-        response = response_in_progress(resume_key=resume_key)
+        stale_form = False
+        if request.method == "POST":
+            resume_key = _posted_resume_key(request, link)
+            stale_form = resume_key is None
+            if stale_form:
+                resume_key = _resume_key(request, link)
+        else:
+            resume_key = _resume_key(request, link)
+        response = response_in_progress(link=link, resume_key=resume_key)
         if response is not None and response.status == Response.Status.COMPLETE:
             if request.method == "POST":  # a double click on the last page
                 return redirect("respond_thanks", token=link.token)
             if link.kind == Link.Kind.PERSONAL or link.one_response_per_device:
                 return _closed(request, link, survey_closed_error("already_answered"))
-            response, resume_key = None, ""
+            response = None
         if link.one_response_per_device and request.COOKIES.get(_done_cookie(link)):
             return _closed(request, link, survey_closed_error("already_answered"))
         reason = survey_unavailable_reason(survey=survey, link=link)
@@ -115,19 +164,36 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
                 error = SurveyClosedError(_("提交过于频繁，请稍后再试。"), "rate_limited")
                 context = {"survey": survey, "message": str(error), "reason": error.reason}
                 return render(request, "surveys/respond_closed.html", context, status=429)
-            return _page_post(request, link, response, resume_key)
-        if link.kind == Link.Kind.PERSONAL:
+            if not stale_form:
+                return _page_post(request, link, response, resume_key)
+        elif link.kind == Link.Kind.PERSONAL:
             invitation_track(link=link, stage="opened")
         if response is None:
             response = response_begin(
                 survey=survey,
                 link=link,
-                resume_key=resume_key or uuid.uuid4().hex,
+                resume_key=_new_resume_key(link),
                 language=request.LANGUAGE_CODE,
                 hidden=_hidden_from_request(request, survey.live_version.definition, request.GET),
             )
+        page_key = response.page_path[-1]
+        if not stale_form:
+            return _page_render(request, link, response, page_key, values=response.answers)
+        # A form the server cannot vouch for (rendered before a deploy, or forged): nothing is
+        # saved; the page comes back with what was entered, to be sent once more.
+        entered = response.answers
+        if request.POST.get("page") == page_key:
+            page = page_of(response.version.definition, page_key)
+            questions = questions_to_show(page, response.answers, response.extra)
+            entered = {**entered, **raw_answers_from_form(request.POST, questions)}
         return _page_render(
-            request, link, response, response.page_path[-1], values=response.answers
+            request,
+            link,
+            response,
+            page_key,
+            values=entered,
+            notice=_("页面已过期，请确认您的回答后再提交一次。"),
+            status=400,
         )
 
 
@@ -137,7 +203,7 @@ def _page_post(request: HttpRequest, link: Link, response: Response | None, resu
         response = response_begin(
             survey=link.survey,
             link=link,
-            resume_key=resume_key or uuid.uuid4().hex,
+            resume_key=resume_key,
             language=request.LANGUAGE_CODE,
             hidden=_hidden_from_request(request, definition, request.POST),
         )
@@ -184,16 +250,12 @@ def _page_post(request: HttpRequest, link: Link, response: Response | None, resu
         # that refuse the cookie.
         reply = redirect(
             reverse("respond", args=[link.token])
-            + (
-                ""
-                if link.kind == Link.Kind.PERSONAL
-                else f"?r={outcome.response.client_submission_id}"
-            )
+            + ("" if link.kind == Link.Kind.PERSONAL else f"?r={outcome.response.resume_key}")
         )
     if link.kind != Link.Kind.PERSONAL and outcome.response.pk:
         reply.set_cookie(
             _resume_cookie(link),
-            outcome.response.client_submission_id,
+            outcome.response.resume_key,
             max_age=RESUME_COOKIE_DAYS * 86400,
             path=f"/s/{link.token}/",
             httponly=True,
@@ -202,7 +264,9 @@ def _page_post(request: HttpRequest, link: Link, response: Response | None, resu
     return reply
 
 
-def _page_render(request, link, response, page_key, *, values, errors=None) -> HttpResponse:
+def _page_render(
+    request, link, response, page_key, *, values, errors=None, notice="", status=200
+) -> HttpResponse:
     definition = response.version.definition
     language = request.LANGUAGE_CODE
     page = page_of(definition, page_key)
@@ -221,14 +285,15 @@ def _page_render(request, link, response, page_key, *, values, errors=None) -> H
             errors=errors,
             answers=response.answers,
             hidden=response.extra,
-            shuffle_seed=response.client_submission_id,
+            shuffle_seed=response.resume_key,
         ),
         "form_error": (
             _("有 %(count)s 道题需要修改，请查看红色提示。") % {"count": len(errors)}
             if errors
-            else ""
+            else notice
         ),
-        "resume_key": response.client_submission_id,
+        "resume_key": response.resume_key,
+        "form_token": _form_token(link, response.resume_key),
         "hidden_fields": response.extra if response.pk is None else {},
         "can_go_back": len(response.page_path) > 1 and position > 0,
         "page_number": position + 1,
@@ -239,10 +304,11 @@ def _page_render(request, link, response, page_key, *, values, errors=None) -> H
     }
     if any(question["display_json"] for question in context["questions"]):
         context["logic_state"] = {"answers": response.answers, "hidden": response.extra}
-    return render(request, "surveys/respond.html", context)
+    return render(request, "surveys/respond.html", context, status=status)
 
 
 @xframe_options_exempt
+@FRAMED_ANYWHERE
 def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     definition = link.survey.live_version.definition if link.survey.live_version_id else {}
@@ -253,7 +319,7 @@ def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
         {
             "title": localized(definition.get("title"), language) or link.survey.name,
             "thanks": localized(definition.get("thanks"), language),
-            "redirect_url": definition.get("redirect_url", ""),
+            "redirect_url": thanks_redirect_url(definition),
             "theme": _theme(link, definition),
         },
     )

@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
 from cem.tenancy import system_context
-from surveys.models import Channel, Invitation, Link, Response, Survey
+from surveys.models import LINK_TOKEN, Channel, Invitation, Link, Response, Survey
 
 
 def survey_list() -> QuerySet[Survey]:
@@ -39,7 +39,10 @@ def response_for_reading(response_id: int, *, scope_path: str = "") -> Response 
 
 
 def link_by_token(token: str) -> Link | None:
-    """The link for a public token, across tenants: the token is what names the tenant."""
+    """The link for a public token, across tenants: the token is what names the tenant.
+    Anything that cannot be a token (NUL bytes and the like in a typed URL) names none."""
+    if not LINK_TOKEN.fullmatch(token):
+        return None
     with system_context():
         return (
             Link.all_tenants.select_related(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -163,6 +165,7 @@ def survey_window_update(
 ) -> Survey:
     before = {"opens_at": str(survey.opens_at), "closes_at": str(survey.closes_at)}
     survey.opens_at, survey.closes_at, survey.response_limit = opens_at, closes_at, response_limit
+    fields_check(survey, "opens_at", "closes_at", "response_limit")
     survey.save(update_fields=["opens_at", "closes_at", "response_limit"])
     audit_record(
         by=by,
@@ -215,6 +218,7 @@ def link_update(
     link.response_limit = response_limit
     link.one_response_per_device = one_response_per_device
     link.expires_at = expires_at
+    fields_check(link, "response_limit", "expires_at")
     link.save(update_fields=["response_limit", "one_response_per_device", "expires_at"])
     audit_record(by=by, action="link.update", target=link)
     return link
@@ -237,12 +241,22 @@ def link_create(
     )
 
 
+def fields_check(instance, *names: str) -> None:
+    """Run the model's validators (ranges, plausible dates) on the fields a service sets,
+    so a form, an import or the API cannot store what would break a page later."""
+    instance.clean_fields(exclude={f.name for f in instance._meta.fields} - set(names))
+
+
 class ResponseRejectedError(ValidationError):
     """The answers do not fit the survey: `errors` maps question keys to messages."""
 
     def __init__(self, errors: dict[str, str]):
         super().__init__(errors)
         self.errors = errors
+
+
+class IdempotencyConflictError(Exception):
+    """A client_submission_id already stored with a different submission."""
 
 
 class SurveyClosedError(Exception):
@@ -338,12 +352,24 @@ def response_submit(
     org_unit: OrgUnit | None = None,
 ) -> SubmittedResponse:
     """Validate a whole response against the live version (logic included) and save it
-    complete; scoring follows the commit. A repeated client_submission_id returns the
-    response stored the first time."""
+    complete; scoring follows the commit. A repeated client_submission_id with the same
+    submission returns the response stored the first time; with another submission it is
+    refused (IdempotencyConflictError), so a reused key never hides a customer's answers."""
+    digest = client_submission_id and submission_digest(
+        survey=survey,
+        link=link,
+        raw_answers=raw_answers,
+        external_customer_id=external_customer_id,
+        extra=extra,
+        language=language,
+        submitted_at=submitted_at,
+        touchpoint=touchpoint,
+        org_unit=org_unit,
+    )
     if client_submission_id:
         existing = Response.objects.filter(client_submission_id=client_submission_id).first()
         if existing is not None:
-            return SubmittedResponse(existing, created=False)
+            return _replayed(existing, digest)
     reason = survey_unavailable_reason(survey=survey, link=link)
     if reason:
         raise survey_closed_error(reason)
@@ -369,6 +395,7 @@ def response_submit(
         language=language,
         source=source,
         client_submission_id=client_submission_id,
+        submission_digest=digest,
         started_at=started_at,
         submitted_at=submitted_at,
     )
@@ -378,10 +405,46 @@ def response_submit(
     except IntegrityError:
         if not client_submission_id:
             raise
-        return SubmittedResponse(
-            Response.objects.get(client_submission_id=client_submission_id), False
-        )
+        return _replayed(Response.objects.get(client_submission_id=client_submission_id), digest)
     return SubmittedResponse(response, created=True)
+
+
+def submission_digest(
+    *,
+    survey: Survey,
+    link: Link | None,
+    raw_answers: dict[str, Any],
+    external_customer_id: str,
+    extra: dict | None,
+    language: str,
+    submitted_at: datetime | None,
+    touchpoint: Touchpoint | None,
+    org_unit: OrgUnit | None,
+) -> str:
+    """A fingerprint of everything a submission says, to tell a replay from a new body."""
+    document = {
+        "survey": survey.pk,
+        "link": link.pk if link else None,
+        "answers": raw_answers,
+        "external_customer_id": external_customer_id.strip(),
+        "extra": extra or {},
+        "language": language,
+        "submitted_at": submitted_at.isoformat() if submitted_at else None,
+        "touchpoint": touchpoint.pk if touchpoint else None,
+        "org_unit": org_unit.pk if org_unit else None,
+    }
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replayed(existing: Response, digest: str) -> SubmittedResponse:
+    # Responses stored before digests were kept have none: they replay as before.
+    if existing.submission_digest and existing.submission_digest != digest:
+        raise IdempotencyConflictError(
+            f"client_submission_id {existing.client_submission_id!r} was already used for a "
+            "different submission; use a new id for a new response."
+        )
+    return SubmittedResponse(existing, created=False)
 
 
 # --- the respondent's page-by-page way in ------------------------------------------------------
@@ -398,11 +461,12 @@ class PageOutcome:
     finished: bool = False
 
 
-def response_in_progress(*, resume_key: str) -> Response | None:
+def response_in_progress(*, link: Link, resume_key: str) -> Response | None:
+    """The response a respondent started through `link` under `resume_key`, if any."""
     if not resume_key:
         return None
     return (
-        Response.objects.select_related("version").filter(client_submission_id=resume_key).first()
+        Response.objects.select_related("version").filter(link=link, resume_key=resume_key).first()
     )
 
 
@@ -423,7 +487,7 @@ def response_begin(
         extra={**link.hidden_fields, **hidden},
         language=language,
         status=Response.Status.PARTIAL,
-        client_submission_id=resume_key,
+        resume_key=resume_key,
         page_path=[version.definition["pages"][0]["key"]],
         started_at=timezone.now(),
         submitted_at=None,
@@ -475,7 +539,7 @@ def response_page_save(
             response_complete(response)
     except IntegrityError:
         # Submitted twice at once: the first one stands.
-        response = Response.objects.get(client_submission_id=response.client_submission_id)
+        response = Response.objects.get(resume_key=response.resume_key)
     return PageOutcome(response, finished=True)
 
 

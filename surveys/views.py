@@ -10,8 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -26,10 +24,12 @@ from surveys.definition import CHOICE_TYPES, iter_questions, localized, page_of
 from surveys.forms import (
     CONDITION_OPERATORS,
     ContactPolicyForm,
+    LinkSettingsForm,
     QuestionAddForm,
     SurveyCreateForm,
     SurveyWindowForm,
     condition_from_post,
+    form_error_text,
     options_to_text,
     people_from_text,
     question_changes_from_post,
@@ -37,7 +37,7 @@ from surveys.forms import (
 )
 from surveys.logic import condition_text
 from surveys.models import Channel, Invitation, Link, Survey, Trigger
-from surveys.rendering import answer_rows, questions_for_display
+from surveys.rendering import answer_rows, questions_for_display, respondent_theme
 from surveys.services import bilingual
 
 
@@ -278,7 +278,7 @@ def survey_window(request: HttpRequest, survey_id: int) -> HttpResponse:
         services.survey_window_update(survey=survey, **form.cleaned_data, by=request.user)
         messages.success(request, _("回收设置已保存。"))
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, form_error_text(form))
     return redirect(_builder_url(request, survey, "settings"))
 
 
@@ -369,7 +369,7 @@ def survey_preview(request: HttpRequest, survey_id: int) -> HttpResponse:
             "previous_page": keys[position - 1] if position else "",
             "next_page": keys[position + 1] if position + 1 < len(keys) else "",
             "language": language,
-            "theme": {**request.tenant.settings.get("theme", {}), **definition.get("theme", {})},
+            "theme": respondent_theme(request.tenant.settings, definition),
         },
     )
 
@@ -573,28 +573,12 @@ def distribution_dashboard(request: HttpRequest) -> HttpResponse:
 @tenant_view("survey.manage")
 def link_update(request: HttpRequest, survey_id: int, link_id: int) -> HttpResponse:
     link = _link(survey_id, link_id)
-    try:
-        limit = int(request.POST["response_limit"]) if request.POST.get("response_limit") else None
-        expires_at = (
-            parse_datetime(request.POST.get("expires_at", ""))
-            if request.POST.get("expires_at")
-            else None
-        )
-        if request.POST.get("expires_at") and expires_at is None:
-            raise ValueError
-        if expires_at is not None and timezone.is_naive(expires_at):
-            expires_at = timezone.make_aware(expires_at)
-    except ValueError:
-        messages.error(request, _("请填写有效的数量和日期时间。"))
-    else:
-        services.link_update(
-            link=link,
-            response_limit=limit,
-            one_response_per_device=request.POST.get("one_response_per_device") == "on",
-            expires_at=expires_at,
-            by=request.user,
-        )
+    form = LinkSettingsForm(request.POST)
+    if form.is_valid():
+        services.link_update(link=link, **form.cleaned_data, by=request.user)
         messages.success(request, _("链接设置已保存。"))
+    else:
+        messages.error(request, form_error_text(form))
     return redirect("survey_distribution", tenant_slug=request.tenant.slug, survey_id=survey_id)
 
 

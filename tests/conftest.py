@@ -118,6 +118,16 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log.close()
 
 
+@pytest.fixture(autouse=True)
+def rate_limits_of_this_test(settings, monkeypatch):
+    """Each test counts request limits afresh, in-process: tests share one client address.
+    Tests of the Redis-backed limiter point CEM_RATELIMIT_REDIS_URL at a Redis of their own."""
+    import cem.ratelimit
+
+    settings.CEM_RATELIMIT_REDIS_URL = ""
+    monkeypatch.setattr(cem.ratelimit, "_local", cem.ratelimit._LocalCounts())
+
+
 @pytest.fixture
 def local_cache(settings):
     """A cache of this test's own: clearing it must not flush the Redis that is the broker."""
@@ -180,13 +190,25 @@ def open_page(browser):
     from tests.browser_pages import PHONE
 
     contexts = []
+    csp_violations: list[str] = []
 
     def open_page(*, phone: bool = False, **options):
         context = browser.new_context(**{"locale": "zh-CN", **(PHONE if phone else {}), **options})
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # Every page a test opens must live within the Content-Security-Policy.
+        page.on(
+            "console",
+            lambda message: (
+                csp_violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert csp_violations == [], csp_violations

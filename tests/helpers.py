@@ -19,3 +19,13 @@ def submit_and_score(world: World, answers: dict, *, link=None, **kwargs):
         )
         response_score(response_id=submitted.response.pk)
         return submitted.response
+
+
+def respondent_post(client, url: str, data: dict, **extra):
+    """Post a respondent page as a browser does: the page's resume key and form token come
+    from the page itself (fetched first with the same cookies) unless `data` brings its own."""
+    import re
+
+    html = client.get(url).content.decode()
+    fields = dict(re.findall(r'name="(resume_key|form_token)" value="([^"]*)"', html))
+    return client.post(url, {**fields, **data}, **extra)

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from cem.models import ApiKey
 from cem.services import api_key_revoke
 from cem.tenancy import tenant_context
+from surveys.models import Response
 from tests.helpers import BAD_ANSWERS, submit_and_score
 
 
@@ -77,8 +78,31 @@ def test_submitting_a_response_with_customer_and_extra_fields(api, world):
     body = reply.json()
     assert body["external_customer_id"] == "C-001" and body["extra"] == {"order_id": "A-17"}
     assert body["org_unit"] == "HZ-XH" and body["touchpoint"] == "counter"
-    again = submit(api, world, answers={"nps_1": 9, "csat_1": 5}, client_submission_id="crm-1")
+    again = submit(
+        api,
+        world,
+        answers={"nps_1": 9, "csat_1": 5},
+        external_customer_id="C-001",
+        extra={"order_id": "A-17"},
+        client_submission_id="crm-1",
+        org_unit="HZ-XH",
+    )
     assert again.status_code == 200 and again.json()["id"] == body["id"]
+
+
+def test_a_replay_with_another_body_is_refused_and_keeps_the_first(api, world):
+    """Idempotency as Stripe keeps it: the same key with a different body is a client bug."""
+    first = submit(
+        api, world, answers={"nps_1": 10, "csat_1": 5}, client_submission_id="crm-20261201-0001"
+    )
+    assert first.status_code == 201
+    other = submit(
+        api, world, answers={"nps_1": 0, "csat_1": 1}, client_submission_id="crm-20261201-0001"
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_conflict"
+    with tenant_context(world.tenant):
+        assert [r.answers["nps_1"] for r in Response.objects.all()] == [10]
 
 
 def test_bad_answers_get_400_naming_each_question(api, world):

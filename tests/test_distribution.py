@@ -62,7 +62,7 @@ def test_link_limits_are_saved_and_bad_input_is_refused(manager, world):
     page = manager.post(
         url(world, "link_update", link_id=world.link.pk), {"response_limit": "many"}, follow=True
     ).content.decode()
-    assert "有效的数量" in page
+    assert "回收上限" in page and "整数" in page
     with tenant_context(world.tenant):
         world.link.refresh_from_db()
     assert world.link.response_limit == 100

@@ -18,6 +18,7 @@ from integrations.services import event_process
 from surveys import distribution
 from surveys.models import Invitation
 from tests.factories import PASSWORD
+from tests.helpers import respondent_post
 
 
 @pytest.fixture
@@ -191,8 +192,7 @@ def test_the_personal_link_tracks_opened_started_completed(client, api, world, t
     ingest_and_process(api, world, event())
     invitation = distribution.invitation_send(invitation_id=invitations(world)[0].pk)
     url = reverse("respond", args=[invitation.link.token])
-    client.get(url)
-    client.post(url, {"page": "p1", "q_nps_1": "9", "q_csat_1": "5"})
+    respondent_post(client, url, {"page": "p1", "q_nps_1": "9", "q_csat_1": "5"})
     with tenant_context(world.tenant):
         invitation.refresh_from_db()
         response = invitation.link and invitation.survey.responses.get()

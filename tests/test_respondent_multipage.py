@@ -10,6 +10,7 @@ from django.utils import timezone
 from cem.tenancy import tenant_context
 from surveys import services
 from surveys.models import Link, Response
+from tests.helpers import respondent_post
 from tests.test_survey_logic import LOGIC
 
 
@@ -40,14 +41,14 @@ def test_pages_follow_the_logic_and_the_response_completes_at_the_end(client, wo
     link = survey.links.get()
     first = client.get(url_of(link, store="SH01")).content.decode()
     assert "第 1 / 3 页" in first and 'name="h_store" value="SH01"' in first
-    reply = client.post(url_of(link), {"page": "p1", "q_nps": "4", "h_store": "SH01"})
+    reply = respondent_post(client, url_of(link), {"page": "p1", "q_nps": "4", "h_store": "SH01"})
     assert reply.status_code == 302
     second = client.get(reply["Location"]).content.decode()
     assert "您给了 4 分，主要原因是？" in second  # piped
     assert "store_issue" in second  # shown for store SH01 only
-    reply = client.post(url_of(link), {"page": "p2", "q_why": "排队太久"})
+    reply = respondent_post(client, url_of(link), {"page": "p2", "q_why": "排队太久"})
     client.get(reply["Location"])
-    done = client.post(url_of(link), {"page": "p3"})
+    done = respondent_post(client, url_of(link), {"page": "p3"})
     assert done["Location"] == reverse("respond_thanks", args=[link.token])
     [response] = responses(world)
     assert response.status == "complete" and response.submitted_at is not None
@@ -57,46 +58,46 @@ def test_pages_follow_the_logic_and_the_response_completes_at_the_end(client, wo
 
 def test_a_promoter_skips_the_why_page(client, world, survey):
     link = survey.links.get()
-    reply = client.post(url_of(link), {"page": "p1", "q_nps": "10"})
+    reply = respondent_post(client, url_of(link), {"page": "p1", "q_nps": "10"})
     assert "第 3 / 3 页" in client.get(reply["Location"]).content.decode()
 
 
 def test_back_keeps_answers_and_reload_resumes_where_the_respondent_stopped(client, world, survey):
     link = survey.links.get()
-    client.post(url_of(link), {"page": "p1", "q_nps": "5"})
+    respondent_post(client, url_of(link), {"page": "p1", "q_nps": "5"})
     reloaded = client.get(url_of(link)).content.decode()
     assert "第 2 / 3 页" in reloaded
-    back = client.post(url_of(link), {"page": "p2", "q_why": "写了一半", "back": "1"})
+    back = respondent_post(client, url_of(link), {"page": "p2", "q_why": "写了一半", "back": "1"})
     page_one = client.get(back["Location"]).content.decode()
     assert "第 1 / 3 页" in page_one and 'value="5" checked' in page_one
-    client.post(url_of(link), {"page": "p1", "q_nps": "5"})
+    respondent_post(client, url_of(link), {"page": "p1", "q_nps": "5"})
     assert "写了一半" in client.get(url_of(link)).content.decode()
     assert responses(world)[0].status == "partial"
 
 
 def test_a_browser_without_cookies_resumes_through_the_key_in_the_url(client, world, survey):
     link = survey.links.get()
-    reply = client.post(url_of(link), {"page": "p1", "q_nps": "5", "resume_key": "k-123"})
+    reply = respondent_post(client, url_of(link), {"page": "p1", "q_nps": "5"})
     client.cookies.clear()
     assert "第 2 / 3 页" in client.get(reply["Location"]).content.decode()
 
 
 def test_errors_keep_the_respondent_on_the_page_with_what_they_entered(client, world, survey):
     link = survey.links.get()
-    client.post(url_of(link), {"page": "p1", "q_nps": "3"})
-    page = client.post(url_of(link), {"page": "p2", "q_why": "", "q_store_issue": "x"})
+    respondent_post(client, url_of(link), {"page": "p1", "q_nps": "3"})
+    page = respondent_post(client, url_of(link), {"page": "p2", "q_why": "", "q_store_issue": "x"})
     assert "此题为必答题" in page.content.decode()
     assert responses(world)[0].page_path == ["p1", "p2"]
 
 
 def test_respondents_finish_on_the_version_they_started(client, world, survey):
     link = survey.links.get()
-    client.post(url_of(link), {"page": "p1", "q_nps": "3"})
+    respondent_post(client, url_of(link), {"page": "p1", "q_nps": "3"})
     with tenant_context(world.tenant):
         services.survey_question_add(survey=survey, qtype="csat", text_zh="新题", required=True)
         services.survey_publish(survey=survey, by=world.manager)
-    client.post(url_of(link), {"page": "p2", "q_why": "慢"})
-    client.post(url_of(link), {"page": "p3"})
+    respondent_post(client, url_of(link), {"page": "p2", "q_why": "慢"})
+    respondent_post(client, url_of(link), {"page": "p3"})
     [response] = responses(world)
     assert response.status == "complete" and response.version.number == 1
 
@@ -104,10 +105,10 @@ def test_respondents_finish_on_the_version_they_started(client, world, survey):
 def test_a_personal_link_resumes_anywhere_and_then_says_already_answered(client, world, survey):
     with tenant_context(world.tenant):
         link = services.link_create(survey=survey, kind=Link.Kind.PERSONAL)
-    client.post(url_of(link), {"page": "p1", "q_nps": "10"})
+    respondent_post(client, url_of(link), {"page": "p1", "q_nps": "10"})
     client.cookies.clear()
     assert "第 3 / 3 页" in client.get(url_of(link)).content.decode()
-    client.post(url_of(link), {"page": "p3"})
+    respondent_post(client, url_of(link), {"page": "p3"})
     again = client.get(url_of(link))
     assert "已经填写过" in again.content.decode()
 
@@ -116,8 +117,8 @@ def test_one_response_per_device(client, world, survey):
     with tenant_context(world.tenant):
         link = services.link_create(survey=survey)
         Link.objects.filter(pk=link.pk).update(one_response_per_device=True)
-    client.post(url_of(link), {"page": "p1", "q_nps": "10"})
-    client.post(url_of(link), {"page": "p3"})
+    respondent_post(client, url_of(link), {"page": "p1", "q_nps": "10"})
+    respondent_post(client, url_of(link), {"page": "p3"})
     assert "已经填写过" in client.get(url_of(link)).content.decode()
 
 
@@ -125,8 +126,8 @@ def test_quota_full_expired_and_not_yet_open_each_say_so(client, world, survey):
     link = survey.links.get()
     survey.response_limit = 1
     survey.save()
-    client.post(url_of(link), {"page": "p1", "q_nps": "10"})
-    client.post(url_of(link), {"page": "p3"})
+    respondent_post(client, url_of(link), {"page": "p1", "q_nps": "10"})
+    respondent_post(client, url_of(link), {"page": "p3"})
     client.cookies.clear()
     assert "足够的回答" in client.get(url_of(link)).content.decode()
     survey.response_limit = None
@@ -162,10 +163,14 @@ def test_a_condition_on_the_same_page_is_decided_by_the_server_on_submit(
     link = same_page_logic_survey.links.get()
     page = client.get(url_of(link)).content.decode()
     assert "data-display" in page and "cem-survey.js" in page  # shown; the browser may hide it
-    client.post(url_of(link), {"page": "p1", "q_csat": "5", "q_resolved": "o1", "q_reason": "很好"})
+    respondent_post(
+        client, url_of(link), {"page": "p1", "q_csat": "5", "q_resolved": "o1", "q_reason": "很好"}
+    )
     client.cookies.clear()
-    client.post(
-        url_of(link), {"page": "p1", "q_csat": "2", "q_resolved": "o3", "q_reason": "没解决"}
+    respondent_post(
+        client,
+        url_of(link),
+        {"page": "p1", "q_csat": "2", "q_resolved": "o3", "q_reason": "没解决"},
     )
     first, second = responses(world)
     assert "reason" not in first.answers  # csat 5: the question was not asked
