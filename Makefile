@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cem
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: setup system-deps run test lint format worker beat web bench messages
+.PHONY: setup system-deps run test lint format db-roles worker beat web bench messages
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,12 +51,17 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The PostgreSQL role the processes' connections run as (docs/security.md); idempotent, and a
+# no-op on SQLite. `migrate` (and the test database's set-up) does the same.
+db-roles: setup
+	$(PY) manage.py db_roles
+
 # With REDIS_URL and DATABASE_URL set: the processes docker-compose runs, one per terminal.
-web: setup
+web: db-roles
 	$(VENV)/bin/gunicorn cem.wsgi --bind $(HOST):$(PORT) --workers 2
-worker: setup
+worker: db-roles
 	$(VENV)/bin/celery -A cem worker -Q default,scoring,alerts,notifications --loglevel INFO
-beat: setup
+beat: db-roles
 	$(VENV)/bin/celery -A cem beat --loglevel INFO
 
 bench: setup

@@ -36,7 +36,7 @@ from analytics.models import ResponseScore, Sentiment
 from cem.access import actor_require_permission
 from cem.models import ApiKey, Tenant
 from cem.services import Actor, audit_record
-from cem.tenancy import current_tenant
+from cem.tenancy import current_tenant, system_context
 
 logger = logging.getLogger(__name__)
 
@@ -336,7 +336,11 @@ def ticket_note_add(*, ticket: Ticket, by: Actor, note: str) -> TicketEvent:
 
 def tickets_escalate_overdue() -> int:
     """Mark open tickets past their SLA as escalated, once each, across all tenants."""
-    now = timezone.now()
+    with system_context():
+        return _tickets_escalate_overdue(now=timezone.now())
+
+
+def _tickets_escalate_overdue(*, now) -> int:
     overdue = Ticket.all_tenants.filter(
         status__in=OPEN_STATUSES, sla_due_at__lt=now, escalated_at__isnull=True
     ).values_list("pk", "tenant_id")[:1000]

@@ -42,7 +42,7 @@ from analytics.text import analyzer_version, text_analyze
 from analytics.text_overview import Tally
 from cem.celery import publish
 from cem.services import Actor, audit_record
-from cem.tenancy import current_tenant, tenant_context
+from cem.tenancy import current_tenant, system_context, tenant_context
 from surveys.models import Response
 
 logger = logging.getLogger(__name__)
@@ -56,11 +56,12 @@ def response_score(*, response_id: int) -> ResponseScore | None:
     place of what an earlier score of it counted) and lets alert rules react (response_scored).
     Returns None when the response no longer exists.
     """
-    response = (
-        Response.all_tenants.select_related("tenant", "version", "touchpoint", "org_unit")
-        .filter(pk=response_id)
-        .first()
-    )
+    with system_context():
+        response = (
+            Response.all_tenants.select_related("tenant", "version", "touchpoint", "org_unit")
+            .filter(pk=response_id)
+            .first()
+        )
     if response is None:
         logger.warning("response %s vanished before scoring", response_id)
         return None
@@ -174,15 +175,16 @@ def unscored_response_ids(*, older_than: timedelta | None = None, limit: int = 1
         if older_than is not None
         else timedelta(seconds=settings.CEM_SWEEP_GRACE_SECONDS)
     )
-    return list(
-        Response.all_tenants.filter(
-            status=Response.Status.COMPLETE,
-            score__isnull=True,
-            received_at__lte=timezone.now() - grace,
+    with system_context():
+        return list(
+            Response.all_tenants.filter(
+                status=Response.Status.COMPLETE,
+                score__isnull=True,
+                received_at__lte=timezone.now() - grace,
+            )
+            .order_by("received_at")
+            .values_list("pk", flat=True)[:limit]
         )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
 
 
 def unscored_responses_enqueue(*, older_than: timedelta | None = None) -> int:

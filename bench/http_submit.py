@@ -468,13 +468,15 @@ def bench_world_build() -> BenchWorld:
 
 def stored_counts() -> dict[str, int]:
     from bench.floor import floor_row_count
+    from cem.tenancy import system_context
     from surveys.models import Response
 
-    return {
-        "floor_insert": floor_row_count(),
-        "respond_form": Response.all_tenants.filter(source=Response.Source.LINK).count(),
-        "api_submit": Response.all_tenants.filter(source=Response.Source.API).count(),
-    }
+    with system_context():
+        return {
+            "floor_insert": floor_row_count(),
+            "respond_form": Response.all_tenants.filter(source=Response.Source.LINK).count(),
+            "api_submit": Response.all_tenants.filter(source=Response.Source.API).count(),
+        }
 
 
 def cpu_model() -> str:

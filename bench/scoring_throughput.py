@@ -130,27 +130,31 @@ def scoring_measure(ids: list[int]) -> None:
     from alerts.models import Ticket
     from analytics.models import ResponseScore
     from analytics.services import response_score
+    from cem.tenancy import system_context
 
-    tickets_before, cpu_before = Ticket.all_tenants.count(), process_cpu_seconds()
+    with system_context():
+        tickets_before = Ticket.all_tenants.count()
+    cpu_before = process_cpu_seconds()
     started = time.perf_counter()
     for response_id in ids:
         response_score(response_id=response_id)
     seconds = time.perf_counter() - started
     cpu_ms = 1000 * (process_cpu_seconds() - cpu_before) / len(ids)
-    scores = ResponseScore.all_tenants.filter(response_id__in=ids)
-    with_aspects = scores.exclude(aspects=[]).count()
-    with_topics = scores.exclude(topics=[]).count()
-    with_risks = scores.exclude(risk_flags=[]).count()
-    labels = scores.values_list("sentiment_label").annotate(n=Count("id")).order_by("-n")
-    mix = " ".join(f"{label}={n}" for label, n in labels)
-    print(
-        f"scoring_inprocess responses={len(ids)} seconds={seconds:.1f} "
-        f"responses_per_s={len(ids) / seconds:.1f} cpu_ms_per_response={cpu_ms:.2f} "
-        f"tickets_opened={Ticket.all_tenants.count() - tickets_before} "
-        f"with_aspects={with_aspects} with_topics={with_topics} with_risk_flags={with_risks} "
-        f"({mix})",
-        flush=True,
-    )
+    with system_context():
+        scores = ResponseScore.all_tenants.filter(response_id__in=ids)
+        with_aspects = scores.exclude(aspects=[]).count()
+        with_topics = scores.exclude(topics=[]).count()
+        with_risks = scores.exclude(risk_flags=[]).count()
+        labels = scores.values_list("sentiment_label").annotate(n=Count("id")).order_by("-n")
+        mix = " ".join(f"{label}={n}" for label, n in labels)
+        print(
+            f"scoring_inprocess responses={len(ids)} seconds={seconds:.1f} "
+            f"responses_per_s={len(ids) / seconds:.1f} cpu_ms_per_response={cpu_ms:.2f} "
+            f"tickets_opened={Ticket.all_tenants.count() - tickets_before} "
+            f"with_aspects={with_aspects} with_topics={with_topics} with_risk_flags={with_risks} "
+            f"({mix})",
+            flush=True,
+        )
 
 
 def bench_run(args: argparse.Namespace, database_url: str) -> None:

@@ -108,6 +108,7 @@ def responses_create(world: Any, count: int, rng: random.Random) -> list[int]:
     """Complete responses stored without the submit signal, so nothing enqueues scoring yet."""
     from django.utils import timezone
 
+    from cem.tenancy import tenant_context
     from surveys.models import Response
 
     version = world.survey.live_version
@@ -128,28 +129,35 @@ def responses_create(world: Any, count: int, rng: random.Random) -> list[int]:
         )
         for _ in range(count)
     ]
-    return [row.pk for row in Response.all_tenants.bulk_create(rows, batch_size=500)]
+    with tenant_context(world.tenant):
+        return [row.pk for row in Response.objects.bulk_create(rows, batch_size=500)]
 
 
 def scored_count() -> int:
     from analytics.models import ResponseScore
+    from cem.tenancy import system_context
 
-    return ResponseScore.all_tenants.count()
+    with system_context():
+        return ResponseScore.all_tenants.count()
 
 
 def ticket_count() -> int:
     from alerts.models import Ticket
+    from cem.tenancy import system_context
 
-    return Ticket.all_tenants.count()
+    with system_context():
+        return Ticket.all_tenants.count()
 
 
 def sentiment_mix() -> str:
     from django.db.models import Count
 
     from analytics.models import ResponseScore
+    from cem.tenancy import system_context
 
     rows = ResponseScore.all_tenants.values("sentiment_label").annotate(n=Count("id"))
-    return " ".join(f"{row['sentiment_label']}={row['n']}" for row in rows.order_by("-n"))
+    with system_context():
+        return " ".join(f"{row['sentiment_label']}={row['n']}" for row in rows.order_by("-n"))
 
 
 def worker_start(database_url: str) -> subprocess.Popen:

@@ -163,42 +163,43 @@ def scores_create(world: Any, place: Place, count: int, rng: random.Random) -> f
         model_version = analyzer_version(text_dictionary())
     now = timezone.now()
     started = time.perf_counter()
-    for first in range(0, count, BATCH):
-        size = min(BATCH, count - first)
-        picks = [rng.choice(pool) for _ in range(size)]
-        responses = Response.all_tenants.bulk_create(
-            [
-                Response(
-                    tenant=world.tenant,
-                    survey=world.survey,
-                    version=version,
-                    touchpoint_id=_maybe(rng, place.touchpoint_ids),
-                    org_unit_id=_maybe(rng, place.org_unit_ids),
-                    answers={text_key: text},
-                    submitted_at=now - timedelta(seconds=rng.uniform(0, DAYS * 86400)),
-                    status=Response.Status.COMPLETE,
-                    source=Response.Source.IMPORT,
-                )
-                for text, _analysis in picks
-            ]
-        )
-        ResponseScore.all_tenants.bulk_create(
-            [
-                ResponseScore(
-                    tenant=world.tenant,
-                    response=response,
-                    verbatim=text,
-                    sentiment_label=analysis.sentiment_label,
-                    sentiment_score=analysis.sentiment_score,
-                    keywords=analysis.keywords,
-                    aspects=analysis.aspects,
-                    risk_flags=analysis.risk_flags,
-                    topics=analysis.topics,
-                    model_version=model_version,
-                )
-                for response, (text, analysis) in zip(responses, picks, strict=True)
-            ]
-        )
+    with tenant_context(world.tenant):
+        for first in range(0, count, BATCH):
+            size = min(BATCH, count - first)
+            picks = [rng.choice(pool) for _ in range(size)]
+            responses = Response.objects.bulk_create(
+                [
+                    Response(
+                        tenant=world.tenant,
+                        survey=world.survey,
+                        version=version,
+                        touchpoint_id=_maybe(rng, place.touchpoint_ids),
+                        org_unit_id=_maybe(rng, place.org_unit_ids),
+                        answers={text_key: text},
+                        submitted_at=now - timedelta(seconds=rng.uniform(0, DAYS * 86400)),
+                        status=Response.Status.COMPLETE,
+                        source=Response.Source.IMPORT,
+                    )
+                    for text, _analysis in picks
+                ]
+            )
+            ResponseScore.objects.bulk_create(
+                [
+                    ResponseScore(
+                        tenant=world.tenant,
+                        response=response,
+                        verbatim=text,
+                        sentiment_label=analysis.sentiment_label,
+                        sentiment_score=analysis.sentiment_score,
+                        keywords=analysis.keywords,
+                        aspects=analysis.aspects,
+                        risk_flags=analysis.risk_flags,
+                        topics=analysis.topics,
+                        model_version=model_version,
+                    )
+                    for response, (text, analysis) in zip(responses, picks, strict=True)
+                ]
+            )
     return time.perf_counter() - started
 
 

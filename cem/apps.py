@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CemConfig(AppConfig):
@@ -11,3 +12,20 @@ class CemConfig(AppConfig):
         from cem.login_throttle import login_failure_audit
 
         user_login_failed.connect(login_failure_audit, dispatch_uid="cem.login_failure_audit")
+        post_migrate.connect(tenant_guard_after_migrate, sender=self)
+
+
+def tenant_guard_after_migrate(sender, using, **kwargs) -> None:
+    """Every `migrate` (and test `flush`) re-applies the guard to tables added since cem.0003."""
+    from django.apps import apps
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from cem.db.guard import GUARD_MIGRATION, tenant_guard_ensure
+
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    if GUARD_MIGRATION not in MigrationRecorder(connection).applied_migrations():
+        return
+    tenant_guard_ensure(connection, apps)

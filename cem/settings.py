@@ -99,6 +99,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The tenant guard (docs/security.md): connections `SET ROLE` to this role, which row-level
+    # security constrains to the current tenant; migrate runs as the login role, the owner.
+    # Empty when DATABASE_URL already logs in as the app role (migrate then with the owner's).
+    DATABASES["default"]["ENGINE"] = "cem.db.postgresql"
+    DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "cem_app")
+    if DATABASE_APP_ROLE:
+        DATABASES["default"].setdefault("OPTIONS", {})["assume_role"] = DATABASE_APP_ROLE
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

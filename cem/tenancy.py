@@ -1,5 +1,6 @@
 """Tenant scoping: the current tenant, the scoped manager every tenant-owned model uses,
-and the middleware that sets the tenant for browser requests under /t/<slug>/."""
+the middleware that sets the tenant for browser requests under /t/<slug>/, and the system
+scope that lets named cross-tenant jobs past PostgreSQL's row-level security."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 _current_tenant: contextvars.ContextVar[Tenant | None] = contextvars.ContextVar(
     "current_tenant", default=None
 )
+# On PostgreSQL the database sees these two through cem.db.postgresql (docs/security.md).
+_system_scope: contextvars.ContextVar[bool] = contextvars.ContextVar("system_scope", default=False)
 
 
 class TenantNotSetError(RuntimeError):
@@ -37,19 +40,47 @@ def current_tenant_or_none() -> Tenant | None:
     return _current_tenant.get()
 
 
+def database_scope() -> tuple[int | None, bool]:
+    """What row-level security lets the queries run now see: (tenant id, every tenant?)."""
+    tenant = _current_tenant.get()
+    return (None if tenant is None else tenant.pk, _system_scope.get())
+
+
 @contextlib.contextmanager
 def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
-    """Run a block with `tenant` as the current tenant; restores the previous one after."""
+    """Run a block with `tenant` as the current tenant; restores the previous one after.
+
+    Inside a system_context it narrows the database back to this one tenant.
+    """
     token = _current_tenant.set(tenant)
+    system_token = _system_scope.set(False)
     try:
         yield tenant
     finally:
+        _system_scope.reset(system_token)
         _current_tenant.reset(token)
 
 
 def tenant_activate(tenant: Tenant) -> None:
     """Make `tenant` current for the rest of this request; TenantMiddleware restores it."""
     _current_tenant.set(tenant)
+    _system_scope.set(False)
+
+
+@contextlib.contextmanager
+def system_context() -> Iterator[None]:
+    """Let a system job's queries reach every tenant's rows past row-level security.
+
+    The one named way across tenants, for the lookups that find the tenant (a membership by
+    user, an API key by prefix, a link by token), sweepers, migrations and the demo seeder.
+    It changes nothing in the ORM: `Model.objects` still needs a tenant, `Model.all_tenants`
+    is still the unscoped manager to use here.
+    """
+    token = _system_scope.set(True)
+    try:
+        yield
+    finally:
+        _system_scope.reset(token)
 
 
 class TenantQuerySet(models.QuerySet):
@@ -92,9 +123,11 @@ class TenantMiddleware:
 
     def __call__(self, request):
         token = _current_tenant.set(None)
+        system_token = _system_scope.set(False)
         try:
             return self.get_response(request)
         finally:
+            _system_scope.reset(system_token)
             _current_tenant.reset(token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
@@ -107,11 +140,12 @@ class TenantMiddleware:
             from django.contrib.auth.views import redirect_to_login
 
             return redirect_to_login(request.get_full_path())
-        membership = (
-            Membership.all_tenants.select_related("tenant", "org_unit")
-            .filter(tenant__slug=slug, user=request.user, tenant__is_active=True)
-            .first()
-        )
+        with system_context():
+            membership = (
+                Membership.all_tenants.select_related("tenant", "org_unit")
+                .filter(tenant__slug=slug, user=request.user, tenant__is_active=True)
+                .first()
+            )
         if membership is None:
             raise Http404("No such tenant")
         request.tenant = membership.tenant

@@ -15,6 +15,7 @@ from cem.forms import ApiKeyCreateForm, TenantThemeForm
 from cem.health import dependency_checks
 from cem.models import ApiKey, Membership, Role
 from cem.services import api_key_create, api_key_revoke, tenant_theme_update
+from cem.tenancy import system_context
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -32,11 +33,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def tenant_picker(request: HttpRequest) -> HttpResponse:
-    memberships = list(
-        Membership.all_tenants.filter(user=request.user, tenant__is_active=True)
-        .select_related("tenant", "org_unit")
-        .order_by("tenant__name")
-    )
+    with system_context():  # the user's memberships in every tenant
+        memberships = list(
+            Membership.all_tenants.filter(user=request.user, tenant__is_active=True)
+            .select_related("tenant", "org_unit")
+            .order_by("tenant__name")
+        )
     if len(memberships) == 1:
         return redirect("tenant_home", tenant_slug=memberships[0].tenant.slug)
     return render(request, "cem/tenant_picker.html", {"memberships": memberships})

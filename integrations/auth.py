@@ -15,7 +15,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from cem.models import ApiKey
 from cem.services import API_KEY_PREFIX, api_key_hash
-from cem.tenancy import tenant_activate
+from cem.tenancy import system_context, tenant_activate
 from integrations.throttles import client_address_throttle_check
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -57,7 +57,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if parts is None:
             raise exceptions.AuthenticationFailed("Malformed API key.")
         prefix, secret = parts
-        api_key = ApiKey.all_tenants.select_related("tenant").filter(prefix=prefix).first()
+        with system_context():  # the key is what names the tenant
+            api_key = ApiKey.all_tenants.select_related("tenant").filter(prefix=prefix).first()
         if (
             api_key is None
             or not hmac.compare_digest(api_key.secret_hash, api_key_hash(secret))
@@ -66,9 +67,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         ):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         now = timezone.now()
-        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-            ApiKey.all_tenants.filter(pk=api_key.pk).update(last_used_at=now)
         tenant_activate(api_key.tenant)
+        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         return ApiClient(api_key), api_key
 
     def authenticate_header(self, request) -> str:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cem.celery import publish
 from cem.models import OrgUnit
-from cem.tenancy import tenant_context
+from cem.tenancy import system_context, tenant_context
 from customers.services import customer_upsert
 from integrations.models import InboundEvent
 from journeys.models import Touchpoint
@@ -80,7 +80,8 @@ def event_enqueue(*, event_pk: int) -> None:
 def event_process(*, event_pk: int) -> int:
     """Invite the event's customer for every active trigger it matches; safe to run twice.
     Returns the number of invitations planned (suppressed ones included)."""
-    event = InboundEvent.all_tenants.select_related("tenant").filter(pk=event_pk).first()
+    with system_context():
+        event = InboundEvent.all_tenants.select_related("tenant").filter(pk=event_pk).first()
     if event is None or event.processed_at is not None:
         return 0
     with tenant_context(event.tenant), transaction.atomic():
@@ -117,8 +118,9 @@ def event_process(*, event_pk: int) -> int:
 
 
 def unprocessed_event_ids(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
-    return list(
-        InboundEvent.all_tenants.filter(
-            processed_at__isnull=True, received_at__lte=timezone.now() - older_than
-        ).values_list("pk", flat=True)[:1000]
-    )
+    with system_context():
+        return list(
+            InboundEvent.all_tenants.filter(
+                processed_at__isnull=True, received_at__lte=timezone.now() - older_than
+            ).values_list("pk", flat=True)[:1000]
+        )

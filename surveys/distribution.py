@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from cem.celery import publish
 from cem.messaging import Message, deliver
 from cem.services import Actor, audit_record
+from cem.tenancy import system_context, tenant_context
 from customers.models import ContactPolicy, Customer
 from customers.services import unsubscribe_token
 from surveys.definition import localized
@@ -258,10 +259,12 @@ def invitation_send(*, invitation_id: int, reminder: bool = False) -> Invitation
 
     Raises DeliveryError when the provider fails, so the task can retry.
     """
-    invitation = Invitation.all_tenants.select_related("tenant").filter(pk=invitation_id).first()
+    with system_context():
+        invitation = (
+            Invitation.all_tenants.select_related("tenant").filter(pk=invitation_id).first()
+        )
     if invitation is None:
         return None
-    from cem.tenancy import tenant_context
 
     with tenant_context(invitation.tenant), transaction.atomic():
         invitation = (
@@ -309,14 +312,19 @@ def invitation_send(*, invitation_id: int, reminder: bool = False) -> Invitation
 
 
 def invitation_fail(*, invitation_id: int, error: str) -> None:
-    Invitation.all_tenants.filter(pk=invitation_id, status=S.SCHEDULED).update(
-        status=S.FAILED, error=error[:2000]
-    )
+    with system_context():
+        Invitation.all_tenants.filter(pk=invitation_id, status=S.SCHEDULED).update(
+            status=S.FAILED, error=error[:2000]
+        )
 
 
 def invitations_due() -> tuple[list[int], list[int]]:
     """Across tenants: invitations due to be sent, and sent ones due a reminder."""
-    now = timezone.now()
+    with system_context():
+        return _invitations_due(now=timezone.now())
+
+
+def _invitations_due(*, now) -> tuple[list[int], list[int]]:
     due = list(
         Invitation.all_tenants.filter(status=S.SCHEDULED, scheduled_at__lte=now)
         .order_by("scheduled_at")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
+from cem.tenancy import system_context
 from surveys.models import LINK_TOKEN, Channel, Invitation, Link, Response, Survey
 
 
@@ -42,17 +43,18 @@ def link_by_token(token: str) -> Link | None:
     Anything that cannot be a token (NUL bytes and the like in a typed URL) names none."""
     if not LINK_TOKEN.fullmatch(token):
         return None
-    return (
-        Link.all_tenants.select_related(
-            "tenant",
-            "survey__live_version",
-            "survey__touchpoint__org_unit",
-            "touchpoint",
-            "org_unit",
+    with system_context():
+        return (
+            Link.all_tenants.select_related(
+                "tenant",
+                "survey__live_version",
+                "survey__touchpoint__org_unit",
+                "touchpoint",
+                "org_unit",
+            )
+            .filter(token=token, tenant__is_active=True)
+            .first()
         )
-        .filter(token=token, tenant__is_active=True)
-        .first()
-    )
 
 
 FUNNEL = {

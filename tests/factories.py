@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from alerts.models import RootCause
 from cem.models import ApiKey, Membership, OrgUnit, Role, Tenant
 from cem.services import api_key_create, membership_create, org_unit_create, tenant_create
-from cem.tenancy import tenant_context
+from cem.tenancy import system_context, tenant_context
 from journeys.models import Channel, Journey, Stage, Touchpoint
 from surveys import services as survey_services
 from surveys.models import Link, Survey
@@ -151,4 +151,7 @@ def build_world(slug: str) -> World:
 
 
 def member(user: User, tenant: Tenant) -> Membership:
-    return Membership.all_tenants.select_related("org_unit", "tenant").get(user=user, tenant=tenant)
+    with system_context():
+        return Membership.all_tenants.select_related("org_unit", "tenant").get(
+            user=user, tenant=tenant
+        )

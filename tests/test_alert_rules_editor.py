@@ -246,14 +246,16 @@ def test_agents_and_viewers_read_the_rules_but_get_403_on_the_editor(client, wor
     text = page.content.decode()
     assert "NPS ≤ 6 或 CSAT ≤ 2 或 情感 = 负面" in text
     assert url("alert_rule_new", world) not in text
-    rule_id = AlertRule.all_tenants.get(tenant=world.tenant).pk
+    with tenant_context(world.tenant):
+        rule_id = AlertRule.objects.get().pk
     assert client.get(url("alert_rule_new", world)).status_code == 403
     assert client.post(url("alert_rule_new", world), rule_post([REGULATOR_ROW])).status_code == 403
     assert client.get(url("alert_rule_edit", world, rule_id=rule_id)).status_code == 403
     active = url("alert_rule_active", world, rule_id=rule_id)
     assert client.post(active, {"active": "0"}).status_code == 403
     assert client.post(url("alert_rule_delete", world, rule_id=rule_id)).status_code == 403
-    assert AlertRule.all_tenants.filter(tenant=world.tenant, is_active=True).count() == 1
+    with tenant_context(world.tenant):
+        assert AlertRule.objects.filter(is_active=True).count() == 1
 
 
 def test_the_ticket_queue_and_the_navigation_link_to_the_rules(client, world):
@@ -367,7 +369,8 @@ def test_the_editor_shows_a_rule_as_rows_and_saves_changes(client, world):
         rule_post([{"fact": "csat", "op": "lte", "value": "2"}], name="低满意度", match="all"),
     )
     assert reply.status_code == 302
-    rule.refresh_from_db()
+    with tenant_context(world.tenant):
+        rule.refresh_from_db()
     assert rule.name == "低满意度"
     assert rule.conditions == {"all": [{"fact": "csat", "op": "lte", "value": 2}]}
 
@@ -384,7 +387,8 @@ def test_a_rule_with_nested_groups_keeps_its_conditions_when_its_settings_change
         client.post(edit, rule_post([], name="嵌套规则", sla_hours="2", match="")).status_code
         == 302
     )
-    rule.refresh_from_db()
+    with tenant_context(world.tenant):
+        rule.refresh_from_db()
     assert (rule.name, rule.sla_hours, rule.conditions) == ("嵌套规则", 2, nested)
 
 
@@ -422,11 +426,13 @@ def test_managers_switch_rules_off_and_on_from_the_list(client, world):
     active = url("alert_rule_active", world, rule_id=rule.pk)
     assert client.get(active).status_code == 405
     client.post(active, {"active": "0"})
-    rule.refresh_from_db()
+    with tenant_context(world.tenant):
+        rule.refresh_from_db()
     assert not rule.is_active
     assert "已停用" in client.get(url("alert_rules", world)).content.decode()
     client.post(active, {"active": "1"})
-    rule.refresh_from_db()
+    with tenant_context(world.tenant):
+        rule.refresh_from_db()
     assert rule.is_active
 
 

@@ -13,6 +13,7 @@ from alerts.models import Ticket
 from analytics.models import ResponseScore
 from analytics.services import unscored_responses_enqueue
 from cem.celery import app
+from cem.tenancy import system_context
 from tests.conftest import require_real_services, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -38,9 +39,16 @@ def post_response(live_server, world, answers: dict, submission_id: str) -> dict
         return json.loads(reply.read())
 
 
+def in_system(read):
+    """The worker wrote these rows in its own process; the test reads them across tenants."""
+    with system_context():
+        return read()
+
+
 def scored_with_ticket(response_id: int):
-    score = ResponseScore.all_tenants.filter(response_id=response_id).first()
-    ticket = Ticket.all_tenants.filter(response_id=response_id).first()
+    with system_context():
+        score = ResponseScore.all_tenants.filter(response_id=response_id).first()
+        ticket = Ticket.all_tenants.filter(response_id=response_id).first()
     return (score, ticket) if score and ticket else None
 
 
@@ -80,7 +88,8 @@ def test_response_submitted_while_the_broker_is_down_is_scored_once_the_sweeper_
     with broker_unreachable():
         body = post_response(live_server, world, BAD, "outage-1")
     assert "could not enqueue analytics.tasks.score_response" in caplog.text
-    assert not ResponseScore.all_tenants.filter(response_id=body["id"]).exists()
+    with system_context():
+        assert not ResponseScore.all_tenants.filter(response_id=body["id"]).exists()
     assert unscored_responses_enqueue(older_than=timedelta(0)) == 1
     score, ticket = wait_until(lambda: scored_with_ticket(body["id"]), timeout=60)
     assert score.nps == 1 and ticket.number == 1
@@ -127,15 +136,12 @@ def test_an_event_over_http_is_processed_by_the_worker_and_the_invitation_sent(
             return json.loads(reply.read())["results"][0]["status"]
 
     assert post_event("evt-1") == "accepted"
-    message = wait_until(
-        lambda: OutboundMessage.all_tenants.filter(recipient="13900000000").first(), timeout=60
-    )
+    sent = OutboundMessage.all_tenants.filter(recipient="13900000000")
+    message = wait_until(lambda: in_system(sent.first), timeout=60)
     assert "/s/" in message.body and message.status == "sent"
     # The same customer again within the policy's window: the worker records the suppression.
     assert post_event("evt-2") == "accepted"
-    second = wait_until(
-        lambda: Invitation.all_tenants.filter(event_id="evt-2", status="suppressed").first(),
-        timeout=60,
-    )
+    suppressed = Invitation.all_tenants.filter(event_id="evt-2", status="suppressed")
+    second = wait_until(lambda: in_system(suppressed.first), timeout=60)
     assert second.suppressed_reason == "frequency"
-    assert OutboundMessage.all_tenants.filter(recipient="13900000000").count() == 1
+    assert in_system(sent.count) == 1

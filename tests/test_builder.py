@@ -226,7 +226,8 @@ def test_response_window_and_limit_are_set_in_the_builder(manager, world, survey
         url_window,
         {"opens_at": "2026-12-01T09:00", "closes_at": "2026-12-31T18:00", "response_limit": "500"},
     )
-    survey.refresh_from_db()
+    with tenant_context(world.tenant):
+        survey.refresh_from_db()
     assert survey.response_limit == 500 and survey.opens_at.day == 1
     page = manager.post(
         url_window, {"opens_at": "2026-12-31T09:00", "closes_at": "2026-12-01T09:00"}, follow=True

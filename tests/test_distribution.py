@@ -55,14 +55,16 @@ def test_link_limits_are_saved_and_bad_input_is_refused(manager, world):
             "expires_at": "2030-01-01T09:00",
         },
     )
-    world.link.refresh_from_db()
+    with tenant_context(world.tenant):
+        world.link.refresh_from_db()
     assert world.link.response_limit == 100 and world.link.one_response_per_device
     assert world.link.expires_at.year == 2030
     page = manager.post(
         url(world, "link_update", link_id=world.link.pk), {"response_limit": "many"}, follow=True
     ).content.decode()
     assert "回收上限" in page and "整数" in page
-    world.link.refresh_from_db()
+    with tenant_context(world.tenant):
+        world.link.refresh_from_db()
     assert world.link.response_limit == 100
 
 

@@ -42,7 +42,8 @@ def test_valid_answers_are_stored_and_the_respondent_is_thanked(client, world):
     with tenant_context(world.tenant):
         response = Response.objects.get()
     assert response.answers == {"nps_1": 9, "csat_1": 5, "multiple_choice_1": ["o1", "o3"]}
-    assert response.org_unit == world.branch and response.touchpoint == world.touchpoint
+    assert response.org_unit_id == world.branch.pk
+    assert response.touchpoint_id == world.touchpoint.pk
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,8 @@ def test_manager_deletes_a_word_but_not_one_of_another_tenant(client, world, oth
     assert client.post(page, {"action": "word_delete", "id": ours.pk}).status_code == 302
     with tenant_context(world.tenant):
         assert not UserWord.objects.exists()
-    assert UserWord.all_tenants.filter(pk=theirs.pk).exists()
+    with tenant_context(other_world.tenant):
+        assert UserWord.objects.filter(pk=theirs.pk).exists()
 
 
 def test_rescore_asks_the_worker_to_redo_past_texts(

@@ -121,7 +121,8 @@ def test_closed_ticket_can_be_reopened_and_claimed_again(ticket, world):
 
 
 def test_overdue_tickets_are_escalated_once(ticket, world):
-    Ticket.all_tenants.filter(pk=ticket.pk).update(sla_due_at=timezone.now())
+    with tenant_context(world.tenant):
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=timezone.now())
     assert tickets_escalate_overdue() == 1
     assert tickets_escalate_overdue() == 0
     ticket.refresh_from_db()

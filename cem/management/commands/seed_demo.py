@@ -26,7 +26,7 @@ from analytics.models import ResponseScore
 from analytics.services import response_score, topic_keywords_add
 from cem.models import ApiKey, AuditEvent, Membership, OrgUnit, OutboundMessage, Role, Tenant
 from cem.services import membership_create, org_unit_create, tenant_create
-from cem.tenancy import tenant_context
+from cem.tenancy import system_context, tenant_context
 from customers.models import ContactPolicy, Customer
 from customers.services import contact_policy_update, customer_unsubscribe
 from integrations.models import InboundEvent
@@ -611,7 +611,8 @@ class Command(BaseCommand):
                 self.logins_write()
                 return
             if existing is not None:
-                tenant_data_delete(existing)
+                with system_context():  # a whole tenant goes, by the same lists as the ORM's
+                    tenant_data_delete(existing)
                 self.stdout.write(f"已删除租户 {TENANT_SLUG} 的全部数据。")
             tenant = demo_seed(responses=count, seed=options["seed"])
         self.summary_write(tenant, elapsed=time.monotonic() - started)

@@ -1,0 +1,1 @@
+"""Database pieces of the tenant guard: the PostgreSQL backend and the row-level security DDL."""
