@@ -29,7 +29,7 @@ from django.utils import timezone
 from cem.models import Membership
 from cem.ratelimit import client_address
 from cem.services import audit_record
-from cem.tenancy import tenant_context
+from cem.tenancy import system_context, tenant_context
 
 GROWTH_WINDOW = timedelta(days=1)
 LONGEST_COOL_OFF = timedelta(days=1)
@@ -151,7 +151,8 @@ def login_failure_audit(sender, credentials: dict, request: HttpRequest | None =
         "failures": getattr(request, "axes_failures_since_start", None),
         "locked_minutes": locked_minutes(request, credentials) if locked else None,
     }
-    memberships = Membership.all_tenants.filter(user=user).select_related("tenant")
+    with system_context():  # the account names its tenants
+        memberships = list(Membership.all_tenants.filter(user=user).select_related("tenant"))
     for membership in memberships:
         with tenant_context(membership.tenant):
             audit_record(
