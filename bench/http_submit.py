@@ -177,7 +177,9 @@ def log_tail(log_name: str, lines: int = 20) -> str:
     )
 
 
-def gunicorn_start(*, workers: int, port: int, database_url: str) -> subprocess.Popen:
+def gunicorn_start(
+    *, workers: int, port: int, database_url: str, profile: bool = False
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -192,11 +194,13 @@ def gunicorn_start(*, workers: int, port: int, database_url: str) -> subprocess.
         "CEM_API_RATE": "1000000000/second",
         "LOG_LEVEL": "WARNING",
     }
+    # With `profile`, each worker profiles the requests by kind (see bench/profiling.py).
+    app = ["bench.profiling:application", "-c", "bench/profiling.py"] if profile else ["cem.wsgi"]
     args = [
         sys.executable,
         "-m",
         "gunicorn",
-        "cem.wsgi",
+        *app,
         "--workers",
         str(workers),
         "--worker-class",
@@ -621,6 +625,7 @@ def page_sizes(port: int, token: str) -> str:
 
 def bench_run(args: argparse.Namespace, database_url: str) -> int:
     from bench.floor import floor_table_create
+    from bench.profiling import KINDS, profile_report, profiles_clear
 
     django_start(database_url, BENCH_REDIS_URL)
     django_migrate()
@@ -631,7 +636,11 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
     # Forms served by respond_get's GETs, each posted once by respond_post.
     forms: collections.deque[RespondForm] = collections.deque()
     port = free_port()
-    server = gunicorn_start(workers=args.workers, port=port, database_url=database_url)
+    if args.profile:
+        profiles_clear()
+    server = gunicorn_start(
+        workers=args.workers, port=port, database_url=database_url, profile=args.profile
+    )
     try:
         http_ready_wait(server, port)
         targets: dict[str, Callable[[], Client]] = {
@@ -656,6 +665,9 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
         process_stop(server)
     for line in floor_shares(results):
         print(line)
+    if args.profile:
+        for kind in KINDS.values():
+            print(profile_report(kind, args.profile_top))
     return stored_check(successes)
 
 
@@ -693,6 +705,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="TARGET",
         help="measure only these targets (respond_post brings respond_get, which serves it)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the workers under cProfile and print each kind of request's top functions",
+    )
+    parser.add_argument("--profile-top", type=int, default=25, help="functions per list")
     return parser.parse_args(argv)
 
 
