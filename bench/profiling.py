@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import cProfile
 import os
-import time
 import pstats
+import time
 from collections.abc import Iterable
 from pathlib import Path
 

@@ -280,12 +280,15 @@ def survey_unavailable_reason(*, survey: Survey, link: Link | None) -> str | Non
         return "not_open"
     if link and link.expires_at and now >= link.expires_at:
         return "expired"
-    complete = Response.objects.filter(status=Response.Status.COMPLETE)
-    if survey.response_limit and complete.filter(survey=survey).count() >= survey.response_limit:
+    if survey.response_limit and _complete_count(survey=survey) >= survey.response_limit:
         return "quota_full"
-    if link and link.response_limit and complete.filter(link=link).count() >= link.response_limit:
+    if link and link.response_limit and _complete_count(link=link) >= link.response_limit:
         return "quota_full"
     return None
+
+
+def _complete_count(**owner: Survey | Link) -> int:
+    return Response.objects.filter(status=Response.Status.COMPLETE, **owner).count()
 
 
 def survey_closed_error(reason: str) -> SurveyClosedError:
@@ -300,15 +303,15 @@ class SubmittedResponse:
 
 def _routing(
     survey: Survey, link: Link | None, touchpoint: Touchpoint | None, org_unit: OrgUnit | None
-) -> tuple[Touchpoint | None, OrgUnit | None]:
-    """A response belongs to the touchpoint and org unit its link was issued for, else the
-    survey's touchpoint and that touchpoint's owner."""
+) -> tuple[int | None, int | None]:
+    """The ids of the touchpoint and org unit a response belongs to: those its link was issued
+    for, else the survey's touchpoint and that touchpoint's owner. Ids, so that no org unit
+    is read just to be referred to."""
     touchpoint = touchpoint or (link.touchpoint if link else None) or survey.touchpoint
-    if org_unit is None and link is not None:
-        org_unit = link.org_unit
-    if org_unit is None and touchpoint is not None:
-        org_unit = touchpoint.org_unit
-    return touchpoint, org_unit
+    org_unit_id = org_unit.pk if org_unit else (link.org_unit_id if link else None)
+    if org_unit_id is None and touchpoint is not None:
+        org_unit_id = touchpoint.org_unit_id
+    return (touchpoint.pk if touchpoint else None), org_unit_id
 
 
 def response_complete(response: Response) -> Response:
@@ -359,7 +362,10 @@ def response_submit(
         org_unit=org_unit,
     )
     if client_submission_id:
-        existing = Response.objects.filter(client_submission_id=client_submission_id).first()
+        existing = next(
+            iter(Response.objects.filter(client_submission_id=client_submission_id).order_by()[:1]),
+            None,
+        )
         if existing is not None:
             return _replayed(existing, digest)
     reason = survey_unavailable_reason(survey=survey, link=link)
@@ -370,7 +376,7 @@ def response_submit(
     answers, errors = answers_clean_along_path(version.definition, raw_answers, extra)
     if errors:
         raise ResponseRejectedError(errors)
-    touchpoint, org_unit = _routing(survey, link, touchpoint, org_unit)
+    touchpoint_id, org_unit_id = _routing(survey, link, touchpoint, org_unit)
     customer = (
         customer_upsert(external_id=external_customer_id) if external_customer_id.strip() else None
     )
@@ -378,8 +384,8 @@ def response_submit(
         survey=survey,
         version=version,
         link=link,
-        touchpoint=touchpoint,
-        org_unit=org_unit,
+        touchpoint_id=touchpoint_id,
+        org_unit_id=org_unit_id,
         customer=customer,
         external_customer_id=external_customer_id.strip(),
         answers=answers,
@@ -457,23 +463,28 @@ def response_in_progress(*, link: Link, resume_key: str) -> Response | None:
     """The response a respondent started through `link` under `resume_key`, if any."""
     if not resume_key:
         return None
-    return (
-        Response.objects.select_related("version").filter(link=link, resume_key=resume_key).first()
+    # Unordered: the key names at most one response, and sorting costs the ORM more than
+    # the lookup. Its version is nearly always the live one the link already carries.
+    response = next(
+        iter(Response.objects.filter(link=link, resume_key=resume_key).order_by()[:1]), None
     )
+    if response is not None and response.version_id == link.survey.live_version_id:
+        response.version = link.survey.live_version
+    return response
 
 
 def response_begin(
     *, survey: Survey, link: Link, resume_key: str, language: str, hidden: dict
 ) -> Response:
     """An unsaved response at the first page of the live version (saved on its first page)."""
-    touchpoint, org_unit = _routing(survey, link, None, None)
+    touchpoint_id, org_unit_id = _routing(survey, link, None, None)
     version = survey.live_version
     return Response(
         survey=survey,
         version=version,
         link=link,
-        touchpoint=touchpoint,
-        org_unit=org_unit,
+        touchpoint_id=touchpoint_id,
+        org_unit_id=org_unit_id,
         customer=link.customer,
         answers={},
         extra={**link.hidden_fields, **hidden},
