@@ -361,32 +361,30 @@ def response_submit(
         touchpoint=touchpoint,
         org_unit=org_unit,
     )
-    if client_submission_id:
-        existing = next(
-            iter(Response.objects.filter(client_submission_id=client_submission_id).order_by()[:1]),
-            None,
-        )
-        if existing is not None:
-            return _replayed(existing, digest)
+    # A replay is told from a new submission by the key's unique constraint, not by a read
+    # first: the common case, a new key, costs one INSERT. Where the body is refused, a
+    # stored response under the key still answers for it.
     reason = survey_unavailable_reason(survey=survey, link=link)
     if reason:
+        replay = _stored_replay(client_submission_id, digest)
+        if replay is not None:
+            return replay
         raise survey_closed_error(reason)
     version = survey.live_version
     extra = {**(link.hidden_fields if link else {}), **(extra or {})}
     answers, errors = answers_clean_along_path(version.definition, raw_answers, extra)
     if errors:
+        replay = _stored_replay(client_submission_id, digest)
+        if replay is not None:
+            return replay
         raise ResponseRejectedError(errors)
     touchpoint_id, org_unit_id = _routing(survey, link, touchpoint, org_unit)
-    customer = (
-        customer_upsert(external_id=external_customer_id) if external_customer_id.strip() else None
-    )
     response = Response(
         survey=survey,
         version=version,
         link=link,
         touchpoint_id=touchpoint_id,
         org_unit_id=org_unit_id,
-        customer=customer,
         external_customer_id=external_customer_id.strip(),
         answers=answers,
         extra=extra,
@@ -399,12 +397,23 @@ def response_submit(
     )
     try:
         with transaction.atomic():
+            # In the transaction: a replay refused below leaves no customer behind.
+            if external_customer_id.strip():
+                response.customer = customer_upsert(external_id=external_customer_id)
             response_complete(response)
     except IntegrityError:
         if not client_submission_id:
             raise
         return _replayed(Response.objects.get(client_submission_id=client_submission_id), digest)
     return SubmittedResponse(response, created=True)
+
+
+def _stored_replay(client_submission_id: str, digest: str) -> SubmittedResponse | None:
+    """The replay of the response stored under the key, if there is one."""
+    if not client_submission_id:
+        return None
+    existing = Response.objects.filter(client_submission_id=client_submission_id).first()
+    return _replayed(existing, digest) if existing is not None else None
 
 
 def submission_digest(
