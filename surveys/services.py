@@ -506,7 +506,6 @@ def response_begin(
     )
 
 
-@transaction.atomic
 def response_page_save(
     *, response: Response, page_key: str, raw_answers: dict[str, Any], going_back: bool = False
 ) -> PageOutcome:
@@ -515,6 +514,10 @@ def response_page_save(
     Answers are checked against the version the respondent started; a page submitted again
     from the browser's history rewinds the path to it. Invalid answers keep the respondent on
     the page with messages, and the values they entered are handed back to re-render.
+
+    Each way out writes once: a page is one save, the last page one transaction (completion,
+    invitation, scoring after commit) that is the outermost one, so no savepoint is needed to
+    recover from a double submission.
     """
     if response.status == Response.Status.COMPLETE:
         return PageOutcome(response, finished=True)
