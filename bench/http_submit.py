@@ -1,8 +1,20 @@
-"""HTTP submission throughput: a bare Django insert, the respondent form and the partner API."""
+"""HTTP throughput of the submission paths beside bare Django floors, in one run.
+
+Targets, one after the other against the same gunicorn server:
+  floor_insert   POST that stores one row with raw SQL (bench/floor.py): the submission floor
+  floor_page     GET of a form as large as the survey's, rendered from a template: the page floor
+  respond_get    a new respondent's first GET of the survey link (nothing stored)
+  respond_post   the page's POST alone, each with a form respond_get was served (one response)
+  respond_visit  GET then POST by a new respondent, counted as one request
+  api_submit     POST /api/v1/surveys/<id>/responses/ with an API key (one response)
+Every stored row is checked against the successes, and every response's scoring task
+against the queue.
+"""
 
 from __future__ import annotations
 
 import argparse
+import collections
 import http.client
 import json
 import os
@@ -28,8 +40,9 @@ LOG_DIR = ROOT / "var" / "bench"
 # Server of the bench databases (trust auth); each bench creates and drops its own database.
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 BENCH_DB = "cem_bench"
-# Submissions enqueue scoring here; no worker consumes it during the bench.
-BENCH_REDIS_URL = "redis://127.0.0.1:6379/11"
+# Submissions enqueue scoring here; no worker consumes it during the bench. Flushed before
+# and after: give the bench a Redis database of its own.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 SCORING_QUEUE = "scoring"
 WARMUP_SECONDS = 2.0
 REQUEST_TIMEOUT = 30.0
@@ -164,7 +177,9 @@ def log_tail(log_name: str, lines: int = 20) -> str:
     )
 
 
-def gunicorn_start(*, workers: int, port: int, database_url: str) -> subprocess.Popen:
+def gunicorn_start(
+    *, workers: int, port: int, database_url: str, profile: bool = False
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -179,11 +194,13 @@ def gunicorn_start(*, workers: int, port: int, database_url: str) -> subprocess.
         "CEM_API_ADDRESS_RATE": "1000000000/second",
         "LOG_LEVEL": "WARNING",
     }
+    # With `profile`, each worker profiles the requests by kind (see bench/profiling.py).
+    app = ["bench.profiling:application", "-c", "bench/profiling.py"] if profile else ["cem.wsgi"]
     args = [
         sys.executable,
         "-m",
         "gunicorn",
-        "cem.wsgi",
+        *app,
         "--workers",
         str(workers),
         "--worker-class",
@@ -251,44 +268,117 @@ class FloorClient:
         return None if reply.status == 201 else _problem(reply)
 
 
-class RespondFormClient:
-    """A respondent's browser: GET the form once for its CSRF cookie and field, then POST."""
+class FloorPageClient:
+    def __init__(self, port: int):
+        self.port = port
+
+    def send(self) -> str | None:
+        reply = http_request(self.port, "GET", "/bench/floor-page/")
+        return None if reply.status == 200 and b"</form>" in reply.body else _problem(reply)
+
+
+class PoolExhaustedError(Exception):
+    """A client has nothing left to send: its thread stops before the deadline."""
+
+
+@dataclass(frozen=True)
+class RespondForm:
+    """What a respondent's browser keeps from the first GET to post the page back."""
+
+    page_key: str
+    resume_key: str
+    form_token: str
+
+
+FORM_FIELD = re.compile(rb'name="(page|resume_key|form_token)" value="([^"]*)"')
+
+
+def respond_page_get(port: int, path: str) -> tuple[Reply, RespondForm | None]:
+    """GET the survey page as a new respondent (no cookies): the page and its form's fields."""
+    reply = http_request(port, "GET", path)
+    fields = {name.decode(): value.decode() for name, value in FORM_FIELD.findall(reply.body)}
+    if reply.status != 200 or len(fields) != 3:
+        return reply, None
+    return reply, RespondForm(fields["page"], fields["resume_key"], fields["form_token"])
+
+
+def respond_page_post(
+    port: int, path: str, form: RespondForm, answers: list[tuple[str, str]]
+) -> str | None:
+    """POST the page (the bench survey has one) with the form's fields; it should thank."""
+    fields = [
+        ("form_token", form.form_token),
+        ("resume_key", form.resume_key),
+        ("page", form.page_key),
+        *answers,
+    ]
+    reply = http_request(
+        port,
+        "POST",
+        path,
+        body=urllib.parse.urlencode(fields).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    if reply.status == 302 and reply.headers.get("Location", "").endswith("/thanks/"):
+        return None
+    return _problem(reply)
+
+
+class RespondGetClient:
+    """A new respondent opening the link: the page's first GET. Each form it is given is kept
+    in `forms` for RespondPostClient (nothing is stored until a page is posted)."""
+
+    def __init__(self, port: int, token: str, forms: collections.deque[RespondForm]):
+        self.port = port
+        self.path = f"/s/{token}/"
+        self.forms = forms
+
+    def send(self) -> str | None:
+        reply, form = respond_page_get(self.port, self.path)
+        if form is None:
+            return _problem(reply)
+        self.forms.append(form)
+        return None
+
+
+class RespondPostClient:
+    """The page's POST alone, each with a form a RespondGetClient was served (one use each,
+    as a browser posts it); stops when they run out."""
+
+    def __init__(
+        self,
+        port: int,
+        token: str,
+        forms: collections.deque[RespondForm],
+        variants: list[list[tuple[str, str]]],
+    ):
+        self.port = port
+        self.path = f"/s/{token}/"
+        self.forms = forms
+        self.variants = variants
+
+    def send(self) -> str | None:
+        try:
+            form = self.forms.popleft()
+        except IndexError:
+            raise PoolExhaustedError from None
+        return respond_page_post(self.port, self.path, form, random.choice(self.variants))
+
+
+class RespondVisitClient:
+    """A whole visit of a new respondent: GET the page, answer, POST it, be redirected to the
+    thanks page (whose GET is not counted). One visit is one request in the figures."""
 
     def __init__(self, port: int, token: str, variants: list[list[tuple[str, str]]]):
         self.port = port
         self.path = f"/s/{token}/"
         self.variants = variants
-        page = http_request(port, "GET", self.path)
-        if page.status != 200:
-            raise RuntimeError(f"respondent page: {_problem(page)}")
-        cookie = re.search(r"csrftoken=([^;]+)", page.headers.get("Set-Cookie", ""))
-        hidden = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
-        page_key = re.search(rb'name="page" value="([^"]+)"', page.body)
-        if cookie is None or hidden is None or page_key is None:
-            raise RuntimeError("respondent page set no CSRF cookie, token or page field")
-        self.cookie = cookie.group(1)
-        self.form_token = hidden.group(1).decode()
-        self.page_key = page_key.group(1).decode()  # the bench survey has one page
 
     def send(self) -> str | None:
-        fields = [
-            ("csrfmiddlewaretoken", self.form_token),
-            ("page", self.page_key),
-            *random.choice(self.variants),
-        ]
-        reply = http_request(
-            self.port,
-            "POST",
-            self.path,
-            body=urllib.parse.urlencode(fields).encode(),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={self.cookie}",
-            },
-        )
-        if reply.status == 302 and reply.headers.get("Location", "").endswith("/thanks/"):
-            return None
-        return _problem(reply)
+        reply, form = respond_page_get(self.port, self.path)
+        if form is None:
+            return _problem(reply)
+        return respond_page_post(self.port, self.path, form, random.choice(self.variants))
 
 
 class ApiClient:
@@ -360,13 +450,16 @@ class LoadResult:
     def percentile_ms(self, percent: float) -> float:
         return percentile_ms(self.latencies, percent)
 
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
     def line(self) -> str:
-        rate = len(self.latencies) / self.seconds if self.seconds else 0.0
         return (
-            f"{self.name:<14} req_per_s={rate:.0f} p50_ms={self.percentile_ms(50):.1f} "
+            f"{self.name:<14} req_per_s={self.rate():.0f} p50_ms={self.percentile_ms(50):.1f} "
             f"p99_ms={self.percentile_ms(99):.1f} n={len(self.latencies)} errors={self.errors} "
             f"server_cpu_ms_per_req={self.server_cpu_ms_per_request():.1f} "
-            f"client_cpu={100 * self.client_cpu_seconds / self.seconds:.0f}%"
+            f"client_cpu={100 * self.client_cpu_seconds / self.seconds:.0f}% "
+            f"seconds={self.seconds:.1f}"
         )
 
     def server_cpu_ms_per_request(self) -> float:
@@ -406,6 +499,8 @@ def load_run(name: str, clients: list[Client], seconds: float, server_pgid: int)
             started = time.perf_counter()
             try:
                 problem = client.send()
+            except PoolExhaustedError:
+                break
             except (OSError, http.client.HTTPException) as error:
                 problem = repr(error)
             if problem is None:
@@ -495,8 +590,44 @@ def machine_line(args: argparse.Namespace) -> str:
     )
 
 
+# Which floor each path is compared with: the bare insert for submissions, the bare form page
+# for the first GET, both one after the other for a whole visit (GET and POST).
+FLOORS = {
+    "respond_get": ("floor_page",),
+    "respond_post": ("floor_insert",),
+    "respond_visit": ("floor_page", "floor_insert"),
+    "api_submit": ("floor_insert",),
+}
+
+
+def floor_shares(results: Mapping[str, LoadResult]) -> list[str]:
+    """Each path's rate as a share of its floor's, and the same by server CPU per request."""
+    lines = []
+    for name, floors in FLOORS.items():
+        if name not in results or not all(floor in results for floor in floors):
+            continue
+        floor_cpu_ms = sum(results[floor].server_cpu_ms_per_request() for floor in floors)
+        # A floor visit takes one request of each floor, back to back.
+        floor_rate = 1 / sum(1 / results[floor].rate() for floor in floors)
+        path_cpu_ms = results[name].server_cpu_ms_per_request()
+        lines.append(
+            f"share {name}/{'+'.join(floors)}: {100 * results[name].rate() / floor_rate:.1f} % "
+            f"of the floor's req/s ({results[name].rate():.0f} vs {floor_rate:.0f}); "
+            f"by server CPU {100 * floor_cpu_ms / path_cpu_ms if path_cpu_ms else 0:.1f} % "
+            f"({path_cpu_ms:.2f} vs {floor_cpu_ms:.2f} ms)"
+        )
+    return lines
+
+
+def page_sizes(port: int, token: str) -> str:
+    floor = http_request(port, "GET", "/bench/floor-page/")
+    survey, _form = respond_page_get(port, f"/s/{token}/")
+    return f"page bytes: floor_page={len(floor.body)} respond_get={len(survey.body)}"
+
+
 def bench_run(args: argparse.Namespace, database_url: str) -> int:
     from bench.floor import floor_table_create
+    from bench.profiling import KINDS, profile_report, profiles_clear
 
     django_start(database_url, BENCH_REDIS_URL)
     django_migrate()
@@ -504,34 +635,62 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
     world = bench_world_build()
     variants = answer_variants(world.definition, ANSWER_VARIANTS)
     form_variants = [form_fields(answers) for answers in variants]
+    # Forms served by respond_get's GETs, each posted once by respond_post.
+    forms: collections.deque[RespondForm] = collections.deque()
     port = free_port()
-    server = gunicorn_start(workers=args.workers, port=port, database_url=database_url)
+    if args.profile:
+        profiles_clear()
+    server = gunicorn_start(
+        workers=args.workers, port=port, database_url=database_url, profile=args.profile
+    )
     try:
         http_ready_wait(server, port)
         targets: dict[str, Callable[[], Client]] = {
             "floor_insert": lambda: FloorClient(port),
-            "respond_form": lambda: RespondFormClient(port, world.token, form_variants),
+            "floor_page": lambda: FloorPageClient(port),
+            "respond_get": lambda: RespondGetClient(port, world.token, forms),
+            "respond_post": lambda: RespondPostClient(port, world.token, forms, form_variants),
+            "respond_visit": lambda: RespondVisitClient(port, world.token, form_variants),
             "api_submit": lambda: ApiClient(port, world.survey_id, world.api_key, variants),
         }
+        chosen = [name for name in targets if name in args.only] if args.only else list(targets)
+        if "respond_post" in chosen and "respond_get" not in chosen:
+            chosen.insert(chosen.index("respond_post"), "respond_get")  # it serves the forms
         print(machine_line(args), flush=True)
-        successes = {}
-        for name, make_client in targets.items():
-            clients = [make_client() for _ in range(args.concurrency)]
-            result, successes[name] = target_measure(name, clients, args.seconds, server.pid)
-            print(result.line(), flush=True)
+        print(page_sizes(port, world.token), flush=True)
+        results, successes = {}, {}
+        for name in chosen:
+            clients = [targets[name]() for _ in range(args.concurrency)]
+            results[name], successes[name] = target_measure(name, clients, args.seconds, server.pid)
+            print(results[name].line(), flush=True)
     finally:
         process_stop(server)
+    for line in floor_shares(results):
+        print(line)
+    if args.profile:
+        for kind in KINDS.values():
+            print(profile_report(kind, args.profile_top))
     return stored_check(successes)
 
 
 def stored_check(successes: Mapping[str, int]) -> int:
-    """Compare the rows in the database with the requests that reported success."""
+    """Compare the rows in the database with the requests that reported success: one response
+    per respondent POST or API call, none for a GET."""
     stored = stored_counts()
     queued = redis_queue_length(BENCH_REDIS_URL, SCORING_QUEUE)
-    summary = " ".join(f"{name}={stored[name]}/{successes[name]}" for name in successes)
-    print(f"stored rows/successes: {summary} scoring_tasks_queued={queued}")
-    expected_queued = successes["respond_form"] + successes["api_submit"]
-    if any(stored[name] != successes[name] for name in successes) or queued != expected_queued:
+    posted_forms = successes.get("respond_post", 0) + successes.get("respond_visit", 0)
+    expected = {
+        "floor_insert": successes.get("floor_insert", 0),
+        "respond_form": posted_forms,
+        "api_submit": successes.get("api_submit", 0),
+    }
+    summary = " ".join(f"{name}={stored[name]}/{expected[name]}" for name in expected)
+    print(
+        f"stored rows/successful writes: {summary} "
+        f"(respond_form = respond_post + respond_visit) "
+        f"scoring_tasks_queued={queued}/{posted_forms + expected['api_submit']}"
+    )
+    if stored != expected or queued != posted_forms + expected["api_submit"]:
         print("MISMATCH between successes and stored rows or queued tasks", file=sys.stderr)
         return 1
     return 0
@@ -542,6 +701,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per target")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="TARGET",
+        help="measure only these targets (respond_post brings respond_get, which serves it)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the workers under cProfile and print each kind of request's top functions",
+    )
+    parser.add_argument("--profile-top", type=int, default=25, help="functions per list")
     return parser.parse_args(argv)
 
 

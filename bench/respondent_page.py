@@ -12,6 +12,7 @@ and, for one request of each, the SQL queries it makes.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import random
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.http_submit import (
+    BENCH_REDIS_URL,
     cpu_model,
     django_migrate,
     django_start,
@@ -31,8 +33,6 @@ from bench.http_submit import (
 )
 
 BENCH_DB = "cem_bench_page"
-# The cache (rate-limit counters) lives here; flushed before and after.
-BENCH_REDIS_URL = "redis://127.0.0.1:6379/12"
 TEMPLATE = "branch_visit"
 PAGE_ONE_MARK = "第 1 / 2 页"
 
@@ -106,39 +106,42 @@ def page_one_variants(definition: dict, count: int, seed: int = 7) -> list[dict[
 
 
 class Respondents:
-    """New respondents one after another, each in the same browser: the CSRF cookie stays,
-    the resume cookie of the previous respondent is dropped before each request."""
+    """New respondents one after another, each a browser without cookies: the GET is a first
+    visit, and each POST sends the page with the form token and resume key a GET served."""
 
     def __init__(self, bench: BenchSurvey, variants: list[dict[str, str]]):
         from django.test import Client
 
         self.bench = bench
         self.variants = variants
-        self.client = Client(enforce_csrf_checks=True)
-        self.resume_cookie = f"cem_r_{bench.link_id}"
-        page = self.client.get(bench.path)
-        found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
-        if page.status_code != 200 or found is None:
-            raise RuntimeError(f"respondent page: HTTP {page.status_code}, no CSRF field")
-        self.csrf = found.group(1).decode()
+        self.client = Client()
 
-    def _forget_previous_respondent(self) -> None:
-        self.client.cookies.pop(self.resume_cookie, None)
-
-    def get(self) -> None:
-        self._forget_previous_respondent()
+    def _page(self) -> dict[str, str]:
         reply = self.client.get(self.bench.path)
         if reply.status_code != 200 or PAGE_ONE_MARK not in reply.content.decode():
             raise RuntimeError(f"GET {self.bench.path}: HTTP {reply.status_code}, not page 1")
+        return {
+            name.decode(): value.decode()
+            for name, value in re.findall(
+                rb'name="(resume_key|form_token)" value="([^"]*)"', reply.content
+            )
+        }
 
-    def post_page(self) -> None:
-        self._forget_previous_respondent()
-        fields = {"csrfmiddlewaretoken": self.csrf, **random.choice(self.variants)}
+    def get(self) -> None:
+        self._page()
+
+    def form(self) -> dict[str, str]:
+        """The hidden fields of a page a new respondent was served, to post once."""
+        return self._page()
+
+    def post_page(self, form: dict[str, str]) -> None:
+        fields = {**form, **random.choice(self.variants)}
         reply = self.client.post(self.bench.path, fields)
         if reply.status_code != 302 or "?r=" not in reply.get("Location", ""):
             raise RuntimeError(
                 f"POST page 1: HTTP {reply.status_code} {reply.content[:300].decode()!r}"
             )
+        self.client.cookies.clear()  # the next respondent
 
 
 def queries_of(action: Callable[[], None], show: bool) -> tuple[int, str]:
@@ -155,15 +158,28 @@ def queries_of(action: Callable[[], None], show: bool) -> tuple[int, str]:
     return len(captured.captured_queries), ",".join(f"{kind}={n}" for kind, n in kinds.items())
 
 
-def measure(name: str, action: Callable[[], None], requests: int, warmup: int, show: bool):
-    for _ in range(warmup):
-        action()
-    queries, statements = queries_of(action, show)
+def measure(
+    name: str,
+    action: Callable[[], None],
+    requests: int,
+    warmup: int,
+    show: bool,
+    prepare: Callable[[], object] | None = None,
+):
+    """Time `action` alone; with `prepare`, each call gets what prepare made beforehand
+    (a served form for a POST), outside the timing."""
+    calls = [
+        functools.partial(action, prepare()) if prepare else action
+        for _ in range(warmup + 1 + requests)
+    ]
+    for call in calls[:warmup]:
+        call()
+    queries, statements = queries_of(calls[warmup], show)
     latencies = []
     started = time.perf_counter()
-    for _ in range(requests):
+    for call in calls[warmup + 1 :]:
         before = time.perf_counter()
-        action()
+        call()
         latencies.append(time.perf_counter() - before)
     return Timings(name, time.perf_counter() - started, latencies, queries, statements)
 
@@ -202,6 +218,7 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
             args.requests,
             args.warmup,
             args.show_queries,
+            prepare=respondents.form,
         ),
     ]
     for result in results:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -124,10 +125,14 @@ class ResponseOutput(serializers.ModelSerializer):
     @extend_schema_field(ScoreOutput(allow_null=True))
     def get_scores(self, response: Response) -> dict | None:
         """Null until a worker has scored the response (usually within seconds)."""
+        if self.context.get("just_stored"):
+            return None
         score = getattr(response, "score", None)
         return ScoreOutput(score).data if score is not None else None
 
     def get_ticket_numbers(self, response: Response) -> list[int]:
+        if self.context.get("just_stored"):
+            return []
         return [ticket.number for ticket in response.tickets.all()]
 
 
@@ -178,14 +183,18 @@ class ResponseCreateApi(APIView):
     )
     def post(self, request, pk: int):
         survey = get_object_or_404(
-            Survey.objects.select_related("live_version", "touchpoint"), pk=pk
+            Survey.objects.select_related("live_version", "touchpoint__org_unit"), pk=pk
         )
         payload = ResponseInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         touchpoint = org_unit = None
         if data.get("touchpoint"):
-            touchpoint = Touchpoint.objects.filter(code=data["touchpoint"]).first()
+            touchpoint = (
+                Touchpoint.objects.select_related("org_unit")
+                .filter(code=data["touchpoint"])
+                .first()
+            )
             if touchpoint is None:
                 raise ValidationError(
                     {"touchpoint": [f"No touchpoint with code {data['touchpoint']!r}."]}
@@ -221,16 +230,41 @@ class ResponseCreateApi(APIView):
                 {"error": {"code": "idempotency_conflict", "message": str(conflict)}},
                 status=status.HTTP_409_CONFLICT,
             )
-        response = (
-            response_list()
-            .select_related("version")
-            .prefetch_related("tickets")
-            .get(pk=submitted.response.pk)
-        )
+        if submitted.created and not settings.CELERY_TASK_ALWAYS_EAGER:
+            output = _just_stored_output(
+                submitted.response, survey.touchpoint, touchpoint, org_unit
+            )
+        else:
+            # A replay, or tasks run in-process: it may have been scored and ticketed already.
+            response = (
+                response_list()
+                .select_related("version")
+                .prefetch_related("tickets")
+                .get(pk=submitted.response.pk)
+            )
+            output = ResponseOutput(response).data
         return ApiResponse(
-            ResponseOutput(response).data,
+            output,
             status=status.HTTP_201_CREATED if submitted.created else status.HTTP_200_OK,
         )
+
+
+def _just_stored_output(
+    response: Response,
+    survey_touchpoint: Touchpoint | None,
+    touchpoint: Touchpoint | None,
+    org_unit: OrgUnit | None,
+) -> dict:
+    """The output of a response this request stored, without reading it back: its scoring
+    was handed to a worker at commit, so it has no score or ticket yet, and the touchpoint
+    and org unit it was routed to are among those the request already holds."""
+    routed_touchpoint = touchpoint or survey_touchpoint
+    if routed_touchpoint is not None and routed_touchpoint.pk == response.touchpoint_id:
+        response.touchpoint = routed_touchpoint
+    routed_org_unit = org_unit or (routed_touchpoint.org_unit if routed_touchpoint else None)
+    if routed_org_unit is not None and routed_org_unit.pk == response.org_unit_id:
+        response.org_unit = routed_org_unit
+    return ResponseOutput(response, context={"just_stored": True}).data
 
 
 class ResponseDetailApi(generics.RetrieveAPIView):

@@ -288,12 +288,15 @@ def survey_unavailable_reason(*, survey: Survey, link: Link | None) -> str | Non
         return "not_open"
     if link and link.expires_at and now >= link.expires_at:
         return "expired"
-    complete = Response.objects.filter(status=Response.Status.COMPLETE)
-    if survey.response_limit and complete.filter(survey=survey).count() >= survey.response_limit:
+    if survey.response_limit and _complete_count(survey=survey) >= survey.response_limit:
         return "quota_full"
-    if link and link.response_limit and complete.filter(link=link).count() >= link.response_limit:
+    if link and link.response_limit and _complete_count(link=link) >= link.response_limit:
         return "quota_full"
     return None
+
+
+def _complete_count(**owner: Survey | Link) -> int:
+    return Response.objects.filter(status=Response.Status.COMPLETE, **owner).count()
 
 
 def survey_closed_error(reason: str) -> SurveyClosedError:
@@ -308,15 +311,15 @@ class SubmittedResponse:
 
 def _routing(
     survey: Survey, link: Link | None, touchpoint: Touchpoint | None, org_unit: OrgUnit | None
-) -> tuple[Touchpoint | None, OrgUnit | None]:
-    """A response belongs to the touchpoint and org unit its link was issued for, else the
-    survey's touchpoint and that touchpoint's owner."""
+) -> tuple[int | None, int | None]:
+    """The ids of the touchpoint and org unit a response belongs to: those its link was issued
+    for, else the survey's touchpoint and that touchpoint's owner. Ids, so that no org unit
+    is read just to be referred to."""
     touchpoint = touchpoint or (link.touchpoint if link else None) or survey.touchpoint
-    if org_unit is None and link is not None:
-        org_unit = link.org_unit
-    if org_unit is None and touchpoint is not None:
-        org_unit = touchpoint.org_unit
-    return touchpoint, org_unit
+    org_unit_id = org_unit.pk if org_unit else (link.org_unit_id if link else None)
+    if org_unit_id is None and touchpoint is not None:
+        org_unit_id = touchpoint.org_unit_id
+    return (touchpoint.pk if touchpoint else None), org_unit_id
 
 
 def response_complete(response: Response) -> Response:
@@ -366,29 +369,30 @@ def response_submit(
         touchpoint=touchpoint,
         org_unit=org_unit,
     )
-    if client_submission_id:
-        existing = Response.objects.filter(client_submission_id=client_submission_id).first()
-        if existing is not None:
-            return _replayed(existing, digest)
+    # A replay is told from a new submission by the key's unique constraint, not by a read
+    # first: the common case, a new key, costs one INSERT. Where the body is refused, a
+    # stored response under the key still answers for it.
     reason = survey_unavailable_reason(survey=survey, link=link)
     if reason:
+        replay = _stored_replay(client_submission_id, digest)
+        if replay is not None:
+            return replay
         raise survey_closed_error(reason)
     version = survey.live_version
     extra = {**(link.hidden_fields if link else {}), **(extra or {})}
     answers, errors = answers_clean_along_path(version.definition, raw_answers, extra)
     if errors:
+        replay = _stored_replay(client_submission_id, digest)
+        if replay is not None:
+            return replay
         raise ResponseRejectedError(errors)
-    touchpoint, org_unit = _routing(survey, link, touchpoint, org_unit)
-    customer = (
-        customer_upsert(external_id=external_customer_id) if external_customer_id.strip() else None
-    )
+    touchpoint_id, org_unit_id = _routing(survey, link, touchpoint, org_unit)
     response = Response(
         survey=survey,
         version=version,
         link=link,
-        touchpoint=touchpoint,
-        org_unit=org_unit,
-        customer=customer,
+        touchpoint_id=touchpoint_id,
+        org_unit_id=org_unit_id,
         external_customer_id=external_customer_id.strip(),
         answers=answers,
         extra=extra,
@@ -401,12 +405,23 @@ def response_submit(
     )
     try:
         with transaction.atomic():
+            # In the transaction: a replay refused below leaves no customer behind.
+            if external_customer_id.strip():
+                response.customer = customer_upsert(external_id=external_customer_id)
             response_complete(response)
     except IntegrityError:
         if not client_submission_id:
             raise
         return _replayed(Response.objects.get(client_submission_id=client_submission_id), digest)
     return SubmittedResponse(response, created=True)
+
+
+def _stored_replay(client_submission_id: str, digest: str) -> SubmittedResponse | None:
+    """The replay of the response stored under the key, if there is one."""
+    if not client_submission_id:
+        return None
+    existing = Response.objects.filter(client_submission_id=client_submission_id).first()
+    return _replayed(existing, digest) if existing is not None else None
 
 
 def submission_digest(
@@ -465,23 +480,28 @@ def response_in_progress(*, link: Link, resume_key: str) -> Response | None:
     """The response a respondent started through `link` under `resume_key`, if any."""
     if not resume_key:
         return None
-    return (
-        Response.objects.select_related("version").filter(link=link, resume_key=resume_key).first()
+    # Unordered: the key names at most one response, and sorting costs the ORM more than
+    # the lookup. Its version is nearly always the live one the link already carries.
+    response = next(
+        iter(Response.objects.filter(link=link, resume_key=resume_key).order_by()[:1]), None
     )
+    if response is not None and response.version_id == link.survey.live_version_id:
+        response.version = link.survey.live_version
+    return response
 
 
 def response_begin(
     *, survey: Survey, link: Link, resume_key: str, language: str, hidden: dict
 ) -> Response:
     """An unsaved response at the first page of the live version (saved on its first page)."""
-    touchpoint, org_unit = _routing(survey, link, None, None)
+    touchpoint_id, org_unit_id = _routing(survey, link, None, None)
     version = survey.live_version
     return Response(
         survey=survey,
         version=version,
         link=link,
-        touchpoint=touchpoint,
-        org_unit=org_unit,
+        touchpoint_id=touchpoint_id,
+        org_unit_id=org_unit_id,
         customer=link.customer,
         answers={},
         extra={**link.hidden_fields, **hidden},
@@ -494,7 +514,6 @@ def response_begin(
     )
 
 
-@transaction.atomic
 def response_page_save(
     *, response: Response, page_key: str, raw_answers: dict[str, Any], going_back: bool = False
 ) -> PageOutcome:
@@ -503,6 +522,10 @@ def response_page_save(
     Answers are checked against the version the respondent started; a page submitted again
     from the browser's history rewinds the path to it. Invalid answers keep the respondent on
     the page with messages, and the values they entered are handed back to re-render.
+
+    Each way out writes once: a page is one save, the last page one transaction (completion,
+    invitation, scoring after commit) that is the outermost one, so no savepoint is needed to
+    recover from a double submission.
     """
     if response.status == Response.Status.COMPLETE:
         return PageOutcome(response, finished=True)
