@@ -102,6 +102,9 @@ def django_start(database_url: str, redis_url: str) -> None:
     os.environ["REDIS_URL"] = redis_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "cem.settings"
     os.environ["DEBUG"] = "0"  # DEBUG would keep every query of the bench in memory
+    # The bench itself builds its tables and world as the owner; gunicorn serves as the app
+    # role, under row-level security, as production does (gunicorn_start).
+    os.environ["DATABASE_APP_ROLE"] = ""
     import django
 
     django.setup()
@@ -182,6 +185,7 @@ def gunicorn_start(
 ) -> subprocess.Popen:
     env = {
         **os.environ,
+        "DATABASE_APP_ROLE": "cem_app",
         "DATABASE_URL": database_url,
         "REDIS_URL": BENCH_REDIS_URL,
         "CEM_ROOT_URLCONF": "bench.urls",

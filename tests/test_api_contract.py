@@ -142,6 +142,7 @@ def partner(generated_client, live_server, local_cache):
     return connect
 
 
+@pytest.mark.integration
 def test_a_partners_day_with_the_generated_client(partner, transactional_db, settings):
     from cem_client.api.events import events_create
     from cem_client.api.responses import responses_retrieve

@@ -22,6 +22,8 @@ EXAMPLES_PER_OPERATION = 40
 MINIMUM_CASES = 1000
 
 
+# A live server and a subprocess on the real clock: left out of the fake-clock runs in CI.
+@pytest.mark.integration
 def test_schemathesis_finds_no_server_errors_or_schema_violations(
     live_server, transactional_db, local_cache, settings, tmp_path
 ):
