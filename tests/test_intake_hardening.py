@@ -153,13 +153,15 @@ def test_the_limit_slides_so_a_burst_across_a_window_boundary_does_not_pass_twic
 def test_pages_allow_no_inline_script_and_only_respondent_pages_may_be_framed(client, world):
     from tests.factories import PASSWORD
 
+    def directives(reply) -> set[str]:
+        return {part.strip() for part in reply["Content-Security-Policy"].split(";")}
+
     respondent = client.get(page_url(world))
-    policy = respondent["Content-Security-Policy"]
-    assert "script-src 'self';" in policy
-    assert "frame-ancestors *" in policy and "X-Frame-Options" not in respondent
+    assert {"script-src 'self'", "frame-ancestors *"} <= directives(respondent)
+    assert "X-Frame-Options" not in respondent
     client.login(username=world.manager.username, password=PASSWORD)
     dashboard = client.get(reverse("dashboard", args=[world.tenant.slug]))
-    assert "frame-ancestors 'none'" in dashboard["Content-Security-Policy"]
+    assert {"script-src 'self'", "frame-ancestors 'none'"} <= directives(dashboard)
     assert dashboard["X-Frame-Options"] == "DENY"
 
 
