@@ -102,9 +102,6 @@ def django_start(database_url: str, redis_url: str) -> None:
     os.environ["REDIS_URL"] = redis_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "cem.settings"
     os.environ["DEBUG"] = "0"  # DEBUG would keep every query of the bench in memory
-    # The bench itself builds its tables and world as the owner; gunicorn serves as the app
-    # role, under row-level security, as production does (gunicorn_start).
-    os.environ["DATABASE_APP_ROLE"] = ""
     import django
 
     django.setup()
@@ -185,7 +182,6 @@ def gunicorn_start(
 ) -> subprocess.Popen:
     env = {
         **os.environ,
-        "DATABASE_APP_ROLE": "cem_app",
         "DATABASE_URL": database_url,
         "REDIS_URL": BENCH_REDIS_URL,
         "CEM_ROOT_URLCONF": "bench.urls",
@@ -554,14 +550,17 @@ class BenchWorld:
 
 
 def bench_world_build() -> BenchWorld:
+    from cem.tenancy import tenant_context
     from tests.factories import build_world
 
     world = build_world("bench")
+    with tenant_context(world.tenant):
+        definition = world.survey.live_version.definition
     return BenchWorld(
         survey_id=world.survey.pk,
         token=world.link.token,
         api_key=world.api_key_plaintext,
-        definition=world.survey.live_version.definition,
+        definition=definition,
     )
 
 
@@ -632,10 +631,12 @@ def page_sizes(port: int, token: str) -> str:
 def bench_run(args: argparse.Namespace, database_url: str) -> int:
     from bench.floor import floor_table_create
     from bench.profiling import KINDS, profile_report, profiles_clear
+    from cem.db.guard import owner_session
 
     django_start(database_url, BENCH_REDIS_URL)
     django_migrate()
-    floor_table_create()
+    with owner_session():  # the floor's table is schema work; gunicorn serves as the app role
+        floor_table_create()
     world = bench_world_build()
     variants = answer_variants(world.definition, ANSWER_VARIANTS)
     form_variants = [form_fields(answers) for answers in variants]

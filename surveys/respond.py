@@ -171,7 +171,11 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
                 link=link,
                 resume_key=_new_resume_key(link),
                 language=request.LANGUAGE_CODE,
-                hidden=_hidden_from_request(request, survey.live_version.definition, request.GET),
+                hidden=_hidden_from_request(
+                    request,
+                    survey.live_version.definition,
+                    request.POST if stale_form else request.GET,
+                ),
             )
         page_key = response.page_path[-1]
         if not stale_form:
