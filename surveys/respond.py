@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
@@ -130,6 +131,7 @@ FRAMED_ANYWHERE = csp_replace({"frame-ancestors": ["*"]})
 @csrf_exempt
 @xframe_options_exempt
 @FRAMED_ANYWHERE
+@never_cache  # a page shows what the respondent entered (a personal link: their answers)
 def respond(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     survey = link.survey

@@ -158,6 +158,7 @@ def test_pages_allow_no_inline_script_and_only_respondent_pages_may_be_framed(cl
 
     respondent = client.get(page_url(world))
     assert {"script-src 'self'", "frame-ancestors *"} <= directives(respondent)
+    assert "no-store" in respondent["Cache-Control"]  # it shows what the respondent entered
     assert "X-Frame-Options" not in respondent
     client.login(username=world.manager.username, password=PASSWORD)
     dashboard = client.get(reverse("dashboard", args=[world.tenant.slug]))
