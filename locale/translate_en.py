@@ -4,6 +4,17 @@ import re
 from pathlib import Path
 
 EN = {
+    "日期须在 %(low)s 年到 %(high)s 年之间。": "Dates must fall between the years %(low)s and %(high)s.",
+    "地址太长：最多 %(limit)s 个字符。": "The address is too long: %(limit)s characters at most.",
+    "地址须以 http:// 或 https:// 开头，且不含空格和引号。": "The address must start with http:// or https:// and hold no spaces or quotes.",
+    "跳转地址须以 http:// 或 https:// 开头，且不含空格和引号。": "The redirect address must start with http:// or https:// and hold no spaces or quotes.",
+    "主题只能设置品牌色（brand_color）和 Logo 地址（logo_url）。": "A theme may set only the brand colour (brand_color) and the logo address (logo_url).",
+    "Logo 地址须以 http:// 或 https:// 开头，且不含空格和引号。": "The logo address must start with http:// or https:// and hold no spaces or quotes.",
+    "题目 %(key)s 的最小值和最大值须是绝对值不超过 10^15 的数。": "The minimum and maximum of question %(key)s must be numbers no larger than 10^15 in size.",
+    "题目 %(key)s 的字数或选择数限制须是 0 到 %(limit)s 之间的整数。": "The length or choice limits of question %(key)s must be whole numbers from 0 to %(limit)s.",
+    "内容包含无法识别的字符，请删除后重试。": "The text holds characters that cannot be read; remove them and try again.",
+    "请输入有效的数字。": "Enter a valid number.",
+    "页面已过期，请确认您的回答后再提交一次。": "This page had expired: check your answers and send them once more.",
     "平均情感分": "Mean sentiment",
     "文本数": "Texts",
     "情感分": "Sentiment score",
