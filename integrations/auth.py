@@ -14,8 +14,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from cem.models import ApiKey
+from cem.selectors import api_key_by_prefix
 from cem.services import API_KEY_PREFIX, api_key_hash
-from cem.tenancy import system_context, tenant_activate
+from cem.tenancy import tenant_activate
 from integrations.throttles import client_address_throttle_check
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -57,8 +58,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if parts is None:
             raise exceptions.AuthenticationFailed("Malformed API key.")
         prefix, secret = parts
-        with system_context():  # the key is what names the tenant
-            api_key = ApiKey.all_tenants.select_related("tenant").filter(prefix=prefix).first()
+        api_key = api_key_by_prefix(prefix)
         if (
             api_key is None
             or not hmac.compare_digest(api_key.secret_hash, api_key_hash(secret))

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
-from cem.tenancy import system_context
-from surveys.models import LINK_TOKEN, Channel, Invitation, Link, Response, Survey
+from cem.db.rows import columns, fetch_one
+from cem.models import OrgUnit, Tenant
+from cem.tenancy import current_tenant, system_context
+from journeys.models import Touchpoint
+from surveys.models import (
+    LINK_TOKEN,
+    Channel,
+    Invitation,
+    Link,
+    Response,
+    Survey,
+    SurveyVersion,
+)
 
 
 def survey_list() -> QuerySet[Survey]:
@@ -38,23 +51,78 @@ def response_for_reading(response_id: int, *, scope_path: str = "") -> Response 
     )
 
 
+@functools.cache
+def _link_by_token_sql() -> str:
+    return (
+        f"SELECT {columns(Link, 'l')}, {columns(Tenant, 't')}, {columns(Survey, 's')}, "  # noqa: S608 - model names, not input
+        f"{columns(SurveyVersion, 'v')}, {columns(Touchpoint, 'stp')}, "
+        f"{columns(Touchpoint, 'ltp')} "
+        f'FROM "{Link._meta.db_table}" l '
+        f'JOIN "{Tenant._meta.db_table}" t ON t.id = l.tenant_id '
+        f'JOIN "{Survey._meta.db_table}" s ON s.id = l.survey_id '
+        f'LEFT JOIN "{SurveyVersion._meta.db_table}" v ON v.id = s.live_version_id '
+        f'LEFT JOIN "{Touchpoint._meta.db_table}" stp ON stp.id = s.touchpoint_id '
+        f'LEFT JOIN "{Touchpoint._meta.db_table}" ltp ON ltp.id = l.touchpoint_id '
+        "WHERE l.token = %s AND t.is_active = %s"
+    )
+
+
 def link_by_token(token: str) -> Link | None:
     """The link for a public token, across tenants: the token is what names the tenant. With
     what a respondent's request reads: tenant, survey, live version and the touchpoints a
-    response is routed by (their org units by id). Anything that cannot be a token (NUL bytes
-    and the like in a typed URL) names none."""
+    response is routed by (their org units by id), in one statement (cem/db/rows.py). Anything
+    that cannot be a token (NUL bytes and the like in a typed URL) names none."""
     if not LINK_TOKEN.fullmatch(token):
         return None
     with system_context():
-        found = (
-            Link.all_tenants.select_related(
-                "tenant", "survey__live_version", "survey__touchpoint", "touchpoint"
-            )
-            .filter(token=token, tenant__is_active=True)
-            # Tokens are unique: no ORDER BY, which the ORM spends more on than the lookup.
-            .order_by()[:1]
+        found = fetch_one(
+            _link_by_token_sql(),
+            [token, True],
+            [Link, Tenant, Survey, SurveyVersion, Touchpoint, Touchpoint],
         )
-        return next(iter(found), None)
+    if not found:
+        return None
+    link, tenant, survey, live_version, survey_touchpoint, link_touchpoint = found
+    survey.live_version = live_version
+    survey.touchpoint = survey_touchpoint
+    link.tenant = tenant
+    link.survey = survey
+    link.touchpoint = link_touchpoint
+    return link
+
+
+@functools.cache
+def _survey_for_submission_sql() -> str:
+    return (
+        f"SELECT {columns(Survey, 's')}, {columns(SurveyVersion, 'v')}, "  # noqa: S608 - model names, not input
+        f"{columns(Touchpoint, 'tp')}, {columns(OrgUnit, 'ou')} "
+        f'FROM "{Survey._meta.db_table}" s '
+        f'LEFT JOIN "{SurveyVersion._meta.db_table}" v ON v.id = s.live_version_id '
+        f'LEFT JOIN "{Touchpoint._meta.db_table}" tp ON tp.id = s.touchpoint_id '
+        f'LEFT JOIN "{OrgUnit._meta.db_table}" ou ON ou.id = tp.org_unit_id '
+        "WHERE s.tenant_id = %s AND s.id = %s"
+    )
+
+
+def survey_for_submission(survey_id: int) -> Survey | None:
+    """A survey of the current tenant with what a submission reads: its live version and its
+    touchpoint with the touchpoint's org unit. In one statement (cem/db/rows.py): the API
+    reads it for every response a partner sends."""
+    if not 0 < survey_id < 2**63:  # no row has such an id, and a database may refuse it
+        return None
+    found = fetch_one(
+        _survey_for_submission_sql(),
+        [current_tenant().pk, survey_id],
+        [Survey, SurveyVersion, Touchpoint, OrgUnit],
+    )
+    if not found:
+        return None
+    survey, live_version, touchpoint, org_unit = found
+    if touchpoint is not None:
+        touchpoint.org_unit = org_unit
+    survey.live_version = live_version
+    survey.touchpoint = touchpoint
+    return survey
 
 
 FUNNEL = {

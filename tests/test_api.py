@@ -7,7 +7,9 @@ from rest_framework.test import APIClient
 from cem.models import ApiKey
 from cem.services import api_key_revoke
 from cem.tenancy import tenant_context
+from surveys.api import ResponseOutput
 from surveys.models import Response
+from surveys.selectors import response_list
 from tests.helpers import BAD_ANSWERS, submit_and_score
 
 
@@ -79,6 +81,35 @@ def test_submitting_a_response_with_customer_and_extra_fields(api, world):
     assert stored["org_unit"] == "HZ-XH" and stored["touchpoint"] == "counter"
     again = submit(api, world, **body)  # a retry of the same body answers what was stored
     assert again.status_code == 200 and again.json()["id"] == stored["id"]
+
+
+@pytest.mark.parametrize(
+    "routing",
+    [
+        {},
+        {"org_unit": "HZ-XH"},
+        {"touchpoint": "counter"},
+        {"touchpoint": "counter", "org_unit": "SH-PD"},
+    ],
+)
+def test_a_new_response_is_answered_as_reading_it_back_would(api, world, settings, routing):
+    """The answer to a new submission is built without reading the response back; it must
+    say what ResponseOutput says of the stored row (unscored yet: no scores, no tickets)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the worker scores after commit, not in-request
+    body = {
+        "answers": {"nps_1": 3, "csat_1": 2},
+        "external_customer_id": "C-002",
+        "extra": {"order_id": "A-18"},
+        "client_submission_id": f"crm-routing-{len(routing)}",
+        "language": "en",
+        "submitted_at": "2026-11-30T09:15:00+08:00",
+        **routing,
+    }
+    reply = submit(api, world, **body)
+    assert reply.status_code == 201, reply.json()
+    with tenant_context(world.tenant):
+        stored = response_list().select_related("version").get(pk=reply.json()["id"])
+        assert reply.json() == ResponseOutput(stored).data
 
 
 def test_a_replay_with_another_body_is_refused_and_keeps_the_first(api, world):

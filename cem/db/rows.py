@@ -1,0 +1,60 @@
+"""Reads on the submission path, written as one SQL statement whose row becomes model instances.
+
+The ORM spends more on compiling a query with joins than PostgreSQL spends answering it: on
+the respondent's and the partner's hot path (a link with its survey, a survey with its live
+version, an API key with its tenant) that was most of a request's time. These reads list the
+models' own columns (so a new field is read without editing the SQL) and turn the row back
+into instances as the ORM would, converters included. They run on the same connection, so the
+tenant guard (cem/db/guard.py) sees them like any other query; the caller still sets the scope.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from django.db import connection, models
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """The SELECT list of every stored field of `model`, read from the table aliased `alias`."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+@functools.cache
+def _converters(model: type[models.Model]) -> list[tuple[int, object, list]]:
+    """(position, column, converters) of each field whose value the ORM would convert."""
+    found = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column)
+        if hasattr(field, "from_db_value"):
+            converters = [*converters, field.from_db_value]
+        if converters:
+            found.append((index, column, converters))
+    return found
+
+
+def fetch_one(sql: str, params: Sequence, models_in_row: Sequence[type[models.Model]]) -> list:
+    """Run `sql` (a SELECT of `columns(model, ...)` for each of `models_in_row`, in that order)
+    and return one instance per model, or None where a LEFT JOIN found nothing; [] when the
+    statement returns no row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return []
+    instances = []
+    start = 0
+    for model in models_in_row:
+        fields = model._meta.concrete_fields
+        values = list(row[start : start + len(fields)])
+        start += len(fields)
+        if values[fields.index(model._meta.pk)] is None:
+            instances.append(None)
+            continue
+        for index, column, converters in _converters(model):
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
+        instances.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+    return instances

@@ -1,0 +1,30 @@
+"""Reads of the organisation core."""
+
+from __future__ import annotations
+
+import functools
+
+from cem.db.rows import columns, fetch_one
+from cem.models import ApiKey, Tenant
+from cem.tenancy import system_context
+
+
+@functools.cache
+def _api_key_sql() -> str:
+    return (
+        f"SELECT {columns(ApiKey, 'k')}, {columns(Tenant, 't')} "  # noqa: S608 - model names, not input
+        f'FROM "{ApiKey._meta.db_table}" k JOIN "{Tenant._meta.db_table}" t '
+        "ON t.id = k.tenant_id WHERE k.prefix = %s"
+    )
+
+
+def api_key_by_prefix(prefix: str) -> ApiKey | None:
+    """The API key with this prefix and its tenant, across tenants: the key names the tenant.
+    Read on every API request, so in one statement (cem/db/rows.py)."""
+    with system_context():
+        found = fetch_one(_api_key_sql(), [prefix], [ApiKey, Tenant])
+    if not found:
+        return None
+    api_key, tenant = found
+    api_key.tenant = tenant
+    return api_key
