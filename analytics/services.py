@@ -40,7 +40,7 @@ from analytics.selectors import text_dictionary
 from analytics.signals import response_scored
 from analytics.text import analyzer_version, text_analyze
 from analytics.text_overview import Tally
-from cem.celery import publish
+from cem.celery import batch_waiting, publish, publish_batched
 from cem.services import Actor, audit_record
 from cem.tenancy import current_tenant, system_context, tenant_context
 from surveys.models import Response
@@ -161,11 +161,12 @@ def text_rollups_rebuild() -> RollupsRebuilt:
 
 
 def response_enqueue_scoring(*, response_id: int) -> bool:
-    """Hand a response to the scoring queue. A broker outage is logged, not raised: the
-    response is already saved and the sweeper will enqueue it again."""
-    from analytics.tasks import score_response
+    """Hand a response to the scoring workers, who take them in batches (cem.celery
+    publish_batched: one Redis round trip in the request). A broker outage is logged, not
+    raised: the response is already saved and the sweeper will enqueue it again."""
+    from analytics.tasks import score_waiting_responses
 
-    return publish(score_response, response_id)
+    return publish_batched(score_waiting_responses, response_id)
 
 
 def unscored_response_ids(*, older_than: timedelta | None = None, limit: int = 1000) -> list[int]:
@@ -187,12 +188,22 @@ def unscored_response_ids(*, older_than: timedelta | None = None, limit: int = 1
         )
 
 
+SWEEP_BATCH = 50
+
+
 def unscored_responses_enqueue(*, older_than: timedelta | None = None) -> int:
+    """Hand the responses left unscored (a broker outage, a worker killed with a batch in
+    hand) to the workers in batches of their own, and make sure responses waiting in the
+    workers' list have a task to take them."""
+    from analytics.tasks import score_waiting_responses
+
     ids = unscored_response_ids(older_than=older_than)
-    for response_id in ids:
-        response_enqueue_scoring(response_id=response_id)
+    for start in range(0, len(ids), SWEEP_BATCH):
+        publish(score_waiting_responses, ids[start : start + SWEEP_BATCH])
     if ids:
         logger.info("sweeper re-enqueued %d unscored responses", len(ids))
+    if batch_waiting(score_waiting_responses):
+        publish(score_waiting_responses)
     return len(ids)
 
 

@@ -1,9 +1,15 @@
 """Celery tasks of analytics: thin wrappers that take ids and call services."""
 
+import logging
+
 from celery import shared_task
 from django.db import DatabaseError
 
 from analytics import services
+from cem.celery import publish, take_batch
+
+logger = logging.getLogger(__name__)
+SCORING_BATCH = 50
 
 
 @shared_task(
@@ -15,6 +21,21 @@ from analytics import services
 )
 def score_response(response_id: int) -> None:
     services.response_score(response_id=response_id)
+
+
+@shared_task(acks_late=True)
+def score_waiting_responses(response_ids: list[int] | None = None) -> int:
+    """Score the responses handed over by services.response_enqueue_scoring (a batch at a
+    time), or these. One that fails is retried on its own (score_response)."""
+    if response_ids is None:
+        response_ids = take_batch(score_waiting_responses, SCORING_BATCH)
+    for response_id in response_ids:
+        try:
+            services.response_score(response_id=response_id)
+        except (DatabaseError, OSError):
+            logger.exception("scoring response %s failed; retrying it alone", response_id)
+            publish(score_response, response_id)
+    return len(response_ids)
 
 
 @shared_task

@@ -7,8 +7,8 @@ Targets, one after the other against the same gunicorn server:
   respond_post   the page's POST alone, each with a form respond_get was served (one response)
   respond_visit  GET then POST by a new respondent, counted as one request
   api_submit     POST /api/v1/surveys/<id>/responses/ with an API key (one response)
-Every stored row is checked against the successes, and every response's scoring task
-against the queue.
+Every stored row is checked against the successes, and every response against the list of
+those waiting for the scoring workers (with a task queued to take them).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ BENCH_DB = "cem_bench"
 # and after: give the bench a Redis database of its own.
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 SCORING_QUEUE = "scoring"
+SCORING_TASK = "analytics.tasks.score_waiting_responses"
 WARMUP_SECONDS = 2.0
 REQUEST_TIMEOUT = 30.0
 ANSWER_VARIANTS = 200
@@ -681,7 +682,11 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
 def stored_check(successes: Mapping[str, int]) -> int:
     """Compare the rows in the database with the requests that reported success: one response
     per respondent POST or API call, none for a GET."""
+    from cem.celery import BATCH_KEY_PREFIX
+
     stored = stored_counts()
+    # Responses wait in the scoring workers' list; a task to take them waits in their queue.
+    waiting = redis_queue_length(BENCH_REDIS_URL, BATCH_KEY_PREFIX + SCORING_TASK)
     queued = redis_queue_length(BENCH_REDIS_URL, SCORING_QUEUE)
     posted_forms = successes.get("respond_post", 0) + successes.get("respond_visit", 0)
     expected = {
@@ -693,9 +698,10 @@ def stored_check(successes: Mapping[str, int]) -> int:
     print(
         f"stored rows/successful writes: {summary} "
         f"(respond_form = respond_post + respond_visit) "
-        f"scoring_tasks_queued={queued}/{posted_forms + expected['api_submit']}"
+        f"waiting_for_scoring={waiting}/{posted_forms + expected['api_submit']} "
+        f"scoring_tasks_queued={queued}"
     )
-    if stored != expected or queued != posted_forms + expected["api_submit"]:
+    if stored != expected or waiting != posted_forms + expected["api_submit"] or not queued:
         print("MISMATCH between successes and stored rows or queued tasks", file=sys.stderr)
         return 1
     return 0

@@ -36,11 +36,10 @@ from surveys.rendering import (
     respondent_theme,
     thanks_redirect_url,
 )
-from surveys.selectors import link_by_token
+from surveys.selectors import link_by_token, response_in_progress
 from surveys.services import (
     SurveyClosedError,
     response_begin,
-    response_in_progress,
     response_page_save,
     survey_closed_error,
     survey_unavailable_reason,

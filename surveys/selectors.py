@@ -125,6 +125,31 @@ def survey_for_submission(survey_id: int) -> Survey | None:
     return survey
 
 
+@functools.cache
+def _response_by_resume_key_sql() -> str:
+    return (
+        f'SELECT {columns(Response, "r")} FROM "{Response._meta.db_table}" r '  # noqa: S608 - model names, not input
+        "WHERE r.tenant_id = %s AND r.link_id = %s AND r.resume_key = %s"
+    )
+
+
+def response_in_progress(*, link: Link, resume_key: str) -> Response | None:
+    """The response a respondent started through `link` under `resume_key`, if any. Read on
+    every page a respondent posts, so in one statement (cem/db/rows.py)."""
+    if not resume_key:
+        return None
+    found = fetch_one(
+        _response_by_resume_key_sql(), [current_tenant().pk, link.pk, resume_key], [Response]
+    )
+    if not found:
+        return None
+    response = found[0]
+    # Its version is nearly always the live one the link already carries.
+    if response.version_id == link.survey.live_version_id:
+        response.version = link.survey.live_version
+    return response
+
+
 FUNNEL = {
     "invitations": Count("id"),
     "sent": Count("id", filter=Q(sent_at__isnull=False)),

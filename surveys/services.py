@@ -476,20 +476,6 @@ class PageOutcome:
     finished: bool = False
 
 
-def response_in_progress(*, link: Link, resume_key: str) -> Response | None:
-    """The response a respondent started through `link` under `resume_key`, if any."""
-    if not resume_key:
-        return None
-    # Unordered: the key names at most one response, and sorting costs the ORM more than
-    # the lookup. Its version is nearly always the live one the link already carries.
-    response = next(
-        iter(Response.objects.filter(link=link, resume_key=resume_key).order_by()[:1]), None
-    )
-    if response is not None and response.version_id == link.survey.live_version_id:
-        response.version = link.survey.live_version
-    return response
-
-
 def response_begin(
     *, survey: Survey, link: Link, resume_key: str, language: str, hidden: dict
 ) -> Response:

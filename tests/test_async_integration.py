@@ -87,7 +87,7 @@ def test_response_submitted_while_the_broker_is_down_is_scored_once_the_sweeper_
 ):
     with broker_unreachable():
         body = post_response(live_server, world, BAD, "outage-1")
-    assert "could not enqueue analytics.tasks.score_response" in caplog.text
+    assert "could not enqueue analytics.tasks.score_waiting_responses" in caplog.text
     with system_context():
         assert not ResponseScore.all_tenants.filter(response_id=body["id"]).exists()
     assert unscored_responses_enqueue(older_than=timedelta(0)) == 1
@@ -145,3 +145,48 @@ def test_an_event_over_http_is_processed_by_the_worker_and_the_invitation_sent(
     second = wait_until(lambda: in_system(suppressed.first), timeout=60)
     assert second.suppressed_reason == "frequency"
     assert in_system(sent.count) == 1
+
+
+@contextlib.contextmanager
+def broker_of_its_own(db: int = 13):
+    """Point the Celery app at an empty Redis database that no worker consumes."""
+    import redis
+
+    real_url = app.conf.broker_url
+    url = real_url.rsplit("/", 1)[0] + f"/{db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        app.conf.broker_url = real_url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+
+def test_responses_handed_over_wait_in_one_list_with_one_task_to_take_them():
+    """publish_batched costs a request one Redis round trip; a task is published only when
+    the list was empty, and a task that leaves items behind publishes another."""
+    from analytics.tasks import SCORING_BATCH, score_waiting_responses
+    from cem.celery import BATCH_KEY_PREFIX, publish_batched, take_batch
+
+    waiting_list = BATCH_KEY_PREFIX + score_waiting_responses.name
+    with broker_of_its_own() as broker:
+        for response_id in range(1, SCORING_BATCH + 6):
+            assert publish_batched(score_waiting_responses, response_id)
+        assert broker.llen(waiting_list) == SCORING_BATCH + 5
+        assert broker.llen("scoring") == 1  # one task for the whole backlog
+        assert take_batch(score_waiting_responses, SCORING_BATCH) == list(
+            range(1, SCORING_BATCH + 1)
+        )
+        assert broker.llen("scoring") == 2  # items were left: another task takes them
+        assert take_batch(score_waiting_responses, SCORING_BATCH) == list(
+            range(SCORING_BATCH + 1, SCORING_BATCH + 6)
+        )
+        assert broker.llen("scoring") == 2 and broker.llen(waiting_list) == 0
+        assert publish_batched(score_waiting_responses, 99)
+        assert broker.llen("scoring") == 3  # the list was empty again: a new task
