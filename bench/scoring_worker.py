@@ -111,7 +111,8 @@ def responses_create(world: Any, count: int, rng: random.Random) -> list[int]:
     from cem.tenancy import tenant_context
     from surveys.models import Response
 
-    version = world.survey.live_version
+    with tenant_context(world.tenant):
+        version = world.survey.live_version
     keys = question_keys(version.definition)
     now = timezone.now()
     rows = [
