@@ -1,6 +1,6 @@
 """HTTP throughput of the submission paths beside bare Django floors, in one run.
 
-Targets, one after the other against the same gunicorn server:
+Targets, interleaved in rounds (--rounds) against the same gunicorn server:
   floor_insert   POST that stores one row with raw SQL (bench/floor.py): the submission floor
   floor_page     GET of a form as large as the survey's, rendered from a template: the page floor
   respond_get    a new respondent's first GET of the survey link (nothing stored)
@@ -463,6 +463,18 @@ class LoadResult:
             f"seconds={self.seconds:.1f}"
         )
 
+    def merged(self, other: LoadResult) -> LoadResult:
+        """This result and another measured of the same target, as one."""
+        return LoadResult(
+            name=self.name,
+            seconds=self.seconds + other.seconds,
+            latencies=self.latencies + other.latencies,
+            errors=self.errors + other.errors,
+            error_samples=self.error_samples + other.error_samples,
+            client_cpu_seconds=self.client_cpu_seconds + other.client_cpu_seconds,
+            server_cpu_seconds=self.server_cpu_seconds + other.server_cpu_seconds,
+        )
+
     def server_cpu_ms_per_request(self) -> float:
         # Unlike req/s, this hardly moves when other programs share the cores.
         return 1000 * self.server_cpu_seconds / len(self.latencies) if self.latencies else 0.0
@@ -589,7 +601,7 @@ def machine_line(args: argparse.Namespace) -> str:
     return (
         f"machine cores={os.cpu_count()} cpu={cpu_model()!r} python={platform.python_version()} "
         f"gunicorn_workers={args.workers} worker_class=sync client_threads={args.concurrency} "
-        f"seconds={args.seconds:g} loadavg_1m={os.getloadavg()[0]:.2f} "
+        f"seconds={args.seconds:g} rounds={args.rounds} loadavg_1m={os.getloadavg()[0]:.2f} "
         "(client threads share the cores with the server)"
     )
 
@@ -664,10 +676,19 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
             chosen.insert(chosen.index("respond_post"), "respond_get")  # it serves the forms
         print(machine_line(args), flush=True)
         print(page_sizes(port, world.token), flush=True)
-        results, successes = {}, {}
+        results: dict[str, LoadResult] = {}
+        successes: dict[str, int] = collections.Counter()
+        # Rounds interleave the targets, so that other work on the machine that comes and goes
+        # during the run weighs on each target alike instead of on the ones measured then.
+        for _round in range(args.rounds):
+            for name in chosen:
+                clients = [targets[name]() for _ in range(args.concurrency)]
+                measured, succeeded = target_measure(
+                    name, clients, args.seconds / args.rounds, server.pid
+                )
+                results[name] = results[name].merged(measured) if name in results else measured
+                successes[name] += succeeded
         for name in chosen:
-            clients = [targets[name]() for _ in range(args.concurrency)]
-            results[name], successes[name] = target_measure(name, clients, args.seconds, server.pid)
             print(results[name].line(), flush=True)
     finally:
         process_stop(server)
@@ -710,6 +731,12 @@ def stored_check(successes: Mapping[str, int]) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.http_submit", description=__doc__)
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per target")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="rounds that interleave the targets, each measuring seconds/rounds per target",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument(
