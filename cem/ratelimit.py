@@ -51,8 +51,17 @@ class _LocalCounts:
             return self._counts[current], self._counts.get(previous, 0)
 
 
+# INCR the current window (setting its expiry when it starts), read the previous one: one
+# command per request, cheaper for the request's process than a pipeline of three.
+COUNT_SCRIPT = """
+local now = redis.call('INCR', KEYS[1])
+if now == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {now, tonumber(redis.call('GET', KEYS[2])) or 0}
+"""
+
+
 class _RedisCounts:
-    """Fixed-window counts in Redis: one round trip per request (INCR, EXPIRE, GET)."""
+    """Fixed-window counts in Redis: one round trip per request (a script: INCR, EXPIRE, GET)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -61,6 +70,7 @@ class _RedisCounts:
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
+        self._count = self._client.register_script(COUNT_SCRIPT)
         self._down_until = 0.0
 
     def available(self) -> bool:
@@ -70,12 +80,8 @@ class _RedisCounts:
         self._down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
 
     def count(self, current: str, previous: str, ttl: int) -> tuple[int, int]:
-        pipeline = self._client.pipeline(transaction=False)
-        pipeline.incr(current)
-        pipeline.expire(current, ttl)
-        pipeline.get(previous)
-        now_count, _expire, before = pipeline.execute()
-        return int(now_count), int(before or 0)
+        now_count, before = self._count(keys=[current, previous], args=[ttl])
+        return int(now_count), int(before)
 
 
 _local = _LocalCounts()

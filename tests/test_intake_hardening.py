@@ -4,6 +4,8 @@ be stored refused with a message, limits that slide and degrade open, and a heal
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -14,6 +16,7 @@ from cem.tenancy import tenant_context
 from surveys.definition import AnswerError, answer_clean
 from surveys.models import Response
 from surveys.services import ResponseRejectedError, response_submit
+from tests.conftest import require_real_services
 from tests.helpers import respondent_post
 
 PARTNER_ID = "crm-20261201-0001"
@@ -133,13 +136,20 @@ class Clock:
         return self.now
 
 
-def test_the_limit_slides_so_a_burst_across_a_window_boundary_does_not_pass_twice(monkeypatch):
+@pytest.mark.parametrize("counts_in", ["process", "redis"])
+def test_the_limit_slides_so_a_burst_across_a_window_boundary_does_not_pass_twice(
+    monkeypatch, settings, counts_in
+):
+    if counts_in == "redis":
+        require_real_services()
+        settings.CEM_RATELIMIT_REDIS_URL = settings.REDIS_URL
     clock = Clock(1_000_020.0 - 0.5)  # half a second before a minute's boundary
     monkeypatch.setattr(cem.ratelimit, "time", clock)
+    address = f"10.0.0.{uuid.uuid4().int % 250}-{uuid.uuid4().hex}"  # counts of no earlier run
 
     def allowed(count: int) -> int:
         return sum(
-            not rate_limit_exceeded(scope="t", key="1.2.3.4", limit=30, window_seconds=60)
+            not rate_limit_exceeded(scope="t", key=address, limit=30, window_seconds=60)
             for _ in range(count)
         )
 
@@ -148,6 +158,11 @@ def test_the_limit_slides_so_a_burst_across_a_window_boundary_does_not_pass_twic
     assert allowed(30) == 0
     clock.now += 120.0  # two windows on, the burst has slid out
     assert allowed(30) == 30
+    if counts_in == "redis":  # counted there, not in this process for want of Redis
+        import redis
+
+        window = int(clock.now // 60)
+        assert redis.Redis.from_url(settings.REDIS_URL).get(f"rl:t:{address}:{window}") == b"30"
 
 
 def test_pages_allow_no_inline_script_and_only_respondent_pages_may_be_framed(client, world):
