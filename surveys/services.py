@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -322,6 +323,19 @@ def _routing(
     return (touchpoint.pk if touchpoint else None), org_unit_id
 
 
+def _completion_transaction(response: Response, *, with_customer: bool = False):
+    """The transaction a completion needs: one where it writes more than the response's row
+    (its customer, its personal link's invitation). A lone INSERT commits atomically by
+    itself, and the busiest path, an answer through a QR code or the API, saves the BEGIN and
+    COMMIT round trips. Inside a caller's transaction it is a savepoint, so that a refused
+    INSERT (a replay) leaves the caller's transaction usable. Receivers of response_submitted
+    only schedule work after commit."""
+    personal = response.link_id is not None and response.link.kind == Link.Kind.PERSONAL
+    if with_customer or personal or transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return contextlib.nullcontext()
+
+
 def response_complete(response: Response) -> Response:
     """Mark a response complete and hand it on (scoring follows its commit)."""
     response.status = Response.Status.COMPLETE
@@ -404,7 +418,7 @@ def response_submit(
         submitted_at=submitted_at,
     )
     try:
-        with transaction.atomic():
+        with _completion_transaction(response, with_customer=bool(external_customer_id.strip())):
             # In the transaction: a replay refused below leaves no customer behind.
             if external_customer_id.strip():
                 response.customer = customer_upsert(external_id=external_customer_id)
@@ -544,7 +558,7 @@ def response_page_save(
     response.answers = _answers_on_path(definition, response.answers, response.extra)
     response.submitted_at = timezone.now()
     try:
-        with transaction.atomic():
+        with _completion_transaction(response):
             response_complete(response)
     except IntegrityError:
         # Submitted twice at once: the first one stands.

@@ -2,5 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent inside the transaction that saved a complete response; kwargs: response.
+# Sent once a complete response is saved (in a transaction only where the completion wrote
+# more than its row); kwargs: response. Receivers schedule work with transaction.on_commit.
 response_submitted = Signal()
