@@ -61,6 +61,11 @@ RISK_PATTERNS: dict[str, str] = {
 # "我不会去投诉" is no threat; "不能销户" still is, so only intent is a negation here.
 _DISAVOWAL = re.compile(r"不会|不想|不打算|不至于|没必要|暂时不")
 DISAVOWAL_WINDOW = 6
+# ...or right after it: "携号转网？暂时不想折腾", "转网的事我问问而已". Only these: "不会再回来"
+# after "换到别的平台了" confirms the threat.
+_DISAVOWAL_AFTER = re.compile(
+    r"[^，。！？,.!?]{0,6}(?:问问而已|只是问问|还没决定)|[？?，,]\s*(?:暂时|还)(?:不想|不会|不打算)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -91,6 +96,7 @@ def risk_flags_find(text: str) -> list[dict]:
     found: dict[str, str] = {}
     for start, flag, term in _matches(text):
         window = text[max(0, start - DISAVOWAL_WINDOW) : start]
-        if flag not in found and not _DISAVOWAL.search(window):
+        disavowed = _DISAVOWAL.search(window) or _DISAVOWAL_AFTER.match(text, start + len(term))
+        if flag not in found and not disavowed:
             found[flag] = term
     return [{"flag": flag, "term": found[flag]} for flag in RiskFlag.values if flag in found]
