@@ -17,12 +17,13 @@ from analytics.sentiment import Evidence, SentimentModel, default_model
 # Where a clause's score moves when an opinion cue is found: half way from the model's score
 # to this, and at least CUE_MARGIN past the neutral band on the cue's side. The cue wins: in
 # "排队时间有点长" the model, trained on hotel and shopping reviews, reads a polite clause
-# (0.8), while 长 said of waiting is a complaint whatever the tone. (Before, a confident model
-# that disagreed with the cue ended near 0.5, neutral: the feedback set's hedged complaints
-# were lost that way.)
+# (0.8), while 长 said of waiting is a complaint whatever the tone. Unless the model is sure
+# of the opposite (beyond CUE_CONFIDENT): then the cue is likelier a false friend (晚 in 昨晚)
+# and the clause ends half way, near neutral.
 CUE_POSITIVE_TARGET = 0.95
 CUE_NEGATIVE_TARGET = 0.05
 CUE_MARGIN = 0.05
+CUE_CONFIDENT = 0.9
 # Words that join the items of an enumeration without saying anything about them.
 _FILLER = frozenset("的和与及跟还也都很")
 
@@ -82,7 +83,11 @@ BUILTIN_ASPECTS: tuple[AspectDefinition, ...] = (
             "话费 资费 流量费 短信费 配送费 运费 保费 票价 上牌费 初装费 工时费 违约金 检查费 "
             "多收 多交 自费 套餐 报价"
         ),
-        positive="便宜 实惠 划算 透明 合理 优惠 免费 减免 免收 低 性价比高",
+        positive=(
+            "便宜 实惠 划算 透明 合理 优惠 免费 减免 免收 低 性价比高 性价比很高 性价比挺高 "
+            "性价比超高 性价比非常高 性价比极高 性价比较高 性价比比较高 性价比蛮高 性价比相当高 "
+            "性价比特别高"
+        ),
         negative=(
             "贵 高 乱收费 乱扣 莫名 不透明 隐形 坑 乱收 多收 多交 不合理 不退 性价比低 翻倍 涨 "
             "强制 自费"
@@ -263,9 +268,13 @@ class AspectFinder:
             score = scores[index]
             if mention.cue:
                 if mention.cue > 0:
-                    score = max((score + CUE_POSITIVE_TARGET) / 2, model.high + CUE_MARGIN)
+                    halfway = (score + CUE_POSITIVE_TARGET) / 2
+                    sure = score < 1 - CUE_CONFIDENT
+                    score = halfway if sure else max(halfway, model.high + CUE_MARGIN)
                 else:
-                    score = min((score + CUE_NEGATIVE_TARGET) / 2, model.low - CUE_MARGIN)
+                    halfway = (score + CUE_NEGATIVE_TARGET) / 2
+                    sure = score > CUE_CONFIDENT
+                    score = halfway if sure else min(halfway, model.low - CUE_MARGIN)
             opinion = AspectOpinion(
                 mention.aspect, model.label(score), score, parts[mention.clause].text
             )

@@ -26,9 +26,11 @@ HEDGED_COMPLAINT = (
 )
 # Phrases that contain one of the above and mean something else.
 NOT_HEDGED = "一般来说 一般情况 一般都 一般会 还可以接受 不满意的话 没有不满意"
-# Sarcasm: a sneer, or praise put in quotes ("真是“宾至如归”").
-SARCASM = "呵呵 无语 真是服了 我服了 服了你们 真行啊 长见识 开眼界"
-_QUOTED_PRAISE = re.compile(r"(?:真是|真|就是|叫)[“\"「『]")
+# Sarcasm: a sneer, or praise put in quotes ("真是“宾至如归”"). 呵呵 only when it opens the
+# text as a clause of its own ("呵呵，你们效率真高"): elsewhere it is as often a friendly laugh
+# ("感谢店家，呵呵").
+SARCASM = "无语 真是服了 我服了 服了你们 真行啊 长见识 开眼界"
+_SARCASM = re.compile(r"^呵呵[，,。.!！…~～]|(?:真是|真|就是)[“\"「『][^”\"」』]{1,8}[”\"」』]")
 # Calm texts: a question, or a customer who says they will not complain or leave ("我不会投诉，
 # 只是希望..."). The model reads 投诉 as a complaint; the customer says it is not one.
 _CALM = re.compile(
@@ -58,6 +60,6 @@ def _matcher() -> TermMatcher[str]:
 def hedges_find(text: str) -> Hedges:
     """What the normalised text says through hedges and sarcasm."""
     kinds = {match.value for match in _matcher().find(text)}
-    complaint = "complaint" in kinds or bool(_QUOTED_PRAISE.search(text))
+    complaint = "complaint" in kinds or bool(_SARCASM.search(text))
     calm = not complaint and bool(_CALM.search(text))
     return Hedges(hedged="hedged" in kinds and not complaint, complaint=complaint, calm=calm)

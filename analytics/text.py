@@ -24,6 +24,8 @@ from analytics.topics import TopicDefinition, TopicMatcher
 ANALYZER_VERSION = "text-4"  # 4: hedges, sarcasm, sector aspects, risks in paraphrase
 # How far past the neutral band a hedged complaint's score is put.
 HEDGE_MARGIN = 0.05
+# P(positive) above which the model's verdict is only held at neutral, never turned round.
+CONFIDENT = 0.9
 
 
 @dataclass
@@ -86,10 +88,14 @@ def text_analyze(
     # 但是 for the model to see, unless it threatens to leave or escalate. A text whose every
     # judgement is against something ("App老是闪退，还要重新登录", "排队时间有点长，希望能改善")
     # is a complaint, however politely put: it takes its harshest aspect's score.
+    # Only a model that is not sure is overruled by aspects and hedges: above CONFIDENT, a long
+    # review that praises much and blames a little ("超赞！屏幕清晰…虽然有一点点小瑕疵") is
+    # held at neutral instead.
     risk_flags = risk_flags_find(segmented.text)
     polarities = {aspect.polarity for aspect in aspects}
+    sure = score > CONFIDENT
     if polarities == {Sentiment.NEGATIVE}:
-        score = min(score, min(aspect.score for aspect in aspects))
+        score = model.high if sure else min(score, min(aspect.score for aspect in aspects))
     elif {Sentiment.POSITIVE, Sentiment.NEGATIVE} <= polarities and not risk_flags:
         score = min(max(score, model.low), model.high)
     elif score > model.high and Sentiment.NEGATIVE in polarities:
@@ -99,8 +105,10 @@ def text_analyze(
     # A threat to leave or escalate is a complaint whatever its tone; a question, or a
     # customer who says they will not complain, is not one unless an aspect says otherwise.
     hedges = hedges_find(segmented.text)
-    if hedges.complaint or risk_flags:
+    if (hedges.complaint and not sure) or risk_flags:
         score = min(score, model.low - HEDGE_MARGIN)
+    elif hedges.complaint:
+        score = model.high
     elif hedges.hedged or hedges.calm:
         score = min(score, model.high)
         if Sentiment.NEGATIVE not in polarities:
