@@ -62,6 +62,8 @@ RISK_PATTERNS: dict[str, str] = {
         )
     ),
 }
+# RiskFlag.values builds its list on every call: kept once, in RiskFlag's order.
+_ORDER = tuple(RiskFlag.values)
 # "我不会去投诉" is no threat; "不能销户" still is, so only intent is a negation here.
 _DISAVOWAL = re.compile(r"不会|不想|不打算|不至于|没必要|暂时不")
 DISAVOWAL_WINDOW = 6
@@ -103,4 +105,4 @@ def risk_flags_find(text: str) -> list[dict]:
         disavowed = _DISAVOWAL.search(window) or _DISAVOWAL_AFTER.match(text, start + len(term))
         if flag not in found and not disavowed:
             found[flag] = term
-    return [{"flag": flag, "term": found[flag]} for flag in RiskFlag.values if flag in found]
+    return [{"flag": flag, "term": found[flag]} for flag in _ORDER if flag in found]
