@@ -72,7 +72,8 @@ BUILTIN_ASPECTS: tuple[AspectDefinition, ...] = (
         ),
         negative=(
             "久 长 慢 半天 小时 浪费时间 排长队 拖 效率低 效率太低 只开了 人太多 "
-            "人很多 等不及 拥挤 打不通 占线 延误 晚点 误点"
+            "人很多 等不及 拥挤 打不通 占线 延误 晚点 误点 二十分钟 三十分钟 四十分钟 五十分钟 "
+            "几十分钟 半小时 半个小时 20分钟 30分钟 40分钟 50分钟"
         ),
     ),
     _aspect(
@@ -164,9 +165,12 @@ SECTOR_ASPECTS: tuple[AspectDefinition, ...] = (
     ),
     _aspect(
         "网络信号",
-        terms="信号 网速 网络 断网 掉线 没网 5g 4g 基站 信号覆盖",
+        terms="信号 网速 网络 断网 掉线 没网 5g 4g 基站 信号覆盖 延迟高 延迟很高",
         positive="快 稳定 流畅 满格 好多了",
-        negative="差 慢 断 掉线 不好 弱 一格 卡 不稳 时有时无 蜗牛 离谱 没网 没有信号 没信号",
+        negative=(
+            "差 慢 断 掉线 不好 弱 一格 卡 不稳 时有时无 蜗牛 离谱 没网 没有信号 没信号 延迟高 "
+            "延迟很高"
+        ),
     ),
 )
 BUILTIN_ASPECTS += SECTOR_ASPECTS

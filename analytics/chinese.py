@@ -134,9 +134,16 @@ def clauses(text: str) -> list[Clause]:
     return found
 
 
+# "没有一点不耐烦", "没有任何不满": a negator farther away, across a degree word.
+_FAR_NEGATOR = re.compile(r"没有?(?:一点|一丝|任何|半点)儿?$")
+
+
 def negated(text: str, start: int) -> bool:
     """Whether a negator stands in the few characters before text[start]."""
-    return bool(_NEGATOR.search(text, max(0, start - NEGATION_WINDOW), start))
+    return bool(
+        _NEGATOR.search(text, max(0, start - NEGATION_WINDOW), start)
+        or _FAR_NEGATOR.search(text, max(0, start - 5), start)
+    )
 
 
 @dataclass(frozen=True)
