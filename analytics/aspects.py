@@ -15,9 +15,15 @@ from analytics.chinese import Clause, Segmented, TermMatcher, clauses, negated, 
 from analytics.sentiment import Evidence, SentimentModel, default_model
 
 # Where a clause's score moves when an opinion cue is found: half way from the model's score
-# to this. A confident model that disagrees with the cue ends near 0.5, i.e. neutral.
+# to this, and at least CUE_MARGIN past the neutral band on the cue's side. The cue wins: in
+# "排队时间有点长" the model, trained on hotel and shopping reviews, reads a polite clause
+# (0.8), while 长 said of waiting is a complaint whatever the tone. Unless the model is sure
+# of the opposite (beyond CUE_CONFIDENT): then the cue is likelier a false friend (晚 in 昨晚)
+# and the clause ends half way, near neutral.
 CUE_POSITIVE_TARGET = 0.95
 CUE_NEGATIVE_TARGET = 0.05
+CUE_MARGIN = 0.05
+CUE_CONFIDENT = 0.9
 # Words that join the items of an enumeration without saying anything about them.
 _FILLER = frozenset("的和与及跟还也都很")
 
@@ -45,51 +51,69 @@ BUILTIN_ASPECTS: tuple[AspectDefinition, ...] = (
         "服务态度",
         terms=(
             "服务态度 态度 服务 热情 冷淡 冷漠 耐心 不耐烦 礼貌 微笑 脸色 爱理不理 不理人 没人理 "
-            "贴心 周到 客气 友好 亲切 傲慢 敷衍 推诿 踢皮球 凶 大堂经理"
+            "贴心 周到 客气 友好 亲切 傲慢 敷衍 推诿 踢皮球 凶 大堂经理 没人管 推来推去 互相推 "
+            "打发 大呼小叫 甩脸色 骚扰 推销 温柔 细心 负责 照顾 有礼貌"
         ),
-        positive="热情 耐心 礼貌 微笑 贴心 周到 客气 友好 亲切 主动 细心 温柔 用心",
+        positive="热情 耐心 礼貌 微笑 贴心 周到 客气 友好 亲切 主动 细心 温柔 用心 负责 照顾",
         negative=(
             "冷淡 冷漠 不耐烦 脸色 爱理不理 不理人 没人理 傲慢 敷衍 推诿 踢皮球 凶 恶劣 生硬 "
-            "不礼貌 不客气 嫌弃 翻白眼"
+            "不礼貌 不客气 嫌弃 翻白眼 没人管 推来推去 互相推 打发 大呼小叫 甩脸色 骚扰 推销"
         ),
     ),
     _aspect(
         "等待时间",
         terms=(
             "等待时间 等候时间 排队 排长队 等待 等候 等了 久等 叫号 取号 窗口 办理速度 速度 效率 "
-            "等太久 等很久"
+            "等太久 等很久 打不通 占线 延误 晚点 误点 准点 准点率"
         ),
         positive=(
-            "快 迅速 及时 高效 效率高 很短 不用排队 不用等 没排队 没有排队 无需排队 人不多 省时"
+            "快 迅速 及时 高效 效率高 很短 不用排队 不用等 没排队 没有排队 无需排队 人不多 省时 "
+            "准点 准时 提前"
         ),
         negative=(
-            "久 太长 很长 好长 慢 半天 小时 浪费时间 排长队 拖 效率低 效率太低 只开了 人太多 "
-            "人很多 等不及 拥挤"
+            "久 长 慢 半天 小时 浪费时间 排长队 拖 效率低 效率太低 只开了 人太多 "
+            "人很多 等不及 拥挤 打不通 占线 延误 晚点 误点 二十分钟 三十分钟 四十分钟 五十分钟 "
+            "几十分钟 半小时 半个小时 20分钟 30分钟 40分钟 50分钟"
         ),
     ),
     _aspect(
         "价格费用",
         terms=(
             "价格 价钱 收费 费用 手续费 年费 服务费 管理费 账户管理费 小额管理费 扣费 扣钱 乱收费 "
-            "费率 性价比 太贵 很贵 偏贵 便宜 实惠 划算 汇率 利息"
+            "费率 性价比 太贵 很贵 偏贵 便宜 实惠 划算 汇率 利息 电费 水费 燃气费 暖气费 物业费 "
+            "话费 资费 流量费 短信费 配送费 运费 保费 票价 上牌费 初装费 工时费 违约金 检查费 "
+            "多收 多交 自费 套餐 报价"
         ),
-        positive="便宜 实惠 划算 透明 合理 优惠 免费 减免 免收 低 性价比高",
-        negative="贵 高 乱收费 乱扣 莫名 不透明 隐形 坑 乱收 多收 不合理 不退 性价比低",
+        positive=(
+            "便宜 实惠 划算 透明 合理 优惠 免费 减免 免收 低 性价比高 性价比很高 性价比挺高 "
+            "性价比超高 性价比非常高 性价比极高 性价比较高 性价比比较高 性价比蛮高 性价比相当高 "
+            "性价比特别高"
+        ),
+        negative=(
+            "贵 高 乱收费 乱扣 莫名 不透明 隐形 坑 乱收 多收 多交 不合理 不退 性价比低 翻倍 涨 "
+            "强制 自费"
+        ),
     ),
     _aspect(
         "产品质量",
-        terms="产品质量 质量 品质 做工 材质 正品 假货 次品 瑕疵 耐用",
-        positive="耐用 结实 正品 精致 好用 稳定 收益高 收益不错",
-        negative="次品 假货 瑕疵 劣质 破损 坏了 不好用 亏损 亏了 缩水 不耐用 粗糙",
+        terms=(
+            "产品质量 质量 品质 做工 材质 正品 假货 次品 瑕疵 耐用 漏水 漏油 异味 怪味 变质 过期 "
+            "掉色 开胶 起球 开线 翻新 新鲜 发动机 刹车"
+        ),
+        positive="耐用 结实 正品 精致 好用 稳定 收益高 收益不错 新鲜 好吃",
+        negative=(
+            "次品 假货 瑕疵 劣质 破损 坏了 不好用 亏损 亏了 缩水 不耐用 粗糙 漏水 漏油 异味 怪味 "
+            "变质 过期 掉色 开胶 起球 开线 翻新 失灵 烂"
+        ),
     ),
     _aspect(
         "物流配送",
         terms=(
             "物流 快递 配送 送货 发货 到货 邮寄 寄送 快递员 送达 签收 包装 物流速度 发货速度 "
-            "配送速度"
+            "配送速度 派送 送到 送错 丢件 驿站 行李 托运 包裹 冒签 送餐 骑手"
         ),
         positive="快 及时 准时 迅速 完好 严实 送货上门",
-        negative="慢 晚 久 破损 丢件 丢了 延迟 没送到 送错 拖",
+        negative="慢 晚 久 破损 丢件 丢了 延迟 没送到 送错 拖 超时 摔 变形 冒签 化了",
     ),
     _aspect(
         "环境",
@@ -106,23 +130,50 @@ BUILTIN_ASPECTS: tuple[AspectDefinition, ...] = (
         "App/系统",
         terms=(
             "app 手机银行 网银 网上银行 系统 软件 界面 小程序 公众号 网站 页面 登录 闪退 卡顿 "
-            "验证码 人脸识别 atm 自助机 柜员机 取款机 叫号机 客户端 更新"
+            "验证码 人脸识别 atm 自助机 柜员机 取款机 叫号机 客户端 更新 车机 死机 白屏 刷脸 "
+            "网上缴费 线上 电表 预约挂号"
         ),
         positive="流畅 顺畅 方便 便捷 好用 简洁 简单 稳定 快 顺利",
         negative=(
             "闪退 卡顿 很卡 太卡 卡死 卡住 崩溃 故障 失败 报错 繁忙 打不开 登不上 进不去 复杂 难用 "
-            "不好用 bug 出错 吞卡 查不到 用不了 转不了 登录不上 没反应"
+            "不好用 bug 出错 吞卡 查不到 用不了 转不了 登录不上 没反应 死机 失灵 白屏 转圈 "
+            "不通过 加载失败 对不上"
         ),
     ),
     _aspect(
         "专业能力",
-        terms="专业能力 专业 业务能力 业务水平 熟练 讲解 解答 解释 业务不熟 新手 一问三不知 经验",
-        positive="专业 熟练 清楚 细致 到位 准确 详细 耐心讲解",
+        terms=(
+            "专业能力 专业 业务能力 业务水平 熟练 讲解 解答 解释 业务不熟 新手 一问三不知 经验 "
+            "技术 手艺 误诊 说法 没修好 漏做 讲得"
+        ),
+        positive="专业 熟练 清楚 细致 到位 准确 详细 耐心讲解 仔细 很好 有经验",
         negative=(
-            "不专业 不熟练 业务不熟 说不清 不清楚 出错 差错 搞错 新手 一问三不知 误导 外行 答非所问"
+            "不专业 不熟练 业务不熟 说不清 不清楚 出错 差错 搞错 新手 一问三不知 误导 外行 "
+            "答非所问 误诊 没修好 漏做 不一样"
         ),
     ),
 )
+
+
+# Sector aspects: an insurer's claims, an operator's network.
+SECTOR_ASPECTS: tuple[AspectDefinition, ...] = (
+    _aspect(
+        "理赔",
+        terms="理赔 理赔款 理赔金额 理赔进度 赔付 拒赔 定损 直赔 报案",
+        positive="快 顺利 及时 方便 爽快 搞定 迅速 简单 到账 满意",
+        negative="拖 慢 久 拒 拒赔 低 少 不赔 不全 麻烦 折腾 查不到 被拒 没下来 不够",
+    ),
+    _aspect(
+        "网络信号",
+        terms="信号 网速 网络 断网 掉线 没网 5g 4g 基站 信号覆盖 延迟高 延迟很高",
+        positive="快 稳定 流畅 满格 好多了",
+        negative=(
+            "差 慢 断 掉线 不好 弱 一格 卡 不稳 时有时无 蜗牛 离谱 没网 没有信号 没信号 延迟高 "
+            "延迟很高"
+        ),
+    ),
+)
+BUILTIN_ASPECTS += SECTOR_ASPECTS
 
 
 def aspects_merge(
@@ -220,8 +271,14 @@ class AspectFinder:
                 scores[index] = evidence.score(parts[index].start, parts[index].end)
             score = scores[index]
             if mention.cue:
-                target = CUE_POSITIVE_TARGET if mention.cue > 0 else CUE_NEGATIVE_TARGET
-                score = (score + target) / 2
+                if mention.cue > 0:
+                    halfway = (score + CUE_POSITIVE_TARGET) / 2
+                    sure = score < 1 - CUE_CONFIDENT
+                    score = halfway if sure else max(halfway, model.high + CUE_MARGIN)
+                else:
+                    halfway = (score + CUE_NEGATIVE_TARGET) / 2
+                    sure = score > CUE_CONFIDENT
+                    score = halfway if sure else min(halfway, model.low - CUE_MARGIN)
             opinion = AspectOpinion(
                 mention.aspect, model.label(score), score, parts[mention.clause].text
             )

@@ -18,11 +18,15 @@ T = TypeVar("T")
 # ASCII, but not 、 or 。). 、 separates the items of an enumeration.
 _CLAUSE_END = re.compile(r"([,，.。!！?？;；:：、…~～\n\r]+)")
 # Contrast words open a new clause. 不过 inside 只不过 ("only") or 不过如此 ("nothing special")
-# is no contrast; a bare 但 is left out because it hides in 不但 and 但愿.
-_CONTRAST = re.compile(r"(但是|(?<!只)不过(?!如此)|可是|然而)")
+# is no contrast; a bare 但 is left out because it hides in 不但 and 但愿. 就是, 只是 and 可惜
+# are a contrast only where a clause starts with them ("态度挺好，就是等得太久").
+_CONTRAST = re.compile(r"(但是|(?<!只)不过(?!如此)|可是|然而|^(?:就是|只是|可惜))")
 # A negator shortly before a term flips it ("不慢", "没有排队", "不是很专业"), unless it is
-# part of a word that negates nothing: 不仅, 不但, 不过, 不错, 不少, 不断, 无论, 没想到.
-_NEGATOR = re.compile(r"(?:不|没|无|未|别)(?!仅|但|只|光|过|错|少|断|论|想到)")
+# part of a word that negates nothing: 不仅, 不但, 不过, 不错, 不少, 不断, 无论, 没想到, and
+# 别 in 特别, 区别, 分别, 个别, 级别, 类别, 性别, 差别 ("物流特别快" is praise).
+_NEGATOR = re.compile(
+    r"(?:不|没|无|未|(?<![特区分个级类性差识告])别)(?!仅|但|只|光|过|错|少|断|论|想到)"
+)
 NEGATION_WINDOW = 3  # characters before a term that are searched for a negator
 
 
@@ -130,9 +134,16 @@ def clauses(text: str) -> list[Clause]:
     return found
 
 
+# "没有一点不耐烦", "没有任何不满": a negator farther away, across a degree word.
+_FAR_NEGATOR = re.compile(r"没有?(?:一点|一丝|任何|半点)儿?$")
+
+
 def negated(text: str, start: int) -> bool:
     """Whether a negator stands in the few characters before text[start]."""
-    return bool(_NEGATOR.search(text, max(0, start - NEGATION_WINDOW), start))
+    return bool(
+        _NEGATOR.search(text, max(0, start - NEGATION_WINDOW), start)
+        or _FAR_NEGATOR.search(text, max(0, start - 5), start)
+    )
 
 
 @dataclass(frozen=True)

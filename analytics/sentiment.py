@@ -28,6 +28,8 @@ NEUTRAL_HALF_WIDTH = 0.1  # neutral band 0.4-0.6 unless dev data says otherwise
 # In "A，但是B" the speaker's verdict is usually B. Matched as jieba tokens, so that words
 # like 不过如此 do not count.
 CONTRAST_WORDS = frozenset({"但是", "但", "不过", "可是", "然而"})
+# These are a contrast only when they open a clause: "大堂经理挺热情的，就是等的时间太长了".
+LEADING_CONTRAST_WORDS = frozenset({"就是", "只是", "可惜"})
 # A tail clause must reach this log-odds (its own evidence, without the intercept) to count as
 # agreeing with the whole text; "服务很好，但是排队太久了" has a tail near 0. With 0.5, 10 % of
 # chnsenticorp_dev (long hotel reviews) and 2 % of online_shopping texts get capped.
@@ -201,7 +203,12 @@ class SentimentModel:
         ids = np.concatenate([word_ids, self._char_ids[pos[hit]]])
         starts = np.concatenate([word_begins, offsets[gram_at]])
         ends = np.concatenate([word_ends, offsets[gram_at + gram_len - 1] + 1])
-        contrasts = [places[j + 1] for j, w in enumerate(words[:-1]) if w in CONTRAST_WORDS]
+        contrasts = [
+            places[j + 1]
+            for j, w in enumerate(words[:-1])
+            if w in CONTRAST_WORDS
+            or (w in LEADING_CONTRAST_WORDS and j > 0 and not words[j - 1].isalnum())
+        ]
         content = [start for w, start in zip(words, places, strict=True) if w.isalnum()]
         return Evidence(self, ids, starts, ends, contrasts, content)
 
