@@ -14,6 +14,7 @@ _MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.CX_MANAGER})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "journey.view": _EVERYONE,
+    "journey.manage": _MANAGERS,
     "survey.view": _MANAGERS | {Role.VIEWER},
     "survey.manage": _MANAGERS,
     "dashboard.view": _EVERYONE,

@@ -1,9 +1,13 @@
 """Partner API of journeys: the journey map and the touchpoints."""
 
-from rest_framework import generics, serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
-from journeys.models import Journey, Stage, Touchpoint
+from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
 from journeys.selectors import journey_list, touchpoint_list
+from journeys.services import JourneyDocumentError, journey_create
 
 
 class TouchpointOutput(serializers.ModelSerializer):
@@ -40,13 +44,57 @@ class JourneyOutput(serializers.ModelSerializer):
         fields = ["id", "name", "description", "stages"]
 
 
+class TouchpointDocumentInput(serializers.Serializer):
+    code = serializers.RegexField(
+        r"^[a-z0-9][a-z0-9_-]{0,63}$", help_text="Unique in the tenant; events name it."
+    )
+    name = serializers.CharField(max_length=200)
+    channel = serializers.ChoiceField(choices=Channel.values)
+    key_moment = serializers.ChoiceField(choices=KeyMoment.values, required=False)
+    org_unit = serializers.CharField(
+        required=False, allow_null=True, help_text="Code of the owning org unit."
+    )
+
+
+class StageDocumentInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    touchpoints = TouchpointDocumentInput(many=True, required=False, max_length=200)
+
+
+class JourneyDocumentInput(serializers.Serializer):
+    """A whole journey: stages in order, each with its touchpoints (docs/journeys.md)."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    stages = StageDocumentInput(many=True, min_length=1, max_length=30)
+
+
 class JourneyListApi(generics.ListAPIView):
-    """The tenant's journeys, each with its ordered stages and their touchpoints."""
+    """The tenant's journeys, each with its ordered stages and their touchpoints; POST creates
+    one whole, checked as a journey import is (every problem named by its path, nothing
+    written when there is one)."""
 
     serializer_class = JourneyOutput
 
     def get_queryset(self):
         return journey_list().prefetch_related("stages__touchpoints__stage")
+
+    @extend_schema(
+        request=JourneyDocumentInput,
+        responses={201: OpenApiResponse(JourneyOutput, description="Created.")},
+    )
+    def post(self, request):
+        try:
+            journey = journey_create(document=request.data, by=request.auth)
+        except JourneyDocumentError as error:
+            raise ValidationError(
+                {
+                    problem.where or "non_field_errors": [problem.message]
+                    for problem in error.problems
+                }
+            ) from error
+        created = journey_list().prefetch_related("stages__touchpoints__stage").get(pk=journey.pk)
+        return Response(JourneyOutput(created).data, status=status.HTTP_201_CREATED)
 
 
 class TouchpointListApi(generics.ListAPIView):
