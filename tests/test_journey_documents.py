@@ -153,3 +153,22 @@ def test_the_api_answers_a_bad_document_with_each_problem_by_path(api, world):
     assert list(error["fields"]) == ["stages[0].touchpoints[0].code"]
     with tenant_context(world.tenant):
         assert not Journey.objects.filter(name="贷款旅程").exists()
+
+
+def test_a_partner_of_another_tenant_cannot_name_this_tenants_units(world, other_world):
+    from cem.models import OrgUnit
+    from cem.services import org_unit_create
+
+    with tenant_context(world.tenant):
+        org_unit_create(name="A 独有", code="A-ONLY", kind=OrgUnit.Kind.BRANCH, parent=world.hq)
+    b_api = APIClient()
+    b_api.credentials(HTTP_AUTHORIZATION=f"Api-Key {other_world.api_key_plaintext}")
+    doc = document()
+    doc["stages"][0]["touchpoints"][1]["org_unit"] = "A-ONLY"
+    reply = b_api.post("/api/v1/journeys/", doc, format="json")
+    assert reply.status_code == 400
+    assert list(reply.json()["error"]["fields"]) == ["stages[0].touchpoints[1].org_unit"]
+    doc["stages"][0]["touchpoints"][1]["org_unit"] = "SH-PD"  # B's own branch of that code
+    assert b_api.post("/api/v1/journeys/", doc, format="json").status_code == 201
+    with tenant_context(world.tenant):
+        assert not Journey.objects.filter(name="贷款旅程").exists()
