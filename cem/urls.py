@@ -18,6 +18,13 @@ tenant_patterns = [
     path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
     path("journeys/", journey_views.journey_map, name="journey_map"),
+    path("journeys/new/", journey_views.journey_new, name="journey_new"),
+    path("journeys/<int:journey_id>/edit/", journey_views.journey_edit, name="journey_edit"),
+    path(
+        "journeys/<int:journey_id>/export.json",
+        journey_views.journey_export_json,
+        name="journey_export",
+    ),
     path("surveys/", survey_views.survey_index, name="survey_index"),
     path("distribution/", survey_views.distribution_dashboard, name="distribution_dashboard"),
     path("surveys/<int:survey_id>/", survey_views.survey_builder, name="survey_builder"),

@@ -82,6 +82,7 @@ def a_ids(world, other_world):
         "response_pk": response.pk,
         "response_id": response.pk,
         "rule_id": rule_id,
+        "journey_id": world.journey.pk,
     }
 
 
