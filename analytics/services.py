@@ -40,9 +40,9 @@ from analytics.selectors import text_dictionary
 from analytics.signals import response_scored
 from analytics.text import analyzer_version, text_analyze
 from analytics.text_overview import Tally
-from cem.celery import publish
-from cem.services import Actor, audit_record
-from cem.tenancy import current_tenant, system_context, tenant_context
+from organizations.broker import publish
+from organizations.services import Actor, audit_record
+from organizations.tenancy import current_tenant, system_context, tenant_context
 from surveys.models import Response
 
 logger = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ def sweep_unscored(older_than_seconds: int | None = None) -> int:
 
 @shared_task(acks_late=True)
 def rescore_texts(tenant_id: int, days: int) -> int:
-    from cem.models import Tenant
-    from cem.tenancy import tenant_context
+    from organizations.models import Tenant
+    from organizations.tenancy import tenant_context
 
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
@@ -40,8 +40,8 @@ def rescore_texts(tenant_id: int, days: int) -> int:
 @shared_task(acks_late=True)
 def rebuild_text_rollups(tenant_id: int) -> int:
     """Recount a tenant's text rollups from its scores; returns the texts counted."""
-    from cem.models import Tenant
-    from cem.tenancy import tenant_context
+    from organizations.models import Tenant
+    from organizations.tenancy import tenant_context
 
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:

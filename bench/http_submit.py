@@ -550,7 +550,7 @@ class BenchWorld:
 
 
 def bench_world_build() -> BenchWorld:
-    from cem.tenancy import tenant_context
+    from organizations.tenancy import tenant_context
     from tests.factories import build_world
 
     world = build_world("bench")
@@ -566,7 +566,7 @@ def bench_world_build() -> BenchWorld:
 
 def stored_counts() -> dict[str, int]:
     from bench.floor import floor_row_count
-    from cem.tenancy import system_context
+    from organizations.tenancy import system_context
     from surveys.models import Response
 
     with system_context():
@@ -631,7 +631,7 @@ def page_sizes(port: int, token: str) -> str:
 def bench_run(args: argparse.Namespace, database_url: str) -> int:
     from bench.floor import floor_table_create
     from bench.profiling import KINDS, profile_report, profiles_clear
-    from cem.db.guard import owner_session
+    from organizations.db.guard import owner_session
 
     django_start(database_url, BENCH_REDIS_URL)
     django_migrate()

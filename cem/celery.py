@@ -1,11 +1,9 @@
-"""The Celery application (configured from Django settings, CELERY_* names) and the one way
-request code hands it work."""
+"""The Celery application, configured from Django settings (CELERY_* names); request code hands
+it work through organizations.broker.publish."""
 
 from __future__ import annotations
 
-import logging
 import os
-import time
 
 from celery import Celery
 
@@ -14,26 +12,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cem.settings")
 app = Celery("cem")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-logger = logging.getLogger(__name__)
-
-# After a failed publish, skip the broker for this long: during an outage a request pays for
-# at most one failed attempt per process every few seconds, and the sweepers catch up later.
-BROKER_RETRY_AFTER_SECONDS = 5.0
-_broker_down_until = 0.0
-
-
-def publish(task, *args) -> bool:
-    """Enqueue `task(*args)` without retrying: the caller's data is already committed and a
-    sweeper enqueues whatever this could not. Returns False (and logs) when the broker failed."""
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        logger.warning("broker marked down; %s%r left for the sweeper", task.name, args)
-        return False
-    try:
-        task.apply_async(args=args, retry=False)
-    except Exception:
-        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
-        logger.exception("could not enqueue %s%r; the sweeper will", task.name, args)
-        return False
-    return True

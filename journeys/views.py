@@ -3,8 +3,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from cem.access import tenant_view
 from journeys.selectors import journey_list
+from organizations.access import tenant_view
 
 
 @tenant_view("journey.view")

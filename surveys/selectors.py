@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
-from cem.tenancy import system_context
+from organizations.tenancy import system_context
 from surveys.models import LINK_TOKEN, Channel, Invitation, Link, Response, Survey
 
 

@@ -24,14 +24,22 @@ from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEve
 from alerts.services import ticket_note_add, ticket_transition
 from analytics.models import ResponseScore
 from analytics.services import response_score, topic_keywords_add
-from cem.models import ApiKey, AuditEvent, Membership, OrgUnit, OutboundMessage, Role, Tenant
-from cem.services import membership_create, org_unit_create, tenant_create
-from cem.tenancy import system_context, tenant_context
 from customers.models import ContactPolicy, Customer
 from customers.services import contact_policy_update, customer_unsubscribe
 from integrations.models import InboundEvent
 from integrations.services import event_ingest, event_process
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
+from organizations.models import (
+    ApiKey,
+    AuditEvent,
+    Membership,
+    OrgUnit,
+    OutboundMessage,
+    Role,
+    Tenant,
+)
+from organizations.services import membership_create, org_unit_create, tenant_create
+from organizations.tenancy import system_context, tenant_context
 from surveys.definition import iter_questions
 from surveys.distribution import contact_policy, invitation_send, trigger_create
 from surveys.models import Invitation, Link, Response, Survey, SurveyVersion, Trigger
