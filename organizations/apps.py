@@ -1,3 +1,5 @@
+"""The organisation core's app: the failed-login audit and the tenant guard after every migrate."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
