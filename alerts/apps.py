@@ -5,10 +5,17 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        from alerts.services import tickets_open_for_score
+        from alerts.services import alert_defaults_install, tickets_open_for_score
         from analytics.signals import response_scored
+        from organizations.signals import tenant_created
 
         def open_tickets(sender, score, **kwargs):
             tickets_open_for_score(score=score)
 
+        def install_defaults(sender, tenant, **kwargs):
+            alert_defaults_install()
+
         response_scored.connect(open_tickets, weak=False, dispatch_uid="tickets-on-score")
+        tenant_created.connect(
+            install_defaults, weak=False, dispatch_uid="alert-defaults-on-tenant"
+        )

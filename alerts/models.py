@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cem.tenancy import TenantOwnedModel
+from organizations.tenancy import TenantOwnedModel
 
 
 class Priority(models.TextChoices):
@@ -81,7 +81,7 @@ class Ticket(TenantOwnedModel):
     )
     rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="tickets")
     org_unit = models.ForeignKey(
-        "cem.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+"
+        "organizations.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+"
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -138,7 +138,7 @@ class TicketEvent(TenantOwnedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_api_key = models.ForeignKey(
-        "cem.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "organizations.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
 

@@ -12,8 +12,8 @@ from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEve
 from alerts.rules import conditions_match
 from analytics import selectors as analytics_selectors
 from analytics.models import NpsCategory, ResponseScore, RiskFlag, Sentiment
-from cem.models import OrgUnit
 from journeys.models import Touchpoint
+from organizations.models import OrgUnit
 
 
 def ticket_list(

@@ -33,10 +33,10 @@ from alerts.rules import (
     conditions_validate,
 )
 from analytics.models import ResponseScore, Sentiment
-from cem.access import actor_require_permission
-from cem.models import ApiKey, Tenant
-from cem.services import Actor, audit_record
-from cem.tenancy import current_tenant, system_context
+from organizations.access import actor_require_permission
+from organizations.models import ApiKey, Tenant
+from organizations.services import Actor, audit_record
+from organizations.tenancy import current_tenant, system_context
 
 logger = logging.getLogger(__name__)
 

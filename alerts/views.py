@@ -17,7 +17,7 @@ from alerts import selectors, services
 from alerts.forms import AlertRuleEditor, TicketActionForm
 from alerts.models import AlertRule, TicketStatus
 from alerts.rules import conditions_describe
-from cem.access import require_permission, tenant_view
+from organizations.access import require_permission, tenant_view
 from surveys.rendering import answer_rows
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from analytics.selectors import MetricSummary
 from analytics.text_overview import AspectCell, SentimentMix
-from cem.charts import chart_json
+from organizations.charts import chart_json
 
 
 def weekly_trend_chart(trend: list[tuple[datetime, MetricSummary]]) -> str:

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.models import RiskFlag, Sentiment
 from analytics.text_overview import DrillDown
-from cem.models import OrgUnit
 from journeys.models import Journey, Touchpoint
+from organizations.models import OrgUnit
 
 SEPARATORS_HELP = _("用逗号、顿号、空格或换行分隔")
 

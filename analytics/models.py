@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cem.tenancy import TenantOwnedModel
+from organizations.tenancy import TenantOwnedModel
 
 
 class NpsCategory(models.TextChoices):

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from analytics.models import TextKind
 from analytics.text_overview import TEXT_ROW_FIELDS, Tally
-from cem.models import Tenant
+from organizations.models import Tenant
 
 KEY_LENGTH = 100  # of TextDaily.key/label and TextMention.key/label
 # PostgreSQL advisory lock class of the text rollups ("text"); the tenant id is the object id.

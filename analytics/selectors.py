@@ -41,9 +41,9 @@ from analytics.text_overview import (
     TextRow,
 )
 from analytics.topics import Theme, ThemeDocument, TopicDefinition, themes_discover
-from cem.models import OrgUnit
-from cem.tenancy import current_tenant
 from journeys.models import Journey, Touchpoint
+from organizations.models import OrgUnit
+from organizations.tenancy import current_tenant
 
 DEFAULT_PERIOD_DAYS = 90
 

@@ -40,9 +40,9 @@ from analytics.selectors import text_dictionary
 from analytics.signals import response_scored
 from analytics.text import analyzer_version, text_analyze
 from analytics.text_overview import Tally
-from cem.celery import batch_waiting, publish, publish_batched
-from cem.services import Actor, audit_record
-from cem.tenancy import current_tenant, system_context, tenant_context
+from organizations.broker import batch_waiting, publish, publish_batched
+from organizations.services import Actor, audit_record
+from organizations.tenancy import current_tenant, system_context, tenant_context
 from surveys.models import Response
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def text_rollups_rebuild() -> RollupsRebuilt:
 
 
 def response_enqueue_scoring(*, response_id: int) -> bool:
-    """Hand a response to the scoring workers, who take them in batches (cem.celery
+    """Hand a response to the scoring workers, who take them in batches (organizations.broker
     publish_batched: one Redis round trip in the request). A broker outage is logged, not
     raised: the response is already saved and the sweeper will enqueue it again."""
     from analytics.tasks import score_waiting_responses

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from analytics import services
-from cem.celery import publish, take_batch
+from organizations.broker import publish, take_batch
 
 logger = logging.getLogger(__name__)
 SCORING_BATCH = 50
@@ -48,8 +48,8 @@ def sweep_unscored(older_than_seconds: int | None = None) -> int:
 
 @shared_task(acks_late=True)
 def rescore_texts(tenant_id: int, days: int) -> int:
-    from cem.models import Tenant
-    from cem.tenancy import tenant_context
+    from organizations.models import Tenant
+    from organizations.tenancy import tenant_context
 
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
@@ -61,8 +61,8 @@ def rescore_texts(tenant_id: int, days: int) -> int:
 @shared_task(acks_late=True)
 def rebuild_text_rollups(tenant_id: int) -> int:
     """Recount a tenant's text rollups from its scores; returns the texts counted."""
-    from cem.models import Tenant
-    from cem.tenancy import tenant_context
+    from organizations.models import Tenant
+    from organizations.tenancy import tenant_context
 
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:

@@ -30,7 +30,7 @@ from analytics.forms import (
 from analytics.models import Aspect, Topic, UserWord
 from analytics.text import text_analyze
 from analytics.text_overview import text_overview_of_counts
-from cem.access import tenant_view
+from organizations.access import tenant_view
 
 
 @tenant_view("dashboard.view")

@@ -563,7 +563,7 @@ class BenchWorld:
 
 
 def bench_world_build() -> BenchWorld:
-    from cem.tenancy import tenant_context
+    from organizations.tenancy import tenant_context
     from tests.factories import build_world
 
     world = build_world("bench")
@@ -579,7 +579,7 @@ def bench_world_build() -> BenchWorld:
 
 def stored_counts() -> dict[str, int]:
     from bench.floor import floor_row_count
-    from cem.tenancy import system_context
+    from organizations.tenancy import system_context
     from surveys.models import Response
 
     with system_context():
@@ -644,7 +644,7 @@ def page_sizes(port: int, token: str) -> str:
 def bench_run(args: argparse.Namespace, database_url: str) -> int:
     from bench.floor import floor_table_create
     from bench.profiling import KINDS, profile_report, profiles_clear
-    from cem.db.guard import owner_session
+    from organizations.db.guard import owner_session
 
     django_start(database_url, BENCH_REDIS_URL)
     django_migrate()
@@ -703,7 +703,7 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
 def stored_check(successes: Mapping[str, int]) -> int:
     """Compare the rows in the database with the requests that reported success: one response
     per respondent POST or API call, none for a GET."""
-    from cem.celery import BATCH_KEY_PREFIX
+    from organizations.broker import BATCH_KEY_PREFIX
 
     stored = stored_counts()
     # Responses wait in the scoring workers' list; a task to take them waits in their queue.

@@ -65,7 +65,7 @@ class BenchSurvey:
 
 
 def bench_survey_publish() -> BenchSurvey:
-    from cem.tenancy import tenant_context
+    from organizations.tenancy import tenant_context
     from surveys import library, services
     from tests.factories import build_world
 
@@ -185,7 +185,7 @@ def measure(
 
 
 def partial_responses() -> int:
-    from cem.tenancy import system_context
+    from organizations.tenancy import system_context
     from surveys.models import Response
 
     with system_context():

@@ -115,7 +115,7 @@ def analyzer_measure(name: str, texts: list[str]) -> None:
 def tenant_dictionary_fill(world) -> None:
     """What a real tenant would have: a small taxonomy, an aspect of its own, product words."""
     from analytics.services import aspect_terms_add, topic_keywords_add, user_words_add
-    from cem.tenancy import tenant_context
+    from organizations.tenancy import tenant_context
 
     with tenant_context(world.tenant):
         for name, keywords in TAXONOMY.items():
@@ -130,7 +130,7 @@ def scoring_measure(ids: list[int]) -> None:
     from alerts.models import Ticket
     from analytics.models import ResponseScore
     from analytics.services import response_score
-    from cem.tenancy import system_context
+    from organizations.tenancy import system_context
 
     with system_context():
         tickets_before = Ticket.all_tenants.count()

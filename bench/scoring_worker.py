@@ -108,7 +108,7 @@ def responses_create(world: Any, count: int, rng: random.Random) -> list[int]:
     """Complete responses stored without the submit signal, so nothing enqueues scoring yet."""
     from django.utils import timezone
 
-    from cem.tenancy import tenant_context
+    from organizations.tenancy import tenant_context
     from surveys.models import Response
 
     with tenant_context(world.tenant):
@@ -136,7 +136,7 @@ def responses_create(world: Any, count: int, rng: random.Random) -> list[int]:
 
 def scored_count() -> int:
     from analytics.models import ResponseScore
-    from cem.tenancy import system_context
+    from organizations.tenancy import system_context
 
     with system_context():
         return ResponseScore.all_tenants.count()
@@ -144,7 +144,7 @@ def scored_count() -> int:
 
 def ticket_count() -> int:
     from alerts.models import Ticket
-    from cem.tenancy import system_context
+    from organizations.tenancy import system_context
 
     with system_context():
         return Ticket.all_tenants.count()
@@ -154,7 +154,7 @@ def sentiment_mix() -> str:
     from django.db.models import Count
 
     from analytics.models import ResponseScore
-    from cem.tenancy import system_context
+    from organizations.tenancy import system_context
 
     rows = ResponseScore.all_tenants.values("sentiment_label").annotate(n=Count("id"))
     with system_context():
@@ -185,7 +185,7 @@ def worker_start(database_url: str) -> subprocess.Popen:
 
 
 def worker_ready_wait(worker: subprocess.Popen, timeout: float = 60.0) -> None:
-    from cem.celery import app
+    from celery import current_app as app
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

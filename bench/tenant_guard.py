@@ -45,9 +45,9 @@ def bench_run(args: argparse.Namespace, database_url: str) -> None:
     from django.db import connection
     from django.test import Client
 
-    from cem.db.guard import owner_session
-    from cem.db.postgresql.base import scope_statement
-    from cem.tenancy import tenant_context
+    from organizations.db.guard import owner_session
+    from organizations.db.postgresql.base import scope_statement
+    from organizations.tenancy import tenant_context
     from tests.factories import build_world
     from tests.helpers import GOOD_ANSWERS, submit_and_score
 

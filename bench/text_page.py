@@ -80,10 +80,10 @@ def place_build() -> tuple[Any, Place]:
     """The tenant, its org tree, journeys and touchpoints, topics, and the two members."""
     from analytics.services import topic_keywords_add
     from bench.scoring_throughput import tenant_dictionary_fill
-    from cem.models import OrgUnit, Role
-    from cem.services import membership_create, org_unit_create
-    from cem.tenancy import tenant_context
     from journeys.models import Channel, Journey, Stage, Touchpoint
+    from organizations.models import OrgUnit, Role
+    from organizations.services import membership_create, org_unit_create
+    from organizations.tenancy import tenant_context
     from tests.factories import UserFactory, build_world
 
     world = build_world("bench")
@@ -132,7 +132,7 @@ def pool_analyse(world: Any, rng: random.Random) -> list[tuple[str, Any]]:
     from analytics.selectors import text_dictionary
     from analytics.sentiment import read_labelled_csv
     from analytics.text import text_analyze
-    from cem.tenancy import tenant_context
+    from organizations.tenancy import tenant_context
 
     reviews = [text for _label, text in read_labelled_csv(REVIEWS)]
     rng.shuffle(reviews)
@@ -153,7 +153,7 @@ def scores_create(world: Any, place: Place, count: int, rng: random.Random) -> f
     from analytics.models import ResponseScore
     from analytics.selectors import text_dictionary
     from analytics.text import analyzer_version
-    from cem.tenancy import tenant_context
+    from organizations.tenancy import tenant_context
     from surveys.models import Response
 
     pool = pool_analyse(world, rng)
@@ -207,7 +207,7 @@ def rollups_rebuild(world: Any) -> str:
     """Count the bulk-created scores in the text rollups, as `manage.py rebuild_text_rollups`
     does after a backfill; returns the figures line."""
     from analytics.services import text_rollups_rebuild
-    from cem.tenancy import tenant_context
+    from organizations.tenancy import tenant_context
 
     started = time.perf_counter()
     with tenant_context(world.tenant):

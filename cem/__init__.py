@@ -1,4 +1,5 @@
-"""CEM platform project package: settings, URLs, the Celery app and the tenancy core."""
+"""CEM platform project package: settings, URLs, the Celery app, wsgi and the health
+check; it knows every app and no app imports it."""
 
 from cem.celery import app as celery_app
 

@@ -1,31 +1,10 @@
+"""The project package as an app only for its migrations: the organisation core's tables were
+made under this label (cem_tenant, ...) before they moved to organizations, which now owns
+them; the history stays here so databases migrated before the move keep their record."""
+
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class CemConfig(AppConfig):
     name = "cem"
-    verbose_name = "CEM core"
-
-    def ready(self) -> None:
-        from django.contrib.auth.signals import user_login_failed
-
-        from cem.login_throttle import login_failure_audit
-
-        user_login_failed.connect(login_failure_audit, dispatch_uid="cem.login_failure_audit")
-        post_migrate.connect(tenant_guard_after_migrate, sender=self)
-
-
-def tenant_guard_after_migrate(sender, using, **kwargs) -> None:
-    """Every `migrate` (and test `flush`) re-applies the guard to tables added since cem.0003."""
-    from django.apps import apps
-    from django.db import connections
-    from django.db.migrations.recorder import MigrationRecorder
-
-    from cem.db.guard import GUARD_MIGRATION, tenant_guard_ensure
-
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return
-    if GUARD_MIGRATION not in MigrationRecorder(connection).applied_migrations():
-        return
-    tenant_guard_ensure(connection, apps)
+    verbose_name = "CEM project"

@@ -45,14 +45,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
-    "axes",  # before cem: its failed-login receiver runs first and our audit reads its verdict
-    "cem",
+    # axes before organizations: its failed-login receiver runs first, the audit reads its verdict
+    "axes",
+    "organizations",
     "customers",
     "journeys",
     "surveys",
     "analytics",
     "alerts",
     "integrations",
+    "demo",
+    "cem",  # the project package, an app only for the migration history of organizations' tables
 ]
 
 MIDDLEWARE = [
@@ -66,7 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "cem.tenancy.TenantMiddleware",
+    "organizations.tenancy.TenantMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -84,7 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "cem.context_processors.tenant",
+                "organizations.context_processors.tenant",
             ],
         },
     },
@@ -103,7 +106,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The tenant guard (docs/security.md): connections `SET ROLE` to this role, which row-level
     # security constrains to the current tenant; migrate runs as the login role, the owner.
     # Empty when DATABASE_URL already logs in as the app role (migrate then with the owner's).
-    DATABASES["default"]["ENGINE"] = "cem.db.postgresql"
+    DATABASES["default"]["ENGINE"] = "organizations.db.postgresql"
     DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "cem_app")
     if DATABASE_APP_ROLE:
         DATABASES["default"].setdefault("OPTIONS", {})["assume_role"] = DATABASE_APP_ROLE
@@ -113,20 +116,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "cem.login_throttle.LoginThrottleBackend",
+    "organizations.login_throttle.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling (django-axes, see cem/login_throttle.py): per account and per client
+# Login throttling (django-axes, see organizations/login_throttle.py): per account and per client
 # address, a cool-off that doubles, failures and lockouts in the audit log.
 AXES_FAILURE_LIMIT = int(os.environ.get("CEM_LOGIN_FAILURE_LIMIT", "5"))
 CEM_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("CEM_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
 CEM_LOGIN_COOLOFF_MINUTES = int(os.environ.get("CEM_LOGIN_COOLOFF_MINUTES", "5"))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_HANDLER = "cem.login_throttle.LoginThrottleHandler"
-AXES_COOLOFF_TIME = "cem.login_throttle.login_cool_off"
+AXES_HANDLER = "organizations.login_throttle.LoginThrottleHandler"
+AXES_COOLOFF_TIME = "organizations.login_throttle.login_cool_off"
 AXES_USE_ATTEMPT_EXPIRATION = True  # each lock expires on its own cool-off, not the caller's
-AXES_CLIENT_IP_CALLABLE = "cem.login_throttle.login_address"
-AXES_LOCKOUT_CALLABLE = "cem.login_throttle.lockout_page"
+AXES_CLIENT_IP_CALLABLE = "organizations.login_throttle.login_address"
+AXES_LOCKOUT_CALLABLE = "organizations.login_throttle.lockout_page"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure, also for unknown usernames
 AXES_VERBOSE = False
 LOGIN_URL = "login"
@@ -189,7 +192,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1,
 }
 # Publishing from a web request gives up within about a second when the broker is down
-# (see cem/tasks.py); workers keep retrying their own connection as usual.
+# (see organizations/broker.py); workers keep retrying their own connection as usual.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
@@ -214,11 +217,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 # Where respondents reach the platform: links in invitations are built on it.
 CEM_PUBLIC_BASE_URL = os.environ.get("CEM_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
-# One backend per outbound channel (see cem/messaging.py).
+# One backend per outbound channel (see organizations/messaging.py).
 CEM_MESSAGE_BACKENDS = {
-    "email": os.environ.get("CEM_EMAIL_SENDER", "cem.messaging.EmailBackend"),
-    "sms": os.environ.get("CEM_SMS_SENDER", "cem.messaging.LogBackend"),
-    "wechat": os.environ.get("CEM_WECHAT_SENDER", "cem.messaging.LogBackend"),
+    "email": os.environ.get("CEM_EMAIL_SENDER", "organizations.messaging.EmailBackend"),
+    "sms": os.environ.get("CEM_SMS_SENDER", "organizations.messaging.LogBackend"),
+    "wechat": os.environ.get("CEM_WECHAT_SENDER", "organizations.messaging.LogBackend"),
 }
 
 REST_FRAMEWORK = {

@@ -6,14 +6,15 @@ from django.urls import include, path
 
 from alerts import views as alert_views
 from analytics import views as analytics_views
-from cem import views as core_views
+from cem import views as project_views
 from customers import views as customer_views
 from journeys import views as journey_views
+from organizations import views as organization_views
 from surveys import respond
 from surveys import views as survey_views
 
 tenant_patterns = [
-    path("", core_views.tenant_home, name="tenant_home"),
+    path("", organization_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
     path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
@@ -72,18 +73,18 @@ tenant_patterns = [
         alert_views.alert_rule_delete,
         name="alert_rule_delete",
     ),
-    path("settings/api-keys/", core_views.api_key_list, name="api_keys"),
-    path("settings/theme/", core_views.tenant_theme, name="tenant_theme"),
+    path("settings/api-keys/", organization_views.api_key_list, name="api_keys"),
+    path("settings/theme/", organization_views.tenant_theme, name="tenant_theme"),
     path(
         "settings/api-keys/<int:key_id>/revoke/",
-        core_views.api_key_revoke_view,
+        organization_views.api_key_revoke_view,
         name="api_key_revoke",
     ),
 ]
 
 urlpatterns = [
-    path("", core_views.tenant_picker, name="home"),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("", organization_views.tenant_picker, name="home"),
+    path("healthz", project_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from cem.tenancy import TenantOwnedModel
+from organizations.tenancy import TenantOwnedModel
 
 
 class Customer(TenantOwnedModel):

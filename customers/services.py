@@ -6,9 +6,9 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cem.services import audit_record
-from cem.tenancy import system_context
 from customers.models import ContactPolicy, Customer
+from organizations.services import audit_record
+from organizations.tenancy import system_context
 
 
 def customer_upsert(

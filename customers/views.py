@@ -4,8 +4,8 @@ link scanners in mail systems cannot unsubscribe anyone)."""
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from cem.tenancy import tenant_context
 from customers.services import customer_from_unsubscribe_token, customer_unsubscribe
+from organizations.tenancy import tenant_context
 
 
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:

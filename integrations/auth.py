@@ -13,11 +13,11 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from cem.models import ApiKey
-from cem.selectors import api_key_by_prefix
-from cem.services import API_KEY_PREFIX, api_key_hash
-from cem.tenancy import tenant_activate
 from integrations.throttles import client_address_throttle_check
+from organizations.models import ApiKey
+from organizations.selectors import api_key_by_prefix
+from organizations.services import API_KEY_PREFIX, api_key_hash
+from organizations.tenancy import tenant_activate
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 

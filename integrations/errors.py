@@ -14,7 +14,7 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
-from cem.tenancy import TenantNotSetError
+from organizations.tenancy import TenantNotSetError
 
 
 def _first_message(detail) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from cem.tenancy import TenantOwnedModel
+from organizations.tenancy import TenantOwnedModel
 
 
 class InboundEvent(TenantOwnedModel):
@@ -20,7 +20,7 @@ class InboundEvent(TenantOwnedModel):
         "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     org_unit = models.ForeignKey(
-        "cem.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "organizations.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     properties = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)

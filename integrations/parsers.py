@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from cem.json_input import JsonInputError, json_input_loads
+from organizations.json_input import JsonInputError, json_input_loads
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 

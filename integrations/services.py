@@ -9,12 +9,12 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cem.celery import publish
-from cem.models import OrgUnit
-from cem.tenancy import system_context, tenant_context
 from customers.services import customer_upsert
 from integrations.models import InboundEvent
 from journeys.models import Touchpoint
+from organizations.broker import publish
+from organizations.models import OrgUnit
+from organizations.tenancy import system_context, tenant_context
 from surveys.distribution import invitation_schedule, trigger_matches
 from surveys.models import Trigger
 

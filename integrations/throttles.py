@@ -12,7 +12,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from cem.ratelimit import client_address, rate_limit_exceeded
+from organizations.ratelimit import client_address, rate_limit_exceeded
 
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -24,7 +24,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 class PlatformRateThrottle(BaseThrottle):
-    """A DRF throttle counting on cem.ratelimit under `scope`, keyed by `get_key`."""
+    """A DRF throttle counting on organizations.ratelimit under `scope`, keyed by `get_key`."""
 
     scope = ""
 

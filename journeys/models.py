@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cem.tenancy import TenantOwnedModel
+from organizations.tenancy import TenantOwnedModel
 
 
 class Channel(models.TextChoices):
@@ -64,7 +64,7 @@ class Touchpoint(TenantOwnedModel):
     channel = models.CharField(max_length=32, choices=Channel.choices)
     key_moment = models.CharField(max_length=8, choices=KeyMoment.choices, default=KeyMoment.NONE)
     org_unit = models.ForeignKey(
-        "cem.OrgUnit",
+        "organizations.OrgUnit",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -19,10 +19,10 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cem.access import actor_require_permission
-from cem.models import OrgUnit
-from cem.services import Actor, audit_record
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
+from organizations.access import actor_require_permission
+from organizations.models import OrgUnit
+from organizations.services import Actor, audit_record
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000

@@ -13,9 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from cem.access import has_permission, tenant_view
-from cem.json_input import JsonInputError, json_input_loads
-from cem.models import OrgUnit
 from journeys.journey_templates import TEMPLATES
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
 from journeys.selectors import journey_list
@@ -31,6 +28,9 @@ from journeys.services import (
     touchpoint_add,
     touchpoint_update,
 )
+from organizations.access import has_permission, tenant_view
+from organizations.json_input import JsonInputError, json_input_loads
+from organizations.models import OrgUnit
 
 IMPORT_MAX_BYTES = 1_000_000
 

@@ -10,10 +10,10 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from cem.models import OrgUnit
 from integrations import fields
 from integrations.schema import ErrorOutput
 from journeys.models import Touchpoint
+from organizations.models import OrgUnit
 from surveys.distribution import invitations_create
 from surveys.forms import MOBILE
 from surveys.models import Channel, Invitation, Response, Survey

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
-from cem.charts import chart_json
+from organizations.charts import chart_json
 
 
 def response_rate_chart(weeks: list[dict]) -> str:

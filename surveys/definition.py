@@ -24,8 +24,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cem.json_input import text_problem
-from cem.validators import BRAND_COLOR, web_url_problem
+from organizations.json_input import text_problem
+from organizations.validators import BRAND_COLOR, web_url_problem
 
 DEFAULT_LANGUAGE = "zh-hans"
 LANGUAGES = ("zh-hans", "en")

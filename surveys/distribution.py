@@ -20,12 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cem.celery import publish
-from cem.messaging import Message, deliver
-from cem.services import Actor, audit_record
-from cem.tenancy import system_context, tenant_context
 from customers.models import ContactPolicy, Customer
 from customers.services import unsubscribe_token
+from organizations.broker import publish
+from organizations.messaging import Message, deliver
+from organizations.services import Actor, audit_record
+from organizations.tenancy import system_context, tenant_context
 from surveys.definition import localized
 from surveys.logic import OPERATORS
 from surveys.models import Channel, Invitation, Link, Survey, Trigger

@@ -9,9 +9,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from cem.validators import datetime_in_service_range
 from customers.models import ContactPolicy
 from journeys.models import Touchpoint
+from organizations.validators import datetime_in_service_range
 from surveys.definition import localized
 from surveys.models import RESPONSE_LIMIT_RANGE
 

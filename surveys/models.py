@@ -10,8 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cem.tenancy import TenantOwnedModel
-from cem.validators import datetime_in_service_range
+from organizations.tenancy import TenantOwnedModel
+from organizations.validators import datetime_in_service_range
 
 RESPONSE_LIMIT_RANGE = [MinValueValidator(1), MaxValueValidator(10_000_000)]
 TRIGGER_DELAY_MAX_MINUTES = 60 * 24 * 90  # an invitation three months after the event at most
@@ -102,7 +102,7 @@ class Link(TenantOwnedModel):
         "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     org_unit = models.ForeignKey(
-        "cem.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "organizations.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -147,7 +147,7 @@ class Response(TenantOwnedModel):
         "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     org_unit = models.ForeignKey(
-        "cem.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "organizations.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     customer = models.ForeignKey(
         "customers.Customer",
@@ -269,7 +269,7 @@ class Invitation(TenantOwnedModel):
         "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     org_unit = models.ForeignKey(
-        "cem.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "organizations.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     suppressed_reason = models.CharField(max_length=16, choices=Suppression.choices, blank=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from cem.validators import BRAND_COLOR, web_url_problem
+from organizations.validators import BRAND_COLOR, web_url_problem
 from surveys.definition import (
     OTHER,
     TEXT_TYPES,

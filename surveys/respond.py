@@ -23,9 +23,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
-from cem.json_input import text_without_unstorable
-from cem.ratelimit import client_address, rate_limit_exceeded
-from cem.tenancy import tenant_context
+from organizations.json_input import text_without_unstorable
+from organizations.ratelimit import client_address, rate_limit_exceeded
+from organizations.tenancy import tenant_context
 from surveys.definition import localized, page_of
 from surveys.distribution import invitation_track
 from surveys.logic import questions_to_show

@@ -7,10 +7,10 @@ import functools
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
-from cem.db.rows import columns, fetch_one
-from cem.models import OrgUnit, Tenant
-from cem.tenancy import current_tenant, system_context
 from journeys.models import Touchpoint
+from organizations.db.rows import columns, fetch_one
+from organizations.models import OrgUnit, Tenant
+from organizations.tenancy import current_tenant, system_context
 from surveys.models import (
     LINK_TOKEN,
     Channel,

@@ -18,10 +18,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cem.models import OrgUnit
-from cem.services import Actor, audit_record
 from customers.services import customer_upsert
 from journeys.models import Touchpoint
+from organizations.models import OrgUnit
+from organizations.services import Actor, audit_record
 from surveys import builder
 from surveys.definition import (
     DefinitionError,

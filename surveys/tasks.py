@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from cem.messaging import DeliveryError
+from organizations.messaging import DeliveryError
 from surveys import distribution
 
 

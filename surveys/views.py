@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cem.access import require_permission, tenant_view
-from cem.json_input import JsonInputError, json_input_loads
-from cem.models import OrgUnit
 from customers.services import contact_policy_update
 from journeys.models import Touchpoint
+from organizations.access import require_permission, tenant_view
+from organizations.json_input import JsonInputError, json_input_loads
+from organizations.models import OrgUnit
 from surveys import builder, distribution, library, qr, selectors, services
 from surveys.builder import TYPE_SETTINGS
 from surveys.charts import response_rate_chart

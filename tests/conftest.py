@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from tests.factories import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +126,7 @@ def in_tenant(world):
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real `celery worker` process on the Redis broker, using the test database."""
     require_real_services()
-    from cem.celery import app
+    from celery import current_app as app
 
     database = settings.DATABASES["default"]
     env = {
@@ -182,10 +182,10 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 def rate_limits_of_this_test(settings, monkeypatch):
     """Each test counts request limits afresh, in-process: tests share one client address.
     Tests of the Redis-backed limiter point CEM_RATELIMIT_REDIS_URL at a Redis of their own."""
-    import cem.ratelimit
+    import organizations.ratelimit
 
     settings.CEM_RATELIMIT_REDIS_URL = ""
-    monkeypatch.setattr(cem.ratelimit, "_local", cem.ratelimit._LocalCounts())
+    monkeypatch.setattr(organizations.ratelimit, "_local", organizations.ratelimit._LocalCounts())
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import factory
 from django.contrib.auth.models import User
 
 from alerts.models import RootCause
-from cem.models import ApiKey, Membership, OrgUnit, Role, Tenant
-from cem.services import api_key_create, membership_create, org_unit_create, tenant_create
-from cem.tenancy import system_context, tenant_context
 from journeys.models import Channel, Journey, Stage, Touchpoint
+from organizations.models import ApiKey, Membership, OrgUnit, Role, Tenant
+from organizations.services import api_key_create, membership_create, org_unit_create, tenant_create
+from organizations.tenancy import system_context, tenant_context
 from surveys import services as survey_services
 from surveys.models import Link, Survey
 

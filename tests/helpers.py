@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analytics.services import response_score
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys.services import response_submit
 from tests.factories import World
 

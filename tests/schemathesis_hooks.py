@@ -2,7 +2,7 @@
 
 import schemathesis
 
-from cem.json_input import json_input_problem
+from organizations.json_input import json_input_problem
 
 
 @schemathesis.hook

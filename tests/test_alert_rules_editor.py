@@ -23,8 +23,8 @@ from alerts.services import (
     alert_rule_update,
 )
 from analytics.services import topic_keywords_add
-from cem.models import AuditEvent
-from cem.tenancy import tenant_context
+from organizations.models import AuditEvent
+from organizations.tenancy import tenant_context
 from tests.factories import PASSWORD
 from tests.helpers import BAD_ANSWERS, submit_and_score
 

@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cem.models import ApiKey
-from cem.services import api_key_revoke
-from cem.tenancy import tenant_context
+from organizations.models import ApiKey
+from organizations.services import api_key_revoke
+from organizations.tenancy import tenant_context
 from surveys.api import ResponseOutput
 from surveys.models import Response
 from surveys.selectors import response_list

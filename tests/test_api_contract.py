@@ -15,8 +15,8 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from openapi_spec_validator import validate
 
 from analytics.services import response_score
-from cem.tenancy import tenant_context
 from integrations.pagination import MAX_LIMIT
+from organizations.tenancy import tenant_context
 from surveys.models import Response
 from tests.factories import build_world
 from tests.helpers import BAD_ANSWERS

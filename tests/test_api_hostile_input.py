@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from cem.json_input import json_input_problem
-from cem.tenancy import tenant_context
 from integrations.models import InboundEvent
+from organizations.json_input import json_input_problem
+from organizations.tenancy import tenant_context
 from surveys.models import Response
 from tests.helpers import BAD_ANSWERS, submit_and_score
 

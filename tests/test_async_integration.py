@@ -7,13 +7,13 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from celery import current_app as app
 
-import cem.celery
+import organizations.broker
 from alerts.models import Ticket
 from analytics.models import ResponseScore
 from analytics.services import unscored_responses_enqueue
-from cem.celery import app
-from cem.tenancy import system_context
+from organizations.tenancy import system_context
 from tests.conftest import require_real_services, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -73,7 +73,7 @@ def broker_unreachable():
         app.conf.broker_url = url
         app._pool = None
         app.amqp._producer_pool = None
-        cem.celery._broker_down_until = 0.0  # forget the outage the breaker remembers
+        organizations.broker._broker_down_until = 0.0  # forget the outage the breaker remembers
 
     reconnect("redis://127.0.0.1:9/0")
     try:
@@ -98,9 +98,9 @@ def test_response_submitted_while_the_broker_is_down_is_scored_once_the_sweeper_
 def test_an_event_over_http_is_processed_by_the_worker_and_the_invitation_sent(
     live_server, world, celery_worker_process
 ):
-    from cem.models import OutboundMessage
-    from cem.tenancy import tenant_context
     from customers.models import ContactPolicy
+    from organizations.models import OutboundMessage
+    from organizations.tenancy import tenant_context
     from surveys.distribution import trigger_create
     from surveys.models import Invitation
 
@@ -172,7 +172,7 @@ def test_responses_handed_over_wait_in_one_list_with_one_task_to_take_them():
     """publish_batched costs a request one Redis round trip; a task is published only when
     the list was empty, and a task that leaves items behind publishes another."""
     from analytics.tasks import SCORING_BATCH, score_waiting_responses
-    from cem.celery import BATCH_KEY_PREFIX, publish_batched, take_batch
+    from organizations.broker import BATCH_KEY_PREFIX, publish_batched, take_batch
 
     waiting_list = BATCH_KEY_PREFIX + score_waiting_responses.name
     with broker_of_its_own() as broker:

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Ticket
 from analytics.services import response_score
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys.services import response_submit, survey_close
 from tests.browser_pages import log_in, question, screenshot
 from tests.conftest import wait_until

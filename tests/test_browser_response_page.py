@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from tests.browser_pages import log_in, screenshot
 from tests.helpers import submit_and_score
 

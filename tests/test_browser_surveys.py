@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys import library, services
 from surveys.definition import iter_questions
 from surveys.models import Response, Survey

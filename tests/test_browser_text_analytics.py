@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from analytics.services import topic_keywords_add
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from tests.browser_pages import log_in, screenshot
 from tests.helpers import submit_and_score
 

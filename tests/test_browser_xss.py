@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys.models import SurveyVersion
 from tests.browser_pages import log_in
 

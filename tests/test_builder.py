@@ -6,7 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys.definition import iter_questions
 from surveys.models import Survey
 from tests.factories import PASSWORD

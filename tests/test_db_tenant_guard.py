@@ -10,7 +10,7 @@ import pytest
 from django.apps import apps
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from cem.db.guard import (
+from organizations.db.guard import (
     POLICY,
     owner_session,
     tenant_guard_ensure,
@@ -18,7 +18,7 @@ from cem.db.guard import (
     tenant_keys,
     tenant_tables,
 )
-from cem.tenancy import TenantOwnedModel, system_context, tenant_context
+from organizations.tenancy import TenantOwnedModel, system_context, tenant_context
 from surveys.models import Response
 from tests.conftest import on_postgres
 from tests.helpers import BAD_ANSWERS, submit_and_score

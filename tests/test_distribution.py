@@ -7,7 +7,7 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys.models import Link
 from tests.factories import PASSWORD
 

@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-import cem.ratelimit
-from cem.ratelimit import rate_limit_exceeded
-from cem.tenancy import tenant_context
+import organizations.ratelimit
+from organizations.ratelimit import rate_limit_exceeded
+from organizations.tenancy import tenant_context
 from surveys.definition import AnswerError, answer_clean
 from surveys.models import Response
 from surveys.services import ResponseRejectedError, response_submit
@@ -124,7 +124,7 @@ def test_health_reports_each_dependency(client, db):
 
 
 class Clock:
-    """Stands in for the time module inside cem.ratelimit only."""
+    """Stands in for the time module inside organizations.ratelimit only."""
 
     def __init__(self, now: float):
         self.now = now
@@ -144,7 +144,7 @@ def test_the_limit_slides_so_a_burst_across_a_window_boundary_does_not_pass_twic
         require_real_services()
         settings.CEM_RATELIMIT_REDIS_URL = settings.REDIS_URL
     clock = Clock(1_000_020.0 - 0.5)  # half a second before a minute's boundary
-    monkeypatch.setattr(cem.ratelimit, "time", clock)
+    monkeypatch.setattr(organizations.ratelimit, "time", clock)
     address = f"10.0.0.{uuid.uuid4().int % 250}-{uuid.uuid4().hex}"  # counts of no earlier run
 
     def allowed(count: int) -> int:

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from analytics.models import ResponseScore
 from analytics.services import unscored_responses_enqueue
-from cem.tenancy import system_context
+from organizations.tenancy import system_context
 from surveys.models import Response
 from tests.conftest import ROOT, require_real_services, wait_until
 

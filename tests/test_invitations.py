@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cem.models import OutboundMessage
-from cem.tenancy import system_context, tenant_context
 from customers.models import ContactPolicy, Customer
 from customers.services import unsubscribe_token
 from integrations.models import InboundEvent
 from integrations.services import event_process
+from organizations.models import OutboundMessage
+from organizations.tenancy import system_context, tenant_context
 from surveys import distribution
 from surveys.models import Invitation
 from tests.factories import PASSWORD

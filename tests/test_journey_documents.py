@@ -7,10 +7,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from rest_framework.test import APIClient
 
-from cem.tenancy import tenant_context
 from journeys.journey_templates import TEMPLATES
 from journeys.models import Journey, Stage, Touchpoint
 from journeys.services import JourneyDocumentError, journey_create, journey_export
+from organizations.tenancy import tenant_context
 
 
 def document(**changes) -> dict:
@@ -156,8 +156,8 @@ def test_the_api_answers_a_bad_document_with_each_problem_by_path(api, world):
 
 
 def test_a_partner_of_another_tenant_cannot_name_this_tenants_units(world, other_world):
-    from cem.models import OrgUnit
-    from cem.services import org_unit_create
+    from organizations.models import OrgUnit
+    from organizations.services import org_unit_create
 
     with tenant_context(world.tenant):
         org_unit_create(name="A 独有", code="A-ONLY", kind=OrgUnit.Kind.BRANCH, parent=world.hq)

@@ -7,10 +7,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from cem.models import AuditEvent
-from cem.tenancy import tenant_context
 from journeys.journey_templates import TEMPLATES
 from journeys.models import Journey, Stage, Touchpoint
+from organizations.models import AuditEvent
+from organizations.tenancy import tenant_context
 from tests.factories import PASSWORD
 
 

@@ -11,8 +11,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from cem.models import AuditEvent
-from cem.tenancy import tenant_context
+from organizations.models import AuditEvent
+from organizations.tenancy import tenant_context
 from tests.factories import PASSWORD
 
 ACCOUNT_LIMIT = 5

@@ -9,7 +9,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys.models import Link, Survey, SurveyVersion, Trigger
 from tests.factories import PASSWORD
 

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from tests.factories import PASSWORD
 from tests.helpers import BAD_ANSWERS, submit_and_score
 

@@ -5,7 +5,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys.models import Response
 from surveys.services import survey_close
 from tests.helpers import respondent_post

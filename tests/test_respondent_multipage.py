@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys import services
 from surveys.models import Link, Response
 from tests.helpers import respondent_post

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from surveys.services import response_submit
 from tests.factories import PASSWORD
 from tests.helpers import BAD_ANSWERS, GOOD_ANSWERS, submit_and_score

@@ -8,9 +8,9 @@ from django.core.management import call_command
 
 from alerts.models import OPEN_STATUSES, Ticket, TicketEvent, TicketStatus
 from analytics.models import ResponseScore
-from cem.models import AuditEvent, Membership, OrgUnit, Tenant
-from cem.tenancy import system_context, tenant_context
 from journeys.models import Journey, Touchpoint
+from organizations.models import AuditEvent, Membership, OrgUnit, Tenant
+from organizations.tenancy import system_context, tenant_context
 from surveys.models import Invitation, Link, Response, Survey
 
 COUNTED = (

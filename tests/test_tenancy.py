@@ -3,8 +3,8 @@
 import pytest
 from django.apps import apps
 
-from cem.models import OrgUnit
-from cem.tenancy import TenantNotSetError, TenantOwnedModel, tenant_context
+from organizations.models import OrgUnit
+from organizations.tenancy import TenantNotSetError, TenantOwnedModel, tenant_context
 from surveys.models import Survey
 
 # Indexes that serve system jobs across all tenants, on purpose.

@@ -26,8 +26,8 @@ from analytics.services import (
 from analytics.text import BUILTIN_DICTIONARY, analyzer_version, text_analyze
 from analytics.text_overview import DrillDown, TextRow, drill_down, text_overview
 from analytics.topics import ThemeDocument, themes_discover
-from cem.models import AuditEvent
-from cem.tenancy import tenant_context
+from organizations.models import AuditEvent
+from organizations.tenancy import tenant_context
 from tests.helpers import BAD_ANSWERS, GOOD_ANSWERS, submit_and_score
 
 

@@ -15,9 +15,9 @@ from django.utils import timezone
 from analytics.models import Aspect, ResponseScore, UserWord
 from analytics.selectors import text_dictionary, text_rows, themes_discovered
 from analytics.services import response_score, topic_keywords_add
-from cem.models import OrgUnit
-from cem.services import org_unit_create
-from cem.tenancy import tenant_context
+from organizations.models import OrgUnit
+from organizations.services import org_unit_create
+from organizations.tenancy import tenant_context
 from surveys import services as survey_services
 from surveys.models import Link
 from tests.factories import PASSWORD

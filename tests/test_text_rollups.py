@@ -30,11 +30,11 @@ from analytics.selectors import (
 from analytics.services import response_score, text_rollups_rebuild, topic_keywords_add
 from analytics.tasks import rebuild_text_rollups
 from analytics.text_overview import DrillDown, drill_down, text_overview, text_overview_of_counts
-from cem.db.guard import owner_session
-from cem.models import OrgUnit, Tenant
-from cem.services import org_unit_create
-from cem.tenancy import tenant_context
 from journeys.models import Channel, Journey, Stage, Touchpoint
+from organizations.db.guard import owner_session
+from organizations.models import OrgUnit, Tenant
+from organizations.services import org_unit_create
+from organizations.tenancy import tenant_context
 from surveys.models import Response
 from tests.factories import PASSWORD
 

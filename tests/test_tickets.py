@@ -13,7 +13,7 @@ from alerts.services import (
 )
 from analytics.models import ResponseScore
 from analytics.services import response_score
-from cem.tenancy import tenant_context
+from organizations.tenancy import tenant_context
 from tests.helpers import BAD_ANSWERS, GOOD_ANSWERS, submit_and_score
 
 

@@ -1,10 +1,10 @@
-"""PostgreSQL's tenant guard on every tenant-owned table (cem/db/guard.py): the app role and
+"""PostgreSQL's tenant guard on every tenant-owned table (organizations/db/guard.py): the app role and
 its grants, row-level security enabled and forced with one policy per table, and foreign keys
 that include tenant_id. Later migrations' tables get the same from the post_migrate step."""
 
 from django.db import migrations
 
-from cem.db.guard import tenant_guard_ensure, tenant_guard_remove
+from organizations.db.guard import tenant_guard_ensure, tenant_guard_remove
 
 
 def guard_apply(apps, schema_editor):

@@ -7,8 +7,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.services import text_rollups_rebuild
-from cem.models import Tenant
-from cem.tenancy import tenant_context
+from organizations.models import Tenant
+from organizations.tenancy import tenant_context
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@
   it; `migrate`, `flush` and the test database's set-up run as the login role, the owner.
 - Row-level security, enabled and forced, on every tenant-owned table: a row is visible and
   writable only when its tenant_id is the session's `cem.tenant_id`, or `cem.system` is on
-  (cem.tenancy.system_context). With neither set, nothing is.
+  (organizations.tenancy.system_context). With neither set, nothing is.
 - Tenant-consistent foreign keys: a tenant-owned row pointing at another tenant-owned row also
   has (tenant_id, x_id) -> target (tenant_id, id), so it cannot point into another tenant.
 
@@ -24,6 +24,7 @@ from django.db import connections, transaction
 from django.db.backends.utils import truncate_name
 
 POLICY = "tenant_guard"
+TENANT_MODEL_LABELS = ("organizations.tenant", "cem.tenant")
 GUARD_MIGRATION = ("cem", "0003_tenant_guard")
 # The settings are read in a scalar sub-select so PostgreSQL evaluates them once per query
 # (an InitPlan), not once per row, and can use them in an index condition.
@@ -75,7 +76,7 @@ def owner_session() -> Iterator[None]:
 
     New connections skip `SET ROLE` while it lasts; open ones `RESET ROLE` and go back after.
     """
-    from cem.tenancy import system_context
+    from organizations.tenancy import system_context
 
     global _owner_sessions
     _owner_sessions += 1
@@ -147,14 +148,15 @@ def app_role_grants_ensure(cursor, role: str) -> None:
 
 
 def is_tenant_owned(model) -> bool:
-    """A concrete table with a `tenant` foreign key to cem.Tenant (historical models too)."""
+    """A concrete table with a `tenant` foreign key to the Tenant model (historical models too:
+    the model was `cem.Tenant` before it moved to organizations, on the same table)."""
     if not model._meta.managed or model._meta.proxy:
         return False
     try:
         field = model._meta.get_field("tenant")
     except FieldDoesNotExist:
         return False
-    return field.many_to_one and field.related_model._meta.label_lower == "cem.tenant"
+    return field.many_to_one and field.related_model._meta.label_lower in TENANT_MODEL_LABELS
 
 
 def tenant_tables(apps) -> list[TenantTable]:

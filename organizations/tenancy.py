@@ -13,12 +13,12 @@ from django.db import models
 from django.http import Http404
 
 if TYPE_CHECKING:
-    from cem.models import Tenant
+    from organizations.models import Tenant
 
 _current_tenant: contextvars.ContextVar[Tenant | None] = contextvars.ContextVar(
     "current_tenant", default=None
 )
-# On PostgreSQL the database sees these two through cem.db.postgresql (docs/security.md).
+# On PostgreSQL the database sees these two through organizations.db.postgresql (docs/security.md).
 _system_scope: contextvars.ContextVar[bool] = contextvars.ContextVar("system_scope", default=False)
 
 
@@ -97,7 +97,7 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
 class TenantOwnedModel(models.Model):
     """Base of every tenant-owned model: `tenant` comes first and is filled from the context."""
 
-    tenant = models.ForeignKey("cem.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey("organizations.Tenant", on_delete=models.CASCADE, related_name="+")
 
     objects = TenantManager()
     # Unscoped, for system jobs only. Related-object access uses Django's plain base manager.
@@ -134,7 +134,7 @@ class TenantMiddleware:
         slug = view_kwargs.get("tenant_slug")
         if slug is None:
             return None
-        from cem.models import Membership
+        from organizations.models import Membership
 
         if not request.user.is_authenticated:
             from django.contrib.auth.views import redirect_to_login

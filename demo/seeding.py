@@ -1,13 +1,9 @@
-"""`manage.py seed_demo`: a realistic Chinese retail-bank demo tenant, built via the services."""
+"""The demo tenant: a realistic Chinese retail bank, built through the same services as the
+pages (`manage.py seed_demo` runs it)."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import random
-import time
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,23 +11,30 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
-from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEvent, TicketStatus
+from alerts.models import AlertRule, RootCause, Ticket, TicketEvent, TicketStatus
 from alerts.services import ticket_note_add, ticket_transition
 from analytics.models import ResponseScore
 from analytics.services import response_score, topic_keywords_add
-from cem.models import ApiKey, AuditEvent, Membership, OrgUnit, OutboundMessage, Role, Tenant
-from cem.services import membership_create, org_unit_create, tenant_create
-from cem.tenancy import system_context, tenant_context
 from customers.models import ContactPolicy, Customer
 from customers.services import contact_policy_update, customer_unsubscribe
 from integrations.models import InboundEvent
 from integrations.services import event_ingest, event_process
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
+from organizations.models import (
+    ApiKey,
+    AuditEvent,
+    Membership,
+    OrgUnit,
+    OutboundMessage,
+    Role,
+    Tenant,
+)
+from organizations.services import membership_create, org_unit_create, tenant_create
+from organizations.tenancy import tenant_context
 from surveys.definition import iter_questions
 from surveys.distribution import contact_policy, invitation_send, trigger_create
 from surveys.models import Invitation, Link, Response, Survey, SurveyVersion, Trigger
@@ -577,86 +580,6 @@ FLOWS: tuple[tuple[int, tuple[str, ...]], ...] = (
 )
 # The 3rd and 9th tickets to be closed come back: a couple of reopened tickets in the queue.
 REOPEN_AT_CLOSED = (3, 9)
-
-
-# ---------------------------------------------------------------------------------------------
-# The command
-# ---------------------------------------------------------------------------------------------
-
-
-class Command(BaseCommand):
-    help = "Seed the demo tenant 'demo-bank' (a Chinese retail bank) through the services."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--responses", type=int, default=400, help="responses to seed")
-        parser.add_argument("--seed", type=int, default=20261126, help="random seed")
-        parser.add_argument(
-            "--reset", action="store_true", help="delete the demo tenant's data first"
-        )
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        count = options["responses"]
-        if count < 0:
-            raise CommandError("--responses must be 0 or more")
-        started = time.monotonic()
-        # One transaction: a failed seed leaves nothing behind, so "the tenant exists" always
-        # means "fully seeded". Scoring is called explicitly below, so the scoring that the
-        # submissions enqueue on commit finds every response already scored.
-        with _eager_task_logs_quiet(), transaction.atomic():
-            existing = Tenant.objects.filter(slug=TENANT_SLUG).first()
-            if existing is not None and not options["reset"]:
-                self.stdout.write(
-                    f"租户 {TENANT_SLUG} 已存在，未做任何更改（用 --reset 删除后重新生成）。"
-                )
-                self.logins_write()
-                return
-            if existing is not None:
-                with system_context():  # a whole tenant goes, by the same lists as the ORM's
-                    tenant_data_delete(existing)
-                self.stdout.write(f"已删除租户 {TENANT_SLUG} 的全部数据。")
-            tenant = demo_seed(responses=count, seed=options["seed"])
-        self.summary_write(tenant, elapsed=time.monotonic() - started)
-
-    def summary_write(self, tenant: Tenant, *, elapsed: float) -> None:
-        with tenant_context(tenant):
-            statuses = Counter(Ticket.objects.values_list("status", flat=True))
-            counts = {
-                "组织单元": OrgUnit.objects.count(),
-                "旅程": Journey.objects.count(),
-                "触点": Touchpoint.objects.count(),
-                "问卷": Survey.objects.count(),
-                "回复": Response.objects.count(),
-                "已评分": ResponseScore.objects.count(),
-                "工单（未结）": sum(statuses[status] for status in OPEN_STATUSES),
-                "工单（已解决）": statuses[TicketStatus.RESOLVED],
-                "工单（已关闭）": statuses[TicketStatus.CLOSED],
-            }
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"已生成演示租户「{tenant.name}」（{tenant.slug}），用时 {elapsed:.1f} 秒。"
-            )
-        )
-        for label, value in counts.items():
-            self.stdout.write(f"  {label}：{value}")
-        self.logins_write()
-
-    def logins_write(self) -> None:
-        self.stdout.write("登录账号：")
-        for spec in USERS:
-            self.stdout.write(f"  {spec.username} / {DEMO_PASSWORD} ({spec.label})")
-        self.stdout.write(f"打开 {DEMO_URL}")
-
-
-@contextlib.contextmanager
-def _eager_task_logs_quiet() -> Iterator[None]:
-    """Eager Celery logs a line per task run on commit; hundreds of them would bury the summary."""
-    logger = logging.getLogger("celery.app.trace")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def tenant_data_delete(tenant: Tenant) -> None:

@@ -1,6 +1,6 @@
 """Template context: the current tenant and membership, with what the role may do."""
 
-from cem.access import PERMISSIONS
+from organizations.access import PERMISSIONS
 
 
 def tenant(request) -> dict:

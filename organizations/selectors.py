@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 
-from cem.db.rows import columns, fetch_one
-from cem.models import ApiKey, Tenant
-from cem.tenancy import system_context
+from organizations.db.rows import columns, fetch_one
+from organizations.models import ApiKey, Tenant
+from organizations.tenancy import system_context
 
 
 @functools.cache

@@ -26,10 +26,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from cem.models import Membership
-from cem.ratelimit import client_address
-from cem.services import audit_record
-from cem.tenancy import system_context, tenant_context
+from organizations.models import Membership
+from organizations.ratelimit import client_address
+from organizations.services import audit_record
+from organizations.tenancy import system_context, tenant_context
 
 GROWTH_WINDOW = timedelta(days=1)
 LONGEST_COOL_OFF = timedelta(days=1)

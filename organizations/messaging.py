@@ -18,7 +18,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from cem.models import OutboundMessage
+from organizations.models import OutboundMessage
 
 logger = logging.getLogger(__name__)
 

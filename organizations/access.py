@@ -7,7 +7,7 @@ from functools import wraps
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
-from cem.models import ApiKey, Membership, Role
+from organizations.models import ApiKey, Membership, Role
 
 _EVERYONE = frozenset(Role.values)
 _MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.CX_MANAGER})

@@ -7,7 +7,7 @@ a web replica). Needs the login role to be a superuser or to have CREATEROLE.
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from cem.db.guard import app_role, app_role_ensure, app_role_grants_ensure, owner_session
+from organizations.db.guard import app_role, app_role_ensure, app_role_grants_ensure, owner_session
 
 
 class Command(BaseCommand):

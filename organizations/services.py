@@ -10,8 +10,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from cem.models import ApiKey, AuditEvent, Membership, OrgUnit, Role, Tenant
-from cem.tenancy import tenant_context
+from organizations.models import ApiKey, AuditEvent, Membership, OrgUnit, Role, Tenant
+from organizations.signals import tenant_created
+from organizations.tenancy import tenant_context
 
 Actor = AbstractBaseUser | ApiKey | None
 
@@ -34,9 +35,8 @@ def audit_record(
 
 @transaction.atomic
 def tenant_create(*, slug: str, name: str, owner: AbstractBaseUser | None = None) -> Tenant:
-    """Create a tenant with its root org unit and the default alert rule and root causes."""
-    from alerts.services import alert_defaults_install
-
+    """Create a tenant with its root org unit and its owner's membership; the apps then
+    install their defaults on `tenant_created`, in the same transaction and tenant context."""
     tenant = Tenant(slug=slug, name=name)
     tenant.full_clean()
     tenant.save()
@@ -44,7 +44,7 @@ def tenant_create(*, slug: str, name: str, owner: AbstractBaseUser | None = None
         org_unit_create(name=name, code="HQ", kind=OrgUnit.Kind.HQ, parent=None)
         if owner is not None:
             membership_create(user=owner, role=Role.OWNER, org_unit=None)
-        alert_defaults_install()
+        tenant_created.send(sender=Tenant, tenant=tenant)
     return tenant
 
 

@@ -2,7 +2,7 @@
 
 from django.core.management.commands import migrate
 
-from cem.db.guard import owner_session
+from organizations.db.guard import owner_session
 
 
 class Command(migrate.Command):

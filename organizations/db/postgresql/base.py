@@ -1,18 +1,19 @@
 """PostgreSQL as the app role, with the current tenant sent along with the queries.
 
-The row-level security policies (cem/db/guard.py) read two settings of the session,
-`cem.tenant_id` and `cem.system`. This backend keeps them equal to cem.tenancy's current tenant
-and system scope, lazily: only before a statement that runs while they differ from what the
-connection was last told, and then as a prefix of that same statement, so switching tenant costs
-no extra round trip and staying on one costs nothing. A connection reused by the next request
-(CONN_MAX_AGE) is told again before its first statement, so it never inherits a tenant.
+The row-level security policies (organizations/db/guard.py) read two settings of the session,
+`cem.tenant_id` and `cem.system`. This backend keeps them equal to organizations.tenancy's
+current tenant and system scope, lazily: only before a statement that runs while they differ
+from what the connection was last told, and then as a prefix of that same statement, so
+switching tenant costs no extra round trip and staying on one costs nothing. A connection
+reused by the next request (CONN_MAX_AGE) is told again before its first statement, so it never
+inherits a tenant.
 """
 
 from __future__ import annotations
 
 from django.db.backends.postgresql import base, creation
 
-from cem.db.guard import owner_session, owner_session_active
+from organizations.db.guard import owner_session, owner_session_active
 
 # What the connection was told is not known (after a rollback or a failed statement).
 _UNKNOWN = object()
@@ -74,7 +75,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.tenant_scope_sent = _UNKNOWN
 
     def _send_tenant_scope(self, execute, sql, params, many, context):
-        from cem.tenancy import database_scope
+        from organizations.tenancy import database_scope
 
         scope = database_scope()
         if scope == self.tenant_scope_sent or self.needs_rollback:

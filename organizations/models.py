@@ -1,4 +1,5 @@
-"""The platform core: tenants, org units, memberships with roles, API keys and the audit log."""
+"""The platform core: tenants, org units, memberships with roles, API keys, the audit log and
+the outbound-message log. The tables keep the names they were made with under the `cem` label."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cem.tenancy import TenantOwnedModel
+from organizations.tenancy import TenantOwnedModel
 
 
 class Tenant(models.Model):
@@ -18,6 +19,9 @@ class Tenant(models.Model):
     settings = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "cem_tenant"
 
     def __str__(self) -> str:
         return self.name
@@ -51,6 +55,7 @@ class OrgUnit(TenantOwnedModel):
     path = models.CharField(max_length=255, editable=False, default="")
 
     class Meta:
+        db_table = "cem_orgunit"
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "code"], name="orgunit_code_unique_per_tenant"
@@ -78,6 +83,7 @@ class Membership(TenantOwnedModel):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "cem_membership"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant")
         ]
@@ -105,6 +111,7 @@ class ApiKey(TenantOwnedModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "cem_apikey"
         indexes = [models.Index(fields=["tenant", "created_at"], name="apikey_tenant_created")]
 
     def __str__(self) -> str:
@@ -132,6 +139,7 @@ class AuditEvent(TenantOwnedModel):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "cem_auditevent"
         indexes = [models.Index(fields=["tenant", "at"], name="audit_tenant_at")]
         ordering = ["-at"]
 
@@ -159,6 +167,7 @@ class OutboundMessage(TenantOwnedModel):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "cem_outboundmessage"
         indexes = [models.Index(fields=["tenant", "created_at"], name="outbound_tenant_created")]
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cem.validators import BRAND_COLOR, web_url_problem
+from organizations.validators import BRAND_COLOR, web_url_problem
 
 
 class ApiKeyCreateForm(forms.Form):

@@ -1,0 +1,7 @@
+"""Signals of the platform core, for the apps above it (the core imports none of them)."""
+
+from django.dispatch import Signal
+
+# Sent by tenant_create inside its transaction, with the new tenant current (tenant_context):
+# each app installs the defaults a new tenant needs from it. Arguments: tenant.
+tenant_created = Signal()
