@@ -24,6 +24,7 @@ from customers.services import contact_policy_update, customer_unsubscribe
 from integrations.models import InboundEvent
 from integrations.services import event_ingest, event_process
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
+from journeys.services import journey_create
 from organizations.models import (
     ApiKey,
     AuditEvent,
@@ -645,7 +646,7 @@ def demo_seed(*, responses: int, seed: int) -> Tenant:
         units = org_units_seed()
         members_seed(users, units)
         topics_seed(users["manager"])
-        touchpoints = journeys_seed(units)
+        touchpoints = journeys_seed(users["manager"])
         demo = Demo(
             tenant=tenant,
             users=users,
@@ -840,22 +841,31 @@ def members_seed(users: dict[str, AbstractBaseUser], units: dict[str, OrgUnit]) 
         membership_create(user=users[spec.username], role=spec.role, org_unit=scope)
 
 
-def journeys_seed(units: dict[str, OrgUnit]) -> dict[str, Touchpoint]:
-    touchpoints: dict[str, Touchpoint] = {}
+def journeys_seed(manager: AbstractBaseUser) -> dict[str, Touchpoint]:
+    """The bank's journeys, created as a CX manager creates them: whole, from a document."""
     for journey_name, description, stages in JOURNEYS:
-        journey = Journey.objects.create(name=journey_name, description=description)
-        for position, (stage_name, stage_touchpoints) in enumerate(stages, start=1):
-            stage = Stage.objects.create(journey=journey, name=stage_name, position=position)
-            for name, code, channel, key_moment, unit_code in stage_touchpoints:
-                touchpoints[code] = Touchpoint.objects.create(
-                    stage=stage,
-                    name=name,
-                    code=code,
-                    channel=channel,
-                    key_moment=key_moment,
-                    org_unit=units[unit_code] if unit_code else None,
-                )
-    return touchpoints
+        document = {
+            "name": journey_name,
+            "description": description,
+            "stages": [
+                {
+                    "name": stage_name,
+                    "touchpoints": [
+                        {
+                            "code": code,
+                            "name": name,
+                            "channel": channel,
+                            "key_moment": key_moment,
+                            "org_unit": unit_code,
+                        }
+                        for name, code, channel, key_moment, unit_code in stage_touchpoints
+                    ],
+                }
+                for stage_name, stage_touchpoints in stages
+            ],
+        }
+        journey_create(document=document, by=manager)
+    return {touchpoint.code: touchpoint for touchpoint in Touchpoint.objects.all()}
 
 
 def survey_seed(
