@@ -2,6 +2,7 @@
 priority and the shortest SLA win, later matches join it, risk signals make it urgent, two
 workers leave one ticket, and the migration merges the duplicates the old shape made."""
 
+import re
 import threading
 from datetime import timedelta
 
@@ -240,6 +241,15 @@ def test_the_queue_and_the_ticket_show_every_rule_and_the_priority(client, world
     for html in (queue, detail):
         assert "默认预警" in html and "贬损者 8 小时内回访" in html
         assert "紧急" in html
+
+
+def test_a_ticket_opened_by_a_risk_signal_alone_shows_the_signal_in_place_of_rules(client, world):
+    no_default_rule(world)
+    submit_and_score(world, {**PROMOTER, "text_1": THREAT})
+    queue = page(client, world, "ticket_queue")
+    cell = re.search(r'<span data-testid="ticket-rules">(.*?)</span>\s*</td>', queue, re.S)
+    assert cell and "监管投诉" in cell.group(1)
+    assert "紧急" in queue
 
 
 def test_the_queue_runs_the_same_queries_for_one_ticket_or_many(client, world):
