@@ -14,8 +14,13 @@ from integrations import fields
 
 
 class TicketOutput(serializers.ModelSerializer):
+    """A ticket. `rules` names every rule its response matched, in the order they matched;
+    `rule`, kept for older clients, is the first of them (null for a ticket opened by a risk
+    signal alone)."""
+
     response_id = serializers.IntegerField()
-    rule = serializers.CharField(source="rule.name")
+    rule = serializers.SerializerMethodField()
+    rules = serializers.SerializerMethodField()
     org_unit = serializers.CharField(source="org_unit.code", default=None, allow_null=True)
     assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
     root_cause = serializers.CharField(source="root_cause.name", default=None, allow_null=True)
@@ -29,6 +34,7 @@ class TicketOutput(serializers.ModelSerializer):
             "priority",
             "response_id",
             "rule",
+            "rules",
             "org_unit",
             "assignee",
             "sla_due_at",
@@ -40,6 +46,13 @@ class TicketOutput(serializers.ModelSerializer):
             "updated_at",
             "closed_at",
         ]
+
+    def get_rule(self, ticket: Ticket) -> str | None:
+        names = self.get_rules(ticket)
+        return names[0] if names else None
+
+    def get_rules(self, ticket: Ticket) -> list[str]:
+        return [match.rule.name for match in ticket.matches.all()]
 
 
 class TicketUpdateInput(serializers.Serializer):

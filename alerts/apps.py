@@ -5,12 +5,12 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        from alerts.services import alert_defaults_install, tickets_open_for_score
+        from alerts.services import alert_defaults_install, ticket_open_for_score
         from analytics.signals import response_scored
         from organizations.signals import tenant_created
 
         def open_tickets(sender, score, **kwargs):
-            tickets_open_for_score(score=score)
+            ticket_open_for_score(score=score)
 
         def install_defaults(sender, tenant, **kwargs):
             alert_defaults_install()

@@ -11,10 +11,15 @@ from organizations.tenancy import TenantOwnedModel
 
 
 class Priority(models.TextChoices):
+    """In rising order: a ticket takes the highest of the reasons it was opened for."""
+
     LOW = "low", _("低")
     NORMAL = "normal", _("中")
     HIGH = "high", _("高")
     URGENT = "urgent", _("紧急")
+
+
+PRIORITY_RANK = {value: rank for rank, value in enumerate(Priority.values)}
 
 
 class AlertRule(TenantOwnedModel):
@@ -75,11 +80,14 @@ OPEN_STATUSES = (
 
 
 class Ticket(TenantOwnedModel):
+    """One per response: every rule the response matches (now or after a rescore) is listed
+    on it through TicketRule, and a risk signal opens it even when no rule matches."""
+
     number = models.PositiveIntegerField()
     response = models.ForeignKey(
         "surveys.Response", on_delete=models.PROTECT, related_name="tickets"
     )
-    rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="tickets")
+    rules = models.ManyToManyField(AlertRule, through="TicketRule", related_name="tickets")
     org_unit = models.ForeignKey(
         "organizations.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -101,9 +109,7 @@ class Ticket(TenantOwnedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="ticket_number_unique"),
-            models.UniqueConstraint(
-                fields=["tenant", "response", "rule"], name="ticket_one_per_response_rule"
-            ),
+            models.UniqueConstraint(fields=["tenant", "response"], name="ticket_one_per_response"),
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "sla_due_at"], name="ticket_queue"),
@@ -118,6 +124,27 @@ class Ticket(TenantOwnedModel):
         return self.status in OPEN_STATUSES and self.sla_due_at < timezone.now()
 
 
+class TicketRule(TenantOwnedModel):
+    """A rule a ticket's response matched, and when: at the opening, or later (a rescore, a
+    rule created afterwards), when it joined the ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="matches")
+    rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="+")
+    matched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "ticket", "rule"], name="ticketrule_once_per_ticket"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "rule"], name="ticketrule_rule")]
+        ordering = ["matched_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} on {self.ticket_id}"
+
+
 class TicketEvent(TenantOwnedModel):
     """Append-only history of a ticket: who did what, when."""
 
@@ -128,6 +155,8 @@ class TicketEvent(TenantOwnedModel):
         STATUS = "status", _("状态变更")
         ESCALATED = "escalated", _("升级")
         REOPENED = "reopened", _("重开")
+        MATCHED = "matched", _("新增命中")
+        MERGED = "merged", _("合并")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -6,14 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
-from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEvent
+from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEvent, TicketRule
 from alerts.rules import conditions_match
 from analytics import selectors as analytics_selectors
 from analytics.models import NpsCategory, ResponseScore, RiskFlag, Sentiment
 from journeys.models import Touchpoint
 from organizations.models import OrgUnit
+
+
+def ticket_rules_prefetch() -> Prefetch:
+    """A ticket's matched rules, in the order they matched, as `ticket.matches.all()`."""
+    return Prefetch(
+        "matches", queryset=TicketRule.objects.select_related("rule").order_by("matched_at", "id")
+    )
 
 
 def ticket_list(
@@ -26,8 +33,7 @@ def ticket_list(
         "response__score",
         "org_unit",
         "assignee",
-        "rule",
-    )
+    ).prefetch_related(ticket_rules_prefetch())
     if scope_path:
         tickets = tickets.filter(org_unit__path__startswith=scope_path)
     if status:

@@ -1,5 +1,5 @@
-"""Writes of alerts: rules and their changes, opening tickets from rules, working them through
-their states, escalation."""
+"""Writes of alerts: rules and their changes, opening a response's one ticket (or joining it),
+working tickets through their states, escalation."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from django.utils.translation import gettext_lazy as _lazy
 from alerts import selectors
 from alerts.models import (
     OPEN_STATUSES,
+    PRIORITY_RANK,
     AlertRule,
     Priority,
     RootCause,
     Ticket,
     TicketEvent,
+    TicketRule,
     TicketStatus,
 )
 from alerts.rules import (
@@ -32,7 +34,7 @@ from alerts.rules import (
     conditions_problems,
     conditions_validate,
 )
-from analytics.models import ResponseScore, Sentiment
+from analytics.models import ResponseScore, RiskFlag, Sentiment
 from organizations.access import actor_require_permission
 from organizations.models import ApiKey, Tenant
 from organizations.services import Actor, audit_record
@@ -191,44 +193,149 @@ def _aspects_with(score: ResponseScore, polarity: str) -> list[str]:
     return [opinion["aspect"] for opinion in score.aspects if opinion["polarity"] == polarity]
 
 
-def tickets_open_for_score(*, score: ResponseScore) -> list[Ticket]:
-    """Open a ticket for each active rule the scored response matches (at most one per rule)."""
+# Risk signals that reach a person whatever the rules say: urgent, on a short SLA. Churn is
+# left to the rules: a threat to leave is common, and a tenant decides how to treat it.
+RISK_ESCALATING_FLAGS = (RiskFlag.REGULATOR, RiskFlag.MEDIA, RiskFlag.LEGAL)
+RISK_SLA_HOURS = 4  # default; a tenant's settings["risk_sla_hours"] replaces it
+
+
+def risk_sla_hours(tenant: Tenant) -> int:
+    """The SLA of a ticket raised by a risk signal in this tenant (docs/tickets.md)."""
+    hours = tenant.settings.get("risk_sla_hours")
+    if isinstance(hours, int) and not isinstance(hours, bool) and 1 <= hours <= SLA_HOURS_MAX:
+        return hours
+    return RISK_SLA_HOURS
+
+
+@dataclass(frozen=True)
+class _Reasons:
+    """Why a response needs a ticket: the rules it matches and its escalating risk flags."""
+
+    rules: list[AlertRule]
+    risks: list[str]
+
+    def terms(self, *, risk_hours: int) -> tuple[str, int]:
+        """The highest priority and the shortest SLA (hours) among the reasons."""
+        terms = [(rule.priority, rule.sla_hours) for rule in self.rules]
+        terms += [(Priority.URGENT, risk_hours)] if self.risks else []
+        priority = max((p for p, _hours in terms), key=PRIORITY_RANK.__getitem__)
+        return priority, min(hours for _p, hours in terms)
+
+    def describe(self) -> str:
+        parts = []
+        if self.rules:
+            names = "、".join(f"「{rule.name}」" for rule in self.rules)
+            parts.append(_("命中规则：%(names)s") % {"names": names})
+        if self.risks:
+            labels = "、".join(str(RiskFlag(flag).label) for flag in self.risks)
+            parts.append(_("风险信号：%(labels)s") % {"labels": labels})
+        return "；".join(parts)
+
+
+@transaction.atomic
+def ticket_open_for_score(*, score: ResponseScore) -> Ticket | None:
+    """Open the response's one ticket, or join it, for every active rule the scored response
+    matches and for its escalating risk flags (a risk flag alone opens one).
+
+    The ticket takes the highest priority and the shortest SLA of its reasons; a rule that
+    matches later (a rescore, a new rule) is added to the ticket with an event, and may raise
+    its priority or bring its due time forward, never lower or delay them. Safe to run twice
+    and from two workers at once: the unique (tenant, response) constraint and the ticket's
+    row lock leave one ticket."""
     facts = response_facts(score)
-    rules = [
-        rule
-        for rule in AlertRule.objects.filter(is_active=True)
-        if conditions_match(rule.conditions, facts)
-    ]
-    return [_ticket_open(score=score, rule=rule) for rule in rules]
-
-
-def _ticket_open(*, score: ResponseScore, rule: AlertRule) -> Ticket:
+    reasons = _Reasons(
+        rules=[
+            rule
+            for rule in AlertRule.objects.filter(is_active=True).order_by("id")
+            if conditions_match(rule.conditions, facts)
+        ],
+        risks=[flag for flag in RISK_ESCALATING_FLAGS if flag in facts["risk_flag"]],
+    )
+    if not reasons.rules and not reasons.risks:
+        return None
     response = score.response
-    existing = Ticket.objects.filter(response=response, rule=rule).first()
-    if existing is not None:
-        return existing
-    # Lock the tenant row so per-tenant ticket numbers are handed out one at a time.
-    Tenant.objects.select_for_update().filter(pk=response.tenant_id).first()
-    number = (Ticket.objects.aggregate(top=Max("number"))["top"] or 0) + 1
     now = timezone.now()
+    ticket = Ticket.objects.select_for_update().filter(response=response).first()
+    if ticket is None:
+        ticket = _ticket_create(response=response, reasons=reasons, now=now)
+        if ticket is not None:
+            return ticket
+        ticket = Ticket.objects.select_for_update().get(response=response)
+    _ticket_join(ticket=ticket, reasons=reasons, now=now)
+    return ticket
+
+
+def _ticket_create(*, response, reasons: _Reasons, now) -> Ticket | None:
+    """A new ticket for the response, or None when another worker opened it first."""
+    # Lock the tenant row so per-tenant ticket numbers are handed out one at a time.
+    tenant = Tenant.objects.select_for_update().get(pk=response.tenant_id)
+    number = (Ticket.objects.aggregate(top=Max("number"))["top"] or 0) + 1
+    priority, hours = reasons.terms(risk_hours=risk_sla_hours(tenant))
     try:
         with transaction.atomic():
             ticket = Ticket.objects.create(
                 number=number,
                 response=response,
-                rule=rule,
                 org_unit_id=response.org_unit_id,
-                priority=rule.priority,
-                sla_due_at=now + timedelta(hours=rule.sla_hours),
+                priority=priority,
+                sla_due_at=now + timedelta(hours=hours),
                 created_at=now,
                 updated_at=now,
             )
     except IntegrityError:
-        return Ticket.objects.get(response=response, rule=rule)
+        return None
+    _matches_add(ticket, reasons.rules, now=now)
     TicketEvent.objects.create(
-        ticket=ticket, kind=TicketEvent.Kind.CREATED, to_status=ticket.status, at=now
+        ticket=ticket,
+        kind=TicketEvent.Kind.CREATED,
+        to_status=ticket.status,
+        note=reasons.describe(),
+        at=now,
     )
     return ticket
+
+
+def _matches_add(ticket: Ticket, rules: list[AlertRule], *, now) -> None:
+    TicketRule.objects.bulk_create(
+        TicketRule(tenant_id=ticket.tenant_id, ticket=ticket, rule=rule, matched_at=now)
+        for rule in rules
+    )
+
+
+def _ticket_join(*, ticket: Ticket, reasons: _Reasons, now) -> None:
+    """Add the rules the ticket does not list yet; raise its priority and bring its due time
+    forward if the new reasons ask for it. A later reason's SLA runs from when it matched."""
+    listed = set(ticket.matches.values_list("rule_id", flat=True))
+    joining = _Reasons(
+        rules=[rule for rule in reasons.rules if rule.pk not in listed], risks=reasons.risks
+    )
+    if not joining.rules and not joining.risks:
+        return
+    priority, hours = joining.terms(risk_hours=risk_sla_hours(ticket.tenant))
+    due = now + timedelta(hours=hours)
+    raised = PRIORITY_RANK[priority] > PRIORITY_RANK[ticket.priority]
+    sooner = due < ticket.sla_due_at
+    if not joining.rules and not raised and not sooner:
+        return
+    _matches_add(ticket, joining.rules, now=now)
+    changes = [joining.describe()]
+    if raised:
+        changes.append(
+            _("优先级：%(before)s → %(after)s")
+            % {"before": ticket.get_priority_display(), "after": Priority(priority).label}
+        )
+        ticket.priority = priority
+    if sooner:
+        ticket.sla_due_at = due
+        changes.append(
+            _("SLA 截止提前至 %(due)s")
+            % {"due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
+        )
+    ticket.updated_at = now
+    ticket.save(update_fields=["priority", "sla_due_at", "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket, kind=TicketEvent.Kind.MATCHED, note="；".join(changes), at=now
+    )
 
 
 class TicketTransitionError(ValidationError):

@@ -674,6 +674,12 @@ EN = {
     "尚未评分：通常几秒内完成。": "Not scored yet: this usually takes a few seconds.",
     "没有工单": "No tickets",
     "查看整份回答": "See the whole response",
+    "新增命中": "Matched again",
+    "合并": "Merged",
+    "命中规则：%(names)s": "Rules matched: %(names)s",
+    "风险信号：%(labels)s": "Risk signals: %(labels)s",
+    "优先级：%(before)s → %(after)s": "Priority: %(before)s → %(after)s",
+    "SLA 截止提前至 %(due)s": "SLA due brought forward to %(due)s",
 }
 PLURALS = {
     "%(n)s 条": ("%(n)s comment", "%(n)s comments"),

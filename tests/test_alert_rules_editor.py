@@ -174,7 +174,7 @@ def test_a_rule_that_opened_tickets_cannot_be_deleted_and_its_tickets_stay(world
         rule = AlertRule.objects.get()
         with pytest.raises(ValidationError, match="不能删除"):
             alert_rule_delete(rule=rule, by=world.manager)
-        assert Ticket.objects.get().rule == rule
+        assert list(Ticket.objects.get().rules.all()) == [rule]
         unused = create(world, {"any": [REGULATOR]})
         alert_rule_delete(rule=unused, by=world.manager)
         assert list(AlertRule.objects.all()) == [rule]
@@ -444,7 +444,7 @@ def test_deleting_a_rule_with_tickets_is_refused_with_a_message(client, world):
     page = client.post(url("alert_rule_delete", world, rule_id=rule.pk), follow=True)
     assert "已开出工单，为保留工单记录不能删除" in page.content.decode()
     with tenant_context(world.tenant):
-        assert Ticket.objects.get().rule_id == rule.pk
+        assert list(Ticket.objects.get().rules.all()) == [rule]
 
 
 def test_a_rule_of_another_tenant_is_404_for_a_manager_here(client, world, other_world):
@@ -512,7 +512,7 @@ def test_a_rule_written_in_the_editor_opens_a_ticket_when_a_matching_response_is
     with tenant_context(world.tenant):
         ticket = Ticket.objects.get()
         assert ticket.response_id == threat.pk != calm.pk
-        assert ticket.rule.name == "监管投诉升级"
+        assert [rule.name for rule in ticket.rules.all()] == ["监管投诉升级"]
         assert ticket.priority == "urgent"
     listed = client.get(url("alert_rules", world)).content.decode()
     assert '<td data-testid="rule-tickets">1</td>' in listed

@@ -283,7 +283,8 @@ def test_a_rule_on_a_risk_flag_opens_a_ticket(world):
     with tenant_context(world.tenant):
         assert [a["flag"] for a in threat.score.risk_flags] == ["regulator"]
         ticket = Ticket.objects.get()
-    assert ticket.response_id == threat.pk and ticket.rule_id == rule.pk
+        assert list(ticket.rules.all()) == [rule]
+    assert ticket.response_id == threat.pk
     assert ticket.priority == "urgent"
     assert calm.pk != ticket.response_id
 
