@@ -39,7 +39,9 @@ def screenshot(page: Page, name: str) -> None:
 def axe_violations(page: Page, *, exclude: tuple[str, ...] = ()) -> list[dict]:
     """axe-core's WCAG 2.1 A/AA violations on the page as it is now, outside the `exclude`
     selectors. The script goes in by DevTools evaluation, which the page's CSP does not govern:
-    the policy stays as strict as in production and the page still runs no inline script."""
+    the policy stays as strict as in production and the page still runs no inline script.
+    The context must run JavaScript: a page opened with java_script_enabled=False is checked
+    in a test that opens the same page with it on."""
     if not AXE_SCRIPT.exists():
         raise RuntimeError(f"{AXE_SCRIPT} is missing: `make setup` installs axe-core from npm")
     if not page.evaluate("() => typeof window.axe === 'object'"):
