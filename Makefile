@@ -16,7 +16,14 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $@
 
-setup: $(VENV)/.installed
+# axe-core (npm) for the browser tests' accessibility checks; nothing is fetched when tests run.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y --no-install-recommends npm >/dev/null; } || \
+	  { echo "install npm (Node.js) with your package manager" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
 
 # Debian packages the browser tests need: Chromium and CJK fonts (Chinese renders as boxes without).
 system-deps:

@@ -240,6 +240,10 @@ class ContactPolicyForm(forms.ModelForm):
             "reminder_after_hours": _("未完成多少小时后提醒"),
             "invitation_valid_days": _("邀请有效期（天）"),
         }
+        help_texts = {
+            "quiet_hours_start": _("0 到 23 之间的整点"),
+            "quiet_hours_end": _("0 到 23 之间的整点"),
+        }
 
     def clean(self):
         cleaned = super().clean()

@@ -15,7 +15,7 @@ from alerts.models import Ticket
 from analytics.services import response_score
 from organizations.tenancy import tenant_context
 from surveys.services import response_submit, survey_close
-from tests.browser_pages import log_in, question, screenshot
+from tests.browser_pages import assert_accessible, log_in, question, screenshot
 from tests.conftest import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -79,6 +79,7 @@ def test_whole_loop_manager_publishes_respondent_answers_badly_agent_closes_dash
     expect(
         manager.locator("li[data-question]", has_text=NPS_TEXT).locator(".required")
     ).to_be_visible()
+    assert_accessible(manager)
     manager.get_by_role("button", name="发布问卷").click()
     expect(manager.get_by_role("status")).to_contain_text("已发布第 1 版")
 
@@ -110,6 +111,7 @@ def test_whole_loop_manager_publishes_respondent_answers_badly_agent_closes_dash
         question(respondent, CSAT_TEXT).get_by_role("radio", name="2", exact=True)
     ).to_be_checked()
     screenshot(respondent, "respondent-phone-errors.png")
+    assert_accessible(respondent)
 
     # Then fixes it and is thanked.
     question(respondent, NPS_TEXT).get_by_role("radio", name="2", exact=True).check()
@@ -167,6 +169,7 @@ def test_whole_loop_manager_publishes_respondent_answers_badly_agent_closes_dash
         expect(steps.nth(index)).to_contain_text(agent_name)
     expect(agent.get_by_role("button", name="重开")).to_be_visible()
     screenshot(agent, "ticket-closed.png")
+    assert_accessible(agent)
 
     # The manager's dashboard counts the new response and shows what the customer said.
     manager.goto(f"{base}/t/acme/dashboard/")
@@ -180,6 +183,7 @@ def test_whole_loop_manager_publishes_respondent_answers_badly_agent_closes_dash
     expect(manager.get_by_test_id("by-touchpoint")).to_contain_text("网点柜台")
     expect(manager.locator(".chart .js-plotly-plot")).to_have_count(1)
     screenshot(manager, "dashboard.png")
+    assert_accessible(manager)
     assert js_errors == []
 
 
@@ -213,6 +217,7 @@ def test_respondent_page_speaks_english_when_the_browser_asks(live_server, open_
     expect(question(page, "Which channel?").get_by_role("radio", name="Branch")).to_be_visible()
     expect(question(page, "What should improve?")).to_contain_text("Waiting")
     expect(page.locator("main")).not_to_contain_text("您有多大可能向朋友推荐我们")
+    assert_accessible(page)
 
 
 def test_closed_survey_says_so(live_server, open_page, world):

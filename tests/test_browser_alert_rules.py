@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_pages import log_in, screenshot
+from tests.browser_pages import assert_accessible, log_in, screenshot
 from tests.helpers import submit_and_score
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -80,6 +80,7 @@ def test_manager_writes_a_risk_rule_previews_it_and_finds_it_in_the_list(
     expect(editor.get_by_label("SLA 时限（小时）")).to_have_value("4")
     expect(rows.nth(0).get_by_label("选择值")).to_have_value("regulator")
     expect(rows.nth(1).get_by_label("输入值")).to_have_value("11")
+    assert_accessible(page)
     rows.nth(1).get_by_label("输入值").fill("6")
 
     editor.get_by_role("button", name=re.compile("^预览")).click()
@@ -87,6 +88,7 @@ def test_manager_writes_a_risk_rule_previews_it_and_finds_it_in_the_list(
     expect(preview).to_contain_text("已评分的 2 份回复中，有 1 份满足这些条件")
     expect(preview.get_by_test_id("preview-examples")).to_contain_text("银保监会")
     screenshot(page, "alert-rule-editor.png")
+    assert_accessible(page)
 
     page.get_by_role("form", name="预警规则").get_by_role("button", name="保存规则").click()
     page.wait_for_url(f"{base}/t/acme/alerts/rules/")
@@ -99,6 +101,7 @@ def test_manager_writes_a_risk_rule_previews_it_and_finds_it_in_the_list(
     row = page.get_by_test_id("alert-rules").locator("tr", has_text="监管投诉升级")
     expect(row).to_contain_text("已停用")
     screenshot(page, "alert-rules.png")
+    assert_accessible(page)
     assert js_errors == []
 
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from organizations.tenancy import tenant_context
-from tests.browser_pages import log_in, screenshot
+from tests.browser_pages import assert_accessible, log_in, screenshot
 from tests.helpers import submit_and_score
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,6 +36,7 @@ def test_manager_follows_a_verbatim_to_the_response_and_its_ticket(live_server, 
     expect(score.get_by_test_id("risk-flags")).to_contain_text("银保监会")
     expect(score).to_contain_text("等待时间")
     screenshot(manager, "response-detail.png")
+    assert_accessible(manager)
 
     manager.get_by_test_id("response-tickets").get_by_role("link").click()
     manager.wait_for_url(f"{base}/t/{world.tenant.slug}/tickets/{ticket.number}/")

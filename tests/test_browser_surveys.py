@@ -18,7 +18,7 @@ from organizations.tenancy import tenant_context
 from surveys import library, services
 from surveys.definition import iter_questions
 from surveys.models import Response, Survey
-from tests.browser_pages import log_in, question, screenshot
+from tests.browser_pages import assert_accessible, log_in, question, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -237,6 +237,7 @@ def test_manager_builds_a_multi_page_survey_with_logic_in_the_browser(
     expect(preview.locator("main")).to_contain_text("第 2 / 3 页")
     expect(question(preview, NPS_TEXT)).to_be_visible()
     screenshot(preview, "builder-preview.png")
+    assert_accessible(preview)
     preview.close()
 
     # Publish: the builder now shows the public link, which serves the first page.
@@ -248,6 +249,7 @@ def test_manager_builds_a_multi_page_survey_with_logic_in_the_browser(
     assert re.fullmatch(rf"{re.escape(base)}/s/[^/]+/", url)
     expect(manager.get_by_role("button", name="发布问卷")).to_have_count(0)
     screenshot(manager, "builder-published.png")
+    assert_accessible(manager)
     with tenant_context(world.tenant):
         survey = Survey.objects.select_related("live_version").get(pk=survey_id)
         assert survey.status == "published" and survey.live_version.number == 1
@@ -320,6 +322,7 @@ def test_respondent_answers_a_multi_page_survey_on_a_phone_with_back_and_reload(
     answer_page_one(page)
     assert no_horizontal_scroll(page), "page 1 scrolls sideways on a 390 px phone"
     screenshot(page, "survey-phone-page1.png")
+    assert_accessible(page)
 
     page.get_by_role("button", name="下一页").click()
     expect_on_page(page, 2, 50)
@@ -350,6 +353,7 @@ def test_respondent_answers_a_multi_page_survey_on_a_phone_with_back_and_reload(
     expect_on_page(page, 2, 50)
     assert no_horizontal_scroll(page), "page 2 scrolls sideways on a 390 px phone"
     screenshot(page, "survey-phone-page2-error.png")
+    assert_accessible(page)
     assert only_response(world, branch_visit).status == "partial"
 
     question(page, NPS_TEXT).get_by_role("radio", name="8", exact=True).check()
@@ -357,6 +361,7 @@ def test_respondent_answers_a_multi_page_survey_on_a_phone_with_back_and_reload(
     page.wait_for_url(re.compile(r"/s/[^/]+/thanks/$"))
     expect(page.get_by_role("status")).to_contain_text("感谢您的反馈")
     screenshot(page, "survey-phone-thanks.png")
+    assert_accessible(page)
     expect_complete(world, branch_visit)
     assert js_errors == []
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from analytics.services import topic_keywords_add
 from organizations.tenancy import tenant_context
-from tests.browser_pages import log_in, screenshot
+from tests.browser_pages import assert_accessible, log_in, screenshot
 from tests.helpers import submit_and_score
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -62,6 +62,7 @@ def test_manager_reads_drills_down_to_a_ticket_and_teaches_the_dictionary(
     themes = manager.get_by_test_id("themes")
     expect(themes).to_contain_text("闪退")
     screenshot(manager, "text-analytics.png")
+    assert_accessible(manager)
 
     # The negative count of 等待时间 lists only texts that blame the wait.
     waiting = manager.get_by_test_id("aspects").locator("tr", has_text="等待时间")
@@ -107,6 +108,7 @@ def test_manager_reads_drills_down_to_a_ticket_and_teaches_the_dictionary(
     expect(sample).to_contain_text("理财收益")
     expect(sample).to_contain_text("大额存单")
     screenshot(manager, "text-dictionary.png")
+    assert_accessible(manager)
     assert js_errors == []
 
 

@@ -1,0 +1,131 @@
+"""Every page a person uses meets WCAG 2.1 AA as far as axe-core can tell, in Chromium, at the
+size it is used at (the respondent's pages and the agent's workbench on a phone too)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from alerts.models import Ticket
+from customers.services import customer_upsert, unsubscribe_token
+from organizations.models import Role
+from organizations.services import membership_create
+from organizations.tenancy import tenant_context
+from surveys.services import survey_close
+from tests.browser_pages import (
+    assert_accessible,
+    axe_violations,
+    describe_violations,
+    log_in,
+    question,
+)
+from tests.helpers import BAD_ANSWERS, submit_and_score
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_check_fails_on_an_unlabeled_input(open_page):
+    page = open_page()
+    page.goto("about:blank")
+    page.set_content(
+        '<!doctype html><html lang="zh-CN"><head><title>t</title></head>'
+        '<body><main><h1>表单</h1><input type="text" name="unlabeled"></main></body></html>'
+    )
+    with pytest.raises(AssertionError, match=r"label \(critical\).*input"):
+        assert_accessible(page)
+    assert_accessible(page, exclude=("input",))
+
+
+class Walk:
+    """Opens pages and gathers axe-core's findings on each, so one run names every failing page."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.findings: dict[str, str] = {}
+
+    def check(self, page: Page, name: str) -> None:
+        violations = axe_violations(page)
+        if violations:
+            self.findings[f"{name} ({page.url})"] = describe_violations(violations)
+
+    def visit(self, page: Page, name: str, path: str, *, status: int = 200) -> None:
+        response = page.goto(self.base + path)
+        assert response.status == status, (name, response.status)
+        self.check(page, name)
+
+    def assert_clean(self) -> None:
+        assert not self.findings, "\n".join(f"{k}:\n{v}" for k, v in self.findings.items())
+
+
+def test_every_page_a_person_uses_passes_axe_core(live_server, open_page, world, other_world):
+    slug = world.tenant.slug
+    response = submit_and_score(world, BAD_ANSWERS)
+    with tenant_context(world.tenant):
+        ticket = Ticket.objects.get(response=response)
+        rule = ticket.rules.get()
+        customer = customer_upsert(external_id="c-1", name="张三", mobile="13800000000")
+    with tenant_context(other_world.tenant):  # two tenants: the manager picks one after login
+        membership_create(user=world.manager, role=Role.VIEWER)
+
+    def url(name: str, **kwargs) -> str:
+        return reverse(name, kwargs={"tenant_slug": slug, **kwargs})
+
+    walk = Walk(live_server.url)
+
+    respondent = open_page(phone=True)
+    walk.visit(respondent, "survey", f"/s/{world.link.token}/")
+    question(respondent, "推荐").get_by_role("radio", name="9", exact=True).check()
+    question(respondent, "满意").get_by_role("radio", name="5", exact=True).check()
+    respondent.get_by_role("button", name="提交").click()
+    respondent.wait_for_url(re.compile(r"/thanks/$"))
+    walk.check(respondent, "thank-you")
+    walk.visit(open_page(phone=True), "unsubscribe", f"/u/{unsubscribe_token(customer)}/")
+
+    manager = open_page()
+    walk.visit(manager, "login", "/accounts/login/")
+    log_in(manager, live_server.url, world.manager.username)
+    walk.visit(manager, "tenant picker", "/")
+    survey = {"survey_id": world.survey.pk}
+    for name, path in [
+        ("dashboard", url("dashboard")),
+        ("journeys", url("journey_map")),
+        ("new journey", url("journey_new")),
+        ("journey editor", url("journey_edit", journey_id=world.journey.pk)),
+        ("surveys", url("survey_index")),
+        ("survey builder", url("survey_builder", **survey)),
+        ("preview", url("survey_preview", **survey)),
+        ("distribution", url("distribution_dashboard")),
+        ("survey distribution", url("survey_distribution", **survey)),
+        ("ticket queue", url("ticket_queue")),
+        ("ticket detail", url("ticket_detail", number=ticket.number)),
+        ("alert rules", url("alert_rules")),
+        ("new alert rule", url("alert_rule_new")),
+        ("alert rule editor", url("alert_rule_edit", rule_id=rule.pk)),
+        ("text analytics", url("text_analytics")),
+        ("dictionary", url("text_dictionary")),
+        ("response detail", url("response_detail", response_id=response.pk)),
+    ]:
+        walk.visit(manager, name, path)
+
+    agent = open_page(phone=True)
+    log_in(agent, live_server.url, world.agent.username)
+    walk.visit(agent, "ticket queue on a phone", url("ticket_queue"))
+    walk.visit(agent, "ticket detail on a phone", url("ticket_detail", number=ticket.number))
+
+    owner = open_page()
+    log_in(owner, live_server.url, f"{slug}-owner")
+    walk.visit(owner, "API keys", url("api_keys"))
+    owner.get_by_label("名称").fill("数据仓库同步")
+    owner.get_by_role("button", name="创建密钥").click()
+    expect(owner.get_by_test_id("new-api-key")).to_be_visible()
+    walk.check(owner, "API keys with a new key")
+    walk.visit(owner, "theme", url("tenant_theme"))
+
+    with tenant_context(world.tenant):
+        survey_close(survey=world.survey, by=world.manager)
+    walk.visit(open_page(phone=True), "closed survey", f"/s/{world.link.token}/", status=410)
+
+    walk.assert_clean()
