@@ -20,7 +20,7 @@ def _api_key_sql() -> str:
 
 def api_key_by_prefix(prefix: str) -> ApiKey | None:
     """The API key with this prefix and its tenant, across tenants: the key names the tenant.
-    Read on every API request, so in one statement (cem/db/rows.py)."""
+    Read on every API request, so in one statement (organizations/db/rows.py)."""
     with system_context():
         found = fetch_one(_api_key_sql(), [prefix], [ApiKey, Tenant])
     if not found:

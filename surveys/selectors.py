@@ -70,8 +70,8 @@ def _link_by_token_sql() -> str:
 def link_by_token(token: str) -> Link | None:
     """The link for a public token, across tenants: the token is what names the tenant. With
     what a respondent's request reads: tenant, survey, live version and the touchpoints a
-    response is routed by (their org units by id), in one statement (cem/db/rows.py). Anything
-    that cannot be a token (NUL bytes and the like in a typed URL) names none."""
+    response is routed by (their org units by id), in one statement (organizations/db/rows.py).
+    Anything that cannot be a token (NUL bytes and the like in a typed URL) names none."""
     if not LINK_TOKEN.fullmatch(token):
         return None
     with system_context():
@@ -106,7 +106,7 @@ def _survey_for_submission_sql() -> str:
 
 def survey_for_submission(survey_id: int) -> Survey | None:
     """A survey of the current tenant with what a submission reads: its live version and its
-    touchpoint with the touchpoint's org unit. In one statement (cem/db/rows.py): the API
+    touchpoint with the touchpoint's org unit. In one statement (organizations/db/rows.py): the API
     reads it for every response a partner sends."""
     if not 0 < survey_id < 2**63:  # no row has such an id, and a database may refuse it
         return None
@@ -135,7 +135,7 @@ def _response_by_resume_key_sql() -> str:
 
 def response_in_progress(*, link: Link, resume_key: str) -> Response | None:
     """The response a respondent started through `link` under `resume_key`, if any. Read on
-    every page a respondent posts, so in one statement (cem/db/rows.py)."""
+    every page a respondent posts, so in one statement (organizations/db/rows.py)."""
     if not resume_key:
         return None
     found = fetch_one(

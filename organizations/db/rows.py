@@ -4,8 +4,9 @@ The ORM spends more on compiling a query with joins than PostgreSQL spends answe
 the respondent's and the partner's hot path (a link with its survey, a survey with its live
 version, an API key with its tenant) that was most of a request's time. These reads list the
 models' own columns (so a new field is read without editing the SQL) and turn the row back
-into instances as the ORM would, converters included. They run on the same connection, so the
-tenant guard (cem/db/guard.py) sees them like any other query; the caller still sets the scope.
+into instances as the ORM would, converters included. They run on the same connection, so
+the tenant guard (organizations/db/guard.py) sees them like any other query; the caller still
+sets the scope.
 """
 
 from __future__ import annotations
