@@ -69,6 +69,10 @@ def pytest_configure(config):
         raise pytest.UsageError(
             "CI=true needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); refusing to skip."
         )
+    # Hashing the test users' passwords with the production hasher (PBKDF2, a million rounds)
+    # was nine tenths of building a world. Logins in this process (the test client, the live
+    # server) check with the same fast hasher; nothing here tests the hasher itself.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if config.getoption("--clock"):
         import time_machine
 
