@@ -5,9 +5,13 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        from alerts.services import alert_defaults_install, ticket_open_for_score
+        from alerts.services import (
+            alert_defaults_install,
+            ticket_open_for_score,
+            tickets_return_to_queue,
+        )
         from analytics.signals import response_scored
-        from organizations.signals import tenant_created
+        from organizations.signals import member_deactivated, tenant_created
 
         def open_tickets(sender, score, **kwargs):
             ticket_open_for_score(score=score)
@@ -15,7 +19,13 @@ class AlertsConfig(AppConfig):
         def install_defaults(sender, tenant, **kwargs):
             alert_defaults_install()
 
+        def release_tickets(sender, membership, by, **kwargs):
+            tickets_return_to_queue(assignee=membership.user, by=by)
+
         response_scored.connect(open_tickets, weak=False, dispatch_uid="tickets-on-score")
         tenant_created.connect(
             install_defaults, weak=False, dispatch_uid="alert-defaults-on-tenant"
+        )
+        member_deactivated.connect(
+            release_tickets, weak=False, dispatch_uid="tickets-back-to-queue-on-deactivate"
         )

@@ -441,6 +441,32 @@ def ticket_note_add(*, ticket: Ticket, by: Actor, note: str) -> TicketEvent:
     return _event(ticket, by=by, kind=TicketEvent.Kind.NOTE, note=note)
 
 
+@transaction.atomic
+def tickets_return_to_queue(*, assignee: AbstractBaseUser, by: Actor) -> int:
+    """Unassign `assignee`'s open tickets of the current tenant (they left it): each goes back
+    to its org unit's queue, claimable again, with the move in its history. Returns the count."""
+    tickets = list(
+        Ticket.objects.select_for_update().filter(assignee=assignee, status__in=OPEN_STATUSES)
+    )
+    now = timezone.now()
+    for ticket in tickets:
+        previous = ticket.status
+        ticket.assignee = None
+        ticket.updated_at = now
+        # A claimed ticket with nobody on it could never be claimed again: reopen it for claiming.
+        if previous in (S.IN_PROGRESS, S.WAITING_CUSTOMER):
+            ticket.status = S.OPEN
+        ticket.save(update_fields=["assignee", "status", "updated_at"])
+        _event(
+            ticket,
+            by=by,
+            kind=TicketEvent.Kind.STATUS if ticket.status != previous else TicketEvent.Kind.NOTE,
+            note=_("处理人 %(user)s 已停用，工单退回队列。") % {"user": assignee.get_username()},
+            from_status=previous if ticket.status != previous else "",
+        )
+    return len(tickets)
+
+
 def tickets_escalate_overdue() -> int:
     """Mark open tickets past their SLA as escalated, once each, across all tenants."""
     with system_context():

@@ -263,6 +263,11 @@ SPECTACULAR_SETTINGS = {
 # Respondent pages: page submissions per client address per minute. Generous, because many
 # respondents can share one address (branch Wi-Fi, carrier NAT) and each page is a POST.
 CEM_PUBLIC_SUBMIT_RATE = int(os.environ.get("CEM_PUBLIC_SUBMIT_RATE", "120"))
+# Public account pages (accepting an invitation, password reset, sign-up): POSTs per client
+# address per minute.
+CEM_PUBLIC_FORM_RATE = int(os.environ.get("CEM_PUBLIC_FORM_RATE", "20"))
+# Whether anyone may create a tenant at /signup/ (off: operators use `manage.py create_tenant`).
+CEM_SIGNUP_OPEN = env_bool("CEM_SIGNUP_OPEN", False)
 # Where request limits are counted; without it (or while it is down) each process counts alone.
 CEM_RATELIMIT_REDIS_URL = os.environ.get("CEM_RATELIMIT_REDIS_URL", REDIS_URL)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

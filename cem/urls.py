@@ -9,6 +9,7 @@ from analytics import views as analytics_views
 from cem import views as project_views
 from customers import views as customer_views
 from journeys import views as journey_views
+from organizations import member_views
 from organizations import views as organization_views
 from surveys import respond
 from surveys import views as survey_views
@@ -75,6 +76,19 @@ tenant_patterns = [
     ),
     path("settings/api-keys/", organization_views.api_key_list, name="api_keys"),
     path("settings/theme/", organization_views.tenant_theme, name="tenant_theme"),
+    path("settings/members/", member_views.member_list, name="members"),
+    path("settings/members/<int:membership_id>/", member_views.member_edit, name="member_edit"),
+    path(
+        "settings/members/<int:membership_id>/deactivate/",
+        member_views.member_deactivate,
+        name="member_deactivate",
+    ),
+    path(
+        "settings/invitations/<int:invitation_id>/revoke/",
+        member_views.invitation_revoke_view,
+        name="invitation_revoke",
+    ),
+    path("start/", project_views.onboarding, name="onboarding"),
     path(
         "settings/api-keys/<int:key_id>/revoke/",
         organization_views.api_key_revoke_view,
@@ -87,6 +101,38 @@ urlpatterns = [
     path("healthz", project_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path(
+        "accounts/password/reset/",
+        member_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        member_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("invite/<str:token>/", member_views.invitation_accept_view, name="invitation_accept"),
+    path("signup/", member_views.signup, name="signup"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
     path("s/<str:token>/", respond.respond, name="respond"),

@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ticket.work": _MANAGERS | {Role.AGENT},
     "alert_rule.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
+    "member.manage": frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 
@@ -42,7 +43,7 @@ def actor_require_permission(by: AbstractBaseUser | ApiKey | None, permission: s
     """
     if not isinstance(by, AbstractBaseUser):
         return
-    membership = Membership.objects.filter(user=by).first()
+    membership = Membership.objects.filter(user=by, deactivated_at__isnull=True).first()
     if membership is None:
         raise PermissionDenied("Not a member of this tenant.")
     require_permission(membership, permission)

@@ -81,6 +81,8 @@ class Membership(TenantOwnedModel):
     role = models.CharField(max_length=16, choices=Role.choices)
     org_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(default=timezone.now)
+    # Deactivated rather than deleted, so the audit log and ticket history keep their member.
+    deactivated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "cem_membership"
@@ -95,6 +97,49 @@ class Membership(TenantOwnedModel):
     def scope_path(self) -> str:
         """Materialised-path prefix of the subtree this member sees ("" = everything)."""
         return self.org_unit.path if self.org_unit_id else ""
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
+
+
+class MemberInvitation(TenantOwnedModel):
+    """An invitation to join the tenant with a role and scope: a single-use link that expires.
+    Only a SHA-256 of the link's random token is kept; the link itself goes to the invitee."""
+
+    email = models.EmailField(_("邮箱"))
+    role = models.CharField(max_length=16, choices=Role.choices)
+    org_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "email"], name="invitation_tenant_email")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role})"
+
+    def is_pending(self, *, now=None) -> bool:
+        """Neither accepted nor revoked, and not yet expired."""
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > (now or timezone.now())
+        )
 
 
 class ApiKey(TenantOwnedModel):

@@ -5,3 +5,8 @@ from django.dispatch import Signal
 # Sent by tenant_create inside its transaction, with the new tenant current (tenant_context):
 # each app installs the defaults a new tenant needs from it. Arguments: tenant.
 tenant_created = Signal()
+
+# Sent by membership_deactivate inside its transaction, with the tenant current: apps release
+# what the member held (alerts returns their open tickets to the queue). Arguments:
+# membership, by.
+member_deactivated = Signal()

@@ -115,7 +115,7 @@ class TenantOwnedModel(models.Model):
 class TenantMiddleware:
     """Sets the current tenant and the user's membership for views under /t/<tenant_slug>/.
 
-    A user who is not a member of the tenant gets 404, exactly as if it did not exist.
+    A user who is not an active member of the tenant gets 404, exactly as if it did not exist.
     """
 
     def __init__(self, get_response):
@@ -143,7 +143,12 @@ class TenantMiddleware:
         with system_context():
             membership = (
                 Membership.all_tenants.select_related("tenant", "org_unit")
-                .filter(tenant__slug=slug, user=request.user, tenant__is_active=True)
+                .filter(
+                    tenant__slug=slug,
+                    user=request.user,
+                    tenant__is_active=True,
+                    deactivated_at__isnull=True,  # a deactivated member is no longer let in
+                )
                 .first()
             )
         if membership is None:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from organizations.access import tenant_view
+from organizations.access import has_permission, tenant_view
 from organizations.forms import ApiKeyCreateForm, TenantThemeForm
 from organizations.models import ApiKey, Membership, Role
 from organizations.services import api_key_create, api_key_revoke, tenant_theme_update
@@ -21,7 +21,9 @@ from organizations.tenancy import system_context
 def tenant_picker(request: HttpRequest) -> HttpResponse:
     with system_context():  # the user's memberships in every tenant
         memberships = list(
-            Membership.all_tenants.filter(user=request.user, tenant__is_active=True)
+            Membership.all_tenants.filter(
+                user=request.user, tenant__is_active=True, deactivated_at__isnull=True
+            )
             .select_related("tenant", "org_unit")
             .order_by("tenant__name")
         )
@@ -33,6 +35,10 @@ def tenant_picker(request: HttpRequest) -> HttpResponse:
 @tenant_view("journey.view")
 def tenant_home(request: HttpRequest) -> HttpResponse:
     slug = request.tenant.slug
+    if request.tenant.settings.get("first_run") and has_permission(
+        request.membership, "member.manage"
+    ):
+        return redirect("onboarding", tenant_slug=slug)  # a new tenant's checklist (cem/)
     if request.membership.role == Role.AGENT:
         return redirect("ticket_queue", tenant_slug=slug)
     return redirect("dashboard", tenant_slug=slug)
