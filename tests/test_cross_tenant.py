@@ -8,12 +8,17 @@ import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alerts.models import AlertRule
+from organizations.members import INVITATION_LIFETIME, invitation_token_hash
+from organizations.models import MemberInvitation, Role
 from organizations.tenancy import system_context, tenant_context
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, member
 from tests.helpers import BAD_ANSWERS, submit_and_score
+
+A_INVITEE = "a-invitee@example.com"
 
 # Patterns that are public or not tenant data, each with the reason.
 NOT_TENANT_SCOPED = {
@@ -27,6 +32,14 @@ NOT_TENANT_SCOPED = {
     "unsubscribe": "public: a signed token names the customer and its tenant",
     "api_schema": "OpenAPI document, no tenant data",
     "api_docs": "API docs page, no tenant data",
+    "password_change": "the signed-in person's own account",
+    "password_change_done": "the signed-in person's own account",
+    "password_reset": "public: emails a reset link to the account of that address",
+    "password_reset_done": "public confirmation page, no data",
+    "password_reset_confirm": "public: Django's signed reset token names the account",
+    "password_reset_complete": "public confirmation page, no data",
+    "invitation_accept": "public: the unguessable invitation token names the tenant",
+    "signup": "public, off unless the operator opens it: creates a new tenant",
 }
 
 
@@ -71,6 +84,12 @@ def a_ids(world, other_world):
     response = submit_and_score(world, BAD_ANSWERS)
     with tenant_context(world.tenant):
         rule_id = AlertRule.objects.get().pk  # A's default rule
+        invitation = MemberInvitation.objects.create(
+            email=A_INVITEE,
+            role=Role.AGENT,
+            token_hash=invitation_token_hash("a-invitation"),
+            expires_at=timezone.now() + INVITATION_LIFETIME,
+        )
     return {
         "tenant_slug": world.tenant.slug,
         "survey_id": world.survey.pk,
@@ -83,6 +102,8 @@ def a_ids(world, other_world):
         "response_id": response.pk,
         "rule_id": rule_id,
         "journey_id": world.journey.pk,
+        "membership_id": member(world.agent, world.tenant).pk,
+        "invitation_id": invitation.pk,
     }
 
 
@@ -95,7 +116,14 @@ def request_as(client, url):
 
 def a_markers(world) -> list[str]:
     """Strings that only tenant A's rows contain."""
-    return [world.tenant.name, world.survey.name, world.journey.name, world.touchpoint.stage.name]
+    return [
+        world.tenant.name,
+        world.survey.name,
+        world.journey.name,
+        world.touchpoint.stage.name,
+        A_INVITEE,
+        world.agent.username,
+    ]
 
 
 def test_user_of_other_tenant_gets_404_for_every_tenant_a_page(client, world, other_world, a_ids):
