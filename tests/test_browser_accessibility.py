@@ -4,6 +4,7 @@ size it is used at (the respondent's pages and the agent's workbench on a phone 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
@@ -22,6 +23,7 @@ from tests.browser_pages import (
     log_in,
     question,
 )
+from tests.factories import member
 from tests.helpers import BAD_ANSWERS, submit_and_score
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,7 +62,9 @@ class Walk:
         assert not self.findings, "\n".join(f"{k}:\n{v}" for k, v in self.findings.items())
 
 
-def test_every_page_a_person_uses_passes_axe_core(live_server, open_page, world, other_world):
+def test_every_page_a_person_uses_passes_axe_core(
+    live_server, open_page, world, other_world, settings
+):
     slug = world.tenant.slug
     response = submit_and_score(world, BAD_ANSWERS)
     with tenant_context(world.tenant):
@@ -123,6 +127,21 @@ def test_every_page_a_person_uses_passes_axe_core(live_server, open_page, world,
     expect(owner.get_by_test_id("new-api-key")).to_be_visible()
     walk.check(owner, "API keys with a new key")
     walk.visit(owner, "theme", url("tenant_theme"))
+    walk.visit(owner, "members", url("members"))
+    owner.get_by_label("邮箱").fill("axe@example.com")
+    owner.get_by_role("button", name="发送邀请").click()
+    invitation_link = owner.get_by_test_id("invitation-link").inner_text()
+    walk.check(owner, "members with a new invitation")
+    agent_membership = member(world.agent, world.tenant)
+    walk.visit(owner, "member editor", url("member_edit", membership_id=agent_membership.pk))
+    walk.visit(owner, "first-run checklist", url("onboarding"))
+    walk.visit(owner, "password change", reverse("password_change"))
+
+    invitee = open_page(phone=True)
+    walk.visit(invitee, "invitation", urlsplit(invitation_link).path)
+    walk.visit(invitee, "password reset", reverse("password_reset"))
+    settings.CEM_SIGNUP_OPEN = True
+    walk.visit(invitee, "sign-up", reverse("signup"))
 
     with tenant_context(world.tenant):
         survey_close(survey=world.survey, by=world.manager)
