@@ -196,16 +196,15 @@ def _invitation_send(*, invitation: MemberInvitation, url: str, tenant: Tenant) 
     """Email the link, after commit and outside any lock; a failure stays in the message log
     (the inviter has the link on screen and can pass it on)."""
     subject = _("邀请您加入 %(tenant)s 的客户体验管理平台") % {"tenant": tenant.name}
-    body = _(
-        "您好！\n\n%(tenant)s 邀请您以「%(role)s」身份加入客户体验管理平台。"
-        "请在 %(days)s 天内打开以下链接，设置姓名和密码后即可使用（链接只能使用一次）：\n\n"
-        "%(url)s\n\n如果您不认识邀请方，请忽略此邮件。"
+    invited = _(
+        "%(tenant)s 邀请您以「%(role)s」身份加入客户体验管理平台。请在 %(days)s 天内打开以下链接，"
+        "设置姓名和密码后即可使用（链接只能使用一次）："
     ) % {
         "tenant": tenant.name,
         "role": invitation.get_role_display(),
         "days": INVITATION_LIFETIME.days,
-        "url": url,
     }
+    body = "\n\n".join([_("您好！"), invited, url, _("如果您不认识邀请方，请忽略此邮件。")])
     with tenant_context(tenant):
         try:
             deliver(
