@@ -318,3 +318,11 @@ def test_invitation_page_is_rate_limited(client, world, settings):
     settings.CEM_PUBLIC_FORM_RATE = 3
     statuses = [client.post("/invite/nope/", {}).status_code for _ in range(5)]
     assert statuses[:3] == [404, 404, 404] and statuses[-1] == 429
+
+
+def test_refusals_are_in_english_when_asked(client, world):
+    client.force_login(owner_of(world))
+    reply = client.post(
+        url(world, "members"), {"email": "bad@", "role": Role.AGENT}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert reply.status_code == 400 and "Enter a valid email address." in reply.content.decode()
