@@ -21,17 +21,24 @@ User = get_user_model()
 PASSWORD = "Owner-pass-2026"
 
 
-def create_tenant(*args: str) -> str:
+def create_tenant(slug: str, name: str, email: str, *options: str) -> str:
     out = StringIO()
-    call_command("create_tenant", *args, stdout=out)
+    call_command(
+        "create_tenant",
+        "--slug",
+        slug,
+        "--name",
+        name,
+        "--owner-email",
+        email,
+        *options,
+        stdout=out,
+    )
     return out.getvalue()
 
 
 def test_create_tenant_makes_the_tenant_and_its_owner(db):
-    out = create_tenant(
-        "--slug", "jinan-bank", "--name", "济南银行", "--owner-email", "Boss@Example.com",
-        "--owner-password", PASSWORD,
-    )  # fmt: skip
+    out = create_tenant("jinan-bank", "济南银行", "Boss@Example.com", "--owner-password", PASSWORD)
     tenant = Tenant.objects.get(slug="jinan-bank")
     owner = User.objects.get(username="boss@example.com")
     assert owner.check_password(PASSWORD) and "/t/jinan-bank/start/" in out
@@ -42,20 +49,15 @@ def test_create_tenant_makes_the_tenant_and_its_owner(db):
 
 
 def test_create_tenant_generates_a_password_without_a_terminal(db):
-    out = create_tenant(
-        "--slug", "gen-bank", "--name", "生成银行", "--owner-email", "gen@example.com",
-        "--generate-password",
-    )  # fmt: skip
+    out = create_tenant("gen-bank", "生成银行", "gen@example.com", "--generate-password")
     password = out.split("(shown once): ")[1].split()[0]
     assert User.objects.get(username="gen@example.com").check_password(password)
 
 
 def test_create_tenant_refuses_a_taken_slug_and_changes_nothing(db):
-    create_tenant("--slug", "dup", "--name", "一", "--owner-email", "a@example.com",
-                  "--owner-password", PASSWORD)  # fmt: skip
+    create_tenant("dup", "一", "a@example.com", "--owner-password", PASSWORD)
     with pytest.raises(CommandError, match="已被使用"):
-        create_tenant("--slug", "dup", "--name", "二", "--owner-email", "b@example.com",
-                      "--owner-password", PASSWORD)  # fmt: skip
+        create_tenant("dup", "二", "b@example.com", "--owner-password", PASSWORD)
     assert not User.objects.filter(username="b@example.com").exists()
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
+from django.utils import translation
 
 from organizations.members import tenant_create_with_owner
 
@@ -44,17 +45,19 @@ class Command(BaseCommand):
                 password = getpass.getpass("Owner password: ")
                 if password != getpass.getpass("Owner password (again): "):
                     raise CommandError("The two passwords differ.")
-        try:
-            tenant = tenant_create_with_owner(
-                slug=slug,
-                name=name,
-                owner_email=owner_email,
-                owner_password=password,
-                owner_name=options["owner_name"],
-                existing_owner_allowed=True,
-            )
-        except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from error
+        # The operator's language is the site's, not whatever a previous caller left active.
+        with translation.override(settings.LANGUAGE_CODE):
+            try:
+                tenant = tenant_create_with_owner(
+                    slug=slug,
+                    name=name,
+                    owner_email=owner_email,
+                    owner_password=password,
+                    owner_name=options["owner_name"],
+                    existing_owner_allowed=True,
+                )
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from error
         start = settings.CEM_PUBLIC_BASE_URL.rstrip("/") + reverse(
             "onboarding", kwargs={"tenant_slug": tenant.slug}
         )
