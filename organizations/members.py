@@ -70,14 +70,14 @@ def _check_scope(org_unit: OrgUnit | None) -> None:
         raise MemberError(_("所选组织单元不属于本租户。"))
 
 
-def _active_owner_count_locked() -> int:
-    """Active owners of the current tenant, their rows locked so that two concurrent changes
-    cannot both remove "the other" owner."""
-    return len(
-        Membership.objects.select_for_update()
-        .filter(role=Role.OWNER, deactivated_at__isnull=True)
-        .values_list("pk", flat=True)
-    )
+def _members_lock() -> None:
+    """Serialise the current tenant's membership changes on its row, so that two concurrent
+    changes cannot both remove "the other" last owner (and cannot deadlock on member rows)."""
+    list(Tenant.objects.select_for_update().filter(pk=current_tenant().pk).values_list("pk"))
+
+
+def _active_owner_count() -> int:
+    return Membership.objects.filter(role=Role.OWNER, deactivated_at__isnull=True).count()
 
 
 def _membership_state(membership: Membership) -> dict:
@@ -322,12 +322,13 @@ def membership_update(
 ) -> Membership:
     """Change a member's role and scope. The last active owner cannot be demoted."""
     actor = _manager_membership(by)
+    _members_lock()
     membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     _check_may_change(actor=actor, membership=membership)
     if role != membership.role:
         _check_role_grant(actor=actor, role=role)
     _check_scope(org_unit)
-    if membership.role == Role.OWNER and role != Role.OWNER and _active_owner_count_locked() <= 1:
+    if membership.role == Role.OWNER and role != Role.OWNER and _active_owner_count() <= 1:
         raise MemberError(_("不能降级最后一位所有者：请先将其他成员设为所有者。"))
     before = _membership_state(membership)
     membership.role = role
@@ -345,9 +346,10 @@ def membership_deactivate(*, membership: Membership, by: AbstractBaseUser) -> Me
     and the apps release what they held (`member_deactivated`: their open tickets go back to
     their unit's queue). The last active owner cannot be deactivated."""
     actor = _manager_membership(by)
+    _members_lock()
     membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     _check_may_change(actor=actor, membership=membership)
-    if membership.role == Role.OWNER and _active_owner_count_locked() <= 1:
+    if membership.role == Role.OWNER and _active_owner_count() <= 1:
         raise MemberError(_("不能停用最后一位所有者：请先将其他成员设为所有者。"))
     before = _membership_state(membership)
     membership.deactivated_at = timezone.now()
