@@ -136,7 +136,7 @@ def test_key_of_other_tenant_gets_404_or_only_its_own_rows(b_api, world, other_w
     for route, name in API_ROUTES:
         url = fill(route, a_ids)
         if "<" in route:
-            for method in ("get", "post", "patch"):
+            for method in ("get", "post", "patch", "put"):
                 reply = getattr(b_api, method)(
                     url, {"action": "claim", "answers": {}}, format="json"
                 )
