@@ -17,7 +17,6 @@ EN = {
     "已归档": "Archived",
     "恢复": "Restore",
     "移除触点 %(name)s": "Remove touchpoint %(name)s",
-    "移除": "Remove",
     "删除旅程": "Delete journey",
     "没有数据的旅程会被删除；已有问卷、答卷或事件指向其触点的旅程会被归档：不再显示在旅程图上，数据保留，可恢复。": "A journey without data is deleted; one whose touchpoints have surveys, responses or events is archived: off the journey map, its data kept, restorable.",
     "删除或归档此旅程": "Delete or archive this journey",
