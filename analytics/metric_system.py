@@ -116,7 +116,7 @@ def touchpoint_metric_set(
     if row is None:
         row = TouchpointMetric(touchpoint=touchpoint, metric=metric, key=key, target=0, weight=1)
     row.target, row.weight = target_value, weight_value
-    row.full_clean()
+    row.full_clean(exclude=["tenant"])
     row.save()
     audit_record(
         by=by, action="touchpoint_metric.set", target=row, before=before, after=_snapshot(row)
