@@ -35,6 +35,7 @@ from organizations.models import OrgUnit
 PRESET_DAYS = (30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+EARLIEST = date(2000, 1, 1)  # keeps the previous period within the calendar
 RESPONSES_PER_PAGE = 25
 
 
@@ -73,6 +74,8 @@ def map_filters(request: HttpRequest) -> MapFilters:
     if days is None and (request.GET.get("start") or request.GET.get("end")):
         if start is None or end is None:
             problems.append(_("请输入有效的开始和结束日期（YYYY-MM-DD）。"))
+        elif start < EARLIEST or end > today + timedelta(days=MAX_DAYS):
+            problems.append(_("日期超出可查询的范围。"))
         elif end < start:
             problems.append(_("结束日期不能早于开始日期。"))
         elif (end - start).days + 1 > MAX_DAYS:

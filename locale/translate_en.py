@@ -751,6 +751,7 @@ EN = {
     "负面评论占比 %": "Negative comments, %",
     "每百份回复工单数": "Tickets per 100 responses",
     "请输入有效的开始和结束日期（YYYY-MM-DD）。": "Enter a valid start and end date (YYYY-MM-DD).",
+    "日期超出可查询的范围。": "The dates are out of the range that can be shown.",
     "结束日期不能早于开始日期。": "The end date cannot be before the start date.",
     "时间范围最长 %(days)s 天。": "The period is at most %(days)s days.",
     "所选组织单位不在您的查看范围内，已显示您范围内的数据。": "The chosen org unit is outside what you may see; your own scope is shown.",

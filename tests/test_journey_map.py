@@ -287,6 +287,8 @@ def test_bad_dates_fall_back_to_the_last_30_days_with_a_message(client, world, m
     reply = client.get(page_url(world) + "?start=2026-06-10&end=2026-01-01")
     assert reply.status_code == 200
     assert "结束日期不能早于开始日期" in reply.content.decode()
+    far = client.get(page_url(world) + "?start=0001-01-01&end=0001-01-31")
+    assert far.status_code == 200 and "日期超出可查询的范围" in far.content.decode()
     presets = client.get(page_url(world) + "?days=90").content.decode()
     assert "n=7" in cell_html(presets, "counter")  # both periods' answers
 
