@@ -280,3 +280,55 @@ class MetricDaily(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric} {self.key}: {self.n}"
+
+
+class TouchpointMetric(TenantOwnedModel):
+    """A metric that counts in a touchpoint's CX index (docs/cx-index.md), with its tenant-wide
+    target on the metric's own scale and its weight among the touchpoint's metrics.
+
+    `metric` is one of analytics.cx_index.SCORED_METRICS; a rating question's `key` is
+    "<survey id>:<question key>" as in the rollups, the other metrics have no key. A touchpoint
+    without rows counts NPS against the tenant's default target."""
+
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint", on_delete=models.CASCADE, related_name="metrics"
+    )
+    metric = models.CharField(_("指标"), max_length=16, choices=Metric.choices)
+    key = models.CharField(max_length=100, blank=True)
+    target = models.FloatField(_("目标值"))
+    weight = models.FloatField(_("权重"), default=1.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "touchpoint", "metric", "key"], name="touchpointmetric_unique"
+            )
+        ]
+        ordering = ["touchpoint", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.touchpoint_id} {self.metric} {self.key}".strip()
+
+
+class OrgUnitMetricTarget(TenantOwnedModel):
+    """An org unit's own target for one touchpoint metric: it overrides the tenant-wide target
+    on the map of that unit and of the units below it (the nearest override wins)."""
+
+    touchpoint_metric = models.ForeignKey(
+        TouchpointMetric, on_delete=models.CASCADE, related_name="unit_targets"
+    )
+    org_unit = models.ForeignKey(
+        "organizations.OrgUnit", on_delete=models.CASCADE, related_name="+"
+    )
+    target = models.FloatField(_("目标值"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "touchpoint_metric", "org_unit"],
+                name="orgunitmetrictarget_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.touchpoint_metric_id} @ {self.org_unit_id}: {self.target}"

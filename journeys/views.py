@@ -1,4 +1,4 @@
-"""Browser views of journeys: the journey map, and the editor where a CX manager creates
+"""Browser views of journeys: the editor where a CX manager creates
 journeys (blank, from a template or a JSON file) and changes their stages and touchpoints.
 Every change goes through journeys.services; pages work without JavaScript."""
 
@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET
 
 from journeys.journey_templates import TEMPLATES
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
-from journeys.selectors import archived_journeys, journey_list
 from journeys.services import (
     JourneyDocumentError,
     Problem,
@@ -35,24 +34,11 @@ from journeys.services import (
     touchpoint_restore,
     touchpoint_update,
 )
-from organizations.access import has_permission, tenant_view
+from organizations.access import tenant_view
 from organizations.json_input import JsonInputError, json_input_loads
 from organizations.models import OrgUnit
 
 IMPORT_MAX_BYTES = 1_000_000
-
-
-@tenant_view("journey.view")
-def journey_map(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "journeys/journey_map.html",
-        {
-            "journeys": journey_list(),
-            "archived": archived_journeys(),
-            "can_manage": has_permission(request.membership, "journey.manage"),
-        },
-    )
 
 
 def _document_from_request(request: HttpRequest) -> dict:

@@ -83,6 +83,7 @@ def a_ids(world, other_world):
         "response_id": response.pk,
         "rule_id": rule_id,
         "journey_id": world.journey.pk,
+        "touchpoint_id": world.touchpoint.pk,
     }
 
 
