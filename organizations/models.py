@@ -84,6 +84,11 @@ class OrgUnit(TenantOwnedModel):
     def depth(self) -> int:
         return self.path.count("/") - 1
 
+    @property
+    def tree_label(self) -> str:
+        """The unit as a picker lists it: indented by depth, with its code."""
+        return f"{'— ' * self.depth}{self.name} ({self.code})"
+
     @staticmethod
     def child_path(parent_path: str, pk: int) -> str:
         """The path of unit `pk` under a parent whose path is `parent_path` ("" for a root)."""
