@@ -348,15 +348,14 @@ def rows_check(
         problems.extend(_row_problems(row, tree, first_line))
         if on_progress and number % PROGRESS_EVERY == 0:
             on_progress(number)
+    if on_progress:
+        on_progress(len(rows))
     if not rows:
         problems.append(ImportProblem(0, "", _("文件中没有数据行。")))
     by_code = {row.code: row for row in rows if first_line.get(row.code) == row.line}
-    if not problems:
-        problems.extend(_parent_problems(by_code, tree))
+    problems.extend(_parent_problems(by_code, tree))
     if problems:
         raise ImportRejected(problems)
-    if on_progress:
-        on_progress(len(rows))
     return tree, by_code
 
 
