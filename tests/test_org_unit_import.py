@@ -185,17 +185,6 @@ def test_the_check_reports_progress_and_a_job_records_it_and_runs_once(in_tenant
     assert OrgUnit.objects.filter(code__startswith="P").count() == 1200
 
 
-@pytest.fixture
-def eager_tasks():
-    """Tasks run in-process, as on the embedded default, whatever broker the suite has."""
-    from celery import current_app
-
-    previous = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = previous
-
-
 def test_an_upload_runs_as_a_job_and_its_page_shows_the_result(
     client, world, owner, eager_tasks, django_capture_on_commit_callbacks
 ):
@@ -208,12 +197,12 @@ def test_an_upload_runs_as_a_job_and_its_page_shows_the_result(
         reply = client.post(reverse("org_unit_import", args=[world.tenant.slug]), {"file": upload})
     assert reply.status_code == 302
     page = client.get(reply["Location"]).content.decode()
-    assert "新建 1 个单位" in page and 'http-equiv="refresh"' not in page
+    assert "新建 1 个单位" in page and 'data-running="false"' in page
     with tenant_context(world.tenant):
         assert OrgUnit.objects.filter(code="GZ", name="广州分行").exists()
 
 
-def test_a_running_job_page_refreshes_itself_and_shows_its_progress(client, world, owner):
+def test_a_running_job_page_updates_itself_and_shows_its_progress(client, world, owner):
     with tenant_context(world.tenant):
         job = OrgUnitImport.objects.create(
             file_name="t.csv",
@@ -225,7 +214,9 @@ def test_a_running_job_page_refreshes_itself_and_shows_its_progress(client, worl
     client.login(username=owner.username, password=PASSWORD)
     page = client.get(reverse("org_unit_import_job", args=[world.tenant.slug, job.pk]))
     html = page.content.decode()
-    assert 'http-equiv="refresh"' in html and 'value="1500"' in html and "1500 / 4000" in html
+    assert 'data-running="true"' in html and "import-job.js" in html
+    assert 'value="1500"' in html and "1500 / 4000" in html
+    assert f'href="{page.wsgi_request.path}"' in html  # the reload link, without JavaScript
 
 
 @pytest.mark.parametrize("who", ["manager", "agent", "viewer"])
