@@ -391,7 +391,8 @@ def _units_update(units: list[OrgUnit]) -> None:
 
 def rows_write(tree: _Tree, rows: dict[str, ImportRow]) -> ImportOutcome:
     """Create the new units and update the existing ones named in `rows`, and give every unit
-    whose place changed its new path: one bulk INSERT and bulk UPDATEs, paths in memory."""
+    whose place changed its new path: a bulk INSERT and one UPDATE, paths computed in memory
+    (a new unit's path holds its id, known once inserted)."""
     new_units = [
         OrgUnit(
             code=row.code,
