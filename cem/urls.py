@@ -10,6 +10,7 @@ from analytics import views as analytics_views
 from cem import views as project_views
 from customers import views as customer_views
 from journeys import views as journey_views
+from organizations import org_unit_views
 from organizations import views as organization_views
 from surveys import respond
 from surveys import views as survey_views
@@ -87,6 +88,14 @@ tenant_patterns = [
     ),
     path("settings/api-keys/", organization_views.api_key_list, name="api_keys"),
     path("settings/theme/", organization_views.tenant_theme, name="tenant_theme"),
+    path("settings/org-units/", org_unit_views.org_units, name="org_units"),
+    path("settings/org-units/<int:unit_id>/", org_unit_views.org_unit_edit, name="org_unit_edit"),
+    path("settings/org-units/import/", org_unit_views.org_unit_import, name="org_unit_import"),
+    path(
+        "settings/org-units/import/<int:job_id>/",
+        org_unit_views.org_unit_import_job,
+        name="org_unit_import_job",
+    ),
     path(
         "settings/api-keys/<int:key_id>/revoke/",
         organization_views.api_key_revoke_view,

@@ -8,6 +8,7 @@ import copy
 import json
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -101,7 +102,11 @@ def _editor_context(journey: Journey, **extra) -> dict:
         "stages": [(stage, by_stage.get(stage.pk, [])) for stage in stages],
         "channels": Channel.choices,
         "key_moments": KeyMoment.choices,
-        "org_units": OrgUnit.objects.order_by("path").only("code", "name"),
+        # Active units, and any deactivated one a touchpoint still names (kept selectable, so
+        # saving the touchpoint does not drop it).
+        "org_units": OrgUnit.objects.filter(
+            Q(is_active=True) | Q(pk__in=touchpoints.values("org_unit"))
+        ).order_by("path"),
         **extra,
     }
 

@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ticket.work": _MANAGERS | {Role.AGENT},
     "alert_rule.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
+    "org.manage": frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 

@@ -5,3 +5,8 @@ from django.dispatch import Signal
 # Sent by tenant_create inside its transaction, with the new tenant current (tenant_context):
 # each app installs the defaults a new tenant needs from it. Arguments: tenant.
 tenant_created = Signal()
+
+# Sent after a committed change of the tree's shape (a move, an import that re-parents units),
+# with the changed tenant current. Arguments: tenant, unit_ids (every unit whose path changed:
+# the moved units and their descendants). Apps that keep per-subtree rollups rebuild on it.
+org_units_moved = Signal()

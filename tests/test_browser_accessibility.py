@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Ticket
 from customers.services import customer_upsert, unsubscribe_token
-from organizations.models import Role
+from organizations.models import OrgUnitImport, Role
 from organizations.services import membership_create
 from organizations.tenancy import tenant_context
 from surveys.services import survey_close
@@ -60,7 +60,9 @@ class Walk:
         assert not self.findings, "\n".join(f"{k}:\n{v}" for k, v in self.findings.items())
 
 
-def test_every_page_a_person_uses_passes_axe_core(live_server, open_page, world, other_world):
+def test_every_page_a_person_uses_passes_axe_core(
+    live_server, open_page, world, other_world, monkeypatch
+):
     slug = world.tenant.slug
     response = submit_and_score(world, BAD_ANSWERS)
     with tenant_context(world.tenant):
@@ -133,6 +135,31 @@ def test_every_page_a_person_uses_passes_axe_core(live_server, open_page, world,
     expect(owner.get_by_test_id("new-api-key")).to_be_visible()
     walk.check(owner, "API keys with a new key")
     walk.visit(owner, "theme", url("tenant_theme"))
+    with tenant_context(world.tenant):
+        rejected, running = (
+            OrgUnitImport.objects.create(
+                file_name="tree.xlsx",
+                status=status,
+                rows_total=3000,
+                rows_checked=checked,
+                problems=problems,
+                created_by=world.manager,
+            )
+            for status, checked, problems in [
+                ("rejected", 3000, [{"line": 3, "column": "kind", "reason": "类型无效"}]),
+                ("checking", 1500, []),
+            ]
+        )
+    # The running import's page reads itself again every few seconds; not while axe reads it.
+    monkeypatch.setattr("organizations.org_unit_views.JOB_REFRESH_SECONDS", 600)
+    for name, path in [
+        ("org units", url("org_units")),
+        ("org unit editor", url("org_unit_edit", unit_id=world.branch.pk)),
+        ("org unit import", url("org_unit_import")),
+        ("rejected import", url("org_unit_import_job", job_id=rejected.pk)),
+        ("running import", url("org_unit_import_job", job_id=running.pk)),
+    ]:
+        walk.visit(owner, name, path)
 
     with tenant_context(world.tenant):
         survey_close(survey=world.survey, by=world.manager)

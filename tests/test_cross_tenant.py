@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from alerts.models import AlertRule
+from organizations.models import OrgUnitImport
 from organizations.tenancy import system_context, tenant_context
 from tests.factories import PASSWORD
 from tests.helpers import BAD_ANSWERS, submit_and_score
@@ -71,6 +72,7 @@ def a_ids(world, other_world):
     response = submit_and_score(world, BAD_ANSWERS)
     with tenant_context(world.tenant):
         rule_id = AlertRule.objects.get().pk  # A's default rule
+        import_job = OrgUnitImport.objects.create(file_name="a.csv", created_by=world.manager)
     return {
         "tenant_slug": world.tenant.slug,
         "survey_id": world.survey.pk,
@@ -84,6 +86,8 @@ def a_ids(world, other_world):
         "rule_id": rule_id,
         "journey_id": world.journey.pk,
         "touchpoint_id": world.touchpoint.pk,
+        "unit_id": world.branch.pk,
+        "job_id": import_job.pk,
     }
 
 

@@ -179,3 +179,29 @@ def test_another_tenants_rollups_are_not_read(world, other_world, answers):
     with tenant_context(world.tenant):
         assert summed(metric_totals(org_unit_id=0, **window()), Metric.RESPONSES).n == len(answers)
         assert metric_totals(org_unit_id=other_world.branch.pk, **window()) == {}
+
+
+def test_a_moved_branch_counts_in_its_new_region_after_the_recount(
+    world, answers, eager_tasks, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    from organizations.models import OrgUnit
+    from organizations.org_units import org_unit_move
+    from organizations.services import org_unit_create
+
+    owner = get_user_model().objects.get(username=f"{world.tenant.slug}-owner")
+    with tenant_context(world.tenant):
+        south = org_unit_create(
+            name="华南区", code="SOUTH", kind=OrgUnit.Kind.REGION, parent=world.hq
+        )
+        at_branch = raw_nps(world.branch.path)
+        assert at_branch.n > 0
+        with django_capture_on_commit_callbacks(execute=True):  # the recount follows the commit
+            org_unit_move(unit=world.branch, parent=south, by=owner)
+        south.refresh_from_db()
+        assert summed(metric_totals(org_unit_id=south.pk, **window()), Metric.NPS) == at_branch
+        region = OrgUnit.objects.get(pk=world.region.pk)
+        assert summed(metric_totals(org_unit_id=region.pk, **window()), Metric.NPS) == raw_nps(
+            region.path
+        )
