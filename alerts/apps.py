@@ -8,9 +8,10 @@ class AlertsConfig(AppConfig):
         from alerts.services import (
             alert_defaults_install,
             ticket_open_for_score,
+            tickets_metric_totals,
             tickets_return_to_queue,
         )
-        from analytics.signals import response_scored
+        from analytics.signals import metric_rollups_recounting, response_scored
         from organizations.signals import member_deactivated, tenant_created
 
         def open_tickets(sender, score, **kwargs):
@@ -22,10 +23,16 @@ class AlertsConfig(AppConfig):
         def release_tickets(sender, membership, by, **kwargs):
             tickets_return_to_queue(assignee=membership.user, by=by)
 
+        def count_tickets(sender, tenant, **kwargs):
+            return tickets_metric_totals()
+
         response_scored.connect(open_tickets, weak=False, dispatch_uid="tickets-on-score")
         tenant_created.connect(
             install_defaults, weak=False, dispatch_uid="alert-defaults-on-tenant"
         )
         member_deactivated.connect(
             release_tickets, weak=False, dispatch_uid="tickets-back-to-queue-on-deactivate"
+        )
+        metric_rollups_recounting.connect(
+            count_tickets, weak=False, dispatch_uid="tickets-in-metric-rollups"
         )

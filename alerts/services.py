@@ -34,7 +34,9 @@ from alerts.rules import (
     conditions_problems,
     conditions_validate,
 )
-from analytics.models import ResponseScore, RiskFlag, Sentiment
+from analytics.metric_rollups import Totals
+from analytics.models import Metric, ResponseScore, RiskFlag, Sentiment
+from analytics.services import metric_ticket_count
 from organizations.access import actor_require_permission
 from organizations.models import ApiKey, Tenant
 from organizations.services import Actor, audit_record
@@ -285,6 +287,7 @@ def _ticket_create(*, response, reasons: _Reasons, now) -> Ticket | None:
     except IntegrityError:
         return None
     _matches_add(ticket, reasons.rules, now=now)
+    metric_ticket_count(response=response)
     TicketEvent.objects.create(
         ticket=ticket,
         kind=TicketEvent.Kind.CREATED,
@@ -293,6 +296,14 @@ def _ticket_create(*, response, reasons: _Reasons, now) -> Ticket | None:
         at=now,
     )
     return ticket
+
+
+def tickets_metric_totals() -> dict[int, dict]:
+    """What the current tenant's tickets add to the metric rollups: one ticket per response."""
+    return {
+        response_id: {(Metric.TICKETS, ""): Totals(1)}
+        for response_id in Ticket.objects.values_list("response_id", flat=True)
+    }
 
 
 def _matches_add(ticket: Ticket, rules: list[AlertRule], *, now) -> None:

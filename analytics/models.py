@@ -206,3 +206,129 @@ class TextMention(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} of score {self.score_id}"
+
+
+class Metric(models.TextChoices):
+    """What a metric rollup row counts. n, total, good and bad per metric:
+
+    responses: n scored responses.
+    nps: n answers, total the sum of scores (0-10), good promoters, bad detractors.
+    csat: n answers, total the sum (1-5), good 4-5, bad 1-2.
+    ces: n answers, total the sum (1-7), good 5-7 (easy), bad 1-3.
+    rating (key "<survey id>:<question key>"): n answers, total the sum of the answers put
+        on 0-100 by the question's scale, good the top two points, bad the bottom two.
+    text: n texts, good positive, bad negative.
+    aspect (key the aspect): n negative mentions of it.
+    tickets: n tickets opened for the responses.
+    """
+
+    RESPONSES = "responses"
+    NPS = "nps"
+    CSAT = "csat"
+    CES = "ces"
+    RATING = "rating"
+    TEXT = "text"
+    ASPECT = "aspect"
+    TICKETS = "tickets"
+
+
+class MetricDaily(TenantOwnedModel):
+    """Daily rollup of the scored responses' metrics for the journey map and dashboards: one
+    row per day (tenant's time zone), touchpoint (0: none), org-unit SUBTREE and metric.
+
+    A response counts in the row of its own org unit and in the row of each of its ancestors,
+    and in the rows of org_unit_id 0, the whole tenant (with the responses that have no unit):
+    a map of a region or of the tenant reads the rows of that one unit, never its thousands of
+    branches. Moving a unit changes its ancestors, so a move rebuilds the tenant's rows.
+    """
+
+    day = models.DateField()
+    touchpoint_id = models.BigIntegerField(default=0)
+    org_unit_id = models.BigIntegerField(default=0)
+    metric = models.CharField(max_length=16, choices=Metric.choices)
+    key = models.CharField(max_length=100, blank=True)
+    n = models.IntegerField(default=0)
+    total = models.FloatField(default=0.0)
+    good = models.IntegerField(default=0)
+    bad = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "touchpoint_id", "org_unit_id", "metric", "key"],
+                name="metricdaily_cell_unique",
+            )
+        ]
+        # The map's read: one subtree, a range of days, every column it sums (index only).
+        indexes = [
+            models.Index(
+                fields=[
+                    "tenant",
+                    "org_unit_id",
+                    "day",
+                    "touchpoint_id",
+                    "metric",
+                    "key",
+                    "n",
+                    "total",
+                    "good",
+                    "bad",
+                ],
+                name="metricdaily_scope_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric} {self.key}: {self.n}"
+
+
+class TouchpointMetric(TenantOwnedModel):
+    """A metric that counts in a touchpoint's CX index (docs/cx-index.md), with its tenant-wide
+    target on the metric's own scale and its weight among the touchpoint's metrics.
+
+    `metric` is one of analytics.cx_index.SCORED_METRICS; a rating question's `key` is
+    "<survey id>:<question key>" as in the rollups, the other metrics have no key. A touchpoint
+    without rows counts NPS against the tenant's default target."""
+
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint", on_delete=models.CASCADE, related_name="metrics"
+    )
+    metric = models.CharField(_("指标"), max_length=16, choices=Metric.choices)
+    key = models.CharField(max_length=100, blank=True)
+    target = models.FloatField(_("目标值"))
+    weight = models.FloatField(_("权重"), default=1.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "touchpoint", "metric", "key"], name="touchpointmetric_unique"
+            )
+        ]
+        ordering = ["touchpoint", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.touchpoint_id} {self.metric} {self.key}".strip()
+
+
+class OrgUnitMetricTarget(TenantOwnedModel):
+    """An org unit's own target for one touchpoint metric: it overrides the tenant-wide target
+    on the map of that unit and of the units below it (the nearest override wins)."""
+
+    touchpoint_metric = models.ForeignKey(
+        TouchpointMetric, on_delete=models.CASCADE, related_name="unit_targets"
+    )
+    org_unit = models.ForeignKey(
+        "organizations.OrgUnit", on_delete=models.CASCADE, related_name="+"
+    )
+    target = models.FloatField(_("目标值"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "touchpoint_metric", "org_unit"],
+                name="orgunitmetrictarget_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.touchpoint_metric_id} @ {self.org_unit_id}: {self.target}"

@@ -18,8 +18,10 @@ from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
 from analytics.keywords import is_content_word
+from analytics.metric_rollups import Totals
 from analytics.models import (
     Aspect,
+    MetricDaily,
     NpsCategory,
     ResponseScore,
     TextDaily,
@@ -472,3 +474,24 @@ def themes_discovered(
         themes = themes_discover(documents, negative_below=default_model().low)
         cache.set(key, themes, THEME_CACHE_SECONDS)
     return themes
+
+
+MetricCell = tuple[int, str, str]  # touchpoint id, metric, key
+
+
+def metric_totals(
+    *, org_unit_id: int, start: date, end: date, touchpoint_ids: list[int] | None = None
+) -> dict[MetricCell, Totals]:
+    """Sums of the metric rollups of one org-unit subtree (0: the whole tenant) from `start`
+    to `end` (both included, tenant days) per touchpoint, metric and key: one query over the
+    rollup index, whatever the number of responses or branches."""
+    rows = MetricDaily.objects.filter(org_unit_id=org_unit_id, day__range=(start, end))
+    if touchpoint_ids is not None:
+        rows = rows.filter(touchpoint_id__in=touchpoint_ids)
+    sums = rows.values_list("touchpoint_id", "metric", "key").annotate(
+        n=Sum("n"), total=Sum("total"), good=Sum("good"), bad=Sum("bad")
+    )
+    return {
+        (touchpoint_id, metric, key): Totals(n, total, good, bad)
+        for touchpoint_id, metric, key, n, total, good, bad in sums.order_by()
+    }

@@ -14,8 +14,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.chinese import terms_parse
+from analytics.metric_rollups import (
+    MetricKey,
+    ResponseCount,
+    Totals,
+    metric_rows_add,
+    metric_rows_rebuild,
+    response_day,
+    response_metric_totals,
+    rows_for,
+    totals_difference,
+)
 from analytics.models import (
     Aspect,
+    Metric,
+    MetricDaily,
     ResponseScore,
     TextDaily,
     TextDictionary,
@@ -37,10 +50,11 @@ from analytics.rollups import (
 )
 from analytics.scoring import response_metrics
 from analytics.selectors import text_dictionary
-from analytics.signals import response_scored
+from analytics.signals import metric_rollups_recounting, response_scored
 from analytics.text import analyzer_version, text_analyze
 from analytics.text_overview import Tally
 from organizations.broker import batch_waiting, publish, publish_batched
+from organizations.models import OrgUnit
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context, tenant_context
 from surveys.models import Response
@@ -98,8 +112,10 @@ def response_score(*, response_id: int) -> ResponseScore | None:
                 # do the rollups it counted.
                 return ResponseScore.objects.get(response=response)
             counted_before = {}
+            metrics_before = {}
         else:
             counted_before = _text_tallies(existing)
+            metrics_before = _metric_totals(existing, response)
             for name, value in fields.items():
                 setattr(existing, name, value)
             existing.save()
@@ -107,6 +123,9 @@ def response_score(*, response_id: int) -> ResponseScore | None:
         score.response = response
         _text_rollups_update(
             score=score, counted_before=counted_before, mentions_replace=existing is not None
+        )
+        _metric_rollups_add(
+            response, totals_difference(_metric_totals(score, response), metrics_before)
         )
         response_scored.send(sender=ResponseScore, score=score)
         return score
@@ -141,6 +160,80 @@ def _text_rollups_update(
         TextMention.objects.bulk_create(
             mention_rows(TextMention, tenant_id=score.tenant_id, score_id=score.pk, text=score)
         )
+
+
+def _metric_totals(score: ResponseScore, response: Response) -> dict[MetricKey, Totals]:
+    return response_metric_totals(
+        score,
+        survey_id=response.survey_id,
+        definition=response.version.definition,
+        answers=response.answers,
+    )
+
+
+def _metric_rollups_add(response: Response, totals: dict[MetricKey, Totals]) -> None:
+    """Add what a response counts to its metric rollup rows; in the scoring transaction."""
+    if response.submitted_at is None or not totals:
+        return
+    metric_rows_add(
+        MetricDaily,
+        tenant_id=response.tenant_id,
+        rows=rows_for(
+            day=response_day(response.submitted_at, tenant_zone(response.tenant)),
+            touchpoint_id=response.touchpoint_id,
+            org_unit_path=response.org_unit.path if response.org_unit_id else "",
+            totals=totals,
+        ),
+    )
+
+
+def metric_ticket_count(*, response: Response) -> None:
+    """Count a ticket opened for `response` in its metric rollups (alerts calls this in the
+    transaction that opens the ticket)."""
+    _metric_rollups_add(response, {(Metric.TICKETS, ""): Totals(1)})
+
+
+def metric_rollups_rebuild() -> int:
+    """Recount the current tenant's metric rollups from its scored responses and tickets,
+    replacing them (after an org-unit move, a change of time zone, or for data scored before
+    the rollups existed). Returns the rows written; scoring waits for it."""
+    tenant = current_tenant()
+    zone = tenant_zone(tenant)
+    unit_paths = dict(OrgUnit.objects.values_list("pk", "path"))
+    added: dict[int, dict[MetricKey, Totals]] = {}
+    for _receiver, extra in metric_rollups_recounting.send(sender=MetricDaily, tenant=tenant):
+        for response_id, totals in extra.items():
+            added.setdefault(response_id, {}).update(totals)
+    definitions: dict[int, dict] = {}
+    scores = (
+        ResponseScore.objects.filter(response__submitted_at__isnull=False)
+        .select_related("response")
+        .defer("keywords", "topics", "risk_flags")
+        .order_by("response__submitted_at", "pk")
+    )
+
+    def counts():
+        for score in scores.iterator(chunk_size=2000):
+            response = score.response
+            if response.version_id not in definitions:
+                definitions[response.version_id] = response.version.definition
+            totals = response_metric_totals(
+                score,
+                survey_id=response.survey_id,
+                definition=definitions[response.version_id],
+                answers=response.answers,
+            )
+            totals.update(added.get(response.pk, {}))
+            yield ResponseCount(
+                day=response_day(response.submitted_at, zone),
+                touchpoint_id=response.touchpoint_id,
+                org_unit_path=unit_paths.get(response.org_unit_id, ""),
+                totals=totals,
+            )
+
+    with transaction.atomic():
+        tenant_rollups_lock(tenant.pk, exclusive=True)
+        return metric_rows_rebuild(MetricDaily, tenant_id=tenant.pk, counts=counts())
 
 
 def text_rollups_rebuild() -> RollupsRebuilt:

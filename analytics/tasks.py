@@ -69,3 +69,17 @@ def rebuild_text_rollups(tenant_id: int) -> int:
         return 0
     with tenant_context(tenant):
         return services.text_rollups_rebuild().texts
+
+
+@shared_task(acks_late=True)
+def rebuild_metric_rollups(tenant_id: int) -> int:
+    """Recount a tenant's metric rollups from its scores (after an org-unit move); returns
+    the rows written."""
+    from organizations.models import Tenant
+    from organizations.tenancy import tenant_context
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    with tenant_context(tenant):
+        return services.metric_rollups_rebuild()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Exists, QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -28,14 +28,14 @@ class Step:
     key: str
     title: Promise
     hint: Promise
-    url_names: tuple[str, ...]  # the first that exists is linked (a page may not be built yet)
+    url_name: str
 
 
 @dataclass(frozen=True)
 class StepState:
     step: Step
     done: bool
-    url: str | None
+    url: str
 
 
 STEPS = (
@@ -43,20 +43,18 @@ STEPS = (
         "org_units",
         _("搭建组织架构"),
         _("添加区域、网点或团队，成员和数据按单元划分。"),
-        ("org_units", "org_unit_tree"),
+        "org_units",
     ),
-    Step("members", _("邀请成员"), _("邀请同事并分配角色和数据范围。"), ("members",)),
-    Step(
-        "journey", _("建立客户旅程"), _("用模板或从零开始建立旅程、阶段和触点。"), ("journey_new",)
-    ),
-    Step("survey", _("在触点发布问卷"), _("为一个触点设计并发布问卷。"), ("survey_index",)),
+    Step("members", _("邀请成员"), _("邀请同事并分配角色和数据范围。"), "members"),
+    Step("journey", _("建立客户旅程"), _("用模板或从零开始建立旅程、阶段和触点。"), "journey_new"),
+    Step("survey", _("在触点发布问卷"), _("为一个触点设计并发布问卷。"), "survey_index"),
     Step(
         "alert_rule",
         _("设置预警规则"),
         _("检查默认规则或新建规则，让差评自动生成工单。"),
-        ("alert_rules",),
+        "alert_rules",
     ),
-    Step("api_key", _("创建 API 密钥"), _("让 CRM 等系统推送事件、读取数据。"), ("api_keys",)),
+    Step("api_key", _("创建 API 密钥"), _("让 CRM 等系统推送事件、读取数据。"), "api_keys"),
 )
 
 
@@ -77,15 +75,6 @@ def _done_queries() -> dict[str, QuerySet]:
     }
 
 
-def _url(step: Step, slug: str) -> str | None:
-    for name in step.url_names:
-        try:
-            return reverse(name, kwargs={"tenant_slug": slug})
-        except NoReverseMatch:
-            continue
-    return None
-
-
 def checklist(tenant: Tenant) -> list[StepState]:
     """Each step with whether it is done and where to do it: one query whatever the data."""
     queries = _done_queries()
@@ -96,4 +85,9 @@ def checklist(tenant: Tenant) -> list[StepState]:
         .get()
     )
     flags["members"] = flags["members"] or flags.pop("invitations")
-    return [StepState(step, flags[step.key], _url(step, tenant.slug)) for step in STEPS]
+    return [
+        StepState(
+            step, flags[step.key], reverse(step.url_name, kwargs={"tenant_slug": tenant.slug})
+        )
+        for step in STEPS
+    ]

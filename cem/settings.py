@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Responses complete for longer than this with no score are re-enqueued by the sweeper.
 CEM_SWEEP_GRACE_SECONDS = int(os.environ.get("CEM_SWEEP_GRACE_SECONDS", "90"))
+# A journey-map cell with fewer scored answers than this is shown greyed with its n, not scored.
+CEM_MAP_MIN_SAMPLE = int(os.environ.get("CEM_MAP_MIN_SAMPLE", "30"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "cem@localhost")

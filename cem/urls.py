@@ -5,11 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from alerts import views as alert_views
+from analytics import journey_views as journey_map_views
 from analytics import views as analytics_views
 from cem import views as project_views
 from customers import views as customer_views
 from journeys import views as journey_views
-from organizations import member_views
+from organizations import member_views, org_unit_views
 from organizations import views as organization_views
 from surveys import respond
 from surveys import views as survey_views
@@ -19,7 +20,18 @@ tenant_patterns = [
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
     path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
-    path("journeys/", journey_views.journey_map, name="journey_map"),
+    path("journeys/", journey_map_views.journey_index, name="journey_map"),
+    path("journeys/<int:journey_id>/", journey_map_views.journey_detail, name="journey_detail"),
+    path(
+        "journeys/<int:journey_id>/touchpoints/<int:touchpoint_id>/responses/",
+        journey_map_views.journey_cell_responses,
+        name="journey_cell_responses",
+    ),
+    path(
+        "journeys/<int:journey_id>/metrics/",
+        journey_map_views.journey_metrics,
+        name="journey_metrics",
+    ),
     path("journeys/new/", journey_views.journey_new, name="journey_new"),
     path("journeys/<int:journey_id>/edit/", journey_views.journey_edit, name="journey_edit"),
     path(
@@ -89,6 +101,14 @@ tenant_patterns = [
         name="invitation_revoke",
     ),
     path("start/", project_views.onboarding, name="onboarding"),
+    path("settings/org-units/", org_unit_views.org_units, name="org_units"),
+    path("settings/org-units/<int:unit_id>/", org_unit_views.org_unit_edit, name="org_unit_edit"),
+    path("settings/org-units/import/", org_unit_views.org_unit_import, name="org_unit_import"),
+    path(
+        "settings/org-units/import/<int:job_id>/",
+        org_unit_views.org_unit_import_job,
+        name="org_unit_import_job",
+    ),
     path(
         "settings/api-keys/<int:key_id>/revoke/",
         organization_views.api_key_revoke_view,

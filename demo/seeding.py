@@ -18,7 +18,12 @@ from django.utils import timezone
 from alerts.models import AlertRule, RootCause, Ticket, TicketEvent, TicketStatus
 from alerts.services import ticket_note_add, ticket_transition
 from analytics.models import ResponseScore
-from analytics.services import response_score, topic_keywords_add
+from analytics.services import (
+    metric_rollups_rebuild,
+    response_score,
+    text_rollups_rebuild,
+    topic_keywords_add,
+)
 from customers.models import ContactPolicy, Customer
 from customers.services import contact_policy_update, customer_unsubscribe
 from integrations.models import InboundEvent
@@ -659,6 +664,9 @@ def demo_seed(*, responses: int, seed: int) -> Tenant:
         tickets_work(demo, rng)
         tickets_backdate()
         invitations_seed(demo, rng)
+        # Backdating moved the invited responses to the days of their events.
+        text_rollups_rebuild()
+        metric_rollups_rebuild()
     return tenant
 
 

@@ -17,7 +17,7 @@ class InboundEvent(TenantOwnedModel):
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     touchpoint = models.ForeignKey(
-        "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     org_unit = models.ForeignKey(
         "organizations.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

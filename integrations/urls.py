@@ -10,6 +10,7 @@ from surveys import api as survey_api
 
 urlpatterns = [
     path("journeys/", journey_api.JourneyListApi.as_view(), name="api_journeys"),
+    path("journeys/<int:journey_id>/", journey_api.JourneyDetailApi.as_view(), name="api_journey"),
     path("touchpoints/", journey_api.TouchpointListApi.as_view(), name="api_touchpoints"),
     path("surveys/", survey_api.SurveyListApi.as_view(), name="api_surveys"),
     path("surveys/<int:pk>/", survey_api.SurveyDetailApi.as_view(), name="api_survey"),

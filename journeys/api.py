@@ -7,7 +7,11 @@ from rest_framework.response import Response
 
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
 from journeys.selectors import journey_list, touchpoint_list
-from journeys.services import JourneyDocumentError, journey_create
+from journeys.services import (
+    JourneyDocumentError,
+    journey_create,
+    journey_update,
+)
 
 
 class TouchpointOutput(serializers.ModelSerializer):
@@ -41,7 +45,7 @@ class JourneyOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Journey
-        fields = ["id", "name", "description", "stages"]
+        fields = ["id", "name", "description", "stages", "archived_at"]
 
 
 class TouchpointDocumentInput(serializers.Serializer):
@@ -84,17 +88,41 @@ class JourneyListApi(generics.ListAPIView):
         responses={201: OpenApiResponse(JourneyOutput, description="Created.")},
     )
     def post(self, request):
-        try:
-            journey = journey_create(document=request.data, by=request.auth)
-        except JourneyDocumentError as error:
-            raise ValidationError(
-                {
-                    problem.where or "non_field_errors": [problem.message]
-                    for problem in error.problems
-                }
-            ) from error
+        journey = _document_written(journey_create, document=request.data, by=request.auth)
         created = journey_list().prefetch_related("stages__touchpoints__stage").get(pk=journey.pk)
         return Response(JourneyOutput(created).data, status=status.HTTP_201_CREATED)
+
+
+def _document_written(write, **arguments):
+    """Call a journey document service; its problems become a 400 keyed by their paths."""
+    try:
+        return write(**arguments)
+    except JourneyDocumentError as error:
+        raise ValidationError(
+            {problem.where or "non_field_errors": [problem.message] for problem in error.problems}
+        ) from error
+
+
+class JourneyDetailApi(generics.RetrieveAPIView):
+    """One journey (archived ones too) with its active stages and touchpoints; PUT replaces it
+    with a whole document, checked as POST checks one: stages are matched by position,
+    touchpoints by code (a touchpoint keeps its data when it moves), and one left out is
+    deleted, or archived when data points at it."""
+
+    serializer_class = JourneyOutput
+    lookup_url_kwarg = "journey_id"
+
+    def get_queryset(self):
+        return journey_list(include_archived=True).prefetch_related("stages__touchpoints__stage")
+
+    @extend_schema(
+        request=JourneyDocumentInput,
+        responses={200: OpenApiResponse(JourneyOutput, description="Replaced.")},
+    )
+    def put(self, request, journey_id: int):
+        journey = self.get_object()
+        _document_written(journey_update, journey=journey, document=request.data, by=request.auth)
+        return Response(JourneyOutput(self.get_object()).data)
 
 
 class TouchpointListApi(generics.ListAPIView):

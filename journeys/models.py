@@ -31,6 +31,8 @@ class Journey(TenantOwnedModel):
     name = models.CharField(_("名称"), max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set instead of deleting once responses point at the journey: off the map, data kept.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -70,6 +72,9 @@ class Touchpoint(TenantOwnedModel):
         on_delete=models.PROTECT,
         help_text=_("该触点预警的默认负责单位（链接指定网点时以链接为准）"),
     )
+    # Set instead of deleting once data points at it; its code stays taken, so events and
+    # links that name it keep working.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

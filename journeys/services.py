@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
@@ -93,11 +95,13 @@ def _touchpoint_problems(touchpoint: Any, where: str, problems: list[Problem]) -
 
 
 def _tenant_problems(
-    codes: dict[str, str], units: list[tuple[str, str]], *, itself: Touchpoint | None = None
+    codes: dict[str, str], units: list[tuple[str, str]], *, own: QuerySet | None = None
 ) -> list[Problem]:
-    """Touchpoint codes (code -> where) another touchpoint of the tenant has (than `itself`,
-    when one is edited), and org unit codes ((where, code)) the tenant lacks."""
-    others = Touchpoint.objects.exclude(pk=itself.pk) if itself else Touchpoint.objects.all()
+    """Touchpoint codes (code -> where) another touchpoint of the tenant has (than those `own`,
+    being edited), and org unit codes ((where, code)) the tenant lacks."""
+    others = Touchpoint.objects.all()
+    if own is not None:
+        others = others.exclude(pk__in=own.values("pk"))
     problems = [
         Problem(f"{codes[code]}.code", _("编码已被其他触点使用。"))
         for code in others.filter(code__in=codes).values_list("code", flat=True)
@@ -115,9 +119,10 @@ def _tenant_problems(
     return problems
 
 
-def journey_document_problems(document: Any) -> list[Problem]:
+def journey_document_problems(document: Any, *, replacing: Journey | None = None) -> list[Problem]:
     """Everything wrong with a journey document in the current tenant, [] when it can be
-    written."""
+    written (as a new journey, or in place of `replacing`, whose name and touchpoint codes it
+    may keep)."""
     problems: list[Problem] = []
     if not isinstance(document, dict):
         return [Problem("", _("旅程必须是一个 JSON 对象。"))]
@@ -129,7 +134,10 @@ def journey_document_problems(document: Any) -> list[Problem]:
     name = _text(document.get("name"), "name", NAME_MAX, problems)
     if "description" in document:  # may be left out, but not null
         _text(document["description"], "description", DESCRIPTION_MAX, problems, required=False)
-    if name and Journey.objects.filter(name=name).exists():
+    namesakes = Journey.objects.filter(name=name)
+    if replacing is not None:
+        namesakes = namesakes.exclude(pk=replacing.pk)
+    if name and namesakes.exists():
         problems.append(Problem("name", _("已有同名旅程。")))
     if document.get("format", 1) != 1:
         problems.append(Problem("format", _("不支持的格式版本（应为 1）。")))
@@ -169,7 +177,8 @@ def journey_document_problems(document: Any) -> list[Problem]:
         problems.append(
             Problem("stages", _("一个旅程最多 %(max)d 个触点。") % {"max": TOUCHPOINTS_MAX})
         )
-    return problems + _tenant_problems(codes, units)
+    own = Touchpoint.objects.filter(stage__journey=replacing) if replacing else None
+    return problems + _tenant_problems(codes, units, own=own)
 
 
 @transaction.atomic
@@ -183,17 +192,7 @@ def journey_create(*, document: dict, by: Actor) -> Journey:
     journey = Journey.objects.create(
         name=document["name"].strip(), description=(document.get("description") or "").strip()
     )
-    units = {
-        unit.code: unit
-        for unit in OrgUnit.objects.filter(
-            code__in={
-                tp["org_unit"]
-                for stage in document["stages"]
-                for tp in stage.get("touchpoints", [])
-                if tp.get("org_unit")
-            }
-        )
-    }
+    units = _document_units(document)
     stages = Stage.objects.bulk_create(
         Stage(journey=journey, name=stage["name"].strip(), position=position, tenant=journey.tenant)
         for position, stage in enumerate(document["stages"])
@@ -212,6 +211,73 @@ def journey_create(*, document: dict, by: Actor) -> Journey:
         for tp in stage_document.get("touchpoints", [])
     )
     audit_record(by=by, action="journey.create", target=journey, after=journey_export(journey))
+    return journey
+
+
+def _document_units(document: dict) -> dict[str, OrgUnit]:
+    """The org units a (checked) document's touchpoints name, by code."""
+    codes = {
+        tp["org_unit"]
+        for stage in document["stages"]
+        for tp in stage.get("touchpoints", [])
+        if tp.get("org_unit")
+    }
+    return {unit.code: unit for unit in OrgUnit.objects.filter(code__in=codes)}
+
+
+@transaction.atomic
+def journey_update(*, journey: Journey, document: dict, by: Actor) -> Journey:
+    """Make a journey what a whole document says (the API's PUT), checked as journey_create
+    checks, or raise JourneyDocumentError and change nothing.
+
+    Stages are matched by position (renamed, added, the surplus removed); touchpoints by code,
+    so a touchpoint keeps its identity and its data when it moves between stages. A touchpoint
+    the document leaves out is removed as the editor removes one: deleted, or archived when
+    data points at it; naming an archived one restores it.
+    """
+    actor_require_permission(by, "journey.manage")
+    problems = journey_document_problems(document, replacing=journey)
+    _raise_if(problems)
+    before = journey_export(journey)
+    journey.name = document["name"].strip()
+    journey.description = (document.get("description") or "").strip()
+    journey.save(update_fields=["name", "description"])
+    units = _document_units(document)
+    stages = list(Stage.objects.filter(journey=journey).order_by("position", "id"))
+    kept_stages = []
+    for position, stage_document in enumerate(document["stages"]):
+        if position < len(stages):
+            stage = stages[position]
+            stage.name, stage.position = stage_document["name"].strip(), position
+            stage.save(update_fields=["name", "position"])
+        else:
+            stage = Stage.objects.create(
+                journey=journey, name=stage_document["name"].strip(), position=position
+            )
+        kept_stages.append(stage)
+    existing = {tp.code: tp for tp in Touchpoint.objects.filter(stage__journey=journey)}
+    named = set()
+    for stage, stage_document in zip(kept_stages, document["stages"], strict=True):
+        for tp in stage_document.get("touchpoints", []):
+            named.add(tp["code"])
+            touchpoint = existing.get(tp["code"]) or Touchpoint(code=tp["code"])
+            touchpoint.stage = stage
+            touchpoint.name = tp["name"].strip()
+            touchpoint.channel = tp["channel"]
+            touchpoint.key_moment = tp.get("key_moment") or KeyMoment.NONE
+            touchpoint.org_unit = units.get(tp.get("org_unit") or "")
+            touchpoint.archived_at = None
+            touchpoint.save()
+    kept = {stage.pk for stage in kept_stages}
+    for code, touchpoint in existing.items():
+        if code not in named:
+            stays = touchpoint.stage_id in kept
+            _touchpoint_delete_or_archive(touchpoint, last_stage=None if stays else kept_stages[-1])
+    for stage in stages[len(kept_stages) :]:
+        stage.delete()  # its touchpoints were moved, deleted or archived into the last stage
+    audit_record(
+        by=by, action="journey.update", target=journey, before=before, after=journey_export(journey)
+    )
     return journey
 
 
@@ -331,7 +397,8 @@ def _touchpoint_fields(fields: dict, *, itself: Touchpoint | None) -> tuple[dict
         {code: "touchpoint"} if isinstance(code, str) and TOUCHPOINT_CODE.fullmatch(code) else {}
     )
     units = [("touchpoint.org_unit", unit_code)] if unit_code else []
-    _raise_if(problems + _tenant_problems(codes, units, itself=itself))
+    own = Touchpoint.objects.filter(pk=itself.pk) if itself else None
+    _raise_if(problems + _tenant_problems(codes, units, own=own))
     unit = OrgUnit.objects.get(code=unit_code) if unit_code else None
     return fields, unit
 
@@ -388,3 +455,104 @@ def _touchpoint_audit(touchpoint: Touchpoint) -> dict:
         "key_moment": touchpoint.key_moment,
         "org_unit": touchpoint.org_unit.code if touchpoint.org_unit else None,
     }
+
+
+def _touchpoint_delete_or_archive(
+    touchpoint: Touchpoint, *, last_stage: Stage | None = None
+) -> str:
+    """Delete a touchpoint nothing points at; archive one that surveys, links, responses or
+    events point at ("deleted" or "archived"). An archived touchpoint of a stage about to go
+    moves to `last_stage`."""
+    try:
+        with transaction.atomic():
+            touchpoint.delete()
+    except ProtectedError:
+        touchpoint.archived_at = touchpoint.archived_at or timezone.now()
+        if last_stage is not None:
+            touchpoint.stage = last_stage
+        touchpoint.save(update_fields=["archived_at", "stage"])
+        return "archived"
+    return "deleted"
+
+
+@transaction.atomic
+def touchpoint_remove(*, touchpoint: Touchpoint, by: Actor) -> str:
+    """Remove a touchpoint from its journey: deleted when no data points at it, archived
+    (off the map, its code still taken, its data kept) when some does. Returns which."""
+    actor_require_permission(by, "journey.manage")
+    before = _touchpoint_audit(touchpoint)
+    pk = touchpoint.pk
+    outcome = _touchpoint_delete_or_archive(touchpoint)
+    touchpoint.pk = pk
+    audit_record(by=by, action=f"touchpoint.{outcome}", target=touchpoint, before=before)
+    return outcome
+
+
+def touchpoint_restore(*, touchpoint: Touchpoint, by: Actor) -> Touchpoint:
+    actor_require_permission(by, "journey.manage")
+    touchpoint.archived_at = None
+    touchpoint.save(update_fields=["archived_at"])
+    audit_record(by=by, action="touchpoint.restore", target=touchpoint)
+    return touchpoint
+
+
+@transaction.atomic
+def stage_remove(*, stage: Stage, by: Actor) -> None:
+    """Remove an empty stage; one with touchpoints (archived ones too) must be emptied first,
+    so that no touchpoint's data loses its stage."""
+    actor_require_permission(by, "journey.manage")
+    if Touchpoint.objects.filter(stage=stage).exists():
+        _raise_if([Problem("stage", _("请先移走或删除该阶段的触点（包括已归档的）。"))])
+    if Stage.objects.filter(journey_id=stage.journey_id).count() <= 1:
+        _raise_if([Problem("stage", _("旅程至少要有一个阶段。"))])
+    audit_record(by=by, action="stage.remove", target=stage, before={"name": stage.name})
+    stage.delete()
+    stages = list(Stage.objects.filter(journey_id=stage.journey_id).order_by("position", "id"))
+    for position, each in enumerate(stages):
+        each.position = position
+    Stage.objects.bulk_update(stages, ["position"])
+
+
+@transaction.atomic
+def stages_reorder(*, journey: Journey, order: list[int], by: Actor) -> None:
+    """Put the journey's stages in `order` (every stage id once), as a drag in the editor
+    leaves them."""
+    actor_require_permission(by, "journey.manage")
+    stages = {
+        stage.pk: stage for stage in Stage.objects.select_for_update().filter(journey=journey)
+    }
+    if sorted(order) != sorted(stages):
+        _raise_if([Problem("order", _("阶段顺序须恰好列出本旅程的每个阶段一次。"))])
+    for position, pk in enumerate(order):
+        stages[pk].position = position
+    Stage.objects.bulk_update(stages.values(), ["position"])
+    audit_record(by=by, action="stage.move", target=journey, after={"order": order})
+
+
+@transaction.atomic
+def journey_remove(*, journey: Journey, by: Actor) -> str:
+    """Delete a journey none of whose touchpoints has data; archive it (off the map and the
+    pickers, restorable, data kept) when one has. Returns "deleted" or "archived"."""
+    actor_require_permission(by, "journey.manage")
+    before = journey_export(journey)
+    pk = journey.pk
+    try:
+        with transaction.atomic():
+            journey.delete()
+    except ProtectedError:
+        journey.archived_at = timezone.now()
+        journey.save(update_fields=["archived_at"])
+        outcome = "archived"
+    else:
+        journey.pk = pk
+        outcome = "deleted"
+    audit_record(by=by, action=f"journey.{outcome}", target=journey, before=before)
+    return outcome
+
+
+def journey_restore(*, journey: Journey, by: Actor) -> Journey:
+    actor_require_permission(by, "journey.manage")
+    journey.archived_at = None
+    journey.save(update_fields=["archived_at"])
+    audit_record(by=by, action="journey.restore", target=journey)
+    return journey

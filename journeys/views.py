@@ -1,4 +1,4 @@
-"""Browser views of journeys: the journey map, and the editor where a CX manager creates
+"""Browser views of journeys: the editor where a CX manager creates
 journeys (blank, from a template or a JSON file) and changes their stages and touchpoints.
 Every change goes through journeys.services; pages work without JavaScript."""
 
@@ -8,43 +8,38 @@ import copy
 import json
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from journeys.journey_templates import TEMPLATES
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
-from journeys.selectors import journey_list
 from journeys.services import (
     JourneyDocumentError,
     Problem,
     journey_create,
     journey_export,
+    journey_remove,
     journey_rename,
+    journey_restore,
     stage_add,
     stage_move,
+    stage_remove,
     stage_rename,
+    stages_reorder,
     touchpoint_add,
+    touchpoint_remove,
+    touchpoint_restore,
     touchpoint_update,
 )
-from organizations.access import has_permission, tenant_view
+from organizations.access import tenant_view
 from organizations.json_input import JsonInputError, json_input_loads
 from organizations.models import OrgUnit
 
 IMPORT_MAX_BYTES = 1_000_000
-
-
-@tenant_view("journey.view")
-def journey_map(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "journeys/journey_map.html",
-        {
-            "journeys": journey_list(),
-            "can_manage": has_permission(request.membership, "journey.manage"),
-        },
-    )
 
 
 def _document_from_request(request: HttpRequest) -> dict:
@@ -107,7 +102,11 @@ def _editor_context(journey: Journey, **extra) -> dict:
         "stages": [(stage, by_stage.get(stage.pk, [])) for stage in stages],
         "channels": Channel.choices,
         "key_moments": KeyMoment.choices,
-        "org_units": OrgUnit.objects.order_by("path").only("code", "name"),
+        # Active units, and any deactivated one a touchpoint still names (kept selectable, so
+        # saving the touchpoint does not drop it).
+        "org_units": OrgUnit.objects.filter(
+            Q(is_active=True) | Q(pk__in=touchpoints.values("org_unit"))
+        ).order_by("path"),
         **extra,
     }
 
@@ -153,6 +152,23 @@ def journey_edit(request: HttpRequest, journey_id: int) -> HttpResponse:
             touchpoint_add(stage=stage, fields=_touchpoint_posted(request), by=by)
         elif action == "update_touchpoint" and touchpoint:
             touchpoint_update(touchpoint=touchpoint, fields=_touchpoint_posted(request), by=by)
+        elif action == "remove_touchpoint" and touchpoint:
+            outcome = touchpoint_remove(touchpoint=touchpoint, by=by)
+            messages.info(request, _REMOVED[outcome] % {"name": touchpoint.name})
+        elif action == "restore_touchpoint" and touchpoint:
+            touchpoint_restore(touchpoint=touchpoint, by=by)
+        elif action == "remove_stage" and stage:
+            stage_remove(stage=stage, by=by)
+        elif action == "reorder_stages":
+            order = [_int(pk) for pk in request.POST.get("order", "").split(",")]
+            stages_reorder(journey=journey, order=order, by=by)
+        elif action == "remove_journey":
+            outcome = journey_remove(journey=journey, by=by)
+            messages.info(request, _REMOVED[outcome] % {"name": journey.name})
+            if outcome == "deleted":
+                return redirect("journey_map", tenant_slug=request.tenant.slug)
+        elif action == "restore_journey":
+            journey_restore(journey=journey, by=by)
         else:
             return HttpResponse(_("未知的操作。"), status=400)
     except JourneyDocumentError as error:
@@ -167,6 +183,14 @@ def journey_edit(request: HttpRequest, journey_id: int) -> HttpResponse:
         return render(request, "journeys/journey_edit.html", context, status=400)
     messages.success(request, _("已保存。"))
     return redirect("journey_edit", tenant_slug=request.tenant.slug, journey_id=journey.pk)
+
+
+_REMOVED = {
+    "deleted": gettext_lazy("已删除「%(name)s」。"),
+    "archived": gettext_lazy(
+        "「%(name)s」已有数据，已归档而不是删除：不再显示在旅程图上，数据保留，可随时恢复。"
+    ),
+}
 
 
 def _int(value: str) -> int:

@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alert_rule.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "member.manage": frozenset({Role.OWNER, Role.ADMIN}),
+    "org.manage": frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import OrgUnit, Role
+from organizations.selectors import org_unit_choices
 from organizations.validators import BRAND_COLOR, web_url_problem
 
 
@@ -54,7 +55,7 @@ class MemberScopeForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["org_unit"].queryset = OrgUnit.objects.order_by("path")
+        self.fields["org_unit"].queryset = org_unit_choices()
 
 
 class MemberInviteForm(MemberScopeForm):

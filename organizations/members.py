@@ -68,6 +68,8 @@ def _check_role_grant(*, actor: Membership, role: str) -> None:
 def _check_scope(org_unit: OrgUnit | None) -> None:
     if org_unit is not None and org_unit.tenant_id != current_tenant().pk:
         raise MemberError(_("所选组织单元不属于本租户。"))
+    if org_unit is not None and not org_unit.is_active:
+        raise MemberError(_("所选组织单元已停用。"))
 
 
 def _members_lock() -> None:
@@ -327,7 +329,8 @@ def membership_update(
     _check_may_change(actor=actor, membership=membership)
     if role != membership.role:
         _check_role_grant(actor=actor, role=role)
-    _check_scope(org_unit)
+    if org_unit != membership.org_unit:
+        _check_scope(org_unit)
     if membership.role == Role.OWNER and role != Role.OWNER and _active_owner_count() <= 1:
         raise MemberError(_("不能降级最后一位所有者：请先将其他成员设为所有者。"))
     before = _membership_state(membership)

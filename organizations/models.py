@@ -38,8 +38,8 @@ class Role(models.TextChoices):
 class OrgUnit(TenantOwnedModel):
     """A node of the tenant's organisation tree (HQ > region > branch > team).
 
-    `path` is a materialised path of zero-padded ids ("000001/000004/"), so a subtree is one
-    indexed prefix query.
+    `path` is a materialised path of zero-padded ids ("00000001/00000004/"), so a subtree is one
+    indexed prefix query. Writes go through organizations.org_units.
     """
 
     class Kind(models.TextChoices):
@@ -47,12 +47,25 @@ class OrgUnit(TenantOwnedModel):
         REGION = "region", _("区域")
         BRANCH = "branch", _("网点/门店")
         TEAM = "team", _("团队")
+        DEPARTMENT = "department", _("部门")
 
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
     name = models.CharField(_("名称"), max_length=200)
     code = models.CharField(_("编码"), max_length=64)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BRANCH)
     path = models.CharField(max_length=255, editable=False, default="")
+    # A person of the tenant answerable for the unit (organizations.org_units checks membership).
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("负责人"),
+    )
+    # Deactivated units keep their data and history but leave every picker; a unit is deleted
+    # only while nothing points at it.
+    is_active = models.BooleanField(default=True)
 
     class Meta:
         db_table = "cem_orgunit"
@@ -70,6 +83,16 @@ class OrgUnit(TenantOwnedModel):
     @property
     def depth(self) -> int:
         return self.path.count("/") - 1
+
+    @property
+    def tree_label(self) -> str:
+        """The unit as a picker lists it: indented by depth, with its code."""
+        return f"{'— ' * self.depth}{self.name} ({self.code})"
+
+    @staticmethod
+    def child_path(parent_path: str, pk: int) -> str:
+        """The path of unit `pk` under a parent whose path is `parent_path` ("" for a root)."""
+        return f"{parent_path}{pk:08d}/"
 
 
 class Membership(TenantOwnedModel):
@@ -217,3 +240,44 @@ class OutboundMessage(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient} ({self.status})"
+
+
+class OrgUnitImport(TenantOwnedModel):
+    """One upload of the org-unit tree (CSV or .xlsx), run as a background job: the file is
+    checked whole, then written in one transaction or not at all (org_unit_import.py)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        CHECKING = "checking", _("校验中")
+        WRITING = "writing", _("写入中")
+        DONE = "done", _("已完成")
+        REJECTED = "rejected", _("有错误，未写入")
+        FAILED = "failed", _("失败，未写入")
+
+    file_name = models.CharField(max_length=200)
+    # Kept in the database so any worker can read it; emptied once the job has run.
+    content = models.BinaryField(default=b"")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    units_created = models.PositiveIntegerField(default=0)
+    units_updated = models.PositiveIntegerField(default=0)
+    # Each problem: {"line": 12, "column": "parent_code", "reason": "..."}.
+    problems = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "created_at"], name="orgunitimport_tenant_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.CHECKING, self.Status.WRITING)

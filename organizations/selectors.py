@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
 from organizations.db.rows import columns, fetch_one
-from organizations.models import ApiKey, Tenant
+from organizations.models import ApiKey, Membership, OrgUnit, Tenant
 from organizations.tenancy import system_context
 
 
@@ -28,3 +31,20 @@ def api_key_by_prefix(prefix: str) -> ApiKey | None:
     api_key, tenant = found
     api_key.tenant = tenant
     return api_key
+
+
+def org_unit_choices() -> QuerySet[OrgUnit]:
+    """The units a picker offers: the active ones, in tree order (deactivated units keep their
+    data but are chosen for nothing new)."""
+    return OrgUnit.objects.filter(is_active=True).order_by("path")
+
+
+def org_unit_manager_choices() -> QuerySet:
+    """The people who may manage a unit: the tenant's members, by username."""
+    return (
+        get_user_model()
+        .objects.filter(
+            pk__in=Membership.objects.filter(deactivated_at__isnull=True).values("user")
+        )
+        .order_by("username")
+    )

@@ -52,7 +52,7 @@ def org_unit_create(*, name: str, code: str, kind: str, parent: OrgUnit | None) 
     unit = OrgUnit(name=name, code=code, kind=kind, parent=parent)
     unit.save()
     # The path holds the unit's own id, so it can only be written once the id exists.
-    unit.path = f"{parent.path if parent else ''}{unit.pk:08d}/"
+    unit.path = OrgUnit.child_path(parent.path if parent else "", unit.pk)
     unit.save(update_fields=["path"])
     return unit
 

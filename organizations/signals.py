@@ -10,3 +10,7 @@ tenant_created = Signal()
 # what the member held (alerts returns their open tickets to the queue). Arguments:
 # membership, by.
 member_deactivated = Signal()
+# Sent after a committed change of the tree's shape (a move, an import that re-parents units),
+# with the changed tenant current. Arguments: tenant, unit_ids (every unit whose path changed:
+# the moved units and their descendants). Apps that keep per-subtree rollups rebuild on it.
+org_units_moved = Signal()

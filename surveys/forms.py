@@ -53,7 +53,9 @@ class SurveyCreateForm(forms.Form):
 
     def __init__(self, *args, templates: list[tuple[str, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["touchpoint"].queryset = Touchpoint.objects.select_related("stage__journey")
+        self.fields["touchpoint"].queryset = Touchpoint.objects.filter(
+            archived_at__isnull=True, stage__journey__archived_at__isnull=True
+        ).select_related("stage__journey")
         self.fields["touchpoint"].label_from_instance = lambda tp: (
             f"{tp.stage.journey.name} / {tp.stage.name} / {tp.name}"
         )

@@ -28,7 +28,7 @@ class Survey(TenantOwnedModel):
         "journeys.Touchpoint",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,  # a touchpoint with surveys is archived, not deleted
         related_name="surveys",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -99,7 +99,7 @@ class Link(TenantOwnedModel):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ANONYMOUS)
     name = models.CharField(max_length=200, blank=True)
     touchpoint = models.ForeignKey(
-        "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     org_unit = models.ForeignKey(
         "organizations.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -144,7 +144,7 @@ class Response(TenantOwnedModel):
         Link, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     touchpoint = models.ForeignKey(
-        "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     org_unit = models.ForeignKey(
         "organizations.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -266,7 +266,7 @@ class Invitation(TenantOwnedModel):
     event_id = models.CharField(max_length=128, blank=True)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     touchpoint = models.ForeignKey(
-        "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     org_unit = models.ForeignKey(
         "organizations.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

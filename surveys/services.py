@@ -187,9 +187,9 @@ def survey_close(*, survey: Survey, by: Actor) -> Survey:
 
 
 def links_for_org_units(*, survey: Survey, parent: OrgUnit | None, by: Actor) -> list[Link]:
-    """One QR link per branch under `parent` (all branches when None), each carrying its
+    """One QR link per active branch under `parent` (all branches when None), each carrying its
     branch; branches that already have a link of this survey keep theirs."""
-    branches = OrgUnit.objects.filter(kind=OrgUnit.Kind.BRANCH)
+    branches = OrgUnit.objects.filter(kind=OrgUnit.Kind.BRANCH, is_active=True)
     if parent is not None:
         branches = branches.filter(path__startswith=parent.path)
     linked = set(survey.links.exclude(org_unit=None).values_list("org_unit_id", flat=True))

@@ -18,6 +18,7 @@ from journeys.models import Touchpoint
 from organizations.access import require_permission, tenant_view
 from organizations.json_input import JsonInputError, json_input_loads
 from organizations.models import OrgUnit
+from organizations.selectors import org_unit_choices
 from surveys import builder, distribution, library, qr, selectors, services
 from surveys.builder import TYPE_SETTINGS
 from surveys.charts import response_rate_chart
@@ -515,7 +516,7 @@ def survey_distribution(request: HttpRequest, survey_id: int) -> HttpResponse:
         {
             "survey": survey,
             "links": links,
-            "org_units": OrgUnit.objects.exclude(kind=OrgUnit.Kind.BRANCH).order_by("path"),
+            "org_units": org_unit_choices().exclude(kind=OrgUnit.Kind.BRANCH),
             "widget_url": request.build_absolute_uri(static("cem-widget.js")),
             "triggers": survey.triggers.select_related("touchpoint").order_by("-is_active", "pk"),
             "touchpoints": Touchpoint.objects.select_related("stage__journey").order_by("pk"),

@@ -212,6 +212,17 @@ def scoring_worker(request):
         yield request.getfixturevalue("celery_worker_process")
 
 
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process, as on the embedded default, whatever broker the suite has."""
+    from celery import current_app
+
+    previous = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = previous
+
+
 def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.2):
     """Poll `predicate` until it returns something truthy; fail clearly after `timeout`."""
     deadline = time.monotonic() + timeout

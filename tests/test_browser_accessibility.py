@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Ticket
 from customers.services import customer_upsert, unsubscribe_token
-from organizations.models import Role
+from organizations.models import OrgUnitImport, Role
 from organizations.services import membership_create
 from organizations.tenancy import tenant_context
 from surveys.services import survey_close
@@ -63,7 +63,7 @@ class Walk:
 
 
 def test_every_page_a_person_uses_passes_axe_core(
-    live_server, open_page, world, other_world, settings
+    live_server, open_page, world, other_world, monkeypatch, settings
 ):
     slug = world.tenant.slug
     response = submit_and_score(world, BAD_ANSWERS)
@@ -98,6 +98,16 @@ def test_every_page_a_person_uses_passes_axe_core(
         ("journeys", url("journey_map")),
         ("new journey", url("journey_new")),
         ("journey editor", url("journey_edit", journey_id=world.journey.pk)),
+        ("journey map", url("journey_detail", journey_id=world.journey.pk)),
+        ("journey metrics", url("journey_metrics", journey_id=world.journey.pk)),
+        (
+            "journey cell responses",
+            url(
+                "journey_cell_responses",
+                journey_id=world.journey.pk,
+                touchpoint_id=world.touchpoint.pk,
+            ),
+        ),
         ("surveys", url("survey_index")),
         ("survey builder", url("survey_builder", **survey)),
         ("preview", url("survey_preview", **survey)),
@@ -142,6 +152,31 @@ def test_every_page_a_person_uses_passes_axe_core(
     walk.visit(invitee, "password reset", reverse("password_reset"))
     settings.CEM_SIGNUP_OPEN = True
     walk.visit(invitee, "sign-up", reverse("signup"))
+    with tenant_context(world.tenant):
+        rejected, running = (
+            OrgUnitImport.objects.create(
+                file_name="tree.xlsx",
+                status=status,
+                rows_total=3000,
+                rows_checked=checked,
+                problems=problems,
+                created_by=world.manager,
+            )
+            for status, checked, problems in [
+                ("rejected", 3000, [{"line": 3, "column": "kind", "reason": "类型无效"}]),
+                ("checking", 1500, []),
+            ]
+        )
+    # The running import's page reads itself again every few seconds; not while axe reads it.
+    monkeypatch.setattr("organizations.org_unit_views.JOB_REFRESH_SECONDS", 600)
+    for name, path in [
+        ("org units", url("org_units")),
+        ("org unit editor", url("org_unit_edit", unit_id=world.branch.pk)),
+        ("org unit import", url("org_unit_import")),
+        ("rejected import", url("org_unit_import_job", job_id=rejected.pk)),
+        ("running import", url("org_unit_import_job", job_id=running.pk)),
+    ]:
+        walk.visit(owner, name, path)
 
     with tenant_context(world.tenant):
         survey_close(survey=world.survey, by=world.manager)

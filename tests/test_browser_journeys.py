@@ -56,3 +56,24 @@ def test_a_manager_builds_a_journey_from_a_template(live_server, open_page, worl
     journey = page.locator("section.journey", has_text="线上购物")
     expect(journey.locator(".stage h3")).to_have_text(["浏览", "下单", "配送", "评价", "售后"])
     expect(journey.locator(".touchpoint", has_text="晒单评价")).to_have_count(1)
+
+
+def test_a_manager_drags_a_stage_into_place(live_server, open_page, world):
+    base = live_server.url
+    page = open_page(viewport={"width": 1280, "height": 2400})  # both stages in view
+    log_in(page, base, world.manager.username)
+    page.goto(f"{base}/t/{world.tenant.slug}/journeys/{world.journey.pk}/edit/")
+    page.get_by_label("阶段名称").fill("回访")
+    page.get_by_role("button", name="添加阶段").click()
+    first_name = stage_names(page)[0]
+    assert stage_names(page) == [first_name, "回访"]
+    stages = page.locator("ol.journey-stages > li")
+    # Step by step, as a hand moves, so that the drag passes over the first stage.
+    stages.nth(1).locator(".drag-handle").hover()
+    page.mouse.down()
+    target = stages.nth(0).locator(".drag-handle").bounding_box()
+    with page.expect_navigation():
+        page.mouse.move(target["x"] + 2, target["y"] + 2, steps=8)
+        page.mouse.up()
+    expect(page.locator("input[id^='stage-'][id$='-name']").first).to_have_value("回访")
+    assert stage_names(page) == ["回访", first_name]

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from alerts.models import AlertRule
 from organizations.members import INVITATION_LIFETIME, invitation_token_hash
-from organizations.models import MemberInvitation, Role
+from organizations.models import MemberInvitation, OrgUnitImport, Role
 from organizations.tenancy import system_context, tenant_context
 from tests.factories import PASSWORD, member
 from tests.helpers import BAD_ANSWERS, submit_and_score
@@ -90,6 +90,7 @@ def a_ids(world, other_world):
             token_hash=invitation_token_hash("a-invitation"),
             expires_at=timezone.now() + INVITATION_LIFETIME,
         )
+        import_job = OrgUnitImport.objects.create(file_name="a.csv", created_by=world.manager)
     return {
         "tenant_slug": world.tenant.slug,
         "survey_id": world.survey.pk,
@@ -104,6 +105,9 @@ def a_ids(world, other_world):
         "journey_id": world.journey.pk,
         "membership_id": member(world.agent, world.tenant).pk,
         "invitation_id": invitation.pk,
+        "touchpoint_id": world.touchpoint.pk,
+        "unit_id": world.branch.pk,
+        "job_id": import_job.pk,
     }
 
 
@@ -164,7 +168,7 @@ def test_key_of_other_tenant_gets_404_or_only_its_own_rows(b_api, world, other_w
     for route, name in API_ROUTES:
         url = fill(route, a_ids)
         if "<" in route:
-            for method in ("get", "post", "patch"):
+            for method in ("get", "post", "patch", "put"):
                 reply = getattr(b_api, method)(
                     url, {"action": "claim", "answers": {}}, format="json"
                 )

@@ -259,7 +259,7 @@ def test_the_command_and_the_task_rebuild_named_tenants_and_leave_others(world, 
     with tenant_context(world.tenant):
         TextDaily.objects.all().delete()
     out = StringIO()
-    call_command("rebuild_text_rollups", tenant=[world.tenant.slug], stdout=out)
+    call_command("rebuild_rollups", tenant=[world.tenant.slug], stdout=out)
     assert f"{world.tenant.slug}: 1 texts" in out.getvalue()
     assert rebuild_text_rollups(world.tenant.pk) == 1
     assert rollups(world.tenant) == ours and rollups(other_world.tenant) == theirs

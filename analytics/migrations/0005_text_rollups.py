@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 def rollups_backfill(apps, schema_editor):
-    """Count the scores made before rollups existed; `manage.py rebuild_text_rollups` does the
+    """Count the scores made before rollups existed; `manage.py rebuild_rollups` does the
     same later."""
     from zoneinfo import ZoneInfo
 

@@ -1,4 +1,5 @@
-"""`manage.py rebuild_text_rollups`: recount text rollups and mentions from the scores."""
+"""`manage.py rebuild_rollups`: recount the text rollups and mentions and the metric rollups
+from the scores."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.services import text_rollups_rebuild
+from analytics.services import metric_rollups_rebuild, text_rollups_rebuild
 from organizations.models import Tenant
 from organizations.tenancy import tenant_context
 
 
 class Command(BaseCommand):
     help = (
-        "Recount the daily text rollups and mentions of the text analytics page from the "
-        "scores, replacing them: every tenant, or those named with --tenant. Safe to run again."
+        "Recount the daily text rollups and mentions of the text analytics page and the daily "
+        "metric rollups of the journey map from the scores, replacing them: every tenant, or "
+        "those named with --tenant. Safe to run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,7 +35,9 @@ class Command(BaseCommand):
             started = time.perf_counter()
             with tenant_context(tenant):
                 rebuilt = text_rollups_rebuild()
+                metric_rows = metric_rollups_rebuild()
             self.stdout.write(
-                f"{tenant.slug}: {rebuilt.texts} texts, {rebuilt.rollup_rows} rollup rows, "
-                f"{rebuilt.mentions} mentions in {time.perf_counter() - started:.1f} s"
+                f"{tenant.slug}: {rebuilt.texts} texts, {rebuilt.rollup_rows} text rollup rows, "
+                f"{rebuilt.mentions} mentions, {metric_rows} metric rollup rows "
+                f"in {time.perf_counter() - started:.1f} s"
             )

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('organizations', '0001_initial'),
+        ('organizations', '0002_orgunit_editor'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
