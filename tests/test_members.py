@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from alerts.models import Ticket, TicketStatus
 from organizations.members import (
@@ -322,7 +323,17 @@ def test_invitation_page_is_rate_limited(client, world, settings):
 
 def test_refusals_are_in_english_when_asked(client, world):
     client.force_login(owner_of(world))
-    reply = client.post(
-        url(world, "members"), {"email": "bad@", "role": Role.AGENT}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    # The middleware leaves English active in this thread: restore the language after.
+    with translation.override(settings.LANGUAGE_CODE):
+        reply = client.post(
+            url(world, "members"), {"email": "bad@", "role": Role.AGENT}, HTTP_ACCEPT_LANGUAGE="en"
+        )
     assert reply.status_code == 400 and "Enter a valid email address." in reply.content.decode()
+
+
+def test_a_deactivated_unit_is_no_scope_for_new_invitations(world):
+    with tenant_context(world.tenant):
+        world.other_branch.is_active = False
+        world.other_branch.save(update_fields=["is_active"])
+    with pytest.raises(MemberError, match="已停用"):
+        invite(world, org_unit=world.other_branch)
