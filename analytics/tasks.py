@@ -26,9 +26,16 @@ def score_response(response_id: int) -> None:
 @shared_task(acks_late=True)
 def score_waiting_responses(response_ids: list[int] | None = None) -> int:
     """Score the responses handed over by services.response_enqueue_scoring (a batch at a
-    time), or these. One that fails is retried on its own (score_response)."""
+    time, in one transaction), or these. When the batch fails, each response is scored alone,
+    and one that fails again is retried on its own (score_response)."""
     if response_ids is None:
         response_ids = take_batch(score_waiting_responses, SCORING_BATCH)
+    try:
+        services.responses_score(response_ids=response_ids)
+    except (DatabaseError, OSError):
+        logger.exception("scoring a batch of %d failed; scoring each alone", len(response_ids))
+    else:
+        return len(response_ids)
     for response_id in response_ids:
         try:
             services.response_score(response_id=response_id)
