@@ -282,8 +282,9 @@ def tickets_open_for_scores(*, scores: Sequence[ResponseScore]) -> list[Ticket]:
     tickets = _tickets_locked(list(reasons))
     opened: list[Ticket] = []
     if len(tickets) < len(reasons):
-        # Lock the tenant row so per-tenant ticket numbers are handed out one batch at a time.
-        tenant = Tenant.objects.select_for_update().get(pk=current_tenant().pk)
+        # Lock the tenant row so per-tenant ticket numbers are handed out one batch at a time;
+        # FOR NO KEY UPDATE, which leaves alone the inserts whose foreign key points at it.
+        tenant = Tenant.objects.select_for_update(no_key=True).get(pk=current_tenant().pk)
         tickets.update(_tickets_locked([pk for pk in reasons if pk not in tickets]))
         opened = _tickets_create(
             [reasons[pk] for pk in reasons if pk not in tickets], tenant=tenant, now=now

@@ -10,6 +10,7 @@ lock alone while scorings share it, so none of their increments is lost or count
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -86,9 +87,14 @@ _MENTIONED = {TextKind.ASPECT, TextKind.TOPIC, TextKind.RISK, TextKind.KEYWORD}
 def text_mentions(text: ScoredText) -> list[TallyKey]:
     """The (kind, key, label) of each aspect (with its polarity), topic, risk flag and keyword
     of a scored text."""
+    return tallies_mentions(text_tallies(text))
+
+
+def tallies_mentions(tallies: Mapping[TallyKey, Tally]) -> list[TallyKey]:
+    """text_mentions of a text whose text_tallies are `tallies`."""
     mentioned = (
         (kind, key, label if kind == TextKind.ASPECT else "")
-        for kind, key, label in text_tallies(text)
+        for kind, key, label in tallies
         if kind in _MENTIONED
     )
     return list(dict.fromkeys(mentioned))
@@ -102,6 +108,34 @@ def mention_rows(
         mention(tenant_id=tenant_id, score_id=score_id, kind=kind, key=key, label=label)
         for kind, key, label in text_mentions(text)
     ]
+
+
+_MENTION_COLUMNS = ("tenant_id", "score_id", "kind", "key", "label")
+
+
+def mentions_insert(
+    mention: type[models.Model], *, tenant_id: int, mentions: list[tuple[int, TallyKey]]
+) -> None:
+    """Insert (score id, (kind, key, label)) mention rows, BATCH per statement, without a model
+    object each: a scoring batch writes thousands."""
+    quote = connection.ops.quote_name
+    table = quote(mention._meta.db_table)
+    columns = ", ".join(
+        quote(column) for column in ("tenant_id", "score_id", "kind", "key", "label")
+    )
+    for start in range(0, len(mentions), BATCH):
+        chunk = mentions[start : start + BATCH]
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        params = [
+            value
+            for score_id, (kind, key, label) in chunk
+            for value in (tenant_id, score_id, str(kind), key, label)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 - names only
+                params,
+            )
 
 
 @dataclass(frozen=True)

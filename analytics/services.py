@@ -45,10 +45,11 @@ from analytics.rollups import (
     Cell,
     RollupsRebuilt,
     TallyKey,
-    mention_rows,
+    mentions_insert,
     rollups_rebuild,
     tallies_add,
     tallies_difference,
+    tallies_mentions,
     tenant_rollups_lock,
     tenant_zone,
     text_cell,
@@ -106,9 +107,11 @@ def responses_score(*, response_ids: Sequence[int]) -> dict[int, ResponseScore]:
 
 
 class _Scored(NamedTuple):
-    """A score saved by this batch, with what its response counted in the rollups before."""
+    """A score saved by this batch, with what its text counts in the text rollups now, and
+    what its response counted in the rollups before."""
 
     score: ResponseScore
+    text_after: dict[TallyKey, Tally]
     text_before: dict[TallyKey, Tally]
     metrics_before: dict[MetricKey, Totals]
 
@@ -142,22 +145,24 @@ def _tenant_responses_score(responses: list[Response]) -> dict[int, ResponseScor
         if score is None:
             fresh.append(ResponseScore(tenant=tenant, response=response, **fields))
             continue
-        scored.append(_Scored(score, _text_tallies(score), _metric_totals(score, response)))
+        before = _text_tallies(score), _metric_totals(score, response)
         for name, value in fields.items():
             setattr(score, name, value)
+        scored.append(_Scored(score, _text_tallies(score), *before))
     rescored = [entry.score for entry in scored]
     if rescored:
         ResponseScore.objects.bulk_update(rescored, list(SCORE_FIELDS))
         TextMention.objects.filter(score__in=rescored).delete()
     created, theirs = _scores_create(fresh)
-    scored += [_Scored(score, {}, {}) for score in created]
-    TextMention.objects.bulk_create(
-        mention
-        for entry in scored
-        if entry.score.verbatim
-        for mention in mention_rows(
-            TextMention, tenant_id=tenant.pk, score_id=entry.score.pk, text=entry.score
-        )
+    scored += [_Scored(score, _text_tallies(score), {}, {}) for score in created]
+    mentions_insert(
+        TextMention,
+        tenant_id=tenant.pk,
+        mentions=[
+            (entry.score.pk, mention)
+            for entry in scored
+            for mention in tallies_mentions(entry.text_after)
+        ],
     )
     _text_rollups_add(scored, zone=tenant_zone(tenant))
     extra: dict[int, dict[MetricKey, Totals]] = {}
@@ -245,12 +250,12 @@ def _text_rollups_add(scored: list[_Scored], *, zone: ZoneInfo) -> None:
     counted: one upsert for the batch; in the scoring transaction, which holds the tenant's
     rollup lock."""
     tallies: dict[tuple[Cell, TallyKey], Tally] = {}
-    for score, text_before, _metrics_before in scored:
+    for score, text_after, text_before, _metrics_before in scored:
         response = score.response
         cell = text_cell(response.submitted_at, response.touchpoint_id, response.org_unit_id, zone)
         if cell is None:
             continue
-        for key, change in tallies_difference(_text_tallies(score), text_before).items():
+        for key, change in tallies_difference(text_after, text_before).items():
             tallies[(cell, key)] = tallies.get((cell, key), Tally()).plus(change)
     tallies_add(
         TextDaily,
@@ -274,7 +279,7 @@ def _metric_rollups_add(
     """Add what the batch's responses count now, less what they counted before, and `extra`
     (the tickets opened for them) to their metric rollup rows: one upsert for the batch."""
     rows: dict[RowKey, Totals] = {}
-    for score, _text_before, metrics_before in scored:
+    for score, _text_after, _text_before, metrics_before in scored:
         response = score.response
         if response.submitted_at is None:
             continue
@@ -402,7 +407,7 @@ def unscored_response_ids(*, older_than: timedelta | None = None, limit: int = 1
         )
 
 
-SWEEP_BATCH = 50
+SWEEP_BATCH = 200
 
 
 def unscored_responses_enqueue(*, older_than: timedelta | None = None) -> int:
