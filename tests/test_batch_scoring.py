@@ -4,10 +4,11 @@ the text and metric rollups and the tickets exactly as scoring each response alo
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -164,3 +165,53 @@ def test_a_response_deleted_before_its_batch_is_left_out(world):
         Response.objects.filter(pk=responses[1].pk).delete()
     scores = responses_score(response_ids=ids(responses))
     assert set(scores) == {responses[0].pk, responses[2].pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_response_another_worker_scores_meanwhile_keeps_its_score_and_counts_once(world):
+    """Another worker scores one of the batch's responses and holds its transaction until the
+    batch waits on it; then it commits, and the batch keeps its score and scores the rest."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks")
+    responses = unscored(world, 4)
+    scored = threading.Event()
+    release = threading.Event()
+    failures = []
+
+    def in_thread(action) -> None:
+        try:
+            action()
+        except Exception as error:  # reported by the main thread
+            failures.append(error)
+        finally:
+            scored.set()
+            connection.close()
+
+    def other_worker() -> None:
+        with transaction.atomic():
+            responses_score(response_ids=[responses[1].pk])
+            scored.set()
+            assert release.wait(30)
+
+    other = threading.Thread(target=in_thread, args=(other_worker,))
+    other.start()
+    assert scored.wait(30)
+    batch = threading.Thread(
+        target=in_thread, args=(lambda: responses_score(response_ids=ids(responses)),)
+    )
+    batch.start()
+    deadline = timezone.now() + timedelta(seconds=30)
+    with connection.cursor() as cursor:
+        while timezone.now() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                break
+    waited = timezone.now() < deadline
+    release.set()
+    other.join(30)
+    batch.join(30)
+    assert not failures
+    assert waited, "the batch never waited on the other worker"
+    with tenant_context(world.tenant):
+        assert ResponseScore.objects.count() == len(responses)
+    assert rollups(world) == rebuilt(world)
