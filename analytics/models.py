@@ -259,14 +259,16 @@ class MetricDaily(TenantOwnedModel):
                 name="metricdaily_cell_unique",
             )
         ]
-        # The map's read: one subtree, a range of days, every column it sums (index only).
+        # The map's read: one subtree, a journey's touchpoints, a range of days, every column
+        # it sums (index only). Touchpoint before day: each touchpoint's days are one range,
+        # not a filter over every touchpoint's rows (bench.journey_map: 3x -> 8x the raw read).
         indexes = [
             models.Index(
                 fields=[
                     "tenant",
                     "org_unit_id",
-                    "day",
                     "touchpoint_id",
+                    "day",
                     "metric",
                     "key",
                     "n",
