@@ -619,7 +619,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     print(f"machine cores={os.cpu_count()} loadavg_1m={os.getloadavg()[0]:.2f}", flush=True)
-    if args.rebuild or not database_exists(args.database):
+    fresh = args.rebuild or not database_exists(args.database)
+    if fresh:
         database_fresh(args.database)
     url = f"{POSTGRES_URL}/{args.database}"
     redis_flush(BENCH_REDIS_URL)
@@ -627,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     django_migrate()
     place = place_find()
     if place is None:
-        if database_exists(args.database) and not args.rebuild:
+        if not fresh:  # a build that was interrupted: start again from empty
             _restart_fresh(args.database)
         started = time.perf_counter()
         tenant_build(args)
@@ -645,7 +646,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _restart_fresh(name: str) -> None:
-    """A database left by an interrupted build: start it again from empty."""
     from django.db import connections
 
     connections.close_all()
