@@ -1,6 +1,6 @@
-"""Writes of analytics: scoring a response (with the text rollups it counts in), getting it
-scored after its commit, rebuilding a tenant's text rollups, and the tenant's text dictionary
-(aspects, user words, topics) with rescoring of past texts."""
+"""Writes of analytics: scoring responses in batches (with the text and metric rollups they
+count in), getting a response scored after its commit, rebuilding a tenant's rollups, and the
+tenant's text dictionary (aspects, user words, topics) with rescoring of past texts."""
 
 from __future__ import annotations
 
