@@ -5,17 +5,19 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
+        from alerts.models import Ticket
         from alerts.services import (
             alert_defaults_install,
-            ticket_open_for_score,
             tickets_metric_totals,
+            tickets_open_for_scores,
             tickets_return_to_queue,
         )
-        from analytics.signals import metric_rollups_recounting, response_scored
+        from analytics.signals import metric_rollups_recounting, responses_scored
         from organizations.signals import member_deactivated, tenant_created
 
-        def open_tickets(sender, score, **kwargs):
-            ticket_open_for_score(score=score)
+        def open_tickets(sender, scores, **kwargs):
+            opened = tickets_open_for_scores(scores=scores)
+            return tickets_metric_totals(opened)
 
         def install_defaults(sender, tenant, **kwargs):
             alert_defaults_install()
@@ -24,9 +26,9 @@ class AlertsConfig(AppConfig):
             tickets_return_to_queue(assignee=membership.user, by=by)
 
         def count_tickets(sender, tenant, **kwargs):
-            return tickets_metric_totals()
+            return tickets_metric_totals(Ticket.objects.only("response_id"))
 
-        response_scored.connect(open_tickets, weak=False, dispatch_uid="tickets-on-score")
+        responses_scored.connect(open_tickets, weak=False, dispatch_uid="tickets-on-score")
         tenant_created.connect(
             install_defaults, weak=False, dispatch_uid="alert-defaults-on-tenant"
         )

@@ -4,12 +4,13 @@ working tickets through their states, escalation."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,13 +35,14 @@ from alerts.rules import (
     conditions_problems,
     conditions_validate,
 )
-from analytics.metric_rollups import Totals
+from analytics.metric_rollups import MetricKey, Totals
 from analytics.models import Metric, ResponseScore, RiskFlag, Sentiment
 from analytics.services import metric_ticket_count
 from organizations.access import actor_require_permission
 from organizations.models import ApiKey, Tenant
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context
+from surveys.models import Response
 
 logger = logging.getLogger(__name__)
 
@@ -234,48 +236,88 @@ class _Reasons:
         return "；".join(parts)
 
 
-@transaction.atomic
-def ticket_open_for_score(*, score: ResponseScore) -> Ticket | None:
-    """Open the response's one ticket, or join it, for every active rule the scored response
-    matches and for its escalating risk flags (a risk flag alone opens one).
-
-    The ticket takes the highest priority and the shortest SLA of its reasons; a rule that
-    matches later (a rescore, a new rule) is added to the ticket with an event, and may raise
-    its priority or bring its due time forward, never lower or delay them. Safe to run twice
-    and from two workers at once: the unique (tenant, response) constraint and the ticket's
-    row lock leave one ticket."""
+def _reasons_for(score: ResponseScore, rules: list[AlertRule]) -> _Reasons:
     facts = response_facts(score)
-    reasons = _Reasons(
-        rules=[
-            rule
-            for rule in AlertRule.objects.filter(is_active=True).order_by("id")
-            if conditions_match(rule.conditions, facts)
-        ],
+    return _Reasons(
+        rules=[rule for rule in rules if conditions_match(rule.conditions, facts)],
         risks=[flag for flag in RISK_ESCALATING_FLAGS if flag in facts["risk_flag"]],
     )
-    if not reasons.rules and not reasons.risks:
-        return None
-    response = score.response
+
+
+@transaction.atomic
+def ticket_open_for_score(*, score: ResponseScore) -> Ticket | None:
+    """Open the response's one ticket, or join it (tickets_open_for_scores for one score), and
+    count an opened ticket in the metric rollups. Returns the ticket, if the response has one
+    now."""
+    opened = tickets_open_for_scores(scores=[score])
+    for ticket in opened:
+        metric_ticket_count(response=ticket.response)
+    if opened:
+        return opened[0]
+    return Ticket.objects.filter(response_id=score.response_id).first()
+
+
+@transaction.atomic
+def tickets_open_for_scores(*, scores: Sequence[ResponseScore]) -> list[Ticket]:
+    """Open each response's one ticket, or join it, for every active rule the scored response
+    matches and for its escalating risk flags (a risk flag alone opens one); the current
+    tenant's scores of one scoring batch, in a constant number of queries. Returns the tickets
+    opened (the caller counts them in the metric rollups).
+
+    A ticket takes the highest priority and the shortest SLA of its reasons; a rule that
+    matches later (a rescore, a new rule) is added to the ticket with an event, and may raise
+    its priority or bring its due time forward, never lower or delay them. Safe to run twice
+    and from two workers at once: tickets are opened under the tenant's row lock, after
+    looking again for the ones another worker opened while we waited on it; the unique
+    (tenant, response) constraint backs that up."""
+    rules = list(AlertRule.objects.filter(is_active=True).order_by("id"))
+    reasons: dict[int, tuple[Response, _Reasons]] = {}
+    for score in scores:
+        found = _reasons_for(score, rules)
+        if found.rules or found.risks:
+            reasons[score.response_id] = (score.response, found)
+    if not reasons:
+        return []
     now = timezone.now()
-    ticket = Ticket.objects.select_for_update().filter(response=response).first()
-    if ticket is None:
-        ticket = _ticket_create(response=response, reasons=reasons, now=now)
-        if ticket is not None:
-            return ticket
-        ticket = Ticket.objects.select_for_update().get(response=response)
-    _ticket_join(ticket=ticket, reasons=reasons, now=now)
-    return ticket
+    tickets = _tickets_locked(list(reasons))
+    opened: list[Ticket] = []
+    if len(tickets) < len(reasons):
+        # Lock the tenant row so per-tenant ticket numbers are handed out one batch at a time;
+        # FOR NO KEY UPDATE, which leaves alone the inserts whose foreign key points at it.
+        tenant = Tenant.objects.select_for_update(no_key=True).get(pk=current_tenant().pk)
+        tickets.update(_tickets_locked([pk for pk in reasons if pk not in tickets]))
+        opened = _tickets_create(
+            [reasons[pk] for pk in reasons if pk not in tickets], tenant=tenant, now=now
+        )
+    _tickets_join(
+        [(ticket, reasons[response_id][1]) for response_id, ticket in tickets.items()],
+        tenant=current_tenant(),
+        now=now,
+    )
+    return opened
 
 
-def _ticket_create(*, response, reasons: _Reasons, now) -> Ticket | None:
-    """A new ticket for the response, or None when another worker opened it first."""
-    # Lock the tenant row so per-tenant ticket numbers are handed out one at a time.
-    tenant = Tenant.objects.select_for_update().get(pk=response.tenant_id)
-    number = (Ticket.objects.aggregate(top=Max("number"))["top"] or 0) + 1
-    priority, hours = reasons.terms(risk_hours=risk_sla_hours(tenant))
-    try:
-        with transaction.atomic():
-            ticket = Ticket.objects.create(
+def _tickets_locked(response_ids: list[int]) -> dict[int, Ticket]:
+    """The tickets of these responses, by response id, locked in a stable order."""
+    found = Ticket.objects.select_for_update().filter(response_id__in=response_ids)
+    return {ticket.response_id: ticket for ticket in found.order_by("pk")}
+
+
+def _tickets_create(
+    waiting: list[tuple[Response, _Reasons]], *, tenant: Tenant, now
+) -> list[Ticket]:
+    """New tickets for responses that have none, numbered after the tenant's last; the caller
+    holds the tenant's row lock."""
+    if not waiting:
+        return []
+    top = Ticket.objects.aggregate(top=Max("number"))["top"] or 0
+    risk_hours = risk_sla_hours(tenant)
+    tickets = []
+    for number, (response, reasons) in enumerate(waiting, start=top + 1):
+        priority, hours = reasons.terms(risk_hours=risk_hours)
+        tickets.append(
+            Ticket(
+                tenant_id=tenant.pk,
                 number=number,
                 response=response,
                 org_unit_id=response.org_unit_id,
@@ -284,69 +326,98 @@ def _ticket_create(*, response, reasons: _Reasons, now) -> Ticket | None:
                 created_at=now,
                 updated_at=now,
             )
-    except IntegrityError:
-        return None
-    _matches_add(ticket, reasons.rules, now=now)
-    metric_ticket_count(response=response)
-    TicketEvent.objects.create(
-        ticket=ticket,
-        kind=TicketEvent.Kind.CREATED,
-        to_status=ticket.status,
-        note=reasons.describe(),
-        at=now,
-    )
-    return ticket
-
-
-def tickets_metric_totals() -> dict[int, dict]:
-    """What the current tenant's tickets add to the metric rollups: one ticket per response."""
-    return {
-        response_id: {(Metric.TICKETS, ""): Totals(1)}
-        for response_id in Ticket.objects.values_list("response_id", flat=True)
-    }
-
-
-def _matches_add(ticket: Ticket, rules: list[AlertRule], *, now) -> None:
+        )
+    Ticket.objects.bulk_create(tickets)
     TicketRule.objects.bulk_create(
+        [
+            match
+            for ticket, (_response, reasons) in zip(tickets, waiting, strict=True)
+            for match in _matches(ticket, reasons.rules, now=now)
+        ]
+    )
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            tenant_id=tenant.pk,
+            ticket=ticket,
+            kind=TicketEvent.Kind.CREATED,
+            to_status=ticket.status,
+            note=reasons.describe(),
+            at=now,
+        )
+        for ticket, (_response, reasons) in zip(tickets, waiting, strict=True)
+    )
+    return tickets
+
+
+def tickets_metric_totals(tickets: Iterable[Ticket]) -> dict[int, dict[MetricKey, Totals]]:
+    """What tickets add to the metric rollups, by response id: one ticket per response."""
+    return {ticket.response_id: {(Metric.TICKETS, ""): Totals(1)} for ticket in tickets}
+
+
+def _matches(ticket: Ticket, rules: list[AlertRule], *, now) -> list[TicketRule]:
+    return [
         TicketRule(tenant_id=ticket.tenant_id, ticket=ticket, rule=rule, matched_at=now)
         for rule in rules
-    )
+    ]
 
 
-def _ticket_join(*, ticket: Ticket, reasons: _Reasons, now) -> None:
-    """Add the rules the ticket does not list yet; raise its priority and bring its due time
-    forward if the new reasons ask for it. A later reason's SLA runs from when it matched."""
-    listed = set(ticket.matches.values_list("rule_id", flat=True))
-    joining = _Reasons(
-        rules=[rule for rule in reasons.rules if rule.pk not in listed], risks=reasons.risks
-    )
-    if not joining.rules and not joining.risks:
+def _tickets_join(joining: list[tuple[Ticket, _Reasons]], *, tenant: Tenant, now) -> None:
+    """Add to each ticket the rules it does not list yet; raise its priority and bring its due
+    time forward if the new reasons ask for it. A later reason's SLA runs from when it matched.
+    """
+    if not joining:
         return
-    priority, hours = joining.terms(risk_hours=risk_sla_hours(ticket.tenant))
-    due = now + timedelta(hours=hours)
-    raised = PRIORITY_RANK[priority] > PRIORITY_RANK[ticket.priority]
-    sooner = due < ticket.sla_due_at
-    if not joining.rules and not raised and not sooner:
-        return
-    _matches_add(ticket, joining.rules, now=now)
-    changes = [joining.describe()]
-    if raised:
-        changes.append(
-            _("优先级：%(before)s → %(after)s")
-            % {"before": ticket.get_priority_display(), "after": Priority(priority).label}
+    listed: dict[int, set[int]] = {}
+    for ticket_id, rule_id in TicketRule.objects.filter(
+        ticket__in=[ticket for ticket, _reasons in joining]
+    ).values_list("ticket_id", "rule_id"):
+        listed.setdefault(ticket_id, set()).add(rule_id)
+    risk_hours = risk_sla_hours(tenant)
+    matches: list[TicketRule] = []
+    events: list[TicketEvent] = []
+    changed: list[Ticket] = []
+    for ticket, reasons in joining:
+        known = listed.get(ticket.pk, set())
+        new = _Reasons(
+            rules=[rule for rule in reasons.rules if rule.pk not in known], risks=reasons.risks
         )
-        ticket.priority = priority
-    if sooner:
-        ticket.sla_due_at = due
-        changes.append(
-            _("SLA 截止提前至 %(due)s")
-            % {"due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
+        if not new.rules and not new.risks:
+            continue
+        priority, hours = new.terms(risk_hours=risk_hours)
+        due = now + timedelta(hours=hours)
+        raised = PRIORITY_RANK[priority] > PRIORITY_RANK[ticket.priority]
+        sooner = due < ticket.sla_due_at
+        if not new.rules and not raised and not sooner:
+            continue
+        matches += _matches(ticket, new.rules, now=now)
+        notes = [new.describe()]
+        if raised:
+            notes.append(
+                _("优先级：%(before)s → %(after)s")
+                % {"before": ticket.get_priority_display(), "after": Priority(priority).label}
+            )
+            ticket.priority = priority
+        if sooner:
+            ticket.sla_due_at = due
+            notes.append(
+                _("SLA 截止提前至 %(due)s")
+                % {"due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
+            )
+        ticket.updated_at = now
+        changed.append(ticket)
+        events.append(
+            TicketEvent(
+                tenant_id=ticket.tenant_id,
+                ticket=ticket,
+                kind=TicketEvent.Kind.MATCHED,
+                note="；".join(notes),
+                at=now,
+            )
         )
-    ticket.updated_at = now
-    ticket.save(update_fields=["priority", "sla_due_at", "updated_at"])
-    TicketEvent.objects.create(
-        ticket=ticket, kind=TicketEvent.Kind.MATCHED, note="；".join(changes), at=now
-    )
+    if changed:
+        Ticket.objects.bulk_update(changed, ["priority", "sla_due_at", "updated_at"])
+        TicketRule.objects.bulk_create(matches)
+        TicketEvent.objects.bulk_create(events)
 
 
 class TicketTransitionError(ValidationError):

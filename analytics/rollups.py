@@ -1,15 +1,16 @@
 """Daily rollups of the scored texts (TextDaily) and their mentions (TextMention): what one
 scored text counts for, adding it to the rollups as increments, and recounting them all.
 
-Scoring adds each score's tallies with one upsert (`INSERT ... ON CONFLICT DO UPDATE SET
-count = count + excluded.count`, the same on PostgreSQL and SQLite), so scorings of different
-responses never wait on each other; a rescore adds the difference to what the score counted
-before. A rebuild recounts a tenant from its scores; on PostgreSQL it takes the tenant's
-rollup lock alone while scorings share it, so none of their increments is lost or counted twice.
+Scoring adds the tallies of a batch of scores with one upsert (`INSERT ... ON CONFLICT DO
+UPDATE SET count = count + excluded.count`, the same on PostgreSQL and SQLite), so writers
+never read-modify-write a row; a rescore adds the difference to what the score counted
+before. A rebuild recounts a tenant from its scores; on PostgreSQL it takes the tenant's rollup
+lock alone while scorings share it, so none of their increments is lost or counted twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -86,9 +87,14 @@ _MENTIONED = {TextKind.ASPECT, TextKind.TOPIC, TextKind.RISK, TextKind.KEYWORD}
 def text_mentions(text: ScoredText) -> list[TallyKey]:
     """The (kind, key, label) of each aspect (with its polarity), topic, risk flag and keyword
     of a scored text."""
+    return tallies_mentions(text_tallies(text))
+
+
+def tallies_mentions(tallies: Mapping[TallyKey, Tally]) -> list[TallyKey]:
+    """text_mentions of a text whose text_tallies are `tallies`."""
     mentioned = (
         (kind, key, label if kind == TextKind.ASPECT else "")
-        for kind, key, label in text_tallies(text)
+        for kind, key, label in tallies
         if kind in _MENTIONED
     )
     return list(dict.fromkeys(mentioned))
@@ -102,6 +108,34 @@ def mention_rows(
         mention(tenant_id=tenant_id, score_id=score_id, kind=kind, key=key, label=label)
         for kind, key, label in text_mentions(text)
     ]
+
+
+_MENTION_COLUMNS = ("tenant_id", "score_id", "kind", "key", "label")
+
+
+def mentions_insert(
+    mention: type[models.Model], *, tenant_id: int, mentions: list[tuple[int, TallyKey]]
+) -> None:
+    """Insert (score id, (kind, key, label)) mention rows, BATCH per statement, without a model
+    object each: a scoring batch writes thousands."""
+    quote = connection.ops.quote_name
+    table = quote(mention._meta.db_table)
+    columns = ", ".join(
+        quote(column) for column in ("tenant_id", "score_id", "kind", "key", "label")
+    )
+    for start in range(0, len(mentions), BATCH):
+        chunk = mentions[start : start + BATCH]
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        params = [
+            value
+            for score_id, (kind, key, label) in chunk
+            for value in (tenant_id, score_id, str(kind), key, label)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 - names only
+                params,
+            )
 
 
 @dataclass(frozen=True)
@@ -145,40 +179,48 @@ _SUMS = ("count", "score_sum", "scored")
 
 
 def tallies_add(
-    daily: type[models.Model], *, tenant_id: int, cell: Cell, tallies: dict[TallyKey, Tally]
+    daily: type[models.Model], *, tenant_id: int, tallies: dict[tuple[Cell, TallyKey], Tally]
 ) -> None:
-    """Add `tallies` (negative ones subtract) to the rollup rows of `cell`, creating them as
-    needed, in one statement."""
+    """Add `tallies` (negative ones subtract) to the tenant's rollup rows of their cells,
+    creating rows as needed: one statement per BATCH rows (a scoring batch merges its texts'
+    tallies into one), in a stable order so that concurrent writers lock rows in the same
+    order and never deadlock."""
     if not tallies:
         return
     quote = connection.ops.quote_name
     table = quote(daily._meta.db_table)
-    day = connection.ops.adapt_datefield_value(cell.day)
-    rows = [
-        (tenant_id, day, cell.touchpoint_id, cell.org_unit_id, str(kind), key, label, *tally)
-        for (kind, key, label), tally in tallies.items()
-    ]
     columns = ", ".join(quote(column) for column in _COLUMNS + _SUMS)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(rows[0])) + ")"] * len(rows))
     sums = ", ".join(
         f"{quote(column)} = {table}.{quote(column)} + excluded.{quote(column)}" for column in _SUMS
     )
     conflict = ", ".join(quote(column) for column in _COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - names, not input
-            f"ON CONFLICT ({conflict}) DO UPDATE SET {sums}",
-            [value for row in rows for value in row],
-        )
-    if any(tally.count < 0 for tally in tallies.values()):
+    rows = sorted(
+        (cell.day, cell.touchpoint_id, cell.org_unit_id, str(kind), key, label, *tally)
+        for (cell, (kind, key, label)), tally in tallies.items()
+    )
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        values = ", ".join(["(" + ", ".join(["%s"] * (len(chunk[0]) + 1)) + ")"] * len(chunk))
+        params = [
+            value
+            for day, *rest in chunk
+            for value in (tenant_id, connection.ops.adapt_datefield_value(day), *rest)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - names only
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {sums}",
+                params,
+            )
+    emptied = {cell for (cell, _key), tally in tallies.items() if tally.count < 0}
+    if emptied:
         # What no text counts for any more (a topic a rescore took away) goes.
-        daily._base_manager.filter(
-            tenant_id=tenant_id,
-            day=cell.day,
-            touchpoint_id=cell.touchpoint_id,
-            org_unit_id=cell.org_unit_id,
-            count=0,
-        ).delete()
+        cells = models.Q()
+        for cell in emptied:
+            cells |= models.Q(
+                day=cell.day, touchpoint_id=cell.touchpoint_id, org_unit_id=cell.org_unit_id
+            )
+        daily._base_manager.filter(cells, tenant_id=tenant_id, count=0).delete()
 
 
 @dataclass(frozen=True)

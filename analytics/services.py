@@ -1,11 +1,14 @@
-"""Writes of analytics: scoring a response (with the text rollups it counts in), getting it
-scored after its commit, rebuilding a tenant's text rollups, and the tenant's text dictionary
-(aspects, user words, topics) with rescoring of past texts."""
+"""Writes of analytics: scoring responses in batches (with the text and metric rollups they
+count in), getting a response scored after its commit, rebuilding a tenant's rollups, and the
+tenant's text dictionary (aspects, user words, topics) with rescoring of past texts."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,12 +20,14 @@ from analytics.chinese import terms_parse
 from analytics.metric_rollups import (
     MetricKey,
     ResponseCount,
+    RowKey,
     Totals,
     metric_rows_add,
     metric_rows_rebuild,
     response_day,
     response_metric_totals,
     rows_for,
+    rows_merge,
     totals_difference,
 )
 from analytics.models import (
@@ -37,12 +42,14 @@ from analytics.models import (
     UserWord,
 )
 from analytics.rollups import (
+    Cell,
     RollupsRebuilt,
     TallyKey,
-    mention_rows,
+    mentions_insert,
     rollups_rebuild,
     tallies_add,
     tallies_difference,
+    tallies_mentions,
     tenant_rollups_lock,
     tenant_zone,
     text_cell,
@@ -50,8 +57,8 @@ from analytics.rollups import (
 )
 from analytics.scoring import response_metrics
 from analytics.selectors import text_dictionary
-from analytics.signals import metric_rollups_recounting, response_scored
-from analytics.text import analyzer_version, text_analyze
+from analytics.signals import metric_rollups_recounting, responses_scored
+from analytics.text import TenantDictionary, analyzer_version, text_analyze
 from analytics.text_overview import Tally
 from organizations.broker import batch_waiting, publish, publish_batched
 from organizations.models import OrgUnit
@@ -63,103 +70,198 @@ logger = logging.getLogger(__name__)
 
 
 def response_score(*, response_id: int) -> ResponseScore | None:
-    """Score one response; safe to run any number of times.
+    """Score one response: responses_score for a batch of one. None when it no longer
+    exists."""
+    return responses_score(response_ids=[response_id]).get(response_id)
 
-    Re-reads the response, stops if it is already scored by the current model, else computes
-    metrics and text analytics, saves them, counts the text in the daily text rollups (in
-    place of what an earlier score of it counted) and lets alert rules react (response_scored).
-    Returns None when the response no longer exists.
+
+def responses_score(*, response_ids: Sequence[int]) -> dict[int, ResponseScore]:
+    """Score a batch of responses, of any tenants, in one transaction and a constant number of
+    queries per tenant; safe to run any number of times. Returns the scores by response id.
+
+    Re-reads the responses; skips those already scored by the current model; computes the
+    metrics and text analytics of the others and saves them; counts them in the daily text and
+    metric rollups (in place of what an earlier score counted), the whole batch's increments
+    merged into one upsert per kind of rollup; and lets alert rules react (responses_scored).
+    A response deleted meanwhile is left out.
     """
     with system_context():
-        response = (
+        responses = list(
             Response.all_tenants.select_related("tenant", "version", "touchpoint", "org_unit")
-            .filter(pk=response_id)
-            .first()
+            .filter(pk__in=response_ids)
+            .order_by("tenant_id", "pk")
         )
-    if response is None:
-        logger.warning("response %s vanished before scoring", response_id)
-        return None
-    with tenant_context(response.tenant), transaction.atomic():
-        dictionary = text_dictionary()
-        version = analyzer_version(dictionary)
-        existing = ResponseScore.objects.select_for_update().filter(response=response).first()
-        if existing is not None and existing.model_version == version:
-            return existing
-        tenant_rollups_lock(response.tenant_id, exclusive=False)
-        metrics = response_metrics(response.version.definition, response.answers)
-        analysis = text_analyze(metrics.verbatim, dictionary=dictionary)
-        fields = {
-            "nps": metrics.nps,
-            "nps_category": metrics.nps_category,
-            "csat": metrics.csat,
-            "ces": metrics.ces,
-            "verbatim": metrics.verbatim,
-            "sentiment_label": analysis.sentiment_label if analysis else "",
-            "sentiment_score": analysis.sentiment_score if analysis else None,
-            "keywords": analysis.keywords if analysis else [],
-            "aspects": analysis.aspects if analysis else [],
-            "risk_flags": analysis.risk_flags if analysis else [],
-            "topics": analysis.topics if analysis else [],
-            "model_version": version,
-            "scored_at": timezone.now(),
-        }
-        if existing is None:
-            try:
-                with transaction.atomic():
-                    score = ResponseScore.objects.create(response=response, **fields)
-            except IntegrityError:
-                # Another worker scored it between our read and write: theirs stands, and so
-                # do the rollups it counted.
-                return ResponseScore.objects.get(response=response)
-            counted_before = {}
-            metrics_before = {}
-        else:
-            counted_before = _text_tallies(existing)
-            metrics_before = _metric_totals(existing, response)
-            for name, value in fields.items():
-                setattr(existing, name, value)
-            existing.save()
-            score = existing
-        score.response = response
-        _text_rollups_update(
-            score=score, counted_before=counted_before, mentions_replace=existing is not None
-        )
-        _metric_rollups_add(
-            response, totals_difference(_metric_totals(score, response), metrics_before)
-        )
-        response_scored.send(sender=ResponseScore, score=score)
-        return score
+    vanished = set(response_ids) - {response.pk for response in responses}
+    if vanished:
+        logger.warning("responses %s vanished before scoring", sorted(vanished))
+    by_tenant: dict[int, list[Response]] = {}
+    for response in responses:
+        by_tenant.setdefault(response.tenant_id, []).append(response)
+    scores: dict[int, ResponseScore] = {}
+    # Tenants in id order: two batches take their rollup and ticket locks in the same order.
+    with transaction.atomic():
+        for group in by_tenant.values():
+            with tenant_context(group[0].tenant):
+                scores.update(_tenant_responses_score(group))
+    return scores
+
+
+class _Scored(NamedTuple):
+    """A score saved by this batch, with what its text counts in the text rollups now, and
+    what its response counted in the rollups before."""
+
+    score: ResponseScore
+    text_after: dict[TallyKey, Tally]
+    text_before: dict[TallyKey, Tally]
+    metrics_before: dict[MetricKey, Totals]
+
+
+def _tenant_responses_score(responses: list[Response]) -> dict[int, ResponseScore]:
+    """responses_score for the current tenant's responses, in its transaction."""
+    tenant = current_tenant()
+    dictionary = text_dictionary()
+    version = analyzer_version(dictionary)
+    existing = {
+        score.response_id: score
+        for score in ResponseScore.objects.select_for_update()
+        .filter(response_id__in=[response.pk for response in responses])
+        .order_by("pk")
+    }
+    scores = {
+        response_id: score
+        for response_id, score in existing.items()
+        if score.model_version == version
+    }
+    waiting = [response for response in responses if response.pk not in scores]
+    if not waiting:
+        return scores
+    tenant_rollups_lock(tenant.pk, exclusive=False)
+    now = timezone.now()
+    fresh: list[ResponseScore] = []
+    scored: list[_Scored] = []
+    for response in waiting:
+        fields = _score_fields(response, dictionary=dictionary, version=version, now=now)
+        score = existing.get(response.pk)
+        if score is None:
+            fresh.append(ResponseScore(tenant=tenant, response=response, **fields))
+            continue
+        before = _text_tallies(score), _metric_totals(score, response)
+        for name, value in fields.items():
+            setattr(score, name, value)
+        scored.append(_Scored(score, _text_tallies(score), *before))
+    rescored = [entry.score for entry in scored]
+    if rescored:
+        ResponseScore.objects.bulk_update(rescored, list(SCORE_FIELDS))
+        TextMention.objects.filter(score__in=rescored).delete()
+    created, theirs = _scores_create(fresh)
+    scored += [_Scored(score, _text_tallies(score), {}, {}) for score in created]
+    mentions_insert(
+        TextMention,
+        tenant_id=tenant.pk,
+        mentions=[
+            (entry.score.pk, mention)
+            for entry in scored
+            for mention in tallies_mentions(entry.text_after)
+        ],
+    )
+    _text_rollups_add(scored, zone=tenant_zone(tenant))
+    extra: dict[int, dict[MetricKey, Totals]] = {}
+    saved = [entry.score for entry in scored]
+    for _receiver, added in responses_scored.send(sender=ResponseScore, scores=saved):
+        for response_id, totals in (added or {}).items():
+            counted = extra.setdefault(response_id, {})
+            for key, value in totals.items():
+                counted[key] = counted.get(key, Totals()).plus(value)
+    _metric_rollups_add(scored, extra=extra, zone=tenant_zone(tenant))
+    scores.update(theirs)
+    scores.update((score.response_id, score) for score in saved)
+    return scores
+
+
+SCORE_FIELDS = (
+    "nps",
+    "nps_category",
+    "csat",
+    "ces",
+    "verbatim",
+    "sentiment_label",
+    "sentiment_score",
+    "keywords",
+    "aspects",
+    "risk_flags",
+    "topics",
+    "model_version",
+    "scored_at",
+)
+
+
+def _score_fields(
+    response: Response, *, dictionary: TenantDictionary, version: str, now: datetime
+) -> dict[str, Any]:
+    """The values of SCORE_FIELDS for `response`: its metrics and its text's analysis."""
+    metrics = response_metrics(response.version.definition, response.answers)
+    analysis = text_analyze(metrics.verbatim, dictionary=dictionary)
+    return {
+        "nps": metrics.nps,
+        "nps_category": metrics.nps_category,
+        "csat": metrics.csat,
+        "ces": metrics.ces,
+        "verbatim": metrics.verbatim,
+        "sentiment_label": analysis.sentiment_label if analysis else "",
+        "sentiment_score": analysis.sentiment_score if analysis else None,
+        "keywords": analysis.keywords if analysis else [],
+        "aspects": analysis.aspects if analysis else [],
+        "risk_flags": analysis.risk_flags if analysis else [],
+        "topics": analysis.topics if analysis else [],
+        "model_version": version,
+        "scored_at": now,
+    }
+
+
+def _scores_create(
+    scores: list[ResponseScore],
+) -> tuple[list[ResponseScore], dict[int, ResponseScore]]:
+    """Insert the scores of responses scored for the first time: (those inserted, by response
+    id those another worker inserted between our read and our write). Theirs stand, and so do
+    the rollups they counted; the insert is tried again without them."""
+    theirs: dict[int, ResponseScore] = {}
+    while scores:
+        try:
+            with transaction.atomic():
+                return ResponseScore.objects.bulk_create(scores), theirs
+        except IntegrityError:
+            found = ResponseScore.objects.filter(
+                response_id__in=[score.response_id for score in scores]
+            )
+            before = len(theirs)
+            theirs.update((score.response_id, score) for score in found)
+            if len(theirs) == before:
+                raise
+            scores = [score for score in scores if score.response_id not in theirs]
+    return [], theirs
 
 
 def _text_tallies(score: ResponseScore) -> dict[TallyKey, Tally]:
     return text_tallies(score) if score.verbatim else {}
 
 
-def _text_rollups_update(
-    *, score: ResponseScore, counted_before: dict[TallyKey, Tally], mentions_replace: bool
-) -> None:
-    """Make the rollups count `score` instead of what its previous analysis counted, and give
-    it its mentions; in the scoring transaction, which holds the tenant's rollup lock."""
-    response = score.response
-    cell = text_cell(
-        response.submitted_at,
-        response.touchpoint_id,
-        response.org_unit_id,
-        tenant_zone(response.tenant),
+def _text_rollups_add(scored: list[_Scored], *, zone: ZoneInfo) -> None:
+    """Make the text rollups count the batch's scores instead of what their previous analysis
+    counted: one upsert for the batch; in the scoring transaction, which holds the tenant's
+    rollup lock."""
+    tallies: dict[tuple[Cell, TallyKey], Tally] = {}
+    for score, text_after, text_before, _metrics_before in scored:
+        response = score.response
+        cell = text_cell(response.submitted_at, response.touchpoint_id, response.org_unit_id, zone)
+        if cell is None:
+            continue
+        for key, change in tallies_difference(text_after, text_before).items():
+            tallies[(cell, key)] = tallies.get((cell, key), Tally()).plus(change)
+    tallies_add(
+        TextDaily,
+        tenant_id=current_tenant().pk,
+        tallies={key: tally for key, tally in tallies.items() if tally != Tally()},
     )
-    if cell is not None:
-        tallies_add(
-            TextDaily,
-            tenant_id=score.tenant_id,
-            cell=cell,
-            tallies=tallies_difference(_text_tallies(score), counted_before),
-        )
-    if mentions_replace:
-        TextMention.objects.filter(score=score).delete()
-    if score.verbatim:
-        TextMention.objects.bulk_create(
-            mention_rows(TextMention, tenant_id=score.tenant_id, score_id=score.pk, text=score)
-        )
 
 
 def _metric_totals(score: ResponseScore, response: Response) -> dict[MetricKey, Totals]:
@@ -171,9 +273,39 @@ def _metric_totals(score: ResponseScore, response: Response) -> dict[MetricKey, 
     )
 
 
-def _metric_rollups_add(response: Response, totals: dict[MetricKey, Totals]) -> None:
-    """Add what a response counts to its metric rollup rows; in the scoring transaction."""
-    if response.submitted_at is None or not totals:
+def _metric_rollups_add(
+    scored: list[_Scored], *, extra: dict[int, dict[MetricKey, Totals]], zone: ZoneInfo
+) -> None:
+    """Add what the batch's responses count now, less what they counted before, and `extra`
+    (the tickets opened for them) to their metric rollup rows: one upsert for the batch."""
+    rows: dict[RowKey, Totals] = {}
+    for score, _text_after, _text_before, metrics_before in scored:
+        response = score.response
+        if response.submitted_at is None:
+            continue
+        totals = totals_difference(_metric_totals(score, response), metrics_before)
+        for key, value in extra.get(response.pk, {}).items():
+            totals[key] = totals.get(key, Totals()).plus(value)
+        rows_merge(
+            rows,
+            rows_for(
+                day=response_day(response.submitted_at, zone),
+                touchpoint_id=response.touchpoint_id,
+                org_unit_path=response.org_unit.path if response.org_unit_id else "",
+                totals=totals,
+            ),
+        )
+    metric_rows_add(
+        MetricDaily,
+        tenant_id=current_tenant().pk,
+        rows={row: value for row, value in rows.items() if value != Totals()},
+    )
+
+
+def metric_ticket_count(*, response: Response) -> None:
+    """Count a ticket opened for `response` in its metric rollups (alerts calls this in the
+    transaction that opens a ticket outside a scoring batch)."""
+    if response.submitted_at is None:
         return
     metric_rows_add(
         MetricDaily,
@@ -182,15 +314,9 @@ def _metric_rollups_add(response: Response, totals: dict[MetricKey, Totals]) -> 
             day=response_day(response.submitted_at, tenant_zone(response.tenant)),
             touchpoint_id=response.touchpoint_id,
             org_unit_path=response.org_unit.path if response.org_unit_id else "",
-            totals=totals,
+            totals={(Metric.TICKETS, ""): Totals(1)},
         ),
     )
-
-
-def metric_ticket_count(*, response: Response) -> None:
-    """Count a ticket opened for `response` in its metric rollups (alerts calls this in the
-    transaction that opens the ticket)."""
-    _metric_rollups_add(response, {(Metric.TICKETS, ""): Totals(1)})
 
 
 def metric_rollups_rebuild() -> int:
@@ -281,7 +407,7 @@ def unscored_response_ids(*, older_than: timedelta | None = None, limit: int = 1
         )
 
 
-SWEEP_BATCH = 50
+SWEEP_BATCH = 200
 
 
 def unscored_responses_enqueue(*, older_than: timedelta | None = None) -> int:

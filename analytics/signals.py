@@ -2,8 +2,11 @@
 
 from django.dispatch import Signal
 
-# Sent inside the transaction that saved a response's score; kwargs: score.
-response_scored = Signal()
+# Sent inside the transaction that saved the scores of a scoring batch, one tenant's at a time
+# (kwargs: scores, the ResponseScores with their response); each receiver returns what it adds
+# to the metric rollups of these responses, counted in the batch's one upsert: {response id:
+# {(metric, key): analytics.metric_rollups.Totals}} (alerts: the tickets it opened).
+responses_scored = Signal()
 
 # Sent while a tenant's metric rollups are recounted; each receiver returns what it adds to
 # them: {response id: {(metric, key): analytics.metric_rollups.Totals}} (alerts: one ticket

@@ -258,21 +258,32 @@ def worker_measure(database_url: str, warmup_ids: list[int], ids: list[int]) -> 
 
 
 def inprocess_measure(ids: list[int]) -> None:
-    """The same service called directly: no broker, no task machinery, warm models."""
-    from analytics.services import response_score
+    """The same service called directly, a task's batch at a time: no broker, no task
+    machinery, warm models."""
+    from analytics.services import responses_score
+    from analytics.tasks import SCORING_BATCH
     from analytics.text import text_analyze
 
     cold = timed(lambda: text_analyze("预热模型"))
     tickets_before, cpu_before = ticket_count(), process_cpu_seconds()
-    seconds = timed(lambda: [response_score(response_id=response_id) for response_id in ids])
+    batches = [ids[start : start + SCORING_BATCH] for start in range(0, len(ids), SCORING_BATCH)]
+    seconds = timed(lambda: [responses_score(response_ids=batch) for batch in batches])
     cpu_ms = 1000 * (process_cpu_seconds() - cpu_before) / len(ids)
     tickets = ticket_count() - tickets_before
     print(
-        f"scoring_inprocess responses={len(ids)} seconds={seconds:.1f} "
+        f"scoring_inprocess responses={len(ids)} batch={SCORING_BATCH} seconds={seconds:.1f} "
         f"responses_per_s={len(ids) / seconds:.1f} tickets_opened={tickets} "
         f"cpu_ms_per_response={cpu_ms:.1f} cold_start_s={cold:.1f}",
         flush=True,
     )
+
+
+def rollups_report() -> None:
+    from bench.rollup_check import rollups_check
+
+    started = time.perf_counter()
+    check = rollups_check()
+    print(f"{check.line()} check_s={time.perf_counter() - started:.1f}", flush=True)
 
 
 def bench_run(args: argparse.Namespace, database_url: str) -> None:
@@ -291,7 +302,10 @@ def bench_run(args: argparse.Namespace, database_url: str) -> None:
         flush=True,
     )
     worker_measure(database_url, warmup_ids, ids)
-    inprocess_measure(inprocess_ids)
+    if inprocess_ids:
+        inprocess_measure(inprocess_ids)
+    rollups_report()
+    print(f"loadavg_1m_after={os.getloadavg()[0]:.2f}", flush=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -299,12 +313,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--responses", type=int, default=2000, help="scored by the worker")
     parser.add_argument("--inprocess", type=int, default=300, help="scored in this process")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument(
+        "--database", default=BENCH_DB, help="PostgreSQL database created and dropped for it"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return on_fresh_database(BENCH_DB, BENCH_REDIS_URL, lambda url: bench_run(args, url))
+    return on_fresh_database(args.database, BENCH_REDIS_URL, lambda url: bench_run(args, url))
 
 
 if __name__ == "__main__":
