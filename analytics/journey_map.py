@@ -24,7 +24,7 @@ from analytics.cx_index import (
 )
 from analytics.metric_rollups import Totals
 from analytics.models import Metric, OrgUnitMetricTarget, TouchpointMetric
-from analytics.selectors import metric_totals
+from analytics.selectors import metric_totals, metric_totals_of_periods
 from journeys.models import Journey, Stage, Touchpoint
 from organizations.models import OrgUnit, Tenant
 from surveys.models import Response
@@ -188,12 +188,11 @@ def journey_map_read(
     specs = metric_specs(ids, org_unit=org_unit, default_target=default_nps_target(tenant))
     unit_id = org_unit.pk if org_unit else 0
     sample = min_sample()
-    now_totals = metric_totals(
-        org_unit_id=unit_id, start=window.start, end=window.end, touchpoint_ids=ids
-    )
     before = window.previous
-    before_totals = metric_totals(
-        org_unit_id=unit_id, start=before.start, end=before.end, touchpoint_ids=ids
+    now_totals, before_totals = metric_totals_of_periods(
+        org_unit_id=unit_id,
+        periods=[(window.start, window.end), (before.start, before.end)],
+        touchpoint_ids=ids,
     )
     now = _cells_scored(touchpoints, specs, now_totals, sample=sample)
     then = _cells_scored(touchpoints, specs, before_totals, sample=sample)

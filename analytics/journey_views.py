@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -102,8 +103,17 @@ def map_filters(request: HttpRequest) -> MapFilters:
     )
 
 
-def _unit_choices(scope: OrgUnit | None) -> list[tuple[int, str]]:
-    units = OrgUnit.objects.order_by("path")
+def _unit_choices(scope: OrgUnit | None, shown: OrgUnit | None) -> list[tuple[int, str]]:
+    """The units the filter offers: the path from the top (or the member's scope) down to the
+    unit shown, and that unit's active children: a drill-down one level at a time, never a
+    list of every branch (thousands at a bank)."""
+    if shown is None:
+        roots = OrgUnit.objects.filter(parent__isnull=True).values("pk")
+        nearby = Q(parent__isnull=True) | Q(parent_id__in=roots, is_active=True)
+    else:
+        ancestors = [int(part) for part in shown.path.split("/") if part]
+        nearby = Q(pk__in=ancestors) | Q(parent=shown, is_active=True)
+    units = OrgUnit.objects.filter(nearby).order_by("path")
     if scope is not None:
         units = units.filter(path__startswith=scope.path)
     return [
@@ -117,7 +127,7 @@ def _filter_context(request: HttpRequest, filters: MapFilters) -> dict:
         "filters": filters,
         "query": filters.query(),
         "presets": PRESET_DAYS,
-        "unit_choices": _unit_choices(filters.scope),
+        "unit_choices": _unit_choices(filters.scope, filters.org_unit),
         "whole_tenant": filters.scope is None,
     }
 
