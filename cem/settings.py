@@ -199,6 +199,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unscored-responses": {"task": "analytics.tasks.sweep_unscored", "schedule": 60.0},
     "escalate-overdue-tickets": {"task": "alerts.tasks.escalate_overdue", "schedule": 300.0},
     "send-due-invitations": {"task": "surveys.tasks.dispatch_due_invitations", "schedule": 60.0},
+    "requeue-org-unit-imports": {
+        "task": "organizations.tasks.requeue_org_unit_imports",
+        "schedule": 60.0,
+    },
     "process-pending-events": {
         "task": "integrations.tasks.sweep_unprocessed_events",
         "schedule": 60.0,

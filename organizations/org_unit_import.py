@@ -14,6 +14,7 @@ import logging
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -495,6 +496,22 @@ def org_unit_import_start(*, file_name: str, content: bytes, by: AbstractBaseUse
     job = OrgUnitImport.objects.create(file_name=file_name[:200], content=content, created_by=by)
     transaction.on_commit(lambda: publish(run_org_unit_import, job.pk))
     return job
+
+
+def org_unit_imports_requeue(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Hand the jobs still queued after `older_than` to the workers again (all tenants): the
+    broker was down when they were uploaded, or their task was lost. A job runs once, so a
+    job queued twice is harmless. Returns how many were handed over."""
+    from organizations.broker import publish
+    from organizations.tasks import run_org_unit_import
+
+    with system_context():
+        waiting = list(
+            OrgUnitImport.all_tenants.filter(
+                status=OrgUnitImport.Status.QUEUED, created_at__lte=timezone.now() - older_than
+            ).values_list("pk", flat=True)[:100]
+        )
+    return sum(publish(run_org_unit_import, job_id) for job_id in waiting)
 
 
 def _job_update(job_id: int, **values) -> None:

@@ -254,3 +254,24 @@ def test_an_admin_moves_a_unit_in_the_page_and_a_cycle_is_refused_in_chinese(cli
     assert other.status_code == 404
     with tenant_context(world.tenant):
         assert OrgUnit.objects.get(pk=world.region.pk).parent_id == world.hq.pk
+
+
+def test_a_job_left_queued_is_handed_to_the_workers_again(world, owner, eager_tasks):
+    """The broker was down at the upload: the sweeper queues it again, and it runs once."""
+    import time_machine
+    from django.utils import timezone
+
+    from organizations.org_unit_import import org_unit_imports_requeue
+
+    with tenant_context(world.tenant):
+        job = OrgUnitImport.objects.create(
+            file_name="late.csv", content=csv_bytes("LATE,迟到的网点,branch,HQ,"), created_by=owner
+        )
+    assert org_unit_imports_requeue() == 0  # just uploaded: its own task may still come
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=2), tick=False):
+        assert org_unit_imports_requeue() == 1
+        assert org_unit_imports_requeue() == 0  # it ran
+    with tenant_context(world.tenant):
+        job.refresh_from_db()
+        assert job.status == OrgUnitImport.Status.DONE
+        assert OrgUnit.objects.filter(code="LATE").exists()
