@@ -39,7 +39,7 @@ from analytics.metric_rollups import MetricKey, Totals
 from analytics.models import Metric, ResponseScore, RiskFlag, Sentiment
 from analytics.services import metric_ticket_count
 from organizations.access import actor_require_permission
-from organizations.models import ApiKey, Tenant
+from organizations.models import ApiKey, OrgUnit, Tenant
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context
 from surveys.models import Response
@@ -297,6 +297,17 @@ def tickets_open_for_scores(*, scores: Sequence[ResponseScore]) -> list[Ticket]:
     return opened
 
 
+def default_queue_unit_id() -> int | None:
+    """Where a ticket goes when its response names no org unit (neither its link nor its
+    touchpoint has one): the tenant's top unit, so that it is never nobody's ticket."""
+    return (
+        OrgUnit.objects.filter(parent__isnull=True, is_active=True)
+        .order_by("path")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def _tickets_locked(response_ids: list[int]) -> dict[int, Ticket]:
     """The tickets of these responses, by response id, locked in a stable order."""
     found = Ticket.objects.select_for_update().filter(response_id__in=response_ids)
@@ -312,6 +323,9 @@ def _tickets_create(
         return []
     top = Ticket.objects.aggregate(top=Max("number"))["top"] or 0
     risk_hours = risk_sla_hours(tenant)
+    queue_id = None
+    if any(response.org_unit_id is None for response, _reasons in waiting):
+        queue_id = default_queue_unit_id()
     tickets = []
     for number, (response, reasons) in enumerate(waiting, start=top + 1):
         priority, hours = reasons.terms(risk_hours=risk_hours)
@@ -320,7 +334,7 @@ def _tickets_create(
                 tenant_id=tenant.pk,
                 number=number,
                 response=response,
-                org_unit_id=response.org_unit_id,
+                org_unit_id=response.org_unit_id or queue_id,
                 priority=priority,
                 sla_due_at=now + timedelta(hours=hours),
                 created_at=now,

@@ -19,6 +19,7 @@ from analytics.models import ResponseScore
 from analytics.services import response_score
 from organizations.db.guard import owner_session
 from organizations.tenancy import tenant_context
+from surveys.models import Response
 from tests.factories import PASSWORD
 from tests.helpers import BAD_ANSWERS, GOOD_ANSWERS, submit_and_score
 
@@ -367,3 +368,20 @@ def test_the_migration_merges_the_tickets_of_one_response_keeping_their_history(
         kept = Ticket.objects.get(response=alone)
         assert list(kept.rules.all()) == [default]
         assert list(kept.events.values_list("kind", flat=True)) == ["created"]
+
+
+def test_a_response_without_an_org_unit_opens_a_ticket_in_the_tenants_top_queue(world):
+    """Neither its link nor its touchpoint names a unit: the ticket is the head office's to
+    route, never nobody's."""
+    with tenant_context(world.tenant):
+        response = Response.objects.create(
+            survey=world.survey,
+            version=world.survey.live_version,
+            touchpoint=None,
+            org_unit=None,
+            answers={"nps_1": 0, "text_1": "太差了，我要投诉"},
+            submitted_at=timezone.now(),
+            status=Response.Status.COMPLETE,
+        )
+        response_score(response_id=response.pk)
+        assert Ticket.objects.get(response=response).org_unit_id == world.hq.pk
