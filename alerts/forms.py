@@ -352,3 +352,17 @@ class AlertRuleEditor:
                 spec["group"] = value_group(fact)
             specs[fact] = spec
         return specs
+
+
+class TicketReassignForm(forms.Form):
+    """Hand a ticket to a colleague: whom (a member who may work it) and why."""
+
+    assignee = forms.TypedChoiceField(label=_("改派给"), coerce=int)
+    reason = forms.CharField(label=_("改派原因"), max_length=500)
+
+    def __init__(self, *args, assignees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [
+            (member.user_id, member.user.get_full_name() or member.user.get_username())
+            for member in assignees
+        ]

@@ -38,8 +38,8 @@ from alerts.rules import (
 from analytics.metric_rollups import MetricKey, Totals
 from analytics.models import Metric, ResponseScore, RiskFlag, Sentiment
 from analytics.services import metric_ticket_count
-from organizations.access import actor_require_permission
-from organizations.models import ApiKey, OrgUnit, Tenant
+from organizations.access import PERMISSIONS, actor_require_permission
+from organizations.models import ApiKey, Membership, OrgUnit, Tenant
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context
 from surveys.models import Response
@@ -522,6 +522,61 @@ def ticket_transition(
         target=ticket,
         before={"status": previous},
         after={"status": ticket.status},
+    )
+    return ticket
+
+
+REASON_MAX = 500
+
+
+def ticket_assignees(ticket: Ticket) -> list[Membership]:
+    """The active members who may take the ticket over: their role works tickets and their
+    scope holds its org unit."""
+    unit_path = ticket.org_unit.path if ticket.org_unit_id else ""
+    members = Membership.objects.filter(
+        deactivated_at__isnull=True, role__in=PERMISSIONS["ticket.work"]
+    ).select_related("user", "org_unit")
+    return [m for m in members.order_by("user__username") if unit_path.startswith(m.scope_path)]
+
+
+@transaction.atomic
+def ticket_reassign(*, ticket: Ticket, to: AbstractBaseUser, reason: str, by: Actor) -> Ticket:
+    """Give an open ticket to another member who may work it, with a reason, recorded as its
+    own event: who had it, who has it now and why. An open ticket taken over is in progress."""
+    actor_require_permission(by, "ticket.work")
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("org_unit").get(pk=ticket.pk)
+    )
+    reason = reason.strip()
+    if not reason or len(reason) > REASON_MAX or "\x00" in reason:
+        raise TicketTransitionError(_("请填写改派原因（最多 %(max)d 字）。") % {"max": REASON_MAX})
+    if ticket.status not in OPEN_STATUSES:
+        raise TicketTransitionError(_("工单已解决或关闭，不能改派。"))
+    if to.pk not in {member.user_id for member in ticket_assignees(ticket)}:
+        raise TicketTransitionError(_("该成员不能处理这张工单（角色或数据范围不符，或已停用）。"))
+    if ticket.assignee_id == to.pk:
+        raise TicketTransitionError(_("工单已由该成员处理。"))
+    before = ticket.assignee.get_username() if ticket.assignee_id else None
+    previous = ticket.status
+    ticket.assignee = to
+    if ticket.status == S.OPEN:
+        ticket.status = S.IN_PROGRESS
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=["assignee", "status", "updated_at"])
+    _event(
+        ticket,
+        by=by,
+        kind=TicketEvent.Kind.REASSIGNED,
+        note=_("%(before)s → %(after)s：%(reason)s")
+        % {"before": before or _("未分派"), "after": to.get_username(), "reason": reason},
+        from_status=previous if ticket.status != previous else "",
+    )
+    audit_record(
+        by=by,
+        action="ticket.reassign",
+        target=ticket,
+        before={"assignee": before},
+        after={"assignee": to.get_username(), "reason": reason},
     )
     return ticket
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from alerts import selectors, services
-from alerts.forms import AlertRuleEditor, TicketActionForm
+from alerts.forms import AlertRuleEditor, TicketActionForm, TicketReassignForm
 from alerts.models import AlertRule, TicketStatus
 from alerts.rules import conditions_describe
 from organizations.access import require_permission, tenant_view
@@ -42,8 +42,29 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         "response__version", "response__customer", "root_cause"
     )
     ticket = get_object_or_404(tickets, number=number)
-    form = TicketActionForm(request.POST or None)
-    if request.method == "POST":
+    reassigning = request.POST.get("action") == "reassign"
+    form = TicketActionForm(None if reassigning else (request.POST or None))
+    assignees = services.ticket_assignees(ticket)
+    reassign_form = TicketReassignForm(request.POST if reassigning else None, assignees=assignees)
+    if request.method == "POST" and reassigning:
+        require_permission(request.membership, "ticket.work")
+        if reassign_form.is_valid():
+            to = next(
+                m.user for m in assignees if m.user_id == reassign_form.cleaned_data["assignee"]
+            )
+            try:
+                services.ticket_reassign(
+                    ticket=ticket,
+                    to=to,
+                    reason=reassign_form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                reassign_form.add_error(None, error)
+            else:
+                messages.success(request, _("已改派。"))
+                return redirect("ticket_detail", tenant_slug=request.tenant.slug, number=number)
+    elif request.method == "POST":
         require_permission(request.membership, "ticket.work")
         if form.is_valid():
             data = form.cleaned_data
@@ -77,6 +98,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
                 for name in services.transitions_available(ticket)
             ],
             "form": form,
+            "reassign_form": reassign_form,
             "root_causes": selectors.root_cause_list(),
         },
     )

@@ -4,6 +4,16 @@ import re
 from pathlib import Path
 
 EN = {
+    "改派": "Reassign",
+    "改派给": "Reassign to",
+    "改派原因": "Reason for reassigning",
+    "已改派。": "Reassigned.",
+    "请填写改派原因（最多 %(max)d 字）。": "Give a reason for reassigning (at most %(max)d characters).",
+    "工单已解决或关闭，不能改派。": "The ticket is resolved or closed and cannot be reassigned.",
+    "该成员不能处理这张工单（角色或数据范围不符，或已停用）。": "This member cannot work this ticket (role or scope does not fit, or deactivated).",
+    "工单已由该成员处理。": "The ticket is already with this member.",
+    "%(before)s → %(after)s：%(reason)s": "%(before)s → %(after)s: %(reason)s",
+    "未分派": "unassigned",
     "已删除「%(name)s」。": "Deleted “%(name)s”.",
     "「%(name)s」已有数据，已归档而不是删除：不再显示在旅程图上，数据保留，可随时恢复。": "“%(name)s” has data, so it was archived instead of deleted: it is off the journey map, its data is kept, and it can be restored at any time.",
     "请先移走或删除该阶段的触点（包括已归档的）。": "Move or remove the stage's touchpoints first (archived ones too).",
