@@ -158,6 +158,7 @@ class TicketEvent(TenantOwnedModel):
         MATCHED = "matched", _("新增命中")
         MERGED = "merged", _("合并")
         REASSIGNED = "reassigned", _("改派")
+        ASSIGNED = "assigned", _("自动分派")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

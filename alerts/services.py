@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -39,7 +39,7 @@ from analytics.metric_rollups import MetricKey, Totals
 from analytics.models import Metric, ResponseScore, RiskFlag, Sentiment
 from analytics.services import metric_ticket_count
 from organizations.access import PERMISSIONS, actor_require_permission
-from organizations.models import ApiKey, Membership, OrgUnit, Tenant
+from organizations.models import ApiKey, Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context
 from surveys.models import Response
@@ -341,6 +341,7 @@ def _tickets_create(
                 updated_at=now,
             )
         )
+    assigned = _tickets_assign(tickets)
     Ticket.objects.bulk_create(tickets)
     TicketRule.objects.bulk_create(
         [
@@ -350,17 +351,103 @@ def _tickets_create(
         ]
     )
     TicketEvent.objects.bulk_create(
-        TicketEvent(
-            tenant_id=tenant.pk,
-            ticket=ticket,
-            kind=TicketEvent.Kind.CREATED,
-            to_status=ticket.status,
-            note=reasons.describe(),
-            at=now,
-        )
-        for ticket, (_response, reasons) in zip(tickets, waiting, strict=True)
+        [
+            TicketEvent(
+                tenant_id=tenant.pk,
+                ticket=ticket,
+                kind=TicketEvent.Kind.CREATED,
+                to_status=ticket.status,
+                note=reasons.describe(),
+                at=now,
+            )
+            for ticket, (_response, reasons) in zip(tickets, waiting, strict=True)
+        ]
+        + [
+            TicketEvent(
+                tenant_id=tenant.pk,
+                ticket=ticket,
+                kind=TicketEvent.Kind.ASSIGNED,
+                note=_("分派给 %(user)s（%(how)s）") % {"user": username, "how": how},
+                at=now,
+            )
+            for ticket, username, how in assigned
+        ]
     )
     return tickets
+
+
+def _tickets_assign(tickets: list[Ticket]) -> list[tuple[Ticket, str, str]]:
+    """Give new tickets of units that assign automatically to one of the unit's active,
+    on-duty agents (scoped to that very unit): in turn after the last one given, or to the one
+    with the fewest open tickets, counting those given in this batch. Tickets of units that
+    leave them for claiming, or with no agent on duty, stay unassigned. Constant queries."""
+    unit_ids = {ticket.org_unit_id for ticket in tickets if ticket.org_unit_id}
+    modes = dict(
+        OrgUnit.objects.filter(pk__in=unit_ids)
+        .exclude(ticket_assignment=TicketAssignment.CLAIM)
+        .values_list("pk", "ticket_assignment")
+    )
+    if not modes:
+        return []
+    agents: dict[int, list[tuple[int, str]]] = {}
+    for unit_id, user_id, username in (
+        Membership.objects.filter(
+            org_unit_id__in=modes, role=Role.AGENT, on_duty=True, deactivated_at__isnull=True
+        )
+        .order_by("user_id")
+        .values_list("org_unit_id", "user_id", "user__username")
+    ):
+        agents.setdefault(unit_id, []).append((user_id, username))
+    load = dict(
+        Ticket.objects.filter(
+            assignee_id__in=[user for found in agents.values() for user, _name in found],
+            status__in=OPEN_STATUSES,
+        )
+        .values_list("assignee_id")
+        .annotate(open=Count("pk"))
+        .order_by()
+    )
+    last_given = dict(
+        TicketEvent.objects.filter(
+            kind=TicketEvent.Kind.ASSIGNED, ticket__org_unit_id__in=list(agents)
+        )
+        .order_by("ticket__org_unit_id", "-at", "-pk")
+        .distinct("ticket__org_unit_id")
+        .values_list("ticket__org_unit_id", "ticket__assignee_id")
+        if connection.vendor == "postgresql"
+        else _last_given_portable(list(agents))
+    )
+    assigned = []
+    for ticket in tickets:
+        found = agents.get(ticket.org_unit_id)
+        if not found:
+            continue
+        if modes[ticket.org_unit_id] == TicketAssignment.LEAST_LOADED:
+            user_id, username = min(found, key=lambda agent: (load.get(agent[0], 0), agent[0]))
+            how = _("在办最少")
+        else:
+            ids = [user for user, _name in found]
+            previous = last_given.get(ticket.org_unit_id)
+            turn = (ids.index(previous) + 1) % len(ids) if previous in ids else 0
+            user_id, username = found[turn]
+            how = _("轮流")
+        ticket.assignee_id = user_id
+        load[user_id] = load.get(user_id, 0) + 1
+        last_given[ticket.org_unit_id] = user_id
+        assigned.append((ticket, username, how))
+    return assigned
+
+
+def _last_given_portable(unit_ids: list[int]) -> dict[int, int]:
+    """The agent each unit's latest automatic assignment went to (without DISTINCT ON)."""
+    latest: dict[int, int] = {}
+    for unit_id, assignee_id in (
+        TicketEvent.objects.filter(kind=TicketEvent.Kind.ASSIGNED, ticket__org_unit_id__in=unit_ids)
+        .order_by("-at", "-pk")
+        .values_list("ticket__org_unit_id", "ticket__assignee_id")
+    ):
+        latest.setdefault(unit_id, assignee_id)
+    return latest
 
 
 def tickets_metric_totals(tickets: Iterable[Ticket]) -> dict[int, dict[MetricKey, Totals]]:

@@ -18,11 +18,20 @@ from alerts.forms import AlertRuleEditor, TicketActionForm, TicketReassignForm
 from alerts.models import AlertRule, TicketStatus
 from alerts.rules import conditions_describe
 from organizations.access import require_permission, tenant_view
+from organizations.members import membership_on_duty_set
 from surveys.rendering import answer_rows
 
 
 @tenant_view("ticket.view")
 def ticket_queue(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":  # an agent going on or off duty (automatic assignment)
+        membership_on_duty_set(
+            membership=request.membership,
+            on_duty=request.POST.get("on_duty") == "1",
+            by=request.user,
+        )
+        messages.success(request, _("已更新在岗状态。"))
+        return redirect("ticket_queue", tenant_slug=request.tenant.slug)
     status = request.GET.get("status", "")
     if status not in TicketStatus.values:
         status = ""

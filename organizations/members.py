@@ -366,3 +366,19 @@ def membership_deactivate(*, membership: Membership, by: AbstractBaseUser) -> Me
     )
     member_deactivated.send(sender=Membership, membership=membership, by=by)
     return membership
+
+
+@transaction.atomic
+def membership_on_duty_set(
+    *, membership: Membership, on_duty: bool, by: AbstractBaseUser
+) -> Membership:
+    """Mark a member on or off duty (automatic ticket assignment passes over those off duty):
+    the member themself, or an owner or admin."""
+    if membership.user_id != by.pk:
+        _manager_membership(by)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.on_duty != on_duty:
+        membership.on_duty = on_duty
+        membership.save(update_fields=["on_duty"])
+        audit_record(by=by, action="member.on_duty", target=membership, after={"on_duty": on_duty})
+    return membership

@@ -35,6 +35,12 @@ class Role(models.TextChoices):
     VIEWER = "viewer", _("只读")
 
 
+class TicketAssignment(models.TextChoices):
+    CLAIM = "claim", _("由坐席认领")
+    ROUND_ROBIN = "round_robin", _("在岗坐席轮流分派")
+    LEAST_LOADED = "least_loaded", _("分派给在办最少的在岗坐席")
+
+
 class OrgUnit(TenantOwnedModel):
     """A node of the tenant's organisation tree (HQ > region > branch > team).
 
@@ -66,6 +72,14 @@ class OrgUnit(TenantOwnedModel):
     # Deactivated units keep their data and history but leave every picker; a unit is deleted
     # only while nothing points at it.
     is_active = models.BooleanField(default=True)
+    # How the unit's new tickets find a person: left for claiming, or given to one of its
+    # on-duty agents in turn or to the one with the fewest open tickets.
+    ticket_assignment = models.CharField(
+        _("工单分派方式"),
+        max_length=16,
+        choices=TicketAssignment.choices,
+        default=TicketAssignment.CLAIM,
+    )
 
     class Meta:
         db_table = "cem_orgunit"
@@ -106,6 +120,8 @@ class Membership(TenantOwnedModel):
     created_at = models.DateTimeField(default=timezone.now)
     # Deactivated rather than deleted, so the audit log and ticket history keep their member.
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # An agent off duty (leave, a shift's end) is passed over by automatic ticket assignment.
+    on_duty = models.BooleanField(_("在岗"), default=True)
 
     class Meta:
         db_table = "cem_membership"

@@ -12,12 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from organizations.access import tenant_view
-from organizations.models import OrgUnit, OrgUnitImport
+from organizations.models import OrgUnit, OrgUnitImport, TicketAssignment
 from organizations.org_unit_import import COLUMNS, MAX_BYTES, org_unit_import_start
 from organizations.org_units import (
     OrgUnitError,
     org_unit_activate,
     org_unit_add,
+    org_unit_assignment_set,
     org_unit_deactivate,
     org_unit_delete,
     org_unit_move,
@@ -92,6 +93,10 @@ def org_unit_edit(request: HttpRequest, unit_id: int) -> HttpResponse:
                 )
             elif action == "move":
                 org_unit_move(unit=unit, parent=_posted_unit(request, "parent"), by=by)
+            elif action == "assignment":
+                org_unit_assignment_set(
+                    unit=unit, mode=request.POST.get("ticket_assignment", ""), by=by
+                )
             elif action == "deactivate":
                 org_unit_deactivate(unit=unit, by=by)
             elif action == "activate":
@@ -110,7 +115,13 @@ def org_unit_edit(request: HttpRequest, unit_id: int) -> HttpResponse:
             return redirect("org_unit_edit", tenant_slug=request.tenant.slug, unit_id=unit.pk)
     # A unit cannot move under itself or a descendant: those are not offered.
     move_choices = org_unit_choices().exclude(path__startswith=unit.path)
-    context = {"unit": unit, "problem": problem, "move_choices": move_choices, **_pickers()}
+    context = {
+        "unit": unit,
+        "problem": problem,
+        "move_choices": move_choices,
+        "assignment_modes": TicketAssignment.choices,
+        **_pickers(),
+    }
     return render(
         request, "organizations/org_unit_edit.html", context, status=400 if problem else 200
     )

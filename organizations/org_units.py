@@ -17,7 +17,7 @@ from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
 
 from organizations.access import actor_require_permission
-from organizations.models import Membership, OrgUnit, Tenant
+from organizations.models import Membership, OrgUnit, Tenant, TicketAssignment
 from organizations.services import Actor, audit_record, org_unit_create
 from organizations.signals import org_units_moved
 from organizations.tenancy import current_tenant
@@ -144,6 +144,26 @@ def org_unit_update(
     unit.name, unit.code, unit.kind, unit.manager = name, code, kind, manager
     unit.save(update_fields=["name", "code", "kind", "manager"])
     audit_record(by=by, action="org_unit.update", target=unit, before=before, after=_snapshot(unit))
+    return unit
+
+
+@transaction.atomic
+def org_unit_assignment_set(*, unit: OrgUnit, mode: str, by: Actor) -> OrgUnit:
+    """How the unit's new tickets find a person (organizations.models.TicketAssignment)."""
+    actor_require_permission(by, "org.manage")
+    if mode not in TicketAssignment.values:
+        raise OrgUnitError(_("未知的分派方式。"))
+    unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+    before = unit.ticket_assignment
+    unit.ticket_assignment = mode
+    unit.save(update_fields=["ticket_assignment"])
+    audit_record(
+        by=by,
+        action="org_unit.assignment",
+        target=unit,
+        before={"ticket_assignment": before},
+        after={"ticket_assignment": mode},
+    )
     return unit
 
 
