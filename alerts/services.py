@@ -38,8 +38,10 @@ from alerts.rules import (
 from analytics.metric_rollups import MetricKey, Totals
 from analytics.models import Metric, ResponseScore, RiskFlag, Sentiment
 from analytics.services import metric_ticket_count
+from customers.models import Customer
 from organizations.access import PERMISSIONS, actor_require_permission
 from organizations.models import ApiKey, Membership, OrgUnit, Role, Tenant, TicketAssignment
+from organizations.org_units import SENIOR_QUEUE
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context
 from surveys.models import Response
@@ -308,6 +310,29 @@ def default_queue_unit_id() -> int | None:
     )
 
 
+def _senior_queue_id(tenant: Tenant) -> int | None:
+    """The tenant's senior queue (organizations.org_units.senior_queue_set), if it is set and
+    still an active unit."""
+    unit_id = tenant.settings.get(SENIOR_QUEUE)
+    if not isinstance(unit_id, int) or isinstance(unit_id, bool):
+        return None
+    return OrgUnit.objects.filter(pk=unit_id, is_active=True).values_list("pk", flat=True).first()
+
+
+VIP_TAG = "vip"  # a customer tagged so (any case) is a VIP
+
+
+def _vip_customer_ids(responses: list[Response]) -> set[int]:
+    ids = {response.customer_id for response in responses if response.customer_id}
+    if not ids:
+        return set()
+    return {
+        pk
+        for pk, tags in Customer.objects.filter(pk__in=ids).values_list("pk", "tags")
+        if any(str(tag).strip().lower() == VIP_TAG for tag in tags or ())
+    }
+
+
 def _tickets_locked(response_ids: list[int]) -> dict[int, Ticket]:
     """The tickets of these responses, by response id, locked in a stable order."""
     found = Ticket.objects.select_for_update().filter(response_id__in=response_ids)
@@ -326,15 +351,18 @@ def _tickets_create(
     queue_id = None
     if any(response.org_unit_id is None for response, _reasons in waiting):
         queue_id = default_queue_unit_id()
+    senior = _senior_queue_id(tenant)
+    vip = _vip_customer_ids([response for response, _reasons in waiting]) if senior else set()
     tickets = []
     for number, (response, reasons) in enumerate(waiting, start=top + 1):
         priority, hours = reasons.terms(risk_hours=risk_hours)
+        to_senior = senior and (reasons.risks or response.customer_id in vip)
         tickets.append(
             Ticket(
                 tenant_id=tenant.pk,
                 number=number,
                 response=response,
-                org_unit_id=response.org_unit_id or queue_id,
+                org_unit_id=senior if to_senior else (response.org_unit_id or queue_id),
                 priority=priority,
                 sla_due_at=now + timedelta(hours=hours),
                 created_at=now,

@@ -4,6 +4,11 @@ import re
 from pathlib import Path
 
 EN = {
+    "停用的单位不能作为高级队列。": "A deactivated unit cannot be the senior queue.",
+    "高级队列：带风险信号（监管、媒体、法律）或 VIP 客户的新工单转到这里，而不是网点。": "Senior queue: new tickets with a risk signal (regulator, media, legal) or of a VIP customer come here instead of to the branch.",
+    "本单位是高级队列": "This unit is the senior queue",
+    "取消高级队列": "Stop being the senior queue",
+    "设为高级队列": "Make the senior queue",
     "工单分派方式": "Ticket assignment",
     "由坐席认领": "Agents claim them",
     "在岗坐席轮流分派": "In turn among agents on duty",

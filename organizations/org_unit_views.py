@@ -15,6 +15,7 @@ from organizations.access import tenant_view
 from organizations.models import OrgUnit, OrgUnitImport, TicketAssignment
 from organizations.org_unit_import import COLUMNS, MAX_BYTES, org_unit_import_start
 from organizations.org_units import (
+    SENIOR_QUEUE,
     OrgUnitError,
     org_unit_activate,
     org_unit_add,
@@ -23,6 +24,7 @@ from organizations.org_units import (
     org_unit_delete,
     org_unit_move,
     org_unit_update,
+    senior_queue_set,
 )
 from organizations.selectors import org_unit_choices, org_unit_manager_choices
 
@@ -93,6 +95,8 @@ def org_unit_edit(request: HttpRequest, unit_id: int) -> HttpResponse:
                 )
             elif action == "move":
                 org_unit_move(unit=unit, parent=_posted_unit(request, "parent"), by=by)
+            elif action in ("senior_queue", "senior_queue_clear"):
+                senior_queue_set(unit=unit if action == "senior_queue" else None, by=by)
             elif action == "assignment":
                 org_unit_assignment_set(
                     unit=unit, mode=request.POST.get("ticket_assignment", ""), by=by
@@ -120,6 +124,7 @@ def org_unit_edit(request: HttpRequest, unit_id: int) -> HttpResponse:
         "problem": problem,
         "move_choices": move_choices,
         "assignment_modes": TicketAssignment.choices,
+        "is_senior_queue": request.tenant.settings.get(SENIOR_QUEUE) == unit.pk,
         **_pickers(),
     }
     return render(

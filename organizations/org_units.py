@@ -167,6 +167,30 @@ def org_unit_assignment_set(*, unit: OrgUnit, mode: str, by: Actor) -> OrgUnit:
     return unit
 
 
+SENIOR_QUEUE = "senior_queue_unit_id"  # a key of Tenant.settings
+
+
+@transaction.atomic
+def senior_queue_set(*, unit: OrgUnit | None, by: Actor) -> Tenant:
+    """Make `unit` the tenant's senior queue (None: none), where tickets with a risk signal or
+    of a VIP customer go instead of their branch."""
+    actor_require_permission(by, "org.manage")
+    if unit is not None and not unit.is_active:
+        raise OrgUnitError(_("停用的单位不能作为高级队列。"))
+    tenant = Tenant.objects.select_for_update().get(pk=current_tenant().pk)
+    before = tenant.settings.get(SENIOR_QUEUE)
+    tenant.settings = {**tenant.settings, SENIOR_QUEUE: unit.pk if unit else None}
+    tenant.save(update_fields=["settings"])
+    audit_record(
+        by=by,
+        action="tenant.senior_queue",
+        target=tenant,
+        before={SENIOR_QUEUE: before},
+        after={SENIOR_QUEUE: unit.pk if unit else None},
+    )
+    return tenant
+
+
 def subtree_paths_rewrite(*, old_prefix: str, new_prefix: str) -> list[int]:
     """Give every unit under `old_prefix` the prefix `new_prefix` instead, in one UPDATE;
     returns their ids. Members and data keep their unit, so their scope follows."""

@@ -115,3 +115,35 @@ def test_the_unit_page_sets_the_mode_and_the_workbench_the_duty(client, world, o
     client.login(username=world.viewer.username, password=PASSWORD)
     refused = client.post(unit_page, {"action": "assignment", "ticket_assignment": "claim"})
     assert refused.status_code == 403
+
+
+def test_risk_and_vip_tickets_go_to_the_senior_queue_once_one_is_set(client, world, owner):
+    from customers.models import Customer
+    from organizations.org_units import senior_queue_set
+
+    threat = {**BAD_ANSWERS, "text_1": "再不处理我就投诉到银保监会"}
+    (before,) = [submit_and_score(world, threat)]
+    client.login(username=owner.username, password=PASSWORD)
+    unit_page = reverse("org_unit_edit", args=[world.tenant.slug, world.region.pk])
+    assert client.post(unit_page, {"action": "senior_queue"}).status_code == 302
+    with tenant_context(world.tenant):
+        vip = Customer.objects.create(external_id="C-VIP", tags=["VIP"])
+        plain = Customer.objects.create(external_id="C-1", tags=["普通"])
+    risky = submit_and_score(world, threat)
+    of_vip = submit_and_score(world, BAD_ANSWERS, external_customer_id=vip.external_id)
+    of_plain = submit_and_score(world, BAD_ANSWERS, external_customer_id=plain.external_id)
+    with tenant_context(world.tenant):
+        unit_of = {
+            response.pk: Ticket.objects.get(response=response).org_unit_id
+            for response in (before, risky, of_vip, of_plain)
+        }
+        assert unit_of == {
+            before.pk: world.branch.pk,  # opened before the senior queue was set
+            risky.pk: world.region.pk,
+            of_vip.pk: world.region.pk,
+            of_plain.pk: world.branch.pk,
+        }
+        senior_queue_set(unit=None, by=owner)
+    after = submit_and_score(world, threat)
+    with tenant_context(world.tenant):
+        assert Ticket.objects.get(response=after).org_unit_id == world.branch.pk
