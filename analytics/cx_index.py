@@ -59,6 +59,7 @@ class MetricSpec:
     key: str
     target: float
     weight: float
+    label: str = ""  # of a rating metric: its question, as people read it
 
 
 def on_100(metric: str, value: float) -> float:

@@ -27,7 +27,8 @@ from analytics.models import Metric, OrgUnitMetricTarget, TouchpointMetric
 from analytics.selectors import metric_totals, metric_totals_of_periods
 from journeys.models import Journey, Stage, Touchpoint
 from organizations.models import OrgUnit, Tenant
-from surveys.models import Response
+from surveys.definition import DEFAULT_LANGUAGE, iter_questions, localized
+from surveys.models import Response, SurveyVersion
 
 DEFAULT_NPS_TARGET_SETTING = "cx_default_nps_target"  # key in Tenant.settings
 
@@ -87,13 +88,48 @@ def metric_specs(
         ).values_list("touchpoint_metric_id", "org_unit_id", "target")
         for metric_id, _unit_id, target in sorted(found, key=lambda f: -nearness[f[1]]):
             overrides[metric_id] = target  # the nearest unit comes last and wins
+    labels = rating_labels([row.key for row in rows if row.metric == Metric.RATING])
     specs: dict[int, list[MetricSpec]] = {}
     for row in rows:
         specs.setdefault(row.touchpoint_id, []).append(
-            MetricSpec(row.metric, row.key, overrides.get(row.pk, row.target), row.weight)
+            MetricSpec(
+                row.metric,
+                row.key,
+                overrides.get(row.pk, row.target),
+                row.weight,
+                labels.get(row.key, ""),
+            )
         )
     default = [MetricSpec(Metric.NPS, "", default_target, 1.0)]
     return {touchpoint_id: specs.get(touchpoint_id, default) for touchpoint_id in touchpoint_ids}
+
+
+def rating_labels(keys: list[str]) -> dict[str, str]:
+    """The question texts of rating rollup keys ("<survey id>:<question key>"), from each
+    survey's live version (its latest draft before it is published): one query, none without
+    keys."""
+    wanted: dict[int, set[str]] = {}
+    for key in keys:
+        survey_id, _sep, question_key = key.partition(":")
+        if survey_id.isdigit():
+            wanted.setdefault(int(survey_id), set()).add(question_key)
+    if not wanted:
+        return {}
+    chosen: dict[int, dict] = {}
+    for survey_id, pk, live_id, definition in (
+        SurveyVersion.objects.filter(survey_id__in=wanted)
+        .order_by("number")
+        .values_list("survey_id", "pk", "survey__live_version_id", "definition")
+    ):
+        if live_id is None or pk == live_id:
+            chosen[survey_id] = definition
+    labels = {}
+    for survey_id, definition in chosen.items():
+        for question in iter_questions(definition):
+            if question.get("key") in wanted[survey_id]:
+                text = localized(question.get("text"), DEFAULT_LANGUAGE)
+                labels[f"{survey_id}:{question['key']}"] = text
+    return labels
 
 
 def _by_touchpoint(

@@ -131,6 +131,10 @@ def test_a_rating_question_of_a_survey_at_the_touchpoint_can_count(in_tenant):
             touchpoint=other, metric="rating", key=rating, target="75", weight="1", by=world.manager
         )
     assert (row.key, row.target, row.weight) == (rating, 75.0, 2.0)
+    (spec,) = metric_specs([world.touchpoint.pk], org_unit=None, default_target=30)[
+        world.touchpoint.pk
+    ]
+    assert spec.label == "请为柜员打分"  # the map shows the question, not its key
 
 
 def test_setting_a_metric_again_changes_it_and_is_audited(in_tenant):
