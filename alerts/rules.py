@@ -9,8 +9,10 @@ A leaf whose fact is missing (the survey had no such question) does not match. L
 (risk flags, aspects, topics) are tested with "contains" (the list holds the value) or "in"
 (the list holds one of the values).
 
-Beside matching, the module knows what each fact takes (NUMBER_FACTS, FACT_OPERATORS), checks
-that a tree tests values its facts can have, and describes a tree in words for people.
+The facts of a scored response are read here too (response_facts), so that scoring and the
+rule preview test the same ones. Beside matching, the module knows what each fact takes
+(NUMBER_FACTS, FACT_OPERATORS), checks that a tree tests values its facts can have, and
+describes a tree in words for people.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from analytics.models import ResponseScore, Sentiment
 from surveys.definition import SCALES
 
 FACTS = (
@@ -74,6 +77,29 @@ FACT_LABELS = {
     "aspect_positive": _lazy("正面方面"),
     "topic": _lazy("主题"),
 }
+
+
+def response_facts(score: ResponseScore) -> dict:
+    """What alert rules can test about a scored response (alerts/rules.py FACTS)."""
+    response = score.response
+    return {
+        "nps": score.nps,
+        "nps_category": score.nps_category,
+        "csat": score.csat,
+        "ces": score.ces,
+        "sentiment": score.sentiment_label,
+        "sentiment_score": score.sentiment_score,
+        "touchpoint": response.touchpoint.code if response.touchpoint_id else None,
+        "org_unit": response.org_unit.code if response.org_unit_id else None,
+        "risk_flag": [risk["flag"] for risk in score.risk_flags],
+        "aspect_negative": _aspects_with(score, Sentiment.NEGATIVE),
+        "aspect_positive": _aspects_with(score, Sentiment.POSITIVE),
+        "topic": list(score.topics),
+    }
+
+
+def _aspects_with(score: ResponseScore, polarity: str) -> list[str]:
+    return [opinion["aspect"] for opinion in score.aspects if opinion["polarity"] == polarity]
 
 
 def _is_in(fact: Any, values: Any) -> bool:

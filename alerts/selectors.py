@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from alerts.models import OPEN_STATUSES, AlertRule, RootCause, Ticket, TicketEvent, TicketRule
-from alerts.rules import conditions_match
+from alerts.rules import conditions_match, response_facts
 from analytics import selectors as analytics_selectors
 from analytics.models import NpsCategory, ResponseScore, RiskFlag, Sentiment
 from journeys.models import Touchpoint
@@ -106,10 +106,8 @@ class RulePreview:
 
 def alert_rule_preview(*, conditions: dict, scope_path: str, since: datetime) -> RulePreview:
     """Test well-formed `conditions` on the scored responses submitted since `since` in the org
-    subtree `scope_path`, exactly as scoring would (alerts.services.response_facts)."""
+    subtree `scope_path`, exactly as scoring would (alerts.rules.response_facts)."""
     # Imported here: services reads this module for the values rules may test.
-    from alerts.services import response_facts
-
     scores = list(
         analytics_selectors.scores_in_scope(scope_path=scope_path, since=since)
         .select_related("response__touchpoint", "response__org_unit")

@@ -34,9 +34,10 @@ from alerts.rules import (
     conditions_match,
     conditions_problems,
     conditions_validate,
+    response_facts,
 )
 from analytics.metric_rollups import MetricKey, Totals
-from analytics.models import Metric, ResponseScore, RiskFlag, Sentiment
+from analytics.models import Metric, ResponseScore, RiskFlag
 from analytics.services import metric_ticket_count
 from customers.models import Customer
 from organizations.access import PERMISSIONS, actor_require_permission
@@ -174,29 +175,6 @@ def alert_rule_delete(*, rule: AlertRule, by: Actor) -> None:
         )
     audit_record(by=by, action="alert_rule.delete", target=rule, before=_rule_state(rule))
     rule.delete()
-
-
-def response_facts(score: ResponseScore) -> dict:
-    """What alert rules can test about a scored response (alerts/rules.py FACTS)."""
-    response = score.response
-    return {
-        "nps": score.nps,
-        "nps_category": score.nps_category,
-        "csat": score.csat,
-        "ces": score.ces,
-        "sentiment": score.sentiment_label,
-        "sentiment_score": score.sentiment_score,
-        "touchpoint": response.touchpoint.code if response.touchpoint_id else None,
-        "org_unit": response.org_unit.code if response.org_unit_id else None,
-        "risk_flag": [risk["flag"] for risk in score.risk_flags],
-        "aspect_negative": _aspects_with(score, Sentiment.NEGATIVE),
-        "aspect_positive": _aspects_with(score, Sentiment.POSITIVE),
-        "topic": list(score.topics),
-    }
-
-
-def _aspects_with(score: ResponseScore, polarity: str) -> list[str]:
-    return [opinion["aspect"] for opinion in score.aspects if opinion["polarity"] == polarity]
 
 
 # Risk signals that reach a person whatever the rules say: urgent, on a short SLA. Churn is
