@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import html
 import http.client
 import json
 import os
@@ -284,35 +285,33 @@ class PoolExhaustedError(Exception):
 
 @dataclass(frozen=True)
 class RespondForm:
-    """What a respondent's browser keeps from the first GET to post the page back."""
+    """What a respondent's browser keeps from the first GET to post the page back: the form's
+    hidden fields (page, resume key, form token, ...), in page order."""
 
-    page_key: str
-    resume_key: str
-    form_token: str
+    hidden: tuple[tuple[str, str], ...]
 
 
-FORM_FIELD = re.compile(rb'name="(page|resume_key|form_token)" value="([^"]*)"')
+HIDDEN_FIELD = re.compile(rb'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+FORM_NEEDS = {"page", "resume_key", "form_token"}
 
 
 def respond_page_get(port: int, path: str) -> tuple[Reply, RespondForm | None]:
     """GET the survey page as a new respondent (no cookies): the page and its form's fields."""
     reply = http_request(port, "GET", path)
-    fields = {name.decode(): value.decode() for name, value in FORM_FIELD.findall(reply.body)}
-    if reply.status != 200 or len(fields) != 3:
+    hidden = tuple(
+        (name.decode(), html.unescape(value.decode()))
+        for name, value in HIDDEN_FIELD.findall(reply.body)
+    )
+    if reply.status != 200 or not FORM_NEEDS.issubset(name for name, _value in hidden):
         return reply, None
-    return reply, RespondForm(fields["page"], fields["resume_key"], fields["form_token"])
+    return reply, RespondForm(hidden)
 
 
 def respond_page_post(
     port: int, path: str, form: RespondForm, answers: list[tuple[str, str]]
 ) -> str | None:
     """POST the page (the bench survey has one) with the form's fields; it should thank."""
-    fields = [
-        ("form_token", form.form_token),
-        ("resume_key", form.resume_key),
-        ("page", form.page_key),
-        *answers,
-    ]
+    fields = [*form.hidden, *answers]
     reply = http_request(
         port,
         "POST",

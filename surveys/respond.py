@@ -38,6 +38,7 @@ from surveys.rendering import (
 )
 from surveys.selectors import link_by_token, response_in_progress
 from surveys.services import (
+    ResponseAlreadyStartedError,
     SurveyClosedError,
     response_begin,
     response_page_save,
@@ -132,6 +133,15 @@ FRAMED_ANYWHERE = csp_replace({"frame-ancestors": ["*"]})
 @FRAMED_ANYWHERE
 @never_cache  # a page shows what the respondent entered (a personal link: their answers)
 def respond(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        return _respond(request, token, stored_first=False)
+    except ResponseAlreadyStartedError:
+        # The page was rendered for a respondent with nothing stored, but a response is
+        # stored under its key by now (a double click, a second tab): go on with that one.
+        return _respond(request, token, stored_first=True)
+
+
+def _respond(request: HttpRequest, token: str, *, stored_first: bool) -> HttpResponse:
     link = _link_or_404(token)
     survey = link.survey
     with tenant_context(link.tenant):
@@ -143,7 +153,11 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
                 resume_key = _resume_key(request, link)
         else:
             resume_key = _resume_key(request, link)
-        response = response_in_progress(link=link, resume_key=resume_key)
+        # A form rendered before anything was stored for its key (a new respondent's first
+        # page, the busiest post there is) is saved without reading for a stored response:
+        # the key's unique constraint tells if one was stored meanwhile.
+        unsaved_form = not stored_first and not stale_form and request.POST.get("unsaved") == "1"
+        response = None if unsaved_form else response_in_progress(link=link, resume_key=resume_key)
         if response is not None and response.status == Response.Status.COMPLETE:
             if request.method == "POST":  # a double click on the last page
                 return redirect("respond_thanks", token=link.token)
@@ -297,6 +311,7 @@ def _page_render(
         "resume_key": response.resume_key,
         "form_token": _form_token(link, response.resume_key),
         "hidden_fields": response.extra if response.pk is None else {},
+        "unsaved": response.pk is None,
         "can_go_back": len(response.page_path) > 1 and position > 0,
         "page_number": position + 1,
         "page_count": len(page_keys),

@@ -260,6 +260,11 @@ class IdempotencyConflictError(Exception):
     """A client_submission_id already stored with a different submission."""
 
 
+class ResponseAlreadyStartedError(Exception):
+    """A new response's resume key is taken: an earlier request of the same respondent (a
+    double click, a second tab) stored a response under it first. Carry on with that one."""
+
+
 class SurveyClosedError(Exception):
     """The survey does not accept responses now; `reason` says why (see UNAVAILABLE)."""
 
@@ -331,9 +336,30 @@ def _completion_transaction(response: Response, *, with_customer: bool = False):
     INSERT (a replay) leaves the caller's transaction usable. Receivers of response_submitted
     only schedule work after commit."""
     personal = response.link_id is not None and response.link.kind == Link.Kind.PERSONAL
-    if with_customer or personal or transaction.get_connection().in_atomic_block:
+    if with_customer or personal:
+        return transaction.atomic()
+    return _lone_write()
+
+
+def _lone_write():
+    """Nothing around a single statement in autocommit; a savepoint inside a caller's
+    transaction, so that a refused INSERT leaves the caller's transaction usable."""
+    if transaction.get_connection().in_atomic_block:
         return transaction.atomic()
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _resume_key_claimed(response: Response):
+    """Around the first save of a respondent's response: ResponseAlreadyStartedError where
+    the resume key's unique constraint finds a response stored under it already. The common
+    case, a new respondent, costs one INSERT and no read first."""
+    try:
+        yield
+    except IntegrityError:
+        if response.pk is None and Response.objects.filter(resume_key=response.resume_key).exists():
+            raise ResponseAlreadyStartedError from None
+        raise
 
 
 def response_complete(response: Response) -> Response:
@@ -524,8 +550,9 @@ def response_page_save(
     the page with messages, and the values they entered are handed back to re-render.
 
     Each way out writes once: a page is one save, the last page one transaction (completion,
-    invitation, scoring after commit) that is the outermost one, so no savepoint is needed to
-    recover from a double submission.
+    invitation, scoring after commit). A new response is saved without a read first; where
+    its resume key is taken meanwhile, ResponseAlreadyStartedError says to carry on with the
+    stored one.
     """
     if response.status == Response.Status.COMPLETE:
         return PageOutcome(response, finished=True)
@@ -542,7 +569,8 @@ def response_page_save(
         response.answers = {**earlier, **answers}
         if len(response.page_path) > 1:
             response.page_path.pop()
-        response.save()
+        with _resume_key_claimed(response), _lone_write():
+            response.save()
         return PageOutcome(response, page_key=response.page_path[-1])
     if errors:
         return PageOutcome(response, page_key=page_key, errors=errors, values=raw_answers)
@@ -550,19 +578,16 @@ def response_page_save(
     following = next_page_key(definition, page_key, response.answers, response.extra)
     if following != END:
         response.page_path.append(following)
-        response.save()
+        with _resume_key_claimed(response), _lone_write():
+            response.save()
         return PageOutcome(response, page_key=following)
     reason = survey_unavailable_reason(survey=response.survey, link=response.link)
     if reason == "quota_full":
         raise survey_closed_error(reason)
     response.answers = _answers_on_path(definition, response.answers, response.extra)
     response.submitted_at = timezone.now()
-    try:
-        with _completion_transaction(response):
-            response_complete(response)
-    except IntegrityError:
-        # Submitted twice at once: the first one stands.
-        response = Response.objects.get(resume_key=response.resume_key)
+    with _resume_key_claimed(response), _completion_transaction(response):
+        response_complete(response)
     return PageOutcome(response, finished=True)
 
 

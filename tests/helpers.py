@@ -27,5 +27,5 @@ def respondent_post(client, url: str, data: dict, **extra):
     import re
 
     html = client.get(url).content.decode()
-    fields = dict(re.findall(r'name="(resume_key|form_token)" value="([^"]*)"', html))
+    fields = dict(re.findall(r'name="(resume_key|form_token|unsaved)" value="([^"]*)"', html))
     return client.post(url, {**fields, **data}, **extra)

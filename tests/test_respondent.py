@@ -1,8 +1,12 @@
 """The respondent's page: Chinese by default, English on request, clear errors that keep
 what was entered, one response per submission, closed surveys say so."""
 
+import re
+
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from organizations.tenancy import tenant_context
@@ -72,6 +76,20 @@ def test_a_double_submit_stores_one_response(client, world):
     first = respondent_post(client, page_url(world), form(nps_1="9", csat_1="4"))
     same_form_again = client.post(page_url(world), first.wsgi_request.POST)
     assert first.status_code == same_form_again.status_code == 302
+    with tenant_context(world.tenant):
+        assert Response.objects.count() == 1
+
+
+def test_a_new_respondents_page_is_stored_without_reading_for_a_stored_response(client, world):
+    page = client.get(page_url(world)).content.decode()
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    assert hidden["unsaved"] == "1"  # rendered with nothing stored under its resume key
+    with CaptureQueriesContext(connection) as queries:
+        reply = client.post(page_url(world), {**hidden, **form(nps_1="9", csat_1="4")})
+    assert reply.status_code == 302
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert not [sql for sql in statements if 'FROM "surveys_response"' in sql]
+    assert [sql for sql in statements if 'INSERT INTO "surveys_response"' in sql]
     with tenant_context(world.tenant):
         assert Response.objects.count() == 1
 

@@ -2,6 +2,7 @@
 hidden fields, version pinning, and the closed/expired/quota-full/already-answered states."""
 
 import copy
+import re
 
 import pytest
 from django.urls import reverse
@@ -54,6 +55,21 @@ def test_pages_follow_the_logic_and_the_response_completes_at_the_end(client, wo
     assert response.status == "complete" and response.submitted_at is not None
     assert response.answers == {"nps": 4, "why": "排队太久"} and response.extra == {"store": "SH01"}
     assert response.page_path == ["p1", "p2", "p3"]
+
+
+def test_a_first_page_posted_again_from_another_tab_goes_on_with_the_stored_response(
+    client, world, survey
+):
+    link = survey.links.get()
+    page = client.get(url_of(link)).content.decode()
+    first_form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    assert first_form["unsaved"] == "1"
+    assert client.post(url_of(link), {**first_form, "q_nps": "4"}).status_code == 302
+    # The same first page, rendered before anything was stored, sent again with another answer.
+    again = client.post(url_of(link), {**first_form, "q_nps": "3"})
+    assert again.status_code == 302 and "r=" + first_form["resume_key"] in again["Location"]
+    [response] = responses(world)
+    assert response.answers == {"nps": 3} and response.page_path == ["p1", "p2"]
 
 
 def test_a_promoter_skips_the_why_page(client, world, survey):
