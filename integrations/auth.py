@@ -1,8 +1,8 @@
 """Partner authentication: a per-tenant API key in `Authorization: Api-Key <key>`.
 
 A valid key sets the current tenant for the request; everything the API reads or writes is
-then scoped to that tenant by the default managers. The client address's rate is checked
-before the key, so missing and bad keys are throttled too.
+then scoped to that tenant by the default managers. The request is counted against the client
+address's rate before the key is looked up, so missing and bad keys are throttled too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from integrations.throttles import client_address_throttle_check
+from integrations.throttles import api_limits_count
 from organizations.models import ApiKey
 from organizations.selectors import api_key_by_prefix
 from organizations.services import API_KEY_PREFIX, api_key_hash
@@ -47,14 +47,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
     def authenticate(self, request):
-        client_address_throttle_check(request)
         header = request.headers.get("Authorization", "")
         scheme, _, raw = header.partition(" ")
         if scheme != self.keyword:
             raw = request.headers.get("X-Api-Key", "")
-            if not raw:
-                return None
-        parts = api_key_parse(raw.strip())
+        raw = raw.strip()
+        api_limits_count(request, raw)
+        if not raw:
+            return None
+        parts = api_key_parse(raw)
         if parts is None:
             raise exceptions.AuthenticationFailed("Malformed API key.")
         prefix, secret = parts

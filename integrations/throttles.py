@@ -1,20 +1,28 @@
-"""API request limits on the platform's own limiter: per client address before the key is
-looked at, then per key once it is known.
+"""API request limits on the platform's own limiter: per client address, and per key.
 
 DRF authenticates before it throttles, so a throttle in DEFAULT_THROTTLE_CLASSES never sees a
-request whose key fails: ApiKeyAuthentication calls `client_address_throttle_check` first.
+request whose key fails. ApiKeyAuthentication therefore calls `api_limits_count` before it
+looks the key up: one round trip counts the request against its client address and, when it
+presents a key, against that key. The key is named by a digest of the whole key, so only its
+holder can use up its limit. An address over its rate is refused at once; a key over its rate
+is refused by ApiKeyThrottle once the key has proved valid.
 Rates are "N/second|minute|hour|day" in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from organizations.ratelimit import client_address, rate_limit_exceeded
+from organizations.ratelimit import Limit, client_address, rate_limits_exceeded
 
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+ADDRESS_SCOPE = "api_address"
+KEY_SCOPE = "api_key"
+KEY_OVER_LIMIT = "cem_api_key_over_limit"  # set on the request by api_limits_count
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -23,53 +31,31 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIOD_SECONDS[period.strip()[:1]]
 
 
-class PlatformRateThrottle(BaseThrottle):
-    """A DRF throttle counting on organizations.ratelimit under `scope`, keyed by `get_key`."""
+def _limit(scope: str, key: str) -> Limit:
+    count, window_seconds = parse_rate(api_settings.DEFAULT_THROTTLE_RATES[scope])
+    return Limit(scope, key, count, window_seconds)
 
-    scope = ""
 
-    def __init__(self) -> None:
-        self.limit, self.window_seconds = parse_rate(
-            api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-        )
+def api_limits_count(request, presented_key: str) -> None:
+    """Count the request against its client address and the key it presents (if any), before
+    the key is checked. Raise Throttled (429 with Retry-After) when the address is over its
+    rate; note on the request whether the key is, for ApiKeyThrottle."""
+    limits = [_limit(ADDRESS_SCOPE, client_address(request))]
+    if presented_key:
+        digest = hashlib.sha256(presented_key.encode()).hexdigest()[:32]
+        limits.append(_limit(KEY_SCOPE, digest))
+    address_over, *key_over = rate_limits_exceeded(limits)
+    if address_over:
+        raise Throttled(wait=limits[0].window_seconds)
+    setattr(request, KEY_OVER_LIMIT, any(key_over))
 
-    def get_key(self, request) -> str | None:
-        raise NotImplementedError
+
+class ApiKeyThrottle(BaseThrottle):
+    """Requests per valid key, as api_limits_count counted them."""
 
     def allow_request(self, request, view) -> bool:
-        key = self.get_key(request)
-        if key is None:
-            return True
-        return not rate_limit_exceeded(
-            scope=self.scope, key=key, limit=self.limit, window_seconds=self.window_seconds
-        )
+        return not getattr(request, KEY_OVER_LIMIT, False)
 
     def wait(self) -> float:
         # The limiter does not say when its window frees a slot; a whole window is safe.
-        return float(self.window_seconds)
-
-
-class ClientAddressThrottle(PlatformRateThrottle):
-    """Every API request per client address, counted before the key is checked."""
-
-    scope = "api_address"
-
-    def get_key(self, request) -> str:
-        return client_address(request)
-
-
-class ApiKeyThrottle(PlatformRateThrottle):
-    """Requests per authenticated key."""
-
-    scope = "api_key"
-
-    def get_key(self, request) -> str | None:
-        api_key = getattr(request, "auth", None)
-        return api_key.prefix if api_key is not None else None
-
-
-def client_address_throttle_check(request) -> None:
-    """Raise Throttled (429 with Retry-After) when the client's address is over its rate."""
-    throttle = ClientAddressThrottle()
-    if not throttle.allow_request(request, None):
-        raise Throttled(wait=throttle.wait())
+        return float(parse_rate(api_settings.DEFAULT_THROTTLE_RATES[KEY_SCOPE])[1])

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -36,6 +38,16 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` requests per `window_seconds` for (scope, key)."""
+
+    scope: str
+    key: str
+    limit: int
+    window_seconds: int = 60
+
+
 class _LocalCounts:
     """Per-process fixed-window counts, for when Redis cannot be had."""
 
@@ -43,25 +55,35 @@ class _LocalCounts:
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def count(self, current: str, previous: str) -> tuple[int, int]:
+    def count(self, windows: list[tuple[str, str, int]]) -> list[tuple[int, int]]:
         with self._lock:
             if len(self._counts) >= LOCAL_MAX_KEYS:
                 self._counts.clear()
-            self._counts[current] = self._counts.get(current, 0) + 1
-            return self._counts[current], self._counts.get(previous, 0)
+            counts = []
+            for current, previous, _ttl in windows:
+                self._counts[current] = self._counts.get(current, 0) + 1
+                counts.append((self._counts[current], self._counts.get(previous, 0)))
+            return counts
 
 
-# INCR the current window (setting its expiry when it starts), read the previous one: one
-# command per request, cheaper for the request's process than a pipeline of three.
+# For each (current, previous) pair of keys: INCR the current window (setting its expiry when
+# it starts) and read the previous one. One command per request however many limits it
+# counts, cheaper for the request's process than a pipeline.
 COUNT_SCRIPT = """
-local now = redis.call('INCR', KEYS[1])
-if now == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {now, tonumber(redis.call('GET', KEYS[2])) or 0}
+local counts = {}
+for i = 1, #KEYS, 2 do
+  local now = redis.call('INCR', KEYS[i])
+  if now == 1 then redis.call('EXPIRE', KEYS[i], ARGV[(i + 1) / 2]) end
+  counts[#counts + 1] = now
+  counts[#counts + 1] = tonumber(redis.call('GET', KEYS[i + 1])) or 0
+end
+return counts
 """
 
 
 class _RedisCounts:
-    """Fixed-window counts in Redis: one round trip per request (a script: INCR, EXPIRE, GET)."""
+    """Fixed-window counts in Redis: one round trip per request (a script: INCR, EXPIRE, GET
+    for each limit)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -79,9 +101,10 @@ class _RedisCounts:
     def mark_down(self) -> None:
         self._down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
 
-    def count(self, current: str, previous: str, ttl: int) -> tuple[int, int]:
-        now_count, before = self._count(keys=[current, previous], args=[ttl])
-        return int(now_count), int(before)
+    def count(self, windows: list[tuple[str, str, int]]) -> list[tuple[int, int]]:
+        keys = [key for current, previous, _ttl in windows for key in (current, previous)]
+        flat = self._count(keys=keys, args=[ttl for _current, _previous, ttl in windows])
+        return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
 _local = _LocalCounts()
@@ -98,18 +121,21 @@ def _redis_counts() -> _RedisCounts | None:
     return _redis
 
 
-def rate_limit_exceeded(*, scope: str, key: str, limit: int, window_seconds: int = 60) -> bool:
-    """Count one request for (scope, key); True once more than `limit` fell in the last
-    `window_seconds` (a sliding window). Never raises for want of Redis."""
+def rate_limits_exceeded(limits: Sequence[Limit]) -> list[bool]:
+    """Count one request against each of `limits`, in one round trip; for each, True once
+    more than its limit fell in its last window (a sliding window). Never raises for want of
+    Redis."""
     now = time.time()
-    window = int(now // window_seconds)
-    current = f"rl:{scope}:{key}:{window}"
-    previous = f"rl:{scope}:{key}:{window - 1}"
+    windows = []
+    for limit in limits:
+        window = int(now // limit.window_seconds)
+        name = f"rl:{limit.scope}:{limit.key}"
+        windows.append((f"{name}:{window}", f"{name}:{window - 1}", 2 * limit.window_seconds))
     counts = None
     shared = _redis_counts()
     if shared is not None and shared.available():
         try:
-            counts = shared.count(current, previous, ttl=2 * window_seconds)
+            counts = shared.count(windows)
         except redis.RedisError as error:
             shared.mark_down()
             logger.warning(
@@ -118,7 +144,15 @@ def rate_limit_exceeded(*, scope: str, key: str, limit: int, window_seconds: int
                 error,
             )
     if counts is None:
-        counts = _local.count(current, previous)
-    in_window, in_previous = counts
-    overlap = 1.0 - (now % window_seconds) / window_seconds
-    return in_window + in_previous * overlap > limit
+        counts = _local.count(windows)
+    exceeded = []
+    for limit, (in_window, in_previous) in zip(limits, counts, strict=True):
+        overlap = 1.0 - (now % limit.window_seconds) / limit.window_seconds
+        exceeded.append(in_window + in_previous * overlap > limit.limit)
+    return exceeded
+
+
+def rate_limit_exceeded(*, scope: str, key: str, limit: int, window_seconds: int = 60) -> bool:
+    """Count one request for (scope, key); True once more than `limit` fell in the last
+    `window_seconds` (a sliding window). Never raises for want of Redis."""
+    return rate_limits_exceeded([Limit(scope, key, limit, window_seconds)])[0]

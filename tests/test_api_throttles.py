@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from organizations.services import API_KEY_PREFIX
+
 
 @pytest.fixture
 def rates(settings, local_cache):
@@ -57,3 +59,27 @@ def test_the_address_limit_covers_valid_keys_too(world, other_world, rates):
 def test_the_x_api_key_header_authenticates(world):
     client = APIClient(HTTP_X_API_KEY=world.api_key_plaintext)
     assert client.get("/api/v1/surveys/").status_code == 200
+
+
+def test_a_wrong_secret_with_a_keys_prefix_does_not_use_up_that_keys_limit(world, rates):
+    rates(per_address="100/minute", per_key="2/minute")
+    forged = client_from("198.51.100.9", f"{API_KEY_PREFIX}{world.api_key.prefix}_not-the-secret")
+    assert [forged.get("/api/v1/surveys/").status_code for _ in range(5)] == [401] * 5
+    key = world.api_key_plaintext
+    assert client_from("198.51.100.1", key).get("/api/v1/surveys/").status_code == 200
+    assert client_from("198.51.100.2", key).get("/api/v1/surveys/").status_code == 200
+    assert_throttled(client_from("198.51.100.3", key).get("/api/v1/surveys/"))
+
+
+def test_a_request_counts_its_address_and_its_key_in_one_round_trip(world, monkeypatch):
+    import organizations.ratelimit
+
+    counted = []
+    real = organizations.ratelimit.rate_limits_exceeded
+    monkeypatch.setattr(
+        "integrations.throttles.rate_limits_exceeded",
+        lambda limits: counted.append([limit.scope for limit in limits]) or real(limits),
+    )
+    client = client_from("198.51.100.4", world.api_key_plaintext)
+    assert client.get("/api/v1/surveys/").status_code == 200
+    assert counted == [["api_address", "api_key"]]
