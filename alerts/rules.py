@@ -7,7 +7,8 @@
              {"fact": "aspect_negative", "op": "contains", "value": "等待时间"}]}
 A leaf whose fact is missing (the survey had no such question) does not match. List facts
 (risk flags, aspects, topics) are tested with "contains" (the list holds the value) or "in"
-(the list holds one of the values).
+(the list holds one of the values). The language and its operators are organizations/
+conditions.py, shared with survey logic and invitation triggers.
 
 The facts of a scored response are read here too (response_facts), so that scoring and the
 rule preview test the same ones. Beside matching, the module knows what each fact takes
@@ -17,14 +18,19 @@ describes a tree in words for people.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from analytics.models import ResponseScore, Sentiment
+from organizations.conditions import (
+    ConditionError,
+    condition_leaves,
+    condition_match,
+    condition_validate,
+)
 from surveys.definition import SCALES
 
 FACTS = (
@@ -102,76 +108,28 @@ def _aspects_with(score: ResponseScore, polarity: str) -> list[str]:
     return [opinion["aspect"] for opinion in score.aspects if opinion["polarity"] == polarity]
 
 
-def _is_in(fact: Any, values: Any) -> bool:
-    if isinstance(fact, list):
-        return any(item in values for item in fact)
-    return fact in values
+# What a rule may ask of a fact: every operator FACT_OPERATORS offers for some fact.
+RULE_OPERATORS = tuple(dict.fromkeys(op for ops in FACT_OPERATORS.values() for op in ops))
 
 
-OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "lt": operator.lt,
-    "lte": operator.le,
-    "gt": operator.gt,
-    "gte": operator.ge,
-    "in": _is_in,
-    # A list fact holds the value; a text fact has it as a substring.
-    "contains": lambda fact, value: value in fact,
-}
+def _fact_problem(name: Any) -> str | None:
+    if name in FACTS:
+        return None
+    return _("未知的事实 %(name)s，可用：%(facts)s。") % {"name": name, "facts": "、".join(FACTS)}
 
 
-class RuleError(ValueError):
-    """The condition tree is malformed; the message says where."""
-
-
-def conditions_validate(node: Mapping[str, Any], path: str = "conditions") -> None:
-    if not isinstance(node, Mapping):
-        raise RuleError(f"{path} must be an object.")
-    groups = [key for key in ("all", "any") if key in node]
-    if groups:
-        children = node[groups[0]]
-        if len(groups) > 1 or not isinstance(children, list) or not children:
-            raise RuleError(f"{path} needs exactly one of all/any with a non-empty list.")
-        for index, child in enumerate(children):
-            conditions_validate(child, f"{path}.{groups[0]}[{index}]")
-        return
-    if node.get("fact") not in FACTS:
-        raise RuleError(f"{path}.fact must be one of {', '.join(FACTS)}.")
-    if node.get("op") not in OPERATORS:
-        raise RuleError(f"{path}.op must be one of {', '.join(OPERATORS)}.")
-    if "value" not in node:
-        raise RuleError(f"{path}.value is missing.")
-    if node["op"] == "in" and not isinstance(node["value"], list):
-        raise RuleError(f"{path}.value must be a list for 'in'.")
-    if node["op"] == "contains" and isinstance(node["value"], (list, dict)):
-        raise RuleError(f"{path}.value must be a single value for 'contains'.")
-    if node["fact"] in LIST_FACTS and node["op"] not in LIST_OPERATORS:
-        raise RuleError(f"{path}.op must be 'contains' or 'in' for {node['fact']}.")
+def conditions_validate(node: Any, path: str = "conditions") -> None:
+    """Raise ConditionError unless `node` is a rule's tree (organizations/conditions.py) of
+    facts, each tested with an operator that makes sense for it."""
+    condition_validate(node, subjects={"fact": _fact_problem}, operators=RULE_OPERATORS, path=path)
+    for leaf in condition_leaves(node):
+        problem = operator_problem(leaf["fact"], leaf["op"])
+        if problem:
+            raise ConditionError(problem, path)
 
 
 def conditions_match(node: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
-    if "all" in node:
-        return all(conditions_match(child, facts) for child in node["all"])
-    if "any" in node:
-        return any(conditions_match(child, facts) for child in node["any"])
-    fact = facts.get(node["fact"])
-    if fact is None or fact == "":
-        return False
-    try:
-        return bool(OPERATORS[node["op"]](fact, node["value"]))
-    except TypeError:
-        return False
-
-
-def conditions_leaves(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """The leaves of a well-formed tree, depth first."""
-    for key in ("all", "any"):
-        if key in node:
-            for child in node[key]:
-                yield from conditions_leaves(child)
-            return
-    yield node
+    return condition_match(node, lambda leaf: facts.get(leaf["fact"]))
 
 
 COMPARISON_SYMBOLS = {"eq": "=", "ne": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
@@ -274,7 +232,7 @@ def conditions_problems(
 ) -> list[str]:
     """What is wrong with the leaves of a well-formed tree, each message naming its condition."""
     problems = []
-    for number, leaf in enumerate(conditions_leaves(node), start=1):
+    for number, leaf in enumerate(condition_leaves(node), start=1):
         fact, op = leaf["fact"], leaf["op"]
         problem = operator_problem(fact, op) or value_problem(fact, op, leaf["value"], known)
         if problem:

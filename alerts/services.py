@@ -30,7 +30,6 @@ from alerts.models import (
 )
 from alerts.rules import (
     DEFAULT_CONDITIONS,
-    RuleError,
     conditions_match,
     conditions_problems,
     conditions_validate,
@@ -41,6 +40,7 @@ from analytics.models import Metric, ResponseScore, RiskFlag
 from analytics.services import metric_ticket_count
 from customers.models import Customer
 from organizations.access import PERMISSIONS, actor_require_permission
+from organizations.conditions import ConditionError
 from organizations.models import ApiKey, Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.org_units import SENIOR_QUEUE
 from organizations.services import Actor, audit_record
@@ -95,7 +95,7 @@ def _rule_check(rule: AlertRule) -> None:
     not fit."""
     try:
         conditions_validate(rule.conditions)
-    except RuleError as error:
+    except ConditionError as error:
         raise ValidationError(str(error)) from error
     problems = conditions_problems(rule.conditions, selectors.rule_fact_choices())
     if problems:

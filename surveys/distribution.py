@@ -23,11 +23,16 @@ from django.utils.translation import gettext as _
 from customers.models import ContactPolicy, Customer
 from customers.services import unsubscribe_token
 from organizations.broker import publish
+from organizations.conditions import (
+    ConditionError,
+    condition_match,
+    condition_text,
+    condition_validate,
+)
 from organizations.messaging import Message, deliver
 from organizations.services import Actor, audit_record
 from organizations.tenancy import system_context, tenant_context
 from surveys.definition import localized
-from surveys.logic import OPERATORS
 from surveys.models import Channel, Invitation, Link, Survey, Trigger
 from surveys.services import fields_check, survey_unavailable_reason
 
@@ -38,43 +43,62 @@ WHY = Invitation.Suppression
 # --- triggers ----------------------------------------------------------------------------------
 
 
+# What a trigger may test of the customer an event is about.
+CUSTOMER_FACTS = ("tags",)
+
+
+def _property_problem(name: Any) -> str | None:
+    if isinstance(name, str) and name.strip():
+        return None
+    return _("属性条件须写明事件属性的名称。")
+
+
+def _customer_problem(name: Any) -> str | None:
+    if name in CUSTOMER_FACTS:
+        return None
+    return _("客户条件只能检查 %(facts)s。") % {"facts": "、".join(CUSTOMER_FACTS)}
+
+
 def trigger_conditions_validate(conditions: Any) -> None:
-    """{"all": [{"property": "amount", "op": "gte", "value": 1000}, {"tag": "vip"},
-    {"not_tag": "staff"}]}; an empty object always matches."""
+    """A condition (organizations/conditions.py) over the event's properties and its customer:
+    {"all": [{"property": "amount", "op": "gte", "value": 1000},
+             {"customer": "tags", "op": "contains", "value": "vip"},
+             {"not": {"customer": "tags", "op": "contains", "value": "staff"}}]}
+    An empty object always matches."""
     if conditions in (None, {}):
         return
-    if not isinstance(conditions, dict) or not isinstance(conditions.get("all"), list):
-        raise ValidationError(_('触发条件须为 {"all": [...]} 形式。'))
-    for leaf in conditions["all"]:
-        if not isinstance(leaf, dict):
-            raise ValidationError(_("每个触发条件须为一个对象。"))
-        if "tag" in leaf or "not_tag" in leaf:
-            continue
-        if not leaf.get("property") or leaf.get("op") not in OPERATORS or "value" not in leaf:
-            raise ValidationError(
-                _("属性条件需要 property、op（%(ops)s）和 value。") % {"ops": ", ".join(OPERATORS)}
-            )
+    try:
+        condition_validate(
+            conditions, subjects={"property": _property_problem, "customer": _customer_problem}
+        )
+    except ConditionError as error:
+        raise ValidationError(str(error)) from error
+
+
+def trigger_conditions_text(trigger: Trigger) -> str:
+    """A trigger's condition as people read it: "amount ≥ 1000 且 客户标签 包含 vip"."""
+    if not trigger.conditions:
+        return ""
+    return condition_text(
+        trigger.conditions,
+        lambda leaf: leaf["property"] if "property" in leaf else _("客户标签"),
+    )
 
 
 def trigger_matches(trigger: Trigger, *, properties: dict, tags: list[str]) -> bool:
-    for leaf in (trigger.conditions or {}).get("all", []):
-        if "tag" in leaf:
-            if leaf["tag"] not in tags:
-                return False
-        elif "not_tag" in leaf:
-            if leaf["not_tag"] in tags:
-                return False
-        else:
-            fact = properties.get(leaf["property"])
-            try:
-                if fact is None or not OPERATORS[leaf["op"]](fact, leaf["value"]):
-                    return False
-            except TypeError:
-                return False
-    return True
+    if not trigger.conditions:
+        return True
+    customer = {"tags": tags}
+    return condition_match(
+        trigger.conditions,
+        lambda leaf: (
+            properties.get(leaf["property"])
+            if "property" in leaf
+            else customer.get(leaf["customer"])
+        ),
+    )
 
 
-@transaction.atomic
 def trigger_create(
     *,
     survey: Survey,

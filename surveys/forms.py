@@ -262,7 +262,7 @@ def trigger_conditions_from_post(post) -> dict:
         value = number_or_text(post.get("value", ""))
         leaves.append({"property": post["property"].strip(), "op": post["op"], "value": value})
     if post.get("tag", "").strip():
-        leaves.append({"tag": post["tag"].strip()})
+        leaves.append({"customer": "tags", "op": "contains", "value": post["tag"].strip()})
     return {"all": leaves} if leaves else {}
 
 

@@ -4,20 +4,20 @@ A condition is a small tree:
     {"all": [...]} | {"any": [...]} | {"not": {...}}
     {"question": "nps_1", "op": "lte", "value": 6}
     {"hidden": "store", "op": "eq", "value": "SH01"}
-Operators: eq ne lt lte gt gte in not_in contains answered not_answered. A question may only
-depend on questions of earlier pages, so a page is complete when it is shown, with or without
-JavaScript in the respondent's browser.
+The language and its operators are organizations/conditions.py, shared with alert rules and
+invitation triggers. A question may only depend on questions of earlier pages, so a page is
+complete when it is shown, with or without JavaScript in the respondent's browser.
 """
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
 
+from organizations import conditions
 from surveys.definition import (
     DefinitionError,
     answer_display,
@@ -26,80 +26,44 @@ from surveys.definition import (
     unknown_keys_error,
 )
 
-OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "lt": operator.lt,
-    "lte": operator.le,
-    "gt": operator.gt,
-    "gte": operator.ge,
-    "in": lambda fact, values: fact in values,
-    "not_in": lambda fact, values: fact not in values,
-    "contains": lambda fact, value: value in fact,
-}
-PRESENCE = ("answered", "not_answered")
 END = "end"
 PIPE = re.compile(r"\{\{\s*(hidden\.)?([a-z][a-z0-9_]*)\s*\}\}")
 
 
 def condition_validate(node: Any, *, known: list[str], hidden: list[str]) -> None:
     """Raise DefinitionError unless `node` is a condition over `known` questions and `hidden`."""
-    if not isinstance(node, Mapping):
-        raise DefinitionError(_("条件须为一个对象。"))
-    for group in ("all", "any"):
-        if group in node:
-            if not isinstance(node[group], list) or not node[group]:
-                raise DefinitionError(_("%(group)s 需要非空的条件列表。") % {"group": group})
-            for child in node[group]:
-                condition_validate(child, known=known, hidden=hidden)
-            return
-    if "not" in node:
-        condition_validate(node["not"], known=known, hidden=hidden)
-        return
-    if "question" in node:
-        if node["question"] not in known:
-            raise DefinitionError(
-                _("条件引用了 %(key)s，但它不是前面的题目（条件只能依赖前面页的题目）。")
-                % {"key": node["question"]}
-            )
-    elif node.get("hidden") not in hidden:
-        raise DefinitionError(
-            _("条件引用了未声明的隐藏字段 %(name)s。") % {"name": node.get("hidden")}
+
+    def question_problem(key: Any) -> str | None:
+        if key in known:
+            return None
+        return _("条件引用了 %(key)s，但它不是前面的题目（条件只能依赖前面页的题目）。") % {
+            "key": key
+        }
+
+    def hidden_problem(name: Any) -> str | None:
+        if name in hidden:
+            return None
+        return _("条件引用了未声明的隐藏字段 %(name)s。") % {"name": name}
+
+    try:
+        conditions.condition_validate(
+            node, subjects={"question": question_problem, "hidden": hidden_problem}
         )
-    if node.get("op") not in (*OPERATORS, *PRESENCE):
-        raise DefinitionError(_("未知的条件运算符 %(op)s。") % {"op": node.get("op")})
-    if node["op"] in OPERATORS and "value" not in node:
-        raise DefinitionError(_("运算符 %(op)s 需要一个值。") % {"op": node["op"]})
+    except conditions.ConditionError as error:
+        raise DefinitionError(error.reason) from error
 
 
 def condition_match(node: Mapping[str, Any], answers: Mapping[str, Any], hidden: Mapping) -> bool:
-    if "all" in node:
-        return all(condition_match(child, answers, hidden) for child in node["all"])
-    if "any" in node:
-        return any(condition_match(child, answers, hidden) for child in node["any"])
-    if "not" in node:
-        return not condition_match(node["not"], answers, hidden)
-    fact = answers.get(node["question"]) if "question" in node else hidden.get(node["hidden"])
-    if node["op"] in PRESENCE:
-        return (fact not in (None, "", [], {})) == (node["op"] == "answered")
-    if fact is None:
-        return False
-    try:
-        return bool(OPERATORS[node["op"]](fact, node["value"]))
-    except TypeError:
-        # Compare numbers given as strings (hidden fields arrive as text).
-        try:
-            return bool(OPERATORS[node["op"]](float(fact), float(node["value"])))
-        except (TypeError, ValueError):
-            return False
+    return conditions.condition_match(
+        node,
+        lambda leaf: (
+            answers.get(leaf["question"]) if "question" in leaf else hidden.get(leaf["hidden"])
+        ),
+    )
 
 
 def _refers_to(node: Mapping[str, Any], keys: set[str]) -> bool:
-    if "all" in node or "any" in node:
-        return any(_refers_to(child, keys) for child in node.get("all", node.get("any", [])))
-    if "not" in node:
-        return _refers_to(node["not"], keys)
-    return node.get("question") in keys
+    return any(leaf.get("question") in keys for leaf in conditions.condition_leaves(node))
 
 
 def questions_to_show(page: Mapping[str, Any], answers: Mapping, hidden: Mapping) -> list[dict]:
@@ -212,34 +176,8 @@ def answers_clean_along_path(
     return answers, errors
 
 
-SYMBOLS = {
-    "eq": "=",
-    "ne": "≠",
-    "lt": "<",
-    "lte": "≤",
-    "gt": ">",
-    "gte": "≥",
-    "in": "∈",
-    "not_in": "∉",
-}
-
-
 def condition_text(node: Mapping[str, Any]) -> str:
     """A condition as a CX manager reads it: "nps ≤ 6 且 why 已回答"."""
-    if "all" in node:
-        return _(" 且 ").join(condition_text(child) for child in node["all"])
-    if "any" in node:
-        return "（" + _(" 或 ").join(condition_text(child) for child in node["any"]) + "）"
-    if "not" in node:
-        return _("非") + "（" + condition_text(node["not"]) + "）"
-    subject = node.get("question") or f"hidden.{node.get('hidden')}"
-    op = node["op"]
-    if op == "answered":
-        return _("%(subject)s 已回答") % {"subject": subject}
-    if op == "not_answered":
-        return _("%(subject)s 未回答") % {"subject": subject}
-    if op == "contains":
-        return _("%(subject)s 包含 %(value)s") % {"subject": subject, "value": node["value"]}
-    value = node["value"]
-    shown = "、".join(map(str, value)) if isinstance(value, list) else str(value)
-    return f"{subject} {SYMBOLS[op]} {shown}"
+    return conditions.condition_text(
+        node, lambda leaf: leaf.get("question") or f"hidden.{leaf.get('hidden')}"
+    )

@@ -518,7 +518,12 @@ def survey_distribution(request: HttpRequest, survey_id: int) -> HttpResponse:
             "links": links,
             "org_units": org_unit_choices().exclude(kind=OrgUnit.Kind.BRANCH),
             "widget_url": request.build_absolute_uri(static("cem-widget.js")),
-            "triggers": survey.triggers.select_related("touchpoint").order_by("-is_active", "pk"),
+            "triggers": [
+                {"trigger": trigger, "conditions": distribution.trigger_conditions_text(trigger)}
+                for trigger in survey.triggers.select_related("touchpoint").order_by(
+                    "-is_active", "pk"
+                )
+            ],
             "touchpoints": Touchpoint.objects.select_related("stage__journey").order_by("pk"),
             "channels": Channel.choices,
             "operators": CONDITION_OPERATORS[:8],

@@ -109,8 +109,18 @@ def test_a_matching_event_invites_the_customer_with_a_personal_link(api, world, 
     [
         ({"all": [{"property": "amount", "op": "gte", "value": 1000}]}, True),
         ({"all": [{"property": "amount", "op": "gte", "value": 9000}]}, False),
-        ({"all": [{"tag": "vip"}]}, True),
-        ({"all": [{"not_tag": "vip"}]}, False),
+        ({"all": [{"property": "amount", "op": "gte", "value": "1000"}]}, True),  # text as number
+        ({"all": [{"customer": "tags", "op": "contains", "value": "vip"}]}, True),
+        ({"not": {"customer": "tags", "op": "contains", "value": "vip"}}, False),
+        (
+            {
+                "any": [
+                    {"property": "channel", "op": "in", "value": ["app", "wechat"]},
+                    {"customer": "tags", "op": "contains", "value": "vip"},
+                ]
+            },
+            True,
+        ),
         ({}, True),
     ],
 )
@@ -257,7 +267,10 @@ def test_adding_a_trigger_in_the_browser_form_validates_it(client, world, trigge
     with tenant_context(world.tenant):
         added = world.survey.triggers.get(event_type="card.activated")
     assert added.conditions == {
-        "all": [{"property": "amount", "op": "gt", "value": 100}, {"tag": "vip"}]
+        "all": [
+            {"property": "amount", "op": "gt", "value": 100},
+            {"customer": "tags", "op": "contains", "value": "vip"},
+        ]
     }
     page = client.post(
         url, {"action": "trigger_add", "event_type": "", "channel": "sms"}, follow=True

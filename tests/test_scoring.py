@@ -2,8 +2,9 @@
 
 import pytest
 
-from alerts.rules import DEFAULT_CONDITIONS, RuleError, conditions_match, conditions_validate
+from alerts.rules import DEFAULT_CONDITIONS, conditions_match, conditions_validate
 from analytics.scoring import net_promoter_score, nps_category, response_metrics
+from organizations.conditions import ConditionError
 from surveys.definition import DefinitionError, answers_clean, definition_validate
 
 DEFINITION = {
@@ -156,5 +157,5 @@ def test_rule_conditions_nest_all_inside_any():
     ],
 )
 def test_malformed_rule_conditions_are_refused(bad):
-    with pytest.raises(RuleError):
+    with pytest.raises(ConditionError):
         conditions_validate(bad)

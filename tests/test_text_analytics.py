@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from alerts.models import AlertRule, Ticket
-from alerts.rules import RuleError, conditions_match, conditions_validate
+from alerts.rules import conditions_match, conditions_validate
 from alerts.services import alert_rule_create
 from analytics.keywords import is_content_word, keywords_extract, stopwords, words
 from analytics.models import ResponseScore
@@ -26,6 +26,7 @@ from analytics.services import (
 from analytics.text import BUILTIN_DICTIONARY, analyzer_version, text_analyze
 from analytics.text_overview import DrillDown, TextRow, drill_down, text_overview
 from analytics.topics import ThemeDocument, themes_discover
+from organizations.conditions import ConditionError
 from organizations.models import AuditEvent
 from organizations.tenancy import tenant_context
 from tests.helpers import BAD_ANSWERS, GOOD_ANSWERS, submit_and_score
@@ -330,7 +331,7 @@ def test_list_facts_match_with_contains_and_in(condition, facts, expected):
     ],
 )
 def test_list_facts_refuse_operators_that_make_no_sense_for_lists(bad):
-    with pytest.raises(RuleError):
+    with pytest.raises(ConditionError):
         conditions_validate(bad)
 
 
