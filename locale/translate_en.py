@@ -432,6 +432,7 @@ EN = {
     "属性条件须写明事件属性的名称。": "A property condition must name the event property.",
     "客户条件只能检查 %(facts)s。": "A customer condition can only test %(facts)s.",
     "客户标签": "Customer tag",
+    "发送结果未知（发送进程中断），请与服务商核对后再决定是否重发。": "Delivery outcome unknown (the sending process stopped); check with the provider before sending again.",
     "未知渠道：%(channel)s": "Unknown channel: %(channel)s",
     "请填写事件类型，如 account.opened。": "Enter an event type, e.g. account.opened.",
     "%(name)s您好，": "Hello %(name)s, ",

@@ -15,10 +15,11 @@ from functools import cache
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from organizations.models import OutboundMessage
+from organizations.models import DELIVERED_OR_IN_FLIGHT, OutboundMessage
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +64,30 @@ def backend_for(channel: str):
 
 
 def deliver(message: Message, *, purpose: str) -> OutboundMessage:
-    """Send `message` and log it; raises DeliveryError (logged as failed) when sending fails."""
-    logged = OutboundMessage.objects.create(
-        channel=message.channel,
-        recipient=message.recipient,
-        subject=message.subject[:200],
-        body=message.body,
-        purpose=purpose,
-        attempts=1,
-    )
+    """Send `message` for `purpose` at most once, and log each attempt.
+
+    Call it after the caller's transaction has committed, outside any row lock: the provider
+    is never called while rows are locked, and each attempt's log row is committed on its
+    own, so the log of a failure is never rolled back. A purpose already sent, or being sent
+    by another process, is not sent again: that log row is returned (status sent or queued).
+    A failed attempt (DeliveryError, logged as failed) may be tried again by a later call.
+    An attempt that never reported back (its process died while sending) stays queued and is
+    not repeated by itself: whether the provider got it is not known.
+    """
+    earlier = _delivery_of(purpose)
+    if earlier is not None:
+        return earlier
+    try:
+        logged = OutboundMessage.objects.create(
+            channel=message.channel,
+            recipient=message.recipient,
+            subject=message.subject[:200],
+            body=message.body,
+            purpose=purpose,
+            attempts=OutboundMessage.objects.filter(purpose=purpose).count() + 1,
+        )
+    except IntegrityError:  # another process claimed the purpose a moment ago
+        return _delivery_of(purpose)
     try:
         backend_for(message.channel).send(message)
     except DeliveryError as error:
@@ -83,3 +99,13 @@ def deliver(message: Message, *, purpose: str) -> OutboundMessage:
     logged.sent_at = timezone.now()
     logged.save(update_fields=["status", "sent_at"])
     return logged
+
+
+def _delivery_of(purpose: str) -> OutboundMessage | None:
+    """The attempt for `purpose` that was sent or is being sent, if there is one (the
+    constraint outbound_one_delivery_per_purpose allows one)."""
+    return (
+        OutboundMessage.objects.filter(purpose=purpose, status__in=DELIVERED_OR_IN_FLIGHT)
+        .order_by("-pk")
+        .first()
+    )

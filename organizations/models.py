@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -231,6 +232,10 @@ class AuditEvent(TenantOwnedModel):
         return f"{self.action} {self.target_type}:{self.target_id}"
 
 
+# Attempts that count as the delivery of their purpose: sent, or being sent (queued).
+DELIVERED_OR_IN_FLIGHT = ("queued", "sent")
+
+
 class OutboundMessage(TenantOwnedModel):
     """Delivery log of every message sent to a person outside (email, SMS, WeChat)."""
 
@@ -252,7 +257,18 @@ class OutboundMessage(TenantOwnedModel):
 
     class Meta:
         db_table = "cem_outboundmessage"
-        indexes = [models.Index(fields=["tenant", "created_at"], name="outbound_tenant_created")]
+        indexes = [
+            models.Index(fields=["tenant", "created_at"], name="outbound_tenant_created"),
+            models.Index(fields=["tenant", "purpose"], name="outbound_tenant_purpose"),
+        ]
+        constraints = [
+            # A message is sent at most once for its purpose: one attempt sent or in flight.
+            models.UniqueConstraint(
+                fields=["tenant", "purpose"],
+                condition=Q(status__in=DELIVERED_OR_IN_FLIGHT) & ~Q(purpose=""),
+                name="outbound_one_delivery_per_purpose",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient} ({self.status})"

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from customers.models import ContactPolicy, Customer
 from customers.services import unsubscribe_token
@@ -30,6 +31,7 @@ from organizations.conditions import (
     condition_validate,
 )
 from organizations.messaging import Message, deliver
+from organizations.models import OutboundMessage
 from organizations.services import Actor, audit_record
 from organizations.tenancy import system_context, tenant_context
 from surveys.definition import localized
@@ -278,10 +280,64 @@ def invitation_message(invitation: Invitation, *, reminder: bool = False) -> Mes
     )
 
 
-def invitation_send(*, invitation_id: int, reminder: bool = False) -> Invitation | None:
-    """Send (or remind) one invitation if it is due and allowed; safe to run twice.
+# A send that started this long ago and never reported back is given up as unknown.
+DELIVERY_UNKNOWN_AFTER = timedelta(minutes=15)
+DELIVERY_UNKNOWN = _lazy("发送结果未知（发送进程中断），请与服务商核对后再决定是否重发。")
 
-    Raises DeliveryError when the provider fails, so the task can retry.
+
+def _locked_invitation(invitation_id: int) -> Invitation:
+    return (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("survey__live_version", "customer", "link", "tenant")
+        .get(pk=invitation_id)
+    )
+
+
+def _delivery_purpose(invitation: Invitation, *, reminder: bool) -> str:
+    """What a send is for, so that it is sent at most once: the invitation, or its n-th
+    reminder."""
+    if reminder:
+        return f"invitation:{invitation.pk}:reminder:{invitation.reminders_sent + 1}"
+    return f"invitation:{invitation.pk}"
+
+
+def _send_due(invitation: Invitation, *, reminder: bool, now: datetime) -> bool:
+    """Whether the locked invitation (or its reminder) is to be sent now; where the contact
+    policy stops or postpones it, that is saved instead."""
+    expected = S.SENT if reminder else S.SCHEDULED
+    if invitation.status != expected or invitation.scheduled_at > now:
+        return False
+    policy = contact_policy()
+    if reminder and (
+        invitation.completed_at
+        or invitation.reminders_sent >= policy.max_reminders
+        or invitation.last_sent_at > now - timedelta(hours=policy.reminder_after_hours)
+    ):
+        return False
+    reason = suppression_reason(invitation, policy=policy, now=now, reminder=reminder)
+    if reason:
+        if not reminder:  # for a reminder: the invitation itself went out; just no reminder
+            invitation.status, invitation.suppressed_reason = S.SUPPRESSED, reason
+            invitation.save(update_fields=["status", "suppressed_reason"])
+        return False
+    later = after_quiet_hours(now, policy, ZoneInfo(invitation.tenant.time_zone))
+    if later is not None:
+        if not reminder:  # a reminder waits for a later sweep
+            invitation.scheduled_at = later
+            invitation.save(update_fields=["scheduled_at"])
+        return False
+    return True
+
+
+def invitation_send(*, invitation_id: int, reminder: bool = False) -> Invitation | None:
+    """Send (or remind) one invitation if it is due and allowed; safe to run twice, and never
+    sends twice.
+
+    In three steps, so that the provider is called after commit and outside the row lock:
+    under the invitation's lock, decide whether it goes out; send it (organizations.messaging
+    .deliver: at most once per purpose, each attempt logged on its own); under the lock
+    again, record what happened. Raises DeliveryError when the provider fails, so the task
+    can retry.
     """
     with system_context():
         invitation = (
@@ -290,48 +346,38 @@ def invitation_send(*, invitation_id: int, reminder: bool = False) -> Invitation
     if invitation is None:
         return None
 
-    with tenant_context(invitation.tenant), transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update(of=("self",))
-            .select_related("survey__live_version", "customer", "link", "tenant")
-            .get(pk=invitation_id)
-        )
-        expected = S.SENT if reminder else S.SCHEDULED
-        now = timezone.now()
-        if invitation.status != expected or invitation.scheduled_at > now:
-            return invitation
-        policy = contact_policy()
-        if reminder and (
-            invitation.completed_at
-            or invitation.reminders_sent >= policy.max_reminders
-            or invitation.last_sent_at > now - timedelta(hours=policy.reminder_after_hours)
-        ):
-            return invitation
-        reason = suppression_reason(invitation, policy=policy, now=now, reminder=reminder)
-        if reason:
+    with tenant_context(invitation.tenant):
+        with transaction.atomic():
+            invitation = _locked_invitation(invitation_id)
+            if not _send_due(invitation, reminder=reminder, now=timezone.now()):
+                return invitation
+            purpose = _delivery_purpose(invitation, reminder=reminder)
+            message = invitation_message(invitation, reminder=reminder)
+        logged = deliver(message, purpose=purpose)
+        with transaction.atomic():
+            invitation = _locked_invitation(invitation_id)
+            recorded = (
+                _delivery_purpose(invitation, reminder=True) != purpose
+                if reminder
+                else invitation.status != S.SCHEDULED
+            )
+            if recorded:
+                return invitation  # another run recorded this send already
+            if logged.status == OutboundMessage.Status.QUEUED:
+                # Being sent by another run, or its process died while sending.
+                if logged.created_at < timezone.now() - DELIVERY_UNKNOWN_AFTER and not reminder:
+                    invitation.status, invitation.error = S.FAILED, str(DELIVERY_UNKNOWN)
+                    invitation.save(update_fields=["status", "error"])
+                return invitation
+            now = timezone.now()
             if reminder:
-                return invitation  # the invitation itself went out; just no reminder
-            invitation.status, invitation.suppressed_reason = S.SUPPRESSED, reason
-            invitation.save(update_fields=["status", "suppressed_reason"])
-            return invitation
-        later = after_quiet_hours(now, policy, ZoneInfo(invitation.tenant.time_zone))
-        if later is not None and not reminder:
-            invitation.scheduled_at = later
-            invitation.save(update_fields=["scheduled_at"])
-            return invitation
-        if later is not None:
-            return invitation  # remind after the quiet hours, on a later sweep
-        logged = deliver(
-            invitation_message(invitation, reminder=reminder), purpose=f"invitation:{invitation.pk}"
-        )
-        if reminder:
-            invitation.reminders_sent += 1
-        else:
-            invitation.status, invitation.sent_at = S.SENT, now
-            invitation.delivered_at = logged.sent_at
-        invitation.last_sent_at = now
-        invitation.error = ""
-        invitation.save()
+                invitation.reminders_sent += 1
+            else:
+                invitation.status, invitation.sent_at = S.SENT, now
+                invitation.delivered_at = logged.sent_at
+            invitation.last_sent_at = now
+            invitation.error = ""
+            invitation.save()
         return invitation
 
 
