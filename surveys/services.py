@@ -20,8 +20,10 @@ from django.utils.translation import gettext as _
 
 from customers.services import customer_upsert
 from journeys.models import Touchpoint
+from organizations.db.rows import insert_one
 from organizations.models import OrgUnit
 from organizations.services import Actor, audit_record
+from organizations.tenancy import current_tenant
 from surveys import builder
 from surveys.definition import (
     DefinitionError,
@@ -366,7 +368,12 @@ def response_complete(response: Response) -> Response:
     """Mark a response complete and hand it on (scoring follows its commit)."""
     response.status = Response.Status.COMPLETE
     response.submitted_at = response.submitted_at or timezone.now()
-    response.save()
+    if response.pk is None:
+        if response.tenant_id is None:
+            response.tenant = current_tenant()
+        insert_one(response)  # the busiest write there is: a statement built once
+    else:
+        response.save()
     if response.link_id and response.link.kind == Link.Kind.PERSONAL:
         # Answered means opened and started too, even when the answers came through the API.
         Invitation.objects.filter(link_id=response.link_id).update(

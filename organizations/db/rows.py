@@ -1,4 +1,4 @@
-"""Reads on the submission path, written as one SQL statement whose row becomes model instances.
+"""The submission path's reads and its one write, each one SQL statement built once per model.
 
 The ORM spends more on compiling a query with joins than PostgreSQL spends answering it: on
 the respondent's and the partner's hot path (a link with its survey, a survey with its live
@@ -7,6 +7,10 @@ models' own columns (so a new field is read without editing the SQL) and turn th
 into instances as the ORM would, converters included. They run on the same connection, so
 the tenant guard (organizations/db/guard.py) sees them like any other query; the caller still
 sets the scope.
+
+The write is a new response's INSERT (insert_one): the statement is built once per model and
+the values prepared by each field as Model.save would. It sends no save signals, so nothing
+may listen to them (tests/test_respondent.py holds that).
 """
 
 from __future__ import annotations
@@ -59,3 +63,30 @@ def fetch_one(sql: str, params: Sequence, models_in_row: Sequence[type[models.Mo
                 values[index] = convert(values[index], column, connection)
         instances.append(model.from_db(connection.alias, [f.attname for f in fields], values))
     return instances
+
+
+@functools.cache
+def _insert(model: type[models.Model]) -> tuple[str, list[models.Field]]:
+    """The INSERT of a new row of `model` with every stored field but its id, returning the id."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    names = ", ".join(f'"{field.column}"' for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    return (
+        f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({values}) '  # noqa: S608 - model names, not input
+        f'RETURNING "{model._meta.pk.column}"',
+        fields,
+    )
+
+
+def insert_one(instance: models.Model) -> None:
+    """Store a new `instance` in one INSERT and give it its id, as `instance.save()` would for
+    a new row of a model without save signals or auto_now fields."""
+    sql, fields = _insert(type(instance))
+    params = [
+        field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
