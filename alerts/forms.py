@@ -25,6 +25,7 @@ from alerts.services import SLA_HOURS_MAX, TRANSITIONS
 from alerts.sla import NEAR_BREACH_RANGE, TARGET_MINUTES_MAX
 from organizations.business_hours import (
     CalendarError,
+    calendar_zone_name,
     closures_text,
     closures_text_parse,
     hours_parse,
@@ -426,7 +427,7 @@ class SlaSettingsForm(forms.Form):
                 label=label,
                 required=False,
                 max_length=200,
-                widget=forms.TextInput(attrs={"placeholder": "09:00-12:00, 13:00-18:00"}),
+                widget=forms.TextInput(attrs={"aria-describedby": "hours-help"}),
             )
         for priority, label in PRIORITIES_HIGH_FIRST:
             self.fields[f"first_response_{priority}"] = _hours_field()
@@ -437,7 +438,7 @@ class SlaSettingsForm(forms.Form):
     @classmethod
     def initial_for(cls, *, tenant, document: dict, policy) -> dict:
         initial = {
-            "time_zone": tenant.time_zone,
+            "time_zone": calendar_zone_name(tenant),
             "public_holidays": document.get("public_holidays", True),
             "closures": closures_text(document.get("closures", [])),
             "near_breach_percent": policy.near_breach_percent,

@@ -62,7 +62,9 @@ def sla_policy(tenant) -> SlaPolicy:
     return SlaPolicy(
         first_response=_targets(stored.get("first_response"), DEFAULT_FIRST_RESPONSE),
         resolution=_targets(stored.get("resolution"), DEFAULT_RESOLUTION),
-        near_breach_percent=percent if _is_int_in(percent, *NEAR_BREACH_RANGE) else 80,
+        near_breach_percent=(
+            percent if _is_int_in(percent, *NEAR_BREACH_RANGE) else NEAR_BREACH_PERCENT
+        ),
     )
 
 

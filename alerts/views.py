@@ -22,6 +22,7 @@ from organizations.access import require_permission, tenant_view
 from organizations.business_hours import (
     CALENDAR,
     PUBLIC_HOLIDAY_YEARS,
+    calendar_zone_name,
     default_calendar_document,
 )
 from organizations.members import membership_on_duty_set
@@ -111,6 +112,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         {
             "ticket": ticket,
             "clock": sla_clock_reader(request.tenant, now=timezone.now())(ticket),
+            "sla_zone": calendar_zone_name(request.tenant),
             "response": ticket.response,
             "answers": answer_rows(ticket.response, request.LANGUAGE_CODE),
             "events": selectors.ticket_events(ticket),

@@ -3,7 +3,8 @@ with their make-up working days (调休), its own closures) and the arithmetic o
 
 The arithmetic is pure and walks day by day, never minute by minute: `working_time_add` (the
 instant N working minutes after another) and `working_minutes_between`. The calendar is read
-from `Tenant.time_zone` and `Tenant.settings["calendar"]`, a document written only by
+from `Tenant.settings["calendar"]` (its time zone, by default `Tenant.time_zone`), a document
+written only by
 `organizations.services.tenant_calendar_update`, which checks it with `calendar_document_parse`.
 """
 
@@ -142,7 +143,14 @@ def tenant_calendar(tenant) -> WorkCalendar:
     """The tenant's calendar; the default (Monday to Friday 9:00-18:00, mainland public
     holidays) until its owners set one."""
     document = tenant.settings.get(CALENDAR) or default_calendar_document()
-    return calendar_document_parse(document, time_zone=tenant.time_zone)
+    return calendar_document_parse(document, time_zone=calendar_zone_name(tenant))
+
+
+def calendar_zone_name(tenant) -> str:
+    """The calendar's own time zone; the tenant's until one is set. Kept apart from
+    `Tenant.time_zone`, which also dates the analytics rollups' days: changing working hours
+    must not move those."""
+    return (tenant.settings.get(CALENDAR) or {}).get("time_zone") or tenant.time_zone
 
 
 @functools.lru_cache(maxsize=256)

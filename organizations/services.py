@@ -133,8 +133,9 @@ def tenant_calendar_update(
     closures: list[list[str]],
     by: Actor,
 ) -> Tenant:
-    """The tenant's working calendar (organizations/business_hours.py): its time zone, hours
-    per weekday (Monday first), whether mainland public holidays and make-up days apply, and
+    """The tenant's working calendar (organizations/business_hours.py): its time zone (the
+    calendar's own: `Tenant.time_zone` also dates the analytics rollups), hours per weekday
+    (Monday first), whether mainland public holidays and make-up days apply, and
     its own closures as [first, last, note]. A calendar that does not parse, or has no working
     time in the week, is refused and changes nothing."""
     document = {"hours": hours, "public_holidays": public_holidays, "closures": closures}
@@ -143,17 +144,17 @@ def tenant_calendar_update(
     except CalendarError as error:
         raise ValidationError(str(error), code="calendar") from error
     document["hours"] = [hours_format(day) for day in calendar.hours]  # as the page shows them
+    document["time_zone"] = time_zone
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    before = {"time_zone": tenant.time_zone, CALENDAR: tenant.settings.get(CALENDAR)}
-    tenant.time_zone = time_zone
+    before = tenant.settings.get(CALENDAR)
     tenant.settings = {**tenant.settings, CALENDAR: document}
-    tenant.save(update_fields=["time_zone", "settings"])
+    tenant.save(update_fields=["settings"])
     with tenant_context(tenant):
         audit_record(
             by=by,
             action="tenant.calendar",
             target=tenant,
             before=before,
-            after={"time_zone": time_zone, CALENDAR: document},
+            after=document,
         )
     return tenant

@@ -3,10 +3,13 @@ tenant's calendar and targets per priority, the clock that pauses while the tick
 the customer, near breach and breach on the queue and the ticket, and the settings page
 where owners and admins set the calendar and the targets. Every test fixes the clock."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from alerts.models import Ticket, TicketEvent
@@ -17,9 +20,11 @@ from alerts.services import (
     tickets_escalate_overdue,
 )
 from alerts.sla import ClockState, sla_clock_reader
+from organizations.db.guard import owner_session
+from organizations.members import membership_deactivate
 from organizations.models import AuditEvent, Tenant
 from organizations.tenancy import tenant_context
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, member
 from tests.helpers import BAD_ANSWERS, submit_and_score
 from tests.test_one_ticket import rescore
 
@@ -147,6 +152,30 @@ def test_an_urgent_rule_matching_later_brings_the_first_response_forward(world):
     assert "首次响应截止提前至 2026-06-15 09:30" in note
 
 
+def test_reopening_gives_the_resolution_target_again_from_then(world):
+    ticket = open_ticket(world, FRIDAY_EVENING)
+    act(world, ticket, "claim", at("2026-06-15 09:30"))
+    act(world, ticket, "resolve", at("2026-06-15 11:00"), root_cause=world.root_cause)
+    act(world, ticket, "close", at("2026-06-15 11:05"))
+    ticket = act(world, ticket, "reopen", at("2026-06-22 10:00"))
+    assert ticket.sla_due_at == at("2026-06-24 16:00")  # 24 working hours from the reopening
+    with tenant_context(world.tenant):
+        last = ticket.events.order_by("at", "id").last()
+    assert last.kind == "sla_resumed" and "2026-06-24 16:00" in last.note
+
+
+def test_a_waiting_ticket_sent_back_to_the_queue_runs_its_clock_again(world):
+    ticket = open_ticket(world, FRIDAY_EVENING)
+    act(world, ticket, "claim", at("2026-06-15 09:30"))
+    act(world, ticket, "wait_customer", at("2026-06-15 10:00"))
+    owner = User.objects.get(username=f"{world.tenant.slug}-owner")
+    with time_machine.travel(at("2026-06-16 09:00"), tick=False), tenant_context(world.tenant):
+        membership_deactivate(membership=member(world.agent, world.tenant), by=owner)
+        ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.sla_paused_at is None
+    assert ticket.sla_due_at == at("2026-06-18 13:00")  # the 22 h left, from Tuesday 9:00
+
+
 # --- the queue and the ticket page -------------------------------------------------------------
 
 
@@ -227,7 +256,8 @@ def test_an_owner_sets_the_calendar_and_targets_and_new_tickets_follow_them(clie
     assert client.get(settings_url(world)).status_code == 200
     reply = client.post(settings_url(world), settings_form())
     assert reply.status_code == 302
-    _zone, calendar, sla = stored(world)
+    zone, calendar, sla = stored(world)
+    assert zone == "Asia/Shanghai" and calendar["time_zone"] == "Asia/Shanghai"
     assert calendar["hours"][0] == "09:00-12:00, 13:00-17:00" and calendar["hours"][5] == ""
     assert calendar["closures"] == [["2026-06-15", "2026-06-16", "系统升级"]]
     assert sla["resolution"]["high"] == 8 * 60 and sla["near_breach_percent"] == 50
@@ -245,6 +275,21 @@ def test_an_owner_sets_the_calendar_and_targets_and_new_tickets_follow_them(clie
     # near breach from half the target used: 25 of 60 minutes is not, 45 is
     assert clock_at(world, ticket, at("2026-06-17 09:25")).state == ClockState.ON_TRACK
     assert clock_at(world, ticket, at("2026-06-17 09:45")).state == ClockState.NEAR_BREACH
+
+
+def test_a_calendar_in_another_time_zone_counts_its_own_hours(client, world):
+    """Berlin in June is six hours behind Shanghai: the Friday-evening complaint comes in at
+    11:00 there. The tenant's own time zone, which dates the analytics, stays."""
+    assert client.login(username=f"{world.tenant.slug}-owner", password=PASSWORD)
+    form = settings_form(time_zone="Europe/Berlin", closures="")
+    assert client.post(settings_url(world), form).status_code == 302
+    assert stored(world)[0] == "Asia/Shanghai"
+    ticket = open_ticket(world, FRIDAY_EVENING)
+    # 8 working hours: Friday 11-12 and 13-17 in Berlin, Monday 9-12
+    assert ticket.sla_due_at == at("2026-06-15 18:00")
+    assert ticket.first_response_due_at == at("2026-06-12 18:00")  # Friday 12:00 in Berlin
+    detail = page(client, world, "ticket_detail", number=ticket.number)
+    assert "2026-06-15 12:00" in detail  # the due time as Berlin reads it
 
 
 @pytest.mark.parametrize("who", ["agent", "viewer", "manager"])
@@ -286,3 +331,49 @@ def test_another_tenants_calendar_is_its_own(client, world, other_world):
     assert client.post(settings_url(other_world), settings_form()).status_code == 302
     assert stored(world) == ("Asia/Shanghai", None, None)
     assert stored(other_world)[1]["closures"][0][2] == "系统升级"
+
+
+# --- the migration -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_dates_first_responses_and_pauses_waiting_tickets_from_their_history(
+    world,
+):
+    waiting_response = submit_and_score(world, BAD_ANSWERS)
+    untouched_response = submit_and_score(world, BAD_ANSWERS)
+    old = ("alerts", "0007_ticket_assigned")
+    t0 = at("2026-06-10 10:00")
+    with owner_session():
+        executor = MigrationExecutor(connection)
+        executor.migrate([old])
+        apps = executor.loader.project_state([old]).apps
+        OldTicket = apps.get_model("alerts", "Ticket")
+        OldEvent = apps.get_model("alerts", "TicketEvent")
+        OldTicket.objects.filter(response_id=waiting_response.pk).update(
+            status="waiting_customer", sla_due_at=t0 + timedelta(hours=24)
+        )
+        waiting = OldTicket.objects.get(response_id=waiting_response.pk)
+        for kind, to_status, minutes, actor in [
+            ("assigned", "", 1, None),
+            ("claimed", "in_progress", 30, world.agent.pk),
+            ("status", "waiting_customer", 90, world.agent.pk),
+        ]:
+            OldEvent.objects.create(
+                tenant_id=world.tenant.pk,
+                ticket=waiting,
+                kind=kind,
+                to_status=to_status,
+                actor_user_id=actor,
+                at=t0 + timedelta(minutes=minutes),
+            )
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    with tenant_context(world.tenant):
+        waiting = Ticket.objects.get(response=waiting_response)
+        untouched = Ticket.objects.get(response=untouched_response)
+    assert waiting.first_responded_at == t0 + timedelta(minutes=30)
+    assert waiting.sla_paused_at == t0 + timedelta(minutes=90)
+    assert waiting.sla_left_minutes == 24 * 60 - 90
+    assert waiting.first_response_due_at is None and waiting.sla_minutes is None
+    assert untouched.first_responded_at is None and untouched.sla_paused_at is None

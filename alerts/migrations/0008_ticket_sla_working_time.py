@@ -3,14 +3,14 @@ targets on each ticket, and the resolution clock that pauses while the ticket wa
 customer.
 
 Tickets opened before keep their resolution due time and get no first-response due time nor
-targets. The first person's action on each (claim, note, status change, reassignment) is
-its first response; a ticket waiting on the customer is paused since it began waiting, with
+targets. The first action of a person or a key on each (claim, note, status change) is its
+first response; a ticket waiting on the customer is paused since it began waiting, with
 the minutes it had left then (wall-clock minutes: the calendar is code, not history)."""
 
 from django.db import migrations, models
 from django.db.models import OuterRef, Q, Subquery
 
-PERSON_ACTIONS = ("claimed", "note", "status", "reassigned")
+PERSON_ACTIONS = ("claimed", "note", "status")
 
 
 def sla_state_backfill(apps, schema_editor) -> None:
