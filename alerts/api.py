@@ -38,6 +38,8 @@ class TicketOutput(serializers.ModelSerializer):
             "org_unit",
             "assignee",
             "sla_due_at",
+            "first_response_due_at",
+            "first_responded_at",
             "is_overdue",
             "escalated_at",
             "root_cause",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -21,6 +22,15 @@ from alerts.rules import (
     value_problem,
 )
 from alerts.services import SLA_HOURS_MAX, TRANSITIONS
+from alerts.sla import NEAR_BREACH_RANGE, TARGET_MINUTES_MAX
+from organizations.business_hours import (
+    CalendarError,
+    calendar_zone_name,
+    closures_text,
+    closures_text_parse,
+    hours_parse,
+    zone_parse,
+)
 
 
 class TicketActionForm(forms.Form):
@@ -97,7 +107,7 @@ class AlertRuleForm(forms.Form):
         label=_("工单优先级"), choices=Priority.choices, initial=Priority.NORMAL
     )
     sla_hours = forms.IntegerField(
-        label=_("SLA 时限（小时）"), min_value=1, max_value=SLA_HOURS_MAX, initial=24
+        label=_("SLA 时限（工作小时）"), min_value=1, max_value=SLA_HOURS_MAX, initial=24
     )
 
 
@@ -366,3 +376,129 @@ class TicketReassignForm(forms.Form):
             (member.user_id, member.user.get_full_name() or member.user.get_username())
             for member in assignees
         ]
+
+
+# --- Working calendar and SLA targets ----------------------------------------------------------
+
+WEEKDAY_LABELS = (
+    _("周一"),
+    _("周二"),
+    _("周三"),
+    _("周四"),
+    _("周五"),
+    _("周六"),
+    _("周日"),
+)
+PRIORITIES_HIGH_FIRST = list(reversed(Priority.choices))
+
+
+def _hours_field() -> forms.DecimalField:
+    return forms.DecimalField(
+        min_value=Decimal("0.25"),
+        max_value=Decimal(TARGET_MINUTES_MAX // 60),
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.25"}),
+    )
+
+
+class SlaSettingsForm(forms.Form):
+    """The tenant's working calendar and its SLA targets (hours of working time) on one page.
+    Each day's hours and the closures are checked by the calendar's own parser, so the page
+    says what it says when a stored document is read."""
+
+    time_zone = forms.CharField(label=_("时区"), max_length=64)
+    public_holidays = forms.BooleanField(label=_("按中国大陆法定节假日和调休安排"), required=False)
+    closures = forms.CharField(
+        label=_("自定义休息日"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "2026-12-24 ~ 2026-12-25 年会"}),
+    )
+    near_breach_percent = forms.IntegerField(
+        label=_("即将超时提醒（已用时限的百分比）"),
+        min_value=NEAR_BREACH_RANGE[0],
+        max_value=NEAR_BREACH_RANGE[1],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for day, label in enumerate(WEEKDAY_LABELS):
+            self.fields[f"hours_{day}"] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=200,
+                widget=forms.TextInput(attrs={"aria-describedby": "hours-help"}),
+            )
+        for priority, label in PRIORITIES_HIGH_FIRST:
+            self.fields[f"first_response_{priority}"] = _hours_field()
+            self.fields[f"first_response_{priority}"].label = label
+            self.fields[f"resolution_{priority}"] = _hours_field()
+            self.fields[f"resolution_{priority}"].label = label
+
+    @classmethod
+    def initial_for(cls, *, tenant, document: dict, policy) -> dict:
+        initial = {
+            "time_zone": calendar_zone_name(tenant),
+            "public_holidays": document.get("public_holidays", True),
+            "closures": closures_text(document.get("closures", [])),
+            "near_breach_percent": policy.near_breach_percent,
+        }
+        initial |= {f"hours_{day}": text for day, text in enumerate(document["hours"])}
+        for priority, _label in PRIORITIES_HIGH_FIRST:
+            initial[f"first_response_{priority}"] = Decimal(policy.first_response[priority]) / 60
+            initial[f"resolution_{priority}"] = Decimal(policy.resolution[priority]) / 60
+        return initial
+
+    @property
+    def weekday_fields(self) -> list:
+        return [self[f"hours_{day}"] for day in range(len(WEEKDAY_LABELS))]
+
+    @property
+    def target_rows(self) -> list:
+        """(priority label, first-response field, resolution field), highest priority first."""
+        return [
+            (label, self[f"first_response_{priority}"], self[f"resolution_{priority}"])
+            for priority, label in PRIORITIES_HIGH_FIRST
+        ]
+
+    def _calendar_field(self, name: str, parse) -> None:
+        if name not in self.cleaned_data:
+            return  # refused already (too long, missing)
+        try:
+            parse(self.cleaned_data[name])
+        except CalendarError as error:
+            self.add_error(name, str(error))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for day in range(len(WEEKDAY_LABELS)):
+            self._calendar_field(f"hours_{day}", hours_parse)
+        self._calendar_field("time_zone", zone_parse)
+        self._calendar_field("closures", closures_text_parse)
+        return data
+
+    @property
+    def calendar_settings(self) -> dict:
+        """The arguments of tenant_calendar_update."""
+        data = self.cleaned_data
+        return {
+            "time_zone": data["time_zone"].strip(),
+            "hours": [data[f"hours_{day}"].strip() for day in range(len(WEEKDAY_LABELS))],
+            "public_holidays": data["public_holidays"],
+            "closures": closures_text_parse(data["closures"]),
+        }
+
+    @property
+    def targets(self) -> dict:
+        """The arguments of sla_policy_update: targets in working minutes."""
+        data = self.cleaned_data
+        return {
+            "first_response": {
+                priority: round(data[f"first_response_{priority}"] * 60)
+                for priority in Priority.values
+            },
+            "resolution": {
+                priority: round(data[f"resolution_{priority}"] * 60) for priority in Priority.values
+            },
+            "near_breach_percent": data["near_breach_percent"],
+        }

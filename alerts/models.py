@@ -98,7 +98,17 @@ class Ticket(TenantOwnedModel):
         max_length=20, choices=TicketStatus.choices, default=TicketStatus.OPEN
     )
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    # Service levels in the tenant's working time (alerts/sla.py). `sla_due_at` is when the
+    # ticket should be resolved; the targets (working minutes) are kept to tell near breach.
+    # Tickets opened before working-time SLAs have no first-response due time nor targets.
     sla_due_at = models.DateTimeField()
+    sla_minutes = models.PositiveIntegerField(null=True, blank=True)
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_minutes = models.PositiveIntegerField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    # While the ticket waits on the customer: since when, and the working minutes it had left.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_left_minutes = models.PositiveIntegerField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT)
     resolution = models.TextField(blank=True)
@@ -121,7 +131,13 @@ class Ticket(TenantOwnedModel):
 
     @property
     def is_overdue(self) -> bool:
-        return self.status in OPEN_STATUSES and self.sla_due_at < timezone.now()
+        """Past its resolution due time and open, its clock running (not waiting on the
+        customer)."""
+        return (
+            self.status in OPEN_STATUSES
+            and self.sla_paused_at is None
+            and self.sla_due_at < timezone.now()
+        )
 
 
 class TicketRule(TenantOwnedModel):
@@ -159,6 +175,8 @@ class TicketEvent(TenantOwnedModel):
         MERGED = "merged", _("合并")
         REASSIGNED = "reassigned", _("改派")
         ASSIGNED = "assigned", _("自动分派")
+        SLA_PAUSED = "sla_paused", _("SLA 计时暂停")
+        SLA_RESUMED = "sla_resumed", _("SLA 计时恢复")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

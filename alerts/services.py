@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -35,15 +34,30 @@ from alerts.rules import (
     conditions_validate,
     response_facts,
 )
+from alerts.sla import (
+    NEAR_BREACH_RANGE,
+    SLA,
+    TARGET_MINUTES_MAX,
+    due_times,
+    local_text,
+    sla_pause,
+    sla_pause_note,
+    sla_policy,
+    sla_reopen_note,
+    sla_resume,
+    sla_resume_note,
+    working_span,
+)
 from analytics.metric_rollups import MetricKey, Totals
 from analytics.models import Metric, ResponseScore, RiskFlag
 from analytics.services import metric_ticket_count
 from customers.models import Customer
 from organizations.access import PERMISSIONS, actor_require_permission
+from organizations.business_hours import tenant_calendar, working_time_add
 from organizations.conditions import ConditionError
 from organizations.models import ApiKey, Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.org_units import SENIOR_QUEUE
-from organizations.services import Actor, audit_record
+from organizations.services import Actor, audit_record, tenant_calendar_update
 from organizations.tenancy import current_tenant, system_context
 from surveys.models import Response
 
@@ -175,6 +189,55 @@ def alert_rule_delete(*, rule: AlertRule, by: Actor) -> None:
         )
     audit_record(by=by, action="alert_rule.delete", target=rule, before=_rule_state(rule))
     rule.delete()
+
+
+@transaction.atomic
+def sla_settings_update(*, tenant: Tenant, calendar: dict, targets: dict, by: Actor) -> Tenant:
+    """The tenant's working calendar (see organizations.services.tenant_calendar_update) and its
+    SLA targets: `first_response` and `resolution`, working minutes by priority, and
+    `near_breach_percent`. Anything out of range is refused and nothing changes. Tickets
+    already open keep their due times."""
+    actor_require_permission(by, "sla.manage")
+    document = _sla_document_check(targets)
+    tenant = tenant_calendar_update(tenant=tenant, by=by, **calendar)
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = tenant.settings.get(SLA)
+    tenant.settings = {**tenant.settings, SLA: document}
+    tenant.save(update_fields=["settings"])
+    audit_record(by=by, action="tenant.sla", target=tenant, before=before, after=document)
+    return tenant
+
+
+def _sla_document_check(targets: dict) -> dict:
+    percent = targets.get("near_breach_percent")
+    low, high = NEAR_BREACH_RANGE
+    if not isinstance(percent, int) or isinstance(percent, bool) or not low <= percent <= high:
+        raise ValidationError(
+            _("即将超时提醒应为 %(low)d%% 到 %(high)d%%。") % {"low": low, "high": high}
+        )
+    document: dict = {"near_breach_percent": percent}
+    for kind in ("first_response", "resolution"):
+        given = targets.get(kind) or {}
+        document[kind] = {}
+        for priority in Priority.values:
+            minutes = given.get(priority)
+            if (
+                not isinstance(minutes, int)
+                or isinstance(minutes, bool)
+                or not 1 <= minutes <= TARGET_MINUTES_MAX
+            ):
+                raise ValidationError(
+                    _("「%(priority)s」的 SLA 时限应为 1 分钟到 %(hours)d 小时。")
+                    % {"priority": Priority(priority).label, "hours": TARGET_MINUTES_MAX // 60}
+                )
+            document[kind][priority] = minutes
+    for priority in Priority.values:
+        if document["first_response"][priority] > document["resolution"][priority]:
+            raise ValidationError(
+                _("「%(priority)s」的首次响应时限不能长于解决时限。")
+                % {"priority": Priority(priority).label}
+            )
+    return document
 
 
 # Risk signals that reach a person whatever the rules say: urgent, on a short SLA. Churn is
@@ -326,6 +389,7 @@ def _tickets_create(
         return []
     top = Ticket.objects.aggregate(top=Max("number"))["top"] or 0
     risk_hours = risk_sla_hours(tenant)
+    calendar, policy = tenant_calendar(tenant), sla_policy(tenant)
     queue_id = None
     if any(response.org_unit_id is None for response, _reasons in waiting):
         queue_id = default_queue_unit_id()
@@ -334,6 +398,7 @@ def _tickets_create(
     tickets = []
     for number, (response, reasons) in enumerate(waiting, start=top + 1):
         priority, hours = reasons.terms(risk_hours=risk_hours)
+        due = due_times(priority=priority, hours=hours, calendar=calendar, policy=policy, start=now)
         to_senior = senior and (reasons.risks or response.customer_id in vip)
         tickets.append(
             Ticket(
@@ -342,7 +407,10 @@ def _tickets_create(
                 response=response,
                 org_unit_id=senior if to_senior else (response.org_unit_id or queue_id),
                 priority=priority,
-                sla_due_at=now + timedelta(hours=hours),
+                sla_due_at=due.resolution_due_at,
+                sla_minutes=due.resolution_minutes,
+                first_response_due_at=due.first_response_due_at,
+                first_response_minutes=due.first_response_minutes,
                 created_at=now,
                 updated_at=now,
             )
@@ -470,7 +538,8 @@ def _matches(ticket: Ticket, rules: list[AlertRule], *, now) -> list[TicketRule]
 
 def _tickets_join(joining: list[tuple[Ticket, _Reasons]], *, tenant: Tenant, now) -> None:
     """Add to each ticket the rules it does not list yet; raise its priority and bring its due
-    time forward if the new reasons ask for it. A later reason's SLA runs from when it matched.
+    times forward if the new reasons ask for it. A later reason's SLA runs from when it matched
+    (for a ticket waiting on the customer: from when it resumes).
     """
     if not joining:
         return
@@ -480,6 +549,7 @@ def _tickets_join(joining: list[tuple[Ticket, _Reasons]], *, tenant: Tenant, now
     ).values_list("ticket_id", "rule_id"):
         listed.setdefault(ticket_id, set()).add(rule_id)
     risk_hours = risk_sla_hours(tenant)
+    calendar, policy = tenant_calendar(tenant), sla_policy(tenant)
     matches: list[TicketRule] = []
     events: list[TicketEvent] = []
     changed: list[Ticket] = []
@@ -491,10 +561,14 @@ def _tickets_join(joining: list[tuple[Ticket, _Reasons]], *, tenant: Tenant, now
         if not new.rules and not new.risks:
             continue
         priority, hours = new.terms(risk_hours=risk_hours)
-        due = now + timedelta(hours=hours)
+        due = due_times(priority=priority, hours=hours, calendar=calendar, policy=policy, start=now)
         raised = PRIORITY_RANK[priority] > PRIORITY_RANK[ticket.priority]
-        sooner = due < ticket.sla_due_at
-        if not new.rules and not raised and not sooner:
+        sooner = _due_sooner(ticket, due.resolution_minutes, due.resolution_due_at)
+        first_sooner = ticket.first_responded_at is None and (
+            ticket.first_response_due_at is None
+            or due.first_response_due_at < ticket.first_response_due_at
+        )
+        if not new.rules and not raised and not sooner and not first_sooner:
             continue
         matches += _matches(ticket, new.rules, now=now)
         notes = [new.describe()]
@@ -504,11 +578,24 @@ def _tickets_join(joining: list[tuple[Ticket, _Reasons]], *, tenant: Tenant, now
                 % {"before": ticket.get_priority_display(), "after": Priority(priority).label}
             )
             ticket.priority = priority
-        if sooner:
-            ticket.sla_due_at = due
+        if first_sooner:
+            ticket.first_response_due_at = due.first_response_due_at
+            ticket.first_response_minutes = due.first_response_minutes
             notes.append(
-                _("SLA 截止提前至 %(due)s")
-                % {"due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
+                _("首次响应截止提前至 %(due)s")
+                % {"due": local_text(due.first_response_due_at, calendar)}
+            )
+        if sooner and ticket.sla_paused_at is not None:
+            ticket.sla_left_minutes = due.resolution_minutes
+            ticket.sla_minutes = due.resolution_minutes
+            notes.append(
+                _("SLA 剩余时间缩短为 %(span)s") % {"span": working_span(due.resolution_minutes)}
+            )
+        elif sooner:
+            ticket.sla_due_at = due.resolution_due_at
+            ticket.sla_minutes = due.resolution_minutes
+            notes.append(
+                _("SLA 截止提前至 %(due)s") % {"due": local_text(due.resolution_due_at, calendar)}
             )
         ticket.updated_at = now
         changed.append(ticket)
@@ -522,9 +609,28 @@ def _tickets_join(joining: list[tuple[Ticket, _Reasons]], *, tenant: Tenant, now
             )
         )
     if changed:
-        Ticket.objects.bulk_update(changed, ["priority", "sla_due_at", "updated_at"])
+        Ticket.objects.bulk_update(
+            changed,
+            [
+                "priority",
+                "sla_due_at",
+                "sla_minutes",
+                "sla_left_minutes",
+                "first_response_due_at",
+                "first_response_minutes",
+                "updated_at",
+            ],
+        )
         TicketRule.objects.bulk_create(matches)
         TicketEvent.objects.bulk_create(events)
+
+
+def _due_sooner(ticket: Ticket, minutes: int, due_at) -> bool:
+    """Whether a new reason's resolution target asks for more than the ticket's: an earlier
+    due time, or, while the ticket waits on the customer, fewer minutes than it has left."""
+    if ticket.sla_paused_at is not None:
+        return minutes < (ticket.sla_left_minutes or 0)
+    return due_at < ticket.sla_due_at
 
 
 class TicketTransitionError(ValidationError):
@@ -596,19 +702,24 @@ def ticket_transition(
         ticket.root_cause = root_cause
         ticket.resolution = resolution.strip() or ticket.resolution
     previous = ticket.status
+    now = timezone.now()
     ticket.status = move.target
-    ticket.updated_at = timezone.now()
+    ticket.updated_at = now
     if action == "claim" and isinstance(by, AbstractBaseUser):
         ticket.assignee = by
     if move.target == S.CLOSED:
         ticket.closed_at = ticket.updated_at
     elif action == "reopen":
         ticket.closed_at = None
+    _first_response_record(ticket, by=by, now=now)
+    sla_events = _sla_follow_status(ticket, previous=previous, now=now)
     ticket.save()
     kind = {"claim": TicketEvent.Kind.CLAIMED, "reopen": TicketEvent.Kind.REOPENED}.get(
         action, TicketEvent.Kind.STATUS
     )
     _event(ticket, by=by, kind=kind, note=note.strip(), from_status=previous)
+    for sla_kind, sla_note in sla_events:
+        _event(ticket, by=by, kind=sla_kind, note=sla_note)
     audit_record(
         by=by,
         action=f"ticket.{action}",
@@ -617,6 +728,39 @@ def ticket_transition(
         after={"status": ticket.status},
     )
     return ticket
+
+
+def _first_response_record(ticket: Ticket, *, by: Actor, now) -> None:
+    """A person's (or partner system's) first action on a ticket is its first response."""
+    if ticket.first_responded_at is None and by is not None:
+        ticket.first_responded_at = now
+
+
+def _sla_follow_status(ticket: Ticket, *, previous: str, now) -> list[tuple[str, str]]:
+    """Stop the resolution clock when the ticket starts waiting on the customer and start it
+    again when it stops waiting: the working minutes left at the pause give the new due time.
+    A reopened ticket gets its resolution target again from the reopening. Returns the events
+    to record, (kind, note)."""
+    if previous == ticket.status:
+        return []
+    tenant = current_tenant()
+    calendar = tenant_calendar(tenant)
+    if ticket.status == S.REOPENED:
+        minutes = ticket.sla_minutes or sla_policy(tenant).resolution[ticket.priority]
+        ticket.sla_due_at = working_time_add(calendar, now, minutes)
+        ticket.escalated_at = None
+        return [(TicketEvent.Kind.SLA_RESUMED, sla_reopen_note(ticket.sla_due_at, calendar))]
+    if ticket.status == S.WAITING_CUSTOMER:
+        left = sla_pause(calendar, due_at=ticket.sla_due_at, at=now)
+        ticket.sla_paused_at, ticket.sla_left_minutes = now, left
+        return [(TicketEvent.Kind.SLA_PAUSED, sla_pause_note(left))]
+    if previous == S.WAITING_CUSTOMER and ticket.sla_paused_at is not None:
+        ticket.sla_due_at = sla_resume(
+            calendar, due_at=ticket.sla_due_at, left=ticket.sla_left_minutes or 0, at=now
+        )
+        ticket.sla_paused_at, ticket.sla_left_minutes = None, None
+        return [(TicketEvent.Kind.SLA_RESUMED, sla_resume_note(ticket.sla_due_at, calendar))]
+    return []
 
 
 REASON_MAX = 500
@@ -681,7 +825,11 @@ def ticket_note_add(*, ticket: Ticket, by: Actor, note: str) -> TicketEvent:
         raise TicketTransitionError(_("跟进记录不能为空。"))
     if len(note) > 5000:
         raise TicketTransitionError(_("跟进记录最多 5000 字。"))
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    now = timezone.now()
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    Ticket.objects.filter(pk=ticket.pk, first_responded_at__isnull=True).update(
+        first_responded_at=now
+    )
     return _event(ticket, by=by, kind=TicketEvent.Kind.NOTE, note=note)
 
 
@@ -700,7 +848,17 @@ def tickets_return_to_queue(*, assignee: AbstractBaseUser, by: Actor) -> int:
         # A claimed ticket with nobody on it could never be claimed again: reopen it for claiming.
         if previous in (S.IN_PROGRESS, S.WAITING_CUSTOMER):
             ticket.status = S.OPEN
-        ticket.save(update_fields=["assignee", "status", "updated_at"])
+        sla_events = _sla_follow_status(ticket, previous=previous, now=now)
+        ticket.save(
+            update_fields=[
+                "assignee",
+                "status",
+                "updated_at",
+                "sla_due_at",
+                "sla_paused_at",
+                "sla_left_minutes",
+            ]
+        )
         _event(
             ticket,
             by=by,
@@ -708,6 +866,8 @@ def tickets_return_to_queue(*, assignee: AbstractBaseUser, by: Actor) -> int:
             note=_("处理人 %(user)s 已停用，工单退回队列。") % {"user": assignee.get_username()},
             from_status=previous if ticket.status != previous else "",
         )
+        for sla_kind, sla_note in sla_events:
+            _event(ticket, by=by, kind=sla_kind, note=sla_note)
     return len(tickets)
 
 
@@ -718,8 +878,12 @@ def tickets_escalate_overdue() -> int:
 
 
 def _tickets_escalate_overdue(*, now) -> int:
+    # A ticket waiting on the customer has its clock stopped: it is not overdue meanwhile.
     overdue = Ticket.all_tenants.filter(
-        status__in=OPEN_STATUSES, sla_due_at__lt=now, escalated_at__isnull=True
+        status__in=OPEN_STATUSES,
+        sla_paused_at__isnull=True,
+        sla_due_at__lt=now,
+        escalated_at__isnull=True,
     ).values_list("pk", "tenant_id")[:1000]
     count = 0
     for ticket_id, tenant_id in overdue:

@@ -14,10 +14,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from alerts import selectors, services
-from alerts.forms import AlertRuleEditor, TicketActionForm, TicketReassignForm
+from alerts.forms import AlertRuleEditor, SlaSettingsForm, TicketActionForm, TicketReassignForm
 from alerts.models import AlertRule, TicketStatus
 from alerts.rules import conditions_describe
+from alerts.sla import sla_clock_reader, sla_policy
 from organizations.access import require_permission, tenant_view
+from organizations.business_hours import (
+    CALENDAR,
+    PUBLIC_HOLIDAY_YEARS,
+    calendar_zone_name,
+    default_calendar_document,
+)
 from organizations.members import membership_on_duty_set
 from surveys.rendering import answer_rows
 
@@ -38,10 +45,15 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
     tickets = selectors.ticket_list(
         scope_path=request.membership.scope_path, status=status, open_only=not status
     )[:200]
+    clock = sla_clock_reader(request.tenant, now=timezone.now())
     return render(
         request,
         "alerts/ticket_queue.html",
-        {"tickets": tickets, "status": status, "statuses": TicketStatus.choices},
+        {
+            "rows": [(ticket, clock(ticket)) for ticket in tickets],
+            "status": status,
+            "statuses": TicketStatus.choices,
+        },
     )
 
 
@@ -99,6 +111,8 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         "alerts/ticket_detail.html",
         {
             "ticket": ticket,
+            "clock": sla_clock_reader(request.tenant, now=timezone.now())(ticket),
+            "sla_zone": calendar_zone_name(request.tenant),
             "response": ticket.response,
             "answers": answer_rows(ticket.response, request.LANGUAGE_CODE),
             "events": selectors.ticket_events(ticket),
@@ -215,3 +229,33 @@ def alert_rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     else:
         messages.success(request, _("已删除规则「%(name)s」。") % {"name": rule.name})
     return redirect("alert_rules", tenant_slug=request.tenant.slug)
+
+
+@tenant_view("sla.manage")
+def sla_settings(request: HttpRequest) -> HttpResponse:
+    """The tenant's working calendar and SLA targets: owners and admins change them here."""
+    tenant = request.tenant
+    document = tenant.settings.get(CALENDAR) or default_calendar_document()
+    policy = sla_policy(tenant)
+    form = SlaSettingsForm(
+        request.POST or None,
+        initial=SlaSettingsForm.initial_for(tenant=tenant, document=document, policy=policy),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sla_settings_update(
+                tenant=tenant,
+                calendar=form.calendar_settings,
+                targets=form.targets,
+                by=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("工作日历与 SLA 已保存；新开工单按新设置计时。"))
+            return redirect("sla_settings", tenant_slug=tenant.slug)
+    return render(
+        request,
+        "alerts/sla_settings.html",
+        {"form": form, "holiday_years": PUBLIC_HOLIDAY_YEARS},
+    )

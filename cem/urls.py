@@ -74,6 +74,7 @@ tenant_patterns = [
     path("tickets/", alert_views.ticket_queue, name="ticket_queue"),
     path("tickets/<int:number>/", alert_views.ticket_detail, name="ticket_detail"),
     path("alerts/rules/", alert_views.alert_rule_list, name="alert_rules"),
+    path("settings/sla/", alert_views.sla_settings, name="sla_settings"),
     path("alerts/rules/new/", alert_views.alert_rule_new, name="alert_rule_new"),
     path("alerts/rules/<int:rule_id>/", alert_views.alert_rule_edit, name="alert_rule_edit"),
     path(

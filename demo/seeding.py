@@ -17,6 +17,13 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, RootCause, Ticket, TicketEvent, TicketStatus
 from alerts.services import ticket_note_add, ticket_transition
+from alerts.sla import (
+    sla_pause,
+    sla_pause_note,
+    sla_reopen_note,
+    sla_resume,
+    sla_resume_note,
+)
 from analytics.models import ResponseScore
 from analytics.services import (
     metric_rollups_rebuild,
@@ -30,6 +37,12 @@ from integrations.models import InboundEvent
 from integrations.services import event_ingest, event_process
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
 from journeys.services import journey_create
+from organizations.business_hours import (
+    WorkCalendar,
+    tenant_calendar,
+    working_minutes_between,
+    working_time_add,
+)
 from organizations.models import (
     ApiKey,
     AuditEvent,
@@ -40,7 +53,7 @@ from organizations.models import (
     Tenant,
 )
 from organizations.services import membership_create, org_unit_create, tenant_create
-from organizations.tenancy import tenant_context
+from organizations.tenancy import current_tenant, tenant_context
 from surveys.definition import iter_questions
 from surveys.distribution import contact_policy, invitation_send, trigger_create
 from surveys.models import Invitation, Link, Response, Survey, SurveyVersion, Trigger
@@ -57,9 +70,12 @@ TENANT_NAME = "示例银行"
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - a published demo login, never a real secret
 DEMO_URL = "http://127.0.0.1:8000/"
 WINDOW_DAYS = 90
-# Tickets on responses younger than this stay untouched: the team has not got to them yet.
+# How the team has got on with the tickets, by the age of their response: the newest (a few
+# working hours) are untouched, those of the last days claimed and being worked, older ones
+# through any flow, and those of more than two weeks done (FLOWS ending in resolve or close).
+TICKET_UNTOUCHED_MINUTES = 3 * 60  # working minutes
 TICKET_WORK_AFTER = timedelta(days=3)
-TICKET_WORK_SHARE = 0.6
+TICKET_DONE_AFTER = timedelta(days=14)
 
 # ---------------------------------------------------------------------------------------------
 # The bank: org units, people, journeys
@@ -661,10 +677,10 @@ def demo_seed(*, responses: int, seed: int) -> Tenant:
         response_ids = responses_seed(demo, rng, count=responses)
         for response_id in response_ids:
             response_score(response_id=response_id)
+        invitations_seed(demo, rng)
+        # After the invitations, whose responses are moved back to the days of their events.
         tickets_work(demo, rng)
         tickets_backdate()
-        invitations_seed(demo, rng)
-        # Backdating moved the invited responses to the days of their events.
         text_rollups_rebuild()
         metric_rollups_rebuild()
     return tenant
@@ -789,21 +805,91 @@ def invitation_backdate(invitation: Invitation, occurred: datetime) -> None:
 
 
 def tickets_backdate() -> None:
-    """Move each ticket and its history back to when its response came in.
-
-    The services stamp tickets with the time they run, which for seeded history is today;
-    a demo queue should show tickets of every age, some past their SLA.
-    """
+    """Move each ticket and its history back to when its response came in, its steps spaced
+    over working hours as a team works (the first within about an hour, then some hours
+    apart, never later than now), and count its due times again on the tenant's calendar from
+    there: the services stamp everything with the time they run, which for seeded history is
+    today. The queue then shows what a working team's does: most tickets on time, some near
+    their due time, a few late."""
     now = timezone.now()
+    calendar = tenant_calendar(current_tenant())
     for ticket in Ticket.objects.select_related("response"):
-        offset = now - (ticket.response.submitted_at + TICKET_OPENED_AFTER)
-        Ticket.objects.filter(pk=ticket.pk).update(
-            created_at=F("created_at") - offset,
-            updated_at=F("updated_at") - offset,
-            sla_due_at=F("sla_due_at") - offset,
-            closed_at=F("closed_at") - offset,
+        opened = ticket.response.submitted_at + TICKET_OPENED_AFTER
+        events = list(TicketEvent.objects.filter(ticket=ticket).order_by("at", "id"))
+        at_opening = [e for e in events if e.kind in TICKET_OPENING_EVENTS]
+        steps = [e for e in events if e.kind not in TICKET_OPENING_EVENTS]
+        for event in at_opening:
+            event.at = opened
+        previous = opened
+        for event, moment in zip(
+            steps, _step_times(calendar, opened, ticket.number, len(steps), now=now), strict=True
+        ):
+            if event.kind == TicketEvent.Kind.REOPENED:  # a customer comes back lately
+                moment = max(moment, now - REOPENED_AGO)
+            event.at = previous = max(moment, previous)
+        _ticket_sla_replay(ticket, opened=opened, steps=steps, calendar=calendar)
+        ticket.save(
+            update_fields=[
+                "created_at",
+                "updated_at",
+                "closed_at",
+                "sla_due_at",
+                "first_response_due_at",
+                "first_responded_at",
+                "sla_paused_at",
+                "sla_left_minutes",
+            ]
         )
-        TicketEvent.objects.filter(ticket=ticket).update(at=F("at") - offset)
+        TicketEvent.objects.bulk_update(events, ["at", "note"])
+
+
+REOPENED_AGO = timedelta(hours=3)
+# Events the services write when a ticket opens (not a person's step).
+TICKET_OPENING_EVENTS = (TicketEvent.Kind.CREATED, TicketEvent.Kind.ASSIGNED)
+
+
+def _step_times(
+    calendar: WorkCalendar, opened: datetime, number: int, count: int, *, now: datetime
+) -> list[datetime]:
+    """When a ticket's `count` steps happened: the first 20-90 working minutes after it opened,
+    each next one 1-6 working hours later, squeezed to fit before now. Varies by ticket number,
+    so reseeding gives the same history."""
+    gaps = [20 + number * 17 % 70] + [60 + (number * 31 + i * 53) % 300 for i in range(1, count)]
+    room = working_minutes_between(calendar, opened, now) - 5
+    if sum(gaps) > room:
+        gaps = [max(1, gap * room // sum(gaps)) for gap in gaps]
+    times, moment = [], opened
+    for gap in gaps[:count]:
+        moment = working_time_add(calendar, moment, gap)
+        times.append(moment)
+    return times
+
+
+def _ticket_sla_replay(
+    ticket: Ticket, *, opened: datetime, steps: list[TicketEvent], calendar: WorkCalendar
+) -> None:
+    """Count a backdated ticket's due times from its opening and through its pauses, as the
+    services did at the time they ran (alerts.sla), and date its state from its events."""
+    ticket.created_at = opened
+    ticket.updated_at = steps[-1].at if steps else opened
+    ticket.first_response_due_at = working_time_add(calendar, opened, ticket.first_response_minutes)
+    ticket.first_responded_at = steps[0].at if steps else None
+    due = working_time_add(calendar, opened, ticket.sla_minutes)
+    paused_at, left = None, None
+    for event in steps:
+        if event.kind == TicketEvent.Kind.SLA_PAUSED:
+            paused_at, left = event.at, sla_pause(calendar, due_at=due, at=event.at)
+            event.note = sla_pause_note(left)
+        elif event.kind == TicketEvent.Kind.SLA_RESUMED and paused_at is not None:
+            due = sla_resume(calendar, due_at=due, left=left or 0, at=event.at)
+            paused_at, left = None, None
+            event.note = sla_resume_note(due, calendar)
+        elif event.kind == TicketEvent.Kind.SLA_RESUMED:  # the ticket was reopened
+            due = working_time_add(calendar, event.at, ticket.sla_minutes)
+            event.note = sla_reopen_note(due, calendar)
+    ticket.sla_due_at, ticket.sla_paused_at, ticket.sla_left_minutes = due, paused_at, left
+    closes = [e.at for e in steps if e.to_status == TicketStatus.CLOSED]
+    ticket.closed_at = closes[-1] if closes and ticket.status == TicketStatus.CLOSED else None
 
 
 DEMO_TOPICS = {
@@ -1068,23 +1154,27 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def tickets_work(demo: Demo, rng: random.Random) -> None:
-    """Work ~60% of the tickets older than three days through claims, notes and closes."""
-    cutoff = timezone.now() - TICKET_WORK_AFTER
+    """Work the tickets as a team keeps up with them (see TICKET_WORK_AFTER): through claims,
+    notes, waits on the customer, resolutions and closes."""
+    now = timezone.now()
+    calendar = tenant_calendar(demo.tenant)
     root_causes = {cause.name: cause for cause in RootCause.objects.all()}
-    tickets = (
-        Ticket.objects.select_related("org_unit")
-        .filter(response__submitted_at__lt=cutoff)
-        .order_by("number")
-    )
+    tickets = Ticket.objects.select_related("org_unit", "response").order_by("number")
+    done_flows = [flow for flow in FLOWS if flow[1][-1] in ("resolve", "close")]
     closed = 0
     for ticket in tickets:
-        if rng.random() >= TICKET_WORK_SHARE:
+        submitted = ticket.response.submitted_at
+        if working_minutes_between(calendar, submitted, now) < TICKET_UNTOUCHED_MINUTES:
             continue
+        if submitted > now - TICKET_WORK_AFTER:
+            flows = [(1, ("claim", "note"))]
+        else:
+            flows = done_flows if submitted < now - TICKET_DONE_AFTER else FLOWS
         code = ticket.org_unit.code if ticket.org_unit_id else ""
         worker = demo.users[TICKET_WORKERS.get(code, "manager")]
         cause = root_causes.get(ASPECT_ROOT_CAUSES.get(demo.aspects.get(ticket.response_id), ""))
         cause = cause or root_causes.get(FALLBACK_ROOT_CAUSE) or next(iter(root_causes.values()))
-        steps = rng.choices([f[1] for f in FLOWS], weights=[f[0] for f in FLOWS])[0]
+        steps = rng.choices([f[1] for f in flows], weights=[f[0] for f in flows])[0]
         for step in steps:
             ticket = ticket_step(ticket, step, by=worker, cause=cause, rng=rng)
         if ticket.status == TicketStatus.CLOSED:

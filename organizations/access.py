@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "member.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "org.manage": frozenset({Role.OWNER, Role.ADMIN}),
+    "sla.manage": frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 

@@ -7,9 +7,16 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from organizations.business_hours import (
+    CALENDAR,
+    CalendarError,
+    calendar_document_parse,
+    hours_format,
+)
 from organizations.models import ApiKey, AuditEvent, Membership, OrgUnit, Role, Tenant
 from organizations.signals import tenant_created
 from organizations.tenancy import tenant_context
@@ -113,4 +120,41 @@ def tenant_theme_update(*, tenant: Tenant, brand_color: str, logo_url: str, by: 
     tenant.save(update_fields=["settings"])
     with tenant_context(tenant):
         audit_record(by=by, action="tenant.theme", target=tenant, before=before, after=theme)
+    return tenant
+
+
+@transaction.atomic
+def tenant_calendar_update(
+    *,
+    tenant: Tenant,
+    time_zone: str,
+    hours: list[str],
+    public_holidays: bool,
+    closures: list[list[str]],
+    by: Actor,
+) -> Tenant:
+    """The tenant's working calendar (organizations/business_hours.py): its time zone (the
+    calendar's own: `Tenant.time_zone` also dates the analytics rollups), hours per weekday
+    (Monday first), whether mainland public holidays and make-up days apply, and
+    its own closures as [first, last, note]. A calendar that does not parse, or has no working
+    time in the week, is refused and changes nothing."""
+    document = {"hours": hours, "public_holidays": public_holidays, "closures": closures}
+    try:
+        calendar = calendar_document_parse(document, time_zone=time_zone)
+    except CalendarError as error:
+        raise ValidationError(str(error), code="calendar") from error
+    document["hours"] = [hours_format(day) for day in calendar.hours]  # as the page shows them
+    document["time_zone"] = time_zone
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = tenant.settings.get(CALENDAR)
+    tenant.settings = {**tenant.settings, CALENDAR: document}
+    tenant.save(update_fields=["settings"])
+    with tenant_context(tenant):
+        audit_record(
+            by=by,
+            action="tenant.calendar",
+            target=tenant,
+            before=before,
+            after=document,
+        )
     return tenant

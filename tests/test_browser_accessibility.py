@@ -4,14 +4,17 @@ size it is used at (the respondent's pages and the agent's workbench on a phone 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from alerts.models import Ticket
 from customers.services import customer_upsert, unsubscribe_token
+from organizations.business_hours import tenant_calendar, working_time_add
 from organizations.models import OrgUnitImport, Role
 from organizations.services import membership_create
 from organizations.tenancy import tenant_context
@@ -39,6 +42,19 @@ def test_the_check_fails_on_an_unlabeled_input(open_page):
     with pytest.raises(AssertionError, match=r"label \(critical\).*input"):
         assert_accessible(page)
     assert_accessible(page, exclude=("input",))
+
+
+def sla_states_show(world) -> None:
+    """Two more tickets, so the queue shows each SLA state: one breached a month ago, one near
+    breach (60 working minutes left of 1000), whatever the hour the test runs at."""
+    calendar = tenant_calendar(world.tenant)
+    now = timezone.now()
+    late, near = (submit_and_score(world, BAD_ANSWERS) for _ in range(2))
+    with tenant_context(world.tenant):
+        Ticket.objects.filter(response=late).update(first_response_due_at=now - timedelta(days=30))
+        Ticket.objects.filter(response=near).update(
+            first_response_due_at=working_time_add(calendar, now, 60), first_response_minutes=1000
+        )
 
 
 class Walk:
@@ -73,6 +89,7 @@ def test_every_page_a_person_uses_passes_axe_core(
         customer = customer_upsert(external_id="c-1", name="张三", mobile="13800000000")
     with tenant_context(other_world.tenant):  # two tenants: the manager picks one after login
         membership_create(user=world.manager, role=Role.VIEWER)
+    sla_states_show(world)
 
     def url(name: str, **kwargs) -> str:
         return reverse(name, kwargs={"tenant_slug": slug, **kwargs})
@@ -137,6 +154,11 @@ def test_every_page_a_person_uses_passes_axe_core(
     expect(owner.get_by_test_id("new-api-key")).to_be_visible()
     walk.check(owner, "API keys with a new key")
     walk.visit(owner, "theme", url("tenant_theme"))
+    walk.visit(owner, "working calendar and SLA", url("sla_settings"))
+    owner.get_by_label("周三").fill("9点到6点")
+    owner.get_by_role("button", name="保存").click()
+    expect(owner.get_by_text("无法识别的工作时间「9点到6点」")).to_be_visible()
+    walk.check(owner, "working calendar with a mistake")
     walk.visit(owner, "members", url("members"))
     owner.get_by_label("邮箱").fill("axe@example.com")
     owner.get_by_role("button", name="发送邀请").click()

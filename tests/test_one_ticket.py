@@ -17,6 +17,7 @@ from alerts.models import AlertRule, Ticket, TicketEvent, TicketRule
 from alerts.services import RISK_SLA_HOURS, alert_rule_create, ticket_open_for_score
 from analytics.models import ResponseScore
 from analytics.services import response_score
+from organizations.business_hours import tenant_calendar, working_minutes_between
 from organizations.db.guard import owner_session
 from organizations.tenancy import tenant_context
 from surveys.models import Response
@@ -59,7 +60,9 @@ def rescore(response) -> None:
 
 
 def hours_given(ticket: Ticket) -> float:
-    return (ticket.sla_due_at - ticket.created_at) / timedelta(hours=1)
+    """The working hours (the tenant's calendar) from the ticket's opening to its due time."""
+    calendar = tenant_calendar(ticket.tenant)
+    return working_minutes_between(calendar, ticket.created_at, ticket.sla_due_at) / 60
 
 
 def test_two_matching_rules_open_one_ticket_listing_both_with_the_highest_priority_and_shortest_sla(

@@ -89,7 +89,9 @@ def test_agent_works_a_ticket_from_claim_to_close_and_history_says_who_and_when(
         "claimed",
         "note",
         "status",
+        "sla_paused",
         "status",
+        "sla_resumed",
         "status",
         "status",
     ]
