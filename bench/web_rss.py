@@ -171,6 +171,7 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
     django_start(database_url, BENCH_REDIS_URL)
     django_migrate()
     from analytics.services import text_themes_discover
+    from bench.text_page import database_size_line
     from demo.seeding import TENANT_SLUG, demo_seed
     from organizations.models import Tenant
     from organizations.tenancy import tenant_context
@@ -182,6 +183,7 @@ def bench_run(args: argparse.Namespace, database_url: str) -> int:
     print(f"demo responses={args.responses} seconds={time.perf_counter() - started:.0f}")
     if args.texts:
         print(texts_add(tenant, args.texts, random.Random(args.seed)), flush=True)
+    print(database_size_line(), flush=True)  # vacuumed and analysed, as autovacuum would
     with tenant_context(tenant):
         found = text_themes_discover()
     print(f"themes found={len(found.themes)} among texts={found.texts} (as the worker does)")
