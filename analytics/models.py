@@ -208,6 +208,27 @@ class TextMention(TenantOwnedModel):
         return f"{self.kind} {self.key} of score {self.score_id}"
 
 
+class TextThemes(TenantOwnedModel):
+    """The themes last discovered among a tenant's recent texts that no topic covers, found on
+    a worker (after a rescoring, and on a schedule) so that the text page only reads them.
+
+    `themes` is a list of {"label", "terms", "members"}: the theme's name, its top words and
+    the ids of the ResponseScores it groups, closest to the theme first. The page counts the
+    members that fall in its period and the member's scope, never more than they may see."""
+
+    computed_at = models.DateTimeField(default=timezone.now)
+    days = models.PositiveSmallIntegerField()  # the texts searched are of the days before
+    texts = models.PositiveIntegerField()  # how many texts were searched
+    model_version = models.CharField(max_length=64)  # the analyzer that cut their words
+    themes = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="textthemes_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{len(self.themes)} themes of {self.computed_at:%Y-%m-%d %H:%M}"
+
+
 class Metric(models.TextChoices):
     """What a metric rollup row counts. n, total, good and bad per metric:
 

@@ -6,19 +6,16 @@ Every aggregate runs in the database (one query each), scoped to the member's or
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
-from analytics.keywords import is_content_word
 from analytics.metric_rollups import Totals
 from analytics.models import (
     Aspect,
@@ -29,12 +26,12 @@ from analytics.models import (
     TextDictionary,
     TextKind,
     TextMention,
+    TextThemes,
     Topic,
     UserWord,
 )
 from analytics.scoring import net_promoter_score
-from analytics.sentiment import default_model
-from analytics.text import BUILTIN_DICTIONARY, TenantDictionary, analyzer_version
+from analytics.text import BUILTIN_DICTIONARY, TenantDictionary
 from analytics.text_overview import (
     RISING_MIN_COUNT,
     TEXT_ROW_FIELDS,
@@ -43,7 +40,13 @@ from analytics.text_overview import (
     TextCounts,
     TextRow,
 )
-from analytics.topics import Theme, ThemeDocument, TopicDefinition, themes_discover
+from analytics.topics import (
+    DiscoveredTheme,
+    Theme,
+    ThemeText,
+    TopicDefinition,
+    themes_in_view,
+)
 from journeys.models import Journey, Touchpoint
 from organizations.models import OrgUnit
 from organizations.tenancy import current_tenant
@@ -208,8 +211,6 @@ def topic_list() -> QuerySet[Topic]:
     return Topic.objects.order_by("name")
 
 
-THEME_TEXTS = 1000  # the newest uncovered texts searched for themes: keeps the page fast
-THEME_CACHE_SECONDS = 3600
 VERBATIM_LIMIT = 30
 
 
@@ -266,9 +267,9 @@ def text_rows(
         org_unit=org_unit,
     )
     if uncovered:
-        scores = scores.filter(
-            ~Exists(TextMention.objects.filter(score=OuterRef("pk"), kind=TextKind.TOPIC))
-        )
+        # The score's own list, not the absence of a topic mention: an anti-join over every
+        # mention could take minutes on PostgreSQL before the tables' statistics caught up.
+        scores = scores.filter(topics=[])
     rows = scores.order_by("-response__submitted_at", "-pk").values_list(*TEXT_ROW_FIELDS)
     return [TextRow(*values) for values in (rows[:limit] if limit is not None else rows)]
 
@@ -435,46 +436,52 @@ def org_unit_names(*, scope_path: str = "") -> dict[int, str]:
     return dict(OrgUnit.objects.filter(path__startswith=scope_path).values_list("pk", "name"))
 
 
-def themes_discovered(
-    rows: list[TextRow], *, since: datetime, dictionary: TenantDictionary
-) -> list[Theme]:
-    """Recurring themes among the period's newest texts that no topic covers.
+@dataclass(frozen=True)
+class ThemesFound:
+    """The stored themes as one reader of the page sees them, and when and among how many
+    texts they were found."""
 
-    Cached by the texts and the analyzer version (with the dictionary revision): a stored
-    text never changes, so the same texts analysed the same way give the same themes.
-    """
-    uncovered = [row for row in rows if row.submitted_at >= since and not row.topics]
-    uncovered = uncovered[:THEME_TEXTS]
-    if not uncovered:
-        return []
-    # Keywords and scores stand in for the texts, so that a reused id (a database restored
-    # from a backup) with another text misses the cache.
-    fingerprint = repr(
-        [(row.score_id, row.keywords, row.sentiment_score) for row in uncovered]
-        + [analyzer_version(dictionary)]
-    )
-    digest = hashlib.sha256(fingerprint.encode()).hexdigest()
-    key = f"text-themes:{current_tenant().pk}:{digest}"
-    themes = cache.get(key)
-    if themes is None:
-        verbatims = dict(
-            ResponseScore.objects.filter(pk__in=[row.score_id for row in uncovered]).values_list(
-                "pk", "verbatim"
-            )
+    themes: list[Theme]
+    computed_at: datetime
+    days: int
+    texts: int
+
+
+def text_themes(
+    *,
+    scope_path: str,
+    since: datetime,
+    journey: Journey | None = None,
+    touchpoint: Touchpoint | None = None,
+    org_unit: OrgUnit | None = None,
+) -> ThemesFound | None:
+    """The themes last found among the tenant's texts (services.text_themes_discover), each
+    counted over its members submitted since `since` in the member's subtree and the page's
+    filters; None if they were never found. Two queries; no text is cut or clustered here."""
+    found = TextThemes.objects.first()
+    if found is None:
+        return None
+    themes = [DiscoveredTheme.from_json(theme) for theme in found.themes]
+    members = [pk for theme in themes for pk in theme.members]
+    in_view = _texts_since(
+        scope_path=scope_path,
+        since=since,
+        journey=journey,
+        touchpoint=touchpoint,
+        org_unit=org_unit,
+    ).filter(pk__in=members)
+    texts = {
+        pk: ThemeText(pk, verbatim, label, score)
+        for pk, verbatim, label, score in in_view.values_list(
+            "pk", "verbatim", "sentiment_label", "sentiment_score"
         )
-        documents = [
-            ThemeDocument(
-                id=row.score_id,
-                text=verbatims[row.score_id],
-                sentiment_score=row.sentiment_score,
-                words=[w for w in dictionary.words(verbatims[row.score_id]) if is_content_word(w)],
-            )
-            for row in uncovered
-            if row.score_id in verbatims
-        ]
-        themes = themes_discover(documents, negative_below=default_model().low)
-        cache.set(key, themes, THEME_CACHE_SECONDS)
-    return themes
+    }
+    return ThemesFound(
+        themes=themes_in_view(themes, texts),
+        computed_at=found.computed_at,
+        days=found.days,
+        texts=found.texts,
+    )
 
 
 MetricCell = tuple[int, str, str]  # touchpoint id, metric, key

@@ -1,22 +1,26 @@
 """Writes of analytics: scoring responses in batches (with the text and metric rollups they
-count in), getting a response scored after its commit, rebuilding a tenant's rollups, and the
-tenant's text dictionary (aspects, user words, topics) with rescoring of past texts."""
+count in), getting a response scored after its commit, rebuilding a tenant's rollups, the
+tenant's text dictionary (aspects, user words, topics) with rescoring of past texts, and the
+discovery of themes among the texts no topic covers."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.chinese import terms_parse
+from analytics.keywords import is_content_word
 from analytics.metric_rollups import (
     MetricKey,
     ResponseCount,
@@ -38,6 +42,7 @@ from analytics.models import (
     TextDaily,
     TextDictionary,
     TextMention,
+    TextThemes,
     Topic,
     UserWord,
 )
@@ -56,12 +61,13 @@ from analytics.rollups import (
     text_tallies,
 )
 from analytics.scoring import response_metrics
-from analytics.selectors import text_dictionary
+from analytics.selectors import text_dictionary, text_rows
 from analytics.signals import metric_rollups_recounting, responses_scored
 from analytics.text import TenantDictionary, analyzer_version, text_analyze
 from analytics.text_overview import Tally
+from analytics.topics import ThemeDocument, themes_discover
 from organizations.broker import batch_waiting, publish, publish_batched
-from organizations.models import OrgUnit
+from organizations.models import OrgUnit, Tenant
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context, tenant_context
 from surveys.models import Response
@@ -98,11 +104,18 @@ def responses_score(*, response_ids: Sequence[int]) -> dict[int, ResponseScore]:
     for response in responses:
         by_tenant.setdefault(response.tenant_id, []).append(response)
     scores: dict[int, ResponseScore] = {}
+    rescored_tenants = []
     # Tenants in id order: two batches take their rollup and ticket locks in the same order.
     with transaction.atomic():
         for group in by_tenant.values():
             with tenant_context(group[0].tenant):
-                scores.update(_tenant_responses_score(group))
+                scored, rescored = _tenant_responses_score(group)
+            scores.update(scored)
+            if rescored:
+                rescored_tenants.append(group[0].tenant)
+    for tenant in rescored_tenants:
+        with tenant_context(tenant):
+            _themes_after_rescoring()
     return scores
 
 
@@ -116,8 +129,11 @@ class _Scored(NamedTuple):
     metrics_before: dict[MetricKey, Totals]
 
 
-def _tenant_responses_score(responses: list[Response]) -> dict[int, ResponseScore]:
-    """responses_score for the current tenant's responses, in its transaction."""
+def _tenant_responses_score(
+    responses: list[Response],
+) -> tuple[dict[int, ResponseScore], bool]:
+    """responses_score for the current tenant's responses, in its transaction; and whether a
+    text scored before was scored again."""
     tenant = current_tenant()
     dictionary = text_dictionary()
     version = analyzer_version(dictionary)
@@ -134,7 +150,7 @@ def _tenant_responses_score(responses: list[Response]) -> dict[int, ResponseScor
     }
     waiting = [response for response in responses if response.pk not in scores]
     if not waiting:
-        return scores
+        return scores, False
     tenant_rollups_lock(tenant.pk, exclusive=False)
     now = timezone.now()
     fresh: list[ResponseScore] = []
@@ -175,7 +191,7 @@ def _tenant_responses_score(responses: list[Response]) -> dict[int, ResponseScor
     _metric_rollups_add(scored, extra=extra, zone=tenant_zone(tenant))
     scores.update(theirs)
     scores.update((score.response_id, score) for score in saved)
-    return scores
+    return scores, any(score.verbatim for score in rescored)
 
 
 SCORE_FIELDS = (
@@ -551,18 +567,89 @@ def text_rescore_request(*, by: Actor, days: int = RESCORE_DAYS) -> None:
     transaction.on_commit(lambda: rescore_texts.delay(tenant.pk, days))
 
 
-def outdated_texts_enqueue(*, days: int = RESCORE_DAYS) -> int:
-    """Enqueue scoring of the current tenant's texts of the last `days` whose score was made
-    with another analyzer or dictionary version; returns how many."""
-    version = analyzer_version(text_dictionary())
-    ids = list(
+def _outdated_texts(*, days: int) -> QuerySet[ResponseScore]:
+    """The current tenant's texts of the last `days` analysed by another analyzer or
+    dictionary version than its current one."""
+    return (
         ResponseScore.objects.filter(
             response__submitted_at__gte=timezone.now() - timedelta(days=days)
         )
         .exclude(verbatim="")
-        .exclude(model_version=version)
-        .values_list("response_id", flat=True)
+        .exclude(model_version=analyzer_version(text_dictionary()))
     )
+
+
+def outdated_texts_enqueue(*, days: int = RESCORE_DAYS) -> int:
+    """Enqueue scoring of the current tenant's texts of the last `days` whose score was made
+    with another analyzer or dictionary version; returns how many."""
+    ids = list(_outdated_texts(days=days).values_list("response_id", flat=True))
     for response_id in ids:
         response_enqueue_scoring(response_id=response_id)
     return len(ids)
+
+
+THEME_DAYS = 90  # themes are searched among the texts of these last days
+THEME_TEXTS = 1000  # the newest of them no topic covers: clustering is quadratic in texts
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def text_themes_discover() -> TextThemes:
+    """Find the themes among the current tenant's newest texts of the last THEME_DAYS that no
+    topic covers, and keep them for the text page (replacing what it showed). Runs on a
+    worker: cutting a thousand texts with jieba and clustering them takes seconds and over a
+    hundred megabytes."""
+    dictionary = text_dictionary()
+    rows = text_rows(
+        scope_path="",
+        since=timezone.now() - timedelta(days=THEME_DAYS),
+        uncovered=True,
+        limit=THEME_TEXTS,
+    )
+    verbatims = dict(
+        ResponseScore.objects.filter(pk__in=[row.score_id for row in rows]).values_list(
+            "pk", "verbatim"
+        )
+    )
+    documents = [
+        ThemeDocument(pk, [word for word in dictionary.words(text) if is_content_word(word)])
+        for pk, text in verbatims.items()
+    ]
+    themes = themes_discover(documents)
+    found, _created = TextThemes.objects.update_or_create(
+        tenant=current_tenant(),
+        defaults={
+            "computed_at": timezone.now(),
+            "days": THEME_DAYS,
+            "texts": len(documents),
+            "model_version": analyzer_version(dictionary),
+            "themes": [theme.as_json() for theme in themes],
+        },
+    )
+    return found
+
+
+def _themes_after_rescoring() -> None:
+    """Once the current tenant's rescoring is done (no text of the last RESCORE_DAYS is left
+    with another analyzer), have its themes found again: the texts a new topic now covers
+    leave them. Called after each rescoring batch commits, so the last one to commit sees
+    the others' work."""
+    from analytics.tasks import discover_text_themes
+
+    if not _outdated_texts(days=RESCORE_DAYS).exists():
+        publish(discover_text_themes, current_tenant().pk)
+
+
+def tenants_with_themes_due() -> list[int]:
+    """Active tenants with a text scored since their themes were last found (or never
+    found): the beat has their themes found again. One probe of the scores' (tenant,
+    scored_at) index per tenant."""
+    last_found = TextThemes.all_tenants.filter(tenant=OuterRef("pk")).values("computed_at")
+    texts = ResponseScore.all_tenants.filter(tenant=OuterRef("pk")).exclude(verbatim="")
+    with system_context():
+        return list(
+            Tenant.objects.filter(is_active=True)
+            .annotate(last_found=Coalesce(Subquery(last_found[:1]), Value(NEVER)))
+            .filter(Exists(texts.filter(scored_at__gt=OuterRef("last_found"))))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )

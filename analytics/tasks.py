@@ -92,3 +92,26 @@ def rebuild_metric_rollups(tenant_id: int) -> int:
         return 0
     with tenant_context(tenant):
         return services.metric_rollups_rebuild()
+
+
+@shared_task(acks_late=True)
+def discover_text_themes(tenant_id: int) -> int:
+    """Find a tenant's themes again (after its rescoring, or for the beat); returns how many."""
+    from organizations.models import Tenant
+    from organizations.tenancy import tenant_context
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    with tenant_context(tenant):
+        return len(services.text_themes_discover().themes)
+
+
+@shared_task
+def discover_due_text_themes() -> int:
+    """Beat: have the themes found again of every tenant with texts scored since they last
+    were; returns how many tenants."""
+    tenant_ids = services.tenants_with_themes_due()
+    for tenant_id in tenant_ids:
+        publish(discover_text_themes, tenant_id)
+    return len(tenant_ids)

@@ -2,16 +2,19 @@
 
 Discovery clusters the texts no topic covers, so that a new recurring complaint (a broken
 app release, a new fee) shows up with a label and a size before anyone thought to look for it.
+It runs on a worker (services.text_themes_discover); the page only counts the stored themes'
+members that it may show (themes_in_view).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from analytics.chinese import TermMatcher
+from analytics.models import Sentiment
 
 # Two texts belong together when their TF-IDF vectors are this close (1 - cosine), on average
 # over the cluster: about one shared distinctive word in a short comment.
@@ -47,24 +50,24 @@ class TopicMatcher:
 @dataclass(frozen=True)
 class ThemeDocument:
     id: int
-    text: str
-    sentiment_score: float | None
     words: list[str]  # content words: no stopwords, no single characters
 
 
 @dataclass(frozen=True)
-class Theme:
+class DiscoveredTheme:
     label: str
     terms: list[str]
-    size: int
-    sentiment_score: float | None  # mean over the texts that have one
-    negative_share: int  # percent of the texts whose sentiment is negative
-    examples: list[ThemeDocument]
+    members: list[int]  # ids of its documents, closest to the theme first
+
+    def as_json(self) -> dict:
+        return {"label": self.label, "terms": self.terms, "members": self.members}
+
+    @classmethod
+    def from_json(cls, value: dict) -> DiscoveredTheme:
+        return cls(value["label"], list(value["terms"]), list(value["members"]))
 
 
-def themes_discover(
-    documents: Sequence[ThemeDocument], *, negative_below: float = 0.4
-) -> list[Theme]:
+def themes_discover(documents: Sequence[ThemeDocument]) -> list[DiscoveredTheme]:
     """Recurring themes among `documents`, largest first.
 
     TF-IDF over the documents' words, then average-linkage agglomerative clustering on cosine
@@ -104,23 +107,66 @@ def themes_discover(
             continue
         centroid = np.asarray(vectors[members].mean(axis=0)).ravel()
         terms = [str(vocabulary[i]) for i in np.argsort(-centroid)[:THEME_LABEL_TERMS]]
-        closest = members[np.argsort(-(vectors[members] @ centroid))][:THEME_EXAMPLES]
-        scores = [documents[i].sentiment_score for i in members]
-        known = [s for s in scores if s is not None]
+        closest_first = members[np.argsort(-(vectors[members] @ centroid), kind="stable")]
         themes.append(
-            Theme(
+            DiscoveredTheme(
                 label="、".join(terms),
                 terms=terms,
-                size=len(members),
-                sentiment_score=round(float(np.mean(known)), 3) if known else None,
-                negative_share=round(
-                    100 * sum(1 for s in known if s < negative_below) / len(members)
-                ),
-                examples=[documents[i] for i in closest],
+                members=[documents[i].id for i in closest_first],
             )
         )
-    themes.sort(key=lambda theme: -theme.size)
+    themes.sort(key=lambda theme: -len(theme.members))
     return themes[:THEME_COUNT]
+
+
+@dataclass(frozen=True)
+class ThemeText:
+    """A member of a theme as a reader of the page may see it."""
+
+    id: int
+    text: str
+    sentiment_label: str
+    sentiment_score: float | None
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A discovered theme as the page shows it: of its members, those in view."""
+
+    label: str
+    terms: list[str]
+    size: int
+    sentiment_score: float | None  # mean over the texts that have one
+    negative_share: int  # percent of the texts whose sentiment is negative
+    examples: list[ThemeText]
+
+
+def themes_in_view(
+    themes: Sequence[DiscoveredTheme], texts: Mapping[int, ThemeText]
+) -> list[Theme]:
+    """The themes with at least THEME_MIN_SIZE members among `texts` (those of the page's
+    period and filters, in the reader's scope), sized and described by those alone, largest
+    first; a theme keeps its name, found among all the texts searched."""
+    shown = []
+    for theme in themes:
+        members = [texts[pk] for pk in theme.members if pk in texts]
+        if len(members) < THEME_MIN_SIZE:
+            continue
+        scores = [member.sentiment_score for member in members]
+        known = [score for score in scores if score is not None]
+        negative = sum(1 for member in members if member.sentiment_label == Sentiment.NEGATIVE)
+        shown.append(
+            Theme(
+                label=theme.label,
+                terms=theme.terms,
+                size=len(members),
+                sentiment_score=round(sum(known) / len(known), 3) if known else None,
+                negative_share=round(100 * negative / len(members)),
+                examples=members[:THEME_EXAMPLES],
+            )
+        )
+    shown.sort(key=lambda theme: -theme.size)
+    return shown
 
 
 def _given_words(words: list[str]) -> list[str]:

@@ -54,7 +54,8 @@ def text_analytics(request: HttpRequest) -> HttpResponse:
     risks and new themes over a period, drilling down to the verbatims.
 
     A period is whole days of the tenant's time zone, today included, as the daily rollups
-    count them; the period before it tells which topics and keywords are rising."""
+    count them; the period before it tells which topics and keywords are rising. Themes are
+    read as a worker last found them: nothing here cuts or clusters texts."""
     scope_path = request.membership.scope_path
     form = TextFilterForm(request.GET or None, scope_path=scope_path)
     days = form.days_value
@@ -79,9 +80,6 @@ def text_analytics(request: HttpRequest) -> HttpResponse:
     matched, verbatims = selectors.text_verbatims(
         since=since, drill=drill, limit=selectors.VERBATIM_LIMIT, **filters
     )
-    uncovered = selectors.text_rows(
-        since=since, uncovered=True, limit=selectors.THEME_TEXTS, **filters
-    )
     context = {
         "form": form,
         "days": days,
@@ -89,7 +87,7 @@ def text_analytics(request: HttpRequest) -> HttpResponse:
         "mix_chart": sentiment_mix_chart(overview.mix) if overview.mix.total else "",
         "trend_chart": sentiment_trend_chart(overview.weeks) if overview.weeks else "",
         "aspect_chart": aspect_chart(overview.aspects) if overview.aspects else "",
-        "themes": selectors.themes_discovered(uncovered, since=since, dictionary=dictionary),
+        "themes": selectors.text_themes(since=since, **filters),
         "drill": drill,
         "matched": overview.texts if matched is None else matched,
         "verbatims": verbatims,

@@ -1,6 +1,6 @@
 """Server time of the text analytics page over a tenant with many scored texts, in one process.
 
-    python -m bench.text_page [--texts 200000] [--requests 10] [--seed 2024]
+    python -m bench.text_page [--texts 200000] [--requests 10] [--seed 2024] [--database NAME]
 
 A fresh PostgreSQL database (dropped at the end) gets one tenant: HQ > 3 regions > 12 branches,
 3 journeys with 10 touchpoints, a topic taxonomy, and `--texts` scored responses spread evenly
@@ -9,15 +9,17 @@ bulk-created, not made by the scoring service (hours at this size): their analys
 a pool of texts analysed once with the tenant's dictionary, half bank feedback like the demo's
 and half real e-commerce reviews (../shared/data/sentiment/online_shopping_test.csv), which
 give the keywords a long tail; a few carry a risk phrase (银保监会, 曝光, 起诉, 销户). The text
-rollups and mentions are then rebuilt from the scores, timed (what a backfill takes).
+rollups and mentions are then rebuilt from the scores, timed (what a backfill takes), the
+tables vacuumed and their sizes printed, and the themes found as the worker finds them
+(services.text_themes_discover, timed).
 
 Then Django's test Client (the whole stack without HTTP) requests, one at a time, after one
-unmeasured request that also fills the themes cache:
+unmeasured request:
   page_30d, page_90d      /t/<slug>/text-analytics/?days=30 (90) as the tenant-wide manager
   page_90d_drill          the same, drilled down to 等待时间 negative
   page_90d_region         days=90 as a viewer scoped to one region (a quarter of the texts)
 printing ms p50/p95/max, the SQL queries of one request, and first_ms: the unmeasured first
-request, which also discovers themes unless an earlier case cached them for the same texts.
+request. The page's worker-side memory is measured by bench.web_rss.
 """
 
 from __future__ import annotations
@@ -157,10 +159,10 @@ def scores_create(world: Any, place: Place, count: int, rng: random.Random) -> f
     from surveys.models import Response
 
     pool = pool_analyse(world, rng)
-    version = world.survey.live_version
-    text_key = question_keys(version.definition)["text"]
-    with tenant_context(world.tenant):
+    with tenant_context(world.tenant):  # row-level security hides tenant rows without it
+        version = world.survey.live_version
         model_version = analyzer_version(text_dictionary())
+    text_key = question_keys(version.definition)["text"]
     now = timezone.now()
     started = time.perf_counter()
     with tenant_context(world.tenant):
@@ -218,6 +220,20 @@ def rollups_rebuild(world: Any) -> str:
     )
 
 
+def themes_discover(world: Any) -> str:
+    """Find the themes as the worker does after a rescoring or on the beat; the figures line."""
+    from analytics.services import text_themes_discover
+    from organizations.tenancy import tenant_context
+
+    started = time.perf_counter()
+    with tenant_context(world.tenant):
+        found = text_themes_discover()
+    return (
+        f"themes_discover seconds={time.perf_counter() - started:.1f} texts={found.texts} "
+        f"themes={len(found.themes)} (on the worker)"
+    )
+
+
 def _maybe(rng: random.Random, ids: list[int]) -> int | None:
     return None if rng.random() < NO_PLACE_SHARE else rng.choice(ids)
 
@@ -264,9 +280,14 @@ def page_measure(name: str, user: Any, path: str, requests: int) -> Timings:
 
 
 def database_size_line() -> str:
+    """Sizes and rows of the tables behind the page, after VACUUM ANALYZE as their owner (the
+    app role may not vacuum them, and sees no row outside a tenant): without it, the page's
+    index-only scans visit every row's heap page until autovacuum comes by."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    from organizations.db.guard import owner_session
+
+    with owner_session(), connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute(
             "SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables "
@@ -301,6 +322,7 @@ def bench_run(args: argparse.Namespace, database_url: str) -> None:
     print(f"data texts={args.texts} days={DAYS} bulk_create_s={seconds:.0f}", flush=True)
     print(rollups_rebuild(world), flush=True)
     print(database_size_line(), flush=True)
+    print(themes_discover(world), flush=True)
     page = f"/t/{place.tenant_slug}/text-analytics/"
     cases = [
         ("page_30d", place.manager, f"{page}?days=30"),
@@ -319,12 +341,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--texts", type=int, default=200_000, help="scored texts in 180 days")
     parser.add_argument("--requests", type=int, default=10, help="measured requests per case")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument(
+        "--database", default=BENCH_DB, help="PostgreSQL database created and dropped for it"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return on_fresh_database(BENCH_DB, BENCH_REDIS_URL, lambda url: bench_run(args, url))
+    return on_fresh_database(args.database, BENCH_REDIS_URL, lambda url: bench_run(args, url))
 
 
 if __name__ == "__main__":

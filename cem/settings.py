@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.sweep_unprocessed_events",
         "schedule": 60.0,
     },
+    # Themes of the text page: found on a worker, for the tenants with new texts since.
+    "discover-text-themes": {
+        "task": "analytics.tasks.discover_due_text_themes",
+        "schedule": 3600.0,
+    },
 }
 # Responses complete for longer than this with no score are re-enqueued by the sweeper.
 CEM_SWEEP_GRACE_SECONDS = int(os.environ.get("CEM_SWEEP_GRACE_SECONDS", "90"))

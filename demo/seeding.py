@@ -29,6 +29,7 @@ from analytics.services import (
     metric_rollups_rebuild,
     response_score,
     text_rollups_rebuild,
+    text_themes_discover,
     topic_keywords_add,
 )
 from customers.models import ContactPolicy, Customer
@@ -683,6 +684,7 @@ def demo_seed(*, responses: int, seed: int) -> Tenant:
         tickets_backdate()
         text_rollups_rebuild()
         metric_rollups_rebuild()
+        text_themes_discover()  # as the worker's beat would within the hour
     return tenant
 
 

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from analytics.services import topic_keywords_add
+from analytics.services import text_themes_discover, topic_keywords_add
 from organizations.tenancy import tenant_context
 from tests.browser_pages import assert_accessible, log_in, screenshot
 from tests.helpers import submit_and_score
@@ -40,6 +40,8 @@ def feedback(world):
         topic_keywords_add(name="信用卡", keywords="信用卡、年费", by=world.manager)
     for nps, text in TEXTS:
         submit_and_score(world, {"nps_1": nps, "csat_1": 3, "text_1": text})
+    with tenant_context(world.tenant):
+        text_themes_discover()  # as the worker's beat does
     return world
 
 

@@ -194,9 +194,7 @@ def test_adding_n_working_minutes_leaves_n_minutes_between(calendar, start, n):
 @given(calendar=calendars(), start=instants, a=minutes, b=minutes)
 def test_adding_in_two_steps_is_adding_once(calendar, start, a, b):
     """What a pause does: the minutes left after the first part are added from later on."""
-    assert add(calendar, add(calendar, start, a), b) == (
-        add(calendar, start, a + b)
-    )
+    assert add(calendar, add(calendar, start, a), b) == (add(calendar, start, a + b))
 
 
 @settings(max_examples=200, deadline=None)

@@ -25,7 +25,13 @@ from analytics.services import (
 )
 from analytics.text import BUILTIN_DICTIONARY, analyzer_version, text_analyze
 from analytics.text_overview import DrillDown, TextRow, drill_down, text_overview
-from analytics.topics import ThemeDocument, themes_discover
+from analytics.topics import (
+    DiscoveredTheme,
+    ThemeDocument,
+    ThemeText,
+    themes_discover,
+    themes_in_view,
+)
 from organizations.conditions import ConditionError
 from organizations.models import AuditEvent
 from organizations.tenancy import tenant_context
@@ -386,7 +392,7 @@ ONE_OFFS = [
 
 def documents(texts: list[str]) -> list[ThemeDocument]:
     return [
-        ThemeDocument(i, text, 0.2, [w for w in words(text) if is_content_word(w)])
+        ThemeDocument(i, [w for w in words(text) if is_content_word(w)])
         for i, text in enumerate(texts)
     ]
 
@@ -394,21 +400,37 @@ def documents(texts: list[str]) -> list[ThemeDocument]:
 def test_theme_discovery_groups_similar_texts_and_labels_them_by_their_words():
     texts = [t for trio in zip(APP_CRASHES, CARD_FEES, ONE_OFFS, strict=True) for t in trio]
     themes = themes_discover(documents(texts))
-    groups = {frozenset(e.text for e in theme.examples) for theme in themes}
     assert len(themes) == 2
-    by_label = {theme.label: theme for theme in themes}
-    crash = next(theme for label, theme in by_label.items() if "闪退" in label)
-    fees = next(theme for label, theme in by_label.items() if "年费" in label)
-    assert crash.size == len(APP_CRASHES) and fees.size == len(CARD_FEES)
-    assert {e.text for e in crash.examples} <= set(APP_CRASHES)
-    assert {e.text for e in fees.examples} <= set(CARD_FEES)
-    assert crash.negative_share == 100 and crash.sentiment_score == 0.2
-    assert len(groups) == 2
+    crash = next(theme for theme in themes if "闪退" in theme.label)
+    fees = next(theme for theme in themes if "年费" in theme.label)
+    assert {texts[i] for i in crash.members} == set(APP_CRASHES)
+    assert {texts[i] for i in fees.members} == set(CARD_FEES)
+    assert DiscoveredTheme.from_json(crash.as_json()) == crash
 
 
 def test_too_few_texts_make_no_theme():
     assert themes_discover(documents(APP_CRASHES[:2])) == []
     assert themes_discover(documents(ONE_OFFS)) == []
+
+
+def theme_text(pk: int, label: str = "negative", score: float | None = 0.2) -> ThemeText:
+    return ThemeText(pk, f"text {pk}", label, score)
+
+
+def test_a_theme_is_shown_with_its_members_in_view_only():
+    crash = DiscoveredTheme("闪退、App", ["闪退", "App"], [7, 3, 5, 9, 1])
+    fees = DiscoveredTheme("年费", ["年费"], [2, 4, 6])
+    in_view = {
+        pk: theme_text(pk)
+        for pk in (3, 9, 1, 4, 6)  # 7 and 5 are another region's; 2 is older than the period
+    }
+    in_view[1] = theme_text(1, "positive", 0.9)
+    in_view[9] = theme_text(9, "neutral", None)
+    (shown,) = themes_in_view([fees, crash], in_view)
+    assert shown.label == "闪退、App" and shown.size == 3
+    assert [example.id for example in shown.examples] == [3, 9, 1]  # closest to the theme first
+    assert shown.sentiment_score == round((0.2 + 0.9) / 2, 3)  # of the texts that have one
+    assert shown.negative_share == 33
 
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)

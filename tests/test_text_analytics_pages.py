@@ -3,8 +3,6 @@ its query count, and the tenant's dictionary."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -12,9 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.models import Aspect, ResponseScore, UserWord
-from analytics.selectors import text_dictionary, text_rows, themes_discovered
-from analytics.services import response_score, topic_keywords_add
+from analytics.models import Aspect, TextThemes, UserWord
+from analytics.services import (
+    response_score,
+    tenants_with_themes_due,
+    text_themes_discover,
+    topic_keywords_add,
+)
+from analytics.tasks import discover_due_text_themes
 from organizations.models import OrgUnit
 from organizations.services import org_unit_create
 from organizations.tenancy import tenant_context
@@ -215,21 +218,77 @@ def queries_for(client, path: str) -> int:
     return len(captured)
 
 
-def test_themes_are_found_among_uncovered_texts_once_and_then_cached(
-    world, django_assert_num_queries, local_cache
+def themes_of(page: str) -> str:
+    return page.split('<section class="card" id="themes">')[1].split("</section>")[0]
+
+
+def test_the_page_shows_the_stored_themes_counting_only_what_the_reader_may_see(
+    client, world, south
 ):
-    for text in APP_CRASHES + CARD_FEES:
+    for text in APP_CRASHES[:3]:
+        scored(world, text)  # 浦东支行, in the viewer's region
+    for text in APP_CRASHES[3:]:
+        scored(world, text, link=south)
+    login(client, world.manager)
+    page = themes_of(client.get(url("text_analytics", world)).content.decode())
+    assert "首次聚类完成后显示在这里" in page
+
+    with tenant_context(world.tenant):
+        found = text_themes_discover()
+    assert [len(theme["members"]) for theme in found.themes] == [len(APP_CRASHES)]
+    page = themes_of(client.get(url("text_analytics", world)).content.decode())
+    assert "闪退" in page and f"{len(APP_CRASHES)} 条反馈" in page
+    assert f"最新的 {len(APP_CRASHES)} 条" in page
+    assert timezone.localtime(found.computed_at).strftime("%Y-%m-%d %H:%M") in page
+    client.logout()
+
+    login(client, world.viewer)
+    page = themes_of(client.get(url("text_analytics", world)).content.decode())
+    assert "3 条反馈" in page
+    assert not any(text in page for text in APP_CRASHES[3:])
+
+
+def test_the_page_reads_themes_without_cutting_a_text(client, world, monkeypatch):
+    for text in APP_CRASHES:
         scored(world, text)
     with tenant_context(world.tenant):
+        text_themes_discover()
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the web process cut or clustered texts")
+
+    for name in ("analytics.chinese._jieba", "analytics.topics.themes_discover"):
+        monkeypatch.setattr(name, refused)
+    page = login(client, world.manager).get(url("text_analytics", world)).content.decode()
+    assert "闪退" in themes_of(page)
+
+
+def test_rescoring_has_the_themes_found_again_once_every_text_is_done(world, eager_tasks):
+    responses = [scored(world, text) for text in APP_CRASHES + CARD_FEES]
+    with tenant_context(world.tenant):
+        text_themes_discover()
+        assert len(TextThemes.objects.get().themes) == 2
         topic_keywords_add(name="信用卡", keywords="信用卡、年费", by=world.manager)
-        for score in ResponseScore.objects.all():
-            response_score(response_id=score.response_id)  # the new topic is assigned
-        dictionary = text_dictionary()
-        rows = text_rows(scope_path="", since=timezone.now() - timedelta(days=1))
-        since = timezone.now() - timedelta(days=1)
-        with django_assert_num_queries(1):
-            themes = themes_discovered(rows, since=since, dictionary=dictionary)
-        with django_assert_num_queries(0):
-            assert themes_discovered(rows, since=since, dictionary=dictionary) == themes
-    assert [theme.size for theme in themes] == [len(APP_CRASHES)]
-    assert "闪退" in themes[0].label
+    for response in responses[:-1]:
+        response_score(response_id=response.pk)
+    with tenant_context(world.tenant):
+        assert len(TextThemes.objects.get().themes) == 2  # one text still waits
+    response_score(response_id=responses[-1].pk)
+    with tenant_context(world.tenant):
+        (theme,) = TextThemes.objects.get().themes
+    assert "闪退" in theme["label"]
+
+
+def test_the_beat_finds_themes_for_the_tenants_with_texts_since_they_last_were(
+    world, other_world, eager_tasks
+):
+    assert tenants_with_themes_due() == []
+    for text in APP_CRASHES:
+        scored(world, text)
+    assert tenants_with_themes_due() == [world.tenant.pk]
+    assert discover_due_text_themes() == 1
+    with tenant_context(world.tenant):
+        assert len(TextThemes.objects.get().themes) == 1
+    assert tenants_with_themes_due() == []
+    submit_and_score(other_world, {"nps_1": 3, "csat_1": 2, "text_1": "App又闪退了"})
+    assert tenants_with_themes_due() == [other_world.tenant.pk]
