@@ -68,7 +68,9 @@ def provider(settings):
 
 
 @pytest.fixture
-def invitation(world):
+def invitation(world, monkeypatch):
+    # The test runs the sends itself: a Celery worker other tests left running must not.
+    monkeypatch.setattr(distribution, "invitation_enqueue", lambda *, invitation_id: None)
     with tenant_context(world.tenant):
         ContactPolicy.objects.create(quiet_hours_start=0, quiet_hours_end=0, max_reminders=2)
         customer = customer_upsert(external_id="C1", name="王先生", mobile="13812345678")
