@@ -197,7 +197,11 @@ def test_a_bad_updated_since_is_a_400_naming_it(api, world, path, value):
     [
         ("org_unit=NOPE", "org_unit"),
         ("org_unit=", "org_unit"),
+        ("org_unit=SH%00PD", "org_unit"),
+        ("external_customer_id=C%00", "external_customer_id"),
+        ("external_customer_id=" + "C" * 129, "external_customer_id"),
         ("touchpoint=nowhere", "touchpoint"),
+        ("touchpoint=%00", "touchpoint"),
         ("survey=987654", "survey"),
         ("survey=abc", "survey"),
         ("survey=0", "survey"),
