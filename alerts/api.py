@@ -1,16 +1,21 @@
-"""Partner API of alerts: list tickets and update them (transitions and follow-up notes)."""
+"""Partner API of alerts: list tickets (or sync them), update them (transitions and follow-up
+notes), read their history, assign them; list the root causes resolving a ticket names."""
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
 
 from alerts import selectors, services
-from alerts.models import RootCause, Ticket, TicketStatus
+from alerts.models import RootCause, Ticket, TicketEvent, TicketStatus
 from integrations import fields
+from integrations.filters import SyncFilterInput, org_unit_by_code, sync_filters
+from integrations.pagination import QUEUE_ORDER, SYNC_ORDER, QueueOrSyncPagination
+from organizations.selectors import members_named
 
 
 class TicketOutput(serializers.ModelSerializer):
@@ -19,6 +24,9 @@ class TicketOutput(serializers.ModelSerializer):
     signal alone)."""
 
     response_id = serializers.IntegerField()
+    external_customer_id = serializers.CharField(
+        source="response.external_customer_id", help_text='Your customer id; "" if none.'
+    )
     rule = serializers.SerializerMethodField()
     rules = serializers.SerializerMethodField()
     org_unit = serializers.CharField(source="org_unit.code", default=None, allow_null=True)
@@ -33,6 +41,7 @@ class TicketOutput(serializers.ModelSerializer):
             "status",
             "priority",
             "response_id",
+            "external_customer_id",
             "rule",
             "rules",
             "org_unit",
@@ -48,6 +57,9 @@ class TicketOutput(serializers.ModelSerializer):
             "updated_at",
             "closed_at",
         ]
+        extra_kwargs = {
+            "updated_at": {"help_text": "Moves on every change: each event in its history."}
+        }
 
     def get_rule(self, ticket: Ticket) -> str | None:
         names = self.get_rules(ticket)
@@ -71,26 +83,41 @@ class TicketUpdateInput(serializers.Serializer):
         return attrs
 
 
-def _tickets():
-    return selectors.ticket_list().select_related("root_cause")
+def _tickets(**filters):
+    return selectors.ticket_list(**filters).select_related("root_cause")
+
+
+class TicketFilterInput(SyncFilterInput):
+    status = serializers.ChoiceField(choices=TicketStatus.values, required=False)
+    order = serializers.ChoiceField(
+        choices=[QUEUE_ORDER, SYNC_ORDER],
+        required=False,
+        help_text=f"`{QUEUE_ORDER}` (default): most urgent SLA first, paged by offset. "
+        f"`{SYNC_ORDER}`: oldest change first, paged by cursor, for a sync.",
+    )
 
 
 class TicketListApi(generics.ListAPIView):
-    """Tickets of the tenant, most urgent SLA first; filter with ?status=."""
+    """Tickets of the tenant, most urgent SLA first; or, with ?order=updated, in the order
+    they last changed (oldest first), paged by cursor, for a partner's sync. Filters: status,
+    updated_since, external_customer_id, org_unit (code: that unit and below)."""
 
     serializer_class = TicketOutput
+    pagination_class = QueueOrSyncPagination
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", enum=TicketStatus.values, required=False)]
-    )
+    @extend_schema(parameters=[TicketFilterInput])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        status = self.request.query_params.get("status")
-        if status is not None and status not in TicketStatus.values:
-            raise ValidationError({"status": [f"Unknown status {status!r}."]})
-        return _tickets().filter(status=status) if status else _tickets()
+        filters = sync_filters(TicketFilterInput, self.request)
+        scope_path = org_unit_by_code(filters["org_unit"]).path if "org_unit" in filters else ""
+        return _tickets(
+            scope_path=scope_path,
+            status=filters.get("status", ""),
+            updated_since=filters.get("updated_since"),
+            external_customer_id=filters.get("external_customer_id", ""),
+        )
 
 
 class TicketDetailApi(generics.RetrieveAPIView):
@@ -128,3 +155,95 @@ class TicketDetailApi(generics.RetrieveAPIView):
         else:
             services.ticket_note_add(ticket=ticket, by=actor, note=data["note"])
         return ApiResponse(TicketOutput(get_object_or_404(_tickets(), number=number)).data)
+
+
+class TicketEventOutput(serializers.ModelSerializer):
+    """One step of a ticket's history: who did what, when."""
+
+    actor_type = serializers.SerializerMethodField()
+    actor = serializers.SerializerMethodField(
+        help_text="The member's username or the API key's name; null for the system."
+    )
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "kind", "from_status", "to_status", "note", "actor_type", "actor", "at"]
+        extra_kwargs = {
+            "from_status": {"help_text": 'With a status change: the status before; else "".'},
+            "to_status": {"help_text": 'With a status change: the status after; else "".'},
+        }
+
+    @extend_schema_field(serializers.ChoiceField(choices=["member", "api_key", "system"]))
+    def get_actor_type(self, event: TicketEvent) -> str:
+        if event.actor_user_id:
+            return "member"
+        return "api_key" if event.actor_api_key_id else "system"
+
+    def get_actor(self, event: TicketEvent) -> str | None:
+        if event.actor_user_id:
+            return event.actor_user.get_username()
+        return event.actor_api_key.name if event.actor_api_key_id else None
+
+
+class TicketEventListApi(generics.ListAPIView):
+    """A ticket's history, oldest first: its opening, the rules that joined it, notes, status
+    changes, assignments and escalations."""
+
+    serializer_class = TicketEventOutput
+
+    def get_queryset(self):
+        ticket = get_object_or_404(Ticket.objects.only("pk"), number=self.kwargs["number"])
+        return selectors.ticket_events(ticket)
+
+
+class TicketAssignInput(serializers.Serializer):
+    assignee = fields.Text(
+        max_length=254, help_text="The member's username, or their email address."
+    )
+    reason = fields.Text(
+        max_length=services.REASON_MAX, help_text="Why: kept in the ticket's history."
+    )
+
+
+class TicketAssignApi(APIView):
+    """Give an open ticket to a member who may work it: a role that works tickets, and a scope
+    that holds the ticket's org unit; anyone else is refused with a 400 that says so. An open
+    ticket assigned is in progress. Assigning it to who has it already changes nothing."""
+
+    @extend_schema(request=TicketAssignInput, responses=TicketOutput)
+    def post(self, request, number: int):
+        ticket = get_object_or_404(_tickets(), number=number)
+        payload = TicketAssignInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        members = members_named(data["assignee"])
+        if not members:
+            raise ValidationError(
+                {"assignee": [f"No member of this tenant is called {data['assignee']!r}."]}
+            )
+        if len(members) > 1:
+            raise ValidationError(
+                {"assignee": [f"{len(members)} members have this email: give the username."]}
+            )
+        if ticket.assignee_id != members[0].user_id:
+            services.ticket_reassign(
+                ticket=ticket, to=members[0].user, reason=data["reason"], by=request.auth
+            )
+        return ApiResponse(TicketOutput(get_object_or_404(_tickets(), number=number)).data)
+
+
+class RootCauseOutput(serializers.ModelSerializer):
+    parent = serializers.CharField(source="parent.name", default=None, allow_null=True)
+
+    class Meta:
+        model = RootCause
+        fields = ["id", "name", "level", "parent"]
+
+
+class RootCauseListApi(generics.ListAPIView):
+    """The tenant's root causes, by level then name: resolving a ticket names one of them."""
+
+    serializer_class = RootCauseOutput
+
+    def get_queryset(self):
+        return selectors.root_cause_list().select_related("parent")

@@ -124,6 +124,8 @@ class Ticket(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "status", "sla_due_at"], name="ticket_queue"),
             models.Index(fields=["tenant", "org_unit", "status"], name="ticket_unit_status"),
+            # A partner's sync pages through changes in this order (GET /api/v1/tickets/).
+            models.Index(fields=["tenant", "updated_at", "id"], name="ticket_tenant_updated"),
         ]
 
     def __str__(self) -> str:

@@ -24,9 +24,16 @@ def ticket_rules_prefetch() -> Prefetch:
 
 
 def ticket_list(
-    *, scope_path: str = "", status: str = "", open_only: bool = False
+    *,
+    scope_path: str = "",
+    status: str = "",
+    open_only: bool = False,
+    updated_since: datetime | None = None,
+    external_customer_id: str = "",
 ) -> QuerySet[Ticket]:
-    """Tickets in the org subtree `scope_path` ("" = whole tenant), most urgent SLA first."""
+    """Tickets in the org subtree `scope_path` ("" = whole tenant), most urgent SLA first;
+    for a partner's sync, those changed at or after `updated_since` and those of the customer
+    the tenant calls `external_customer_id`."""
     tickets = Ticket.objects.select_related(
         "response__survey",
         "response__touchpoint",
@@ -40,6 +47,10 @@ def ticket_list(
         tickets = tickets.filter(status=status)
     elif open_only:
         tickets = tickets.filter(status__in=OPEN_STATUSES)
+    if updated_since is not None:
+        tickets = tickets.filter(updated_at__gte=updated_since)
+    if external_customer_id:
+        tickets = tickets.filter(response__external_customer_id=external_customer_id)
     return tickets.order_by("sla_due_at", "number")
 
 

@@ -88,8 +88,8 @@ def responses_score(*, response_ids: Sequence[int]) -> dict[int, ResponseScore]:
     Re-reads the responses; skips those already scored by the current model; computes the
     metrics and text analytics of the others and saves them; counts them in the daily text and
     metric rollups (in place of what an earlier score counted), the whole batch's increments
-    merged into one upsert per kind of rollup; and lets alert rules react (responses_scored).
-    A response deleted meanwhile is left out.
+    merged into one upsert per kind of rollup; lets alert rules react (responses_scored); and
+    moves the responses' updated_at. A response deleted meanwhile is left out.
     """
     with system_context():
         responses = list(
@@ -189,6 +189,11 @@ def _tenant_responses_score(
             for key, value in totals.items():
                 counted[key] = counted.get(key, Totals()).plus(value)
     _metric_rollups_add(scored, extra=extra, zone=tenant_zone(tenant))
+    # A partner's sync sees the new scores and tickets as a change of their responses; the
+    # moment is taken last, close to the commit that shows them.
+    Response.objects.filter(pk__in=[score.response_id for score in saved]).update(
+        updated_at=timezone.now()
+    )
     scores.update(theirs)
     scores.update((score.response_id, score) for score in saved)
     return scores, any(score.verbatim for score in rescored)

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from alerts import api as alert_api
 from integrations import api as integration_api
 from journeys import api as journey_api
+from organizations import api as organization_api
 from surveys import api as survey_api
 
 urlpatterns = [
@@ -24,9 +25,22 @@ urlpatterns = [
         survey_api.InvitationCreateApi.as_view(),
         name="api_invitation_create",
     ),
+    path("responses/", survey_api.ResponseListApi.as_view(), name="api_responses"),
     path("responses/<int:pk>/", survey_api.ResponseDetailApi.as_view(), name="api_response"),
     path("tickets/", alert_api.TicketListApi.as_view(), name="api_tickets"),
     path("tickets/<int:number>/", alert_api.TicketDetailApi.as_view(), name="api_ticket"),
+    path(
+        "tickets/<int:number>/events/",
+        alert_api.TicketEventListApi.as_view(),
+        name="api_ticket_events",
+    ),
+    path(
+        "tickets/<int:number>/assign/",
+        alert_api.TicketAssignApi.as_view(),
+        name="api_ticket_assign",
+    ),
+    path("root-causes/", alert_api.RootCauseListApi.as_view(), name="api_root_causes"),
+    path("org-units/", organization_api.OrgUnitListApi.as_view(), name="api_org_units"),
     path("events/", integration_api.EventIngestApi.as_view(), name="api_events"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),

@@ -39,6 +39,20 @@ def org_unit_choices() -> QuerySet[OrgUnit]:
     return OrgUnit.objects.filter(is_active=True).order_by("path")
 
 
+def org_unit_list() -> QuerySet[OrgUnit]:
+    """Every unit of the tenant, deactivated ones too, in tree order, with its parent."""
+    return OrgUnit.objects.select_related("parent").order_by("path")
+
+
+def members_named(name: str) -> list[Membership]:
+    """The tenant's members (deactivated ones too) a partner names by username or, failing
+    that, by email address (any case; several people may share one)."""
+    members = Membership.objects.select_related("user", "org_unit").order_by("user__username")
+    return list(members.filter(user__username=name)) or list(
+        members.filter(user__email__iexact=name)
+    )
+
+
 def org_unit_manager_choices() -> QuerySet:
     """The people who may manage a unit: the tenant's members, by username."""
     return (

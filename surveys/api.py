@@ -1,4 +1,5 @@
-"""Partner API of surveys: list them, read one, submit a response, read a response's scores."""
+"""Partner API of surveys: list them, read one, submit a response, read a response's scores,
+list responses for a partner's sync."""
 
 from __future__ import annotations
 
@@ -11,13 +12,20 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from integrations import fields
+from integrations.filters import SyncFilterInput, org_unit_by_code, sync_filters
+from integrations.pagination import SyncPagination
 from integrations.schema import ErrorOutput
 from journeys.models import Touchpoint
 from organizations.models import OrgUnit
 from surveys.distribution import invitations_create
 from surveys.forms import MOBILE
 from surveys.models import Channel, Invitation, Response, Survey
-from surveys.selectors import response_list, survey_for_submission, survey_list
+from surveys.selectors import (
+    response_list,
+    response_sync_list,
+    survey_for_submission,
+    survey_list,
+)
 from surveys.services import (
     IdempotencyConflictError,
     ResponseRejectedError,
@@ -118,9 +126,13 @@ class ResponseOutput(serializers.ModelSerializer):
             "language",
             "client_submission_id",
             "submitted_at",
+            "updated_at",
             "scores",
             "ticket_numbers",
         ]
+        extra_kwargs = {
+            "updated_at": {"help_text": "Moves on every change: completion, each scoring."}
+        }
 
     @extend_schema_field(ScoreOutput(allow_null=True))
     def get_scores(self, response: Response) -> dict | None:
@@ -160,6 +172,14 @@ class ResponseInput(serializers.Serializer):
         return value
 
 
+def _touchpoint_by_code(code: str) -> Touchpoint:
+    """The tenant's touchpoint with this code, with its org unit; 400 if none."""
+    touchpoint = Touchpoint.objects.select_related("org_unit").filter(code=code).first()
+    if touchpoint is None:
+        raise ValidationError({"touchpoint": [f"No touchpoint with code {code!r}."]})
+    return touchpoint
+
+
 class ResponseCreateApi(APIView):
     """Submit a response to a published survey. Answers are validated against its live version;
     scoring and alerting follow asynchronously."""
@@ -188,23 +208,8 @@ class ResponseCreateApi(APIView):
         payload = ResponseInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        touchpoint = org_unit = None
-        if data.get("touchpoint"):
-            touchpoint = (
-                Touchpoint.objects.select_related("org_unit")
-                .filter(code=data["touchpoint"])
-                .first()
-            )
-            if touchpoint is None:
-                raise ValidationError(
-                    {"touchpoint": [f"No touchpoint with code {data['touchpoint']!r}."]}
-                )
-        if data.get("org_unit"):
-            org_unit = OrgUnit.objects.filter(code=data["org_unit"]).first()
-            if org_unit is None:
-                raise ValidationError(
-                    {"org_unit": [f"No org unit with code {data['org_unit']!r}."]}
-                )
+        touchpoint = _touchpoint_by_code(data["touchpoint"]) if data.get("touchpoint") else None
+        org_unit = org_unit_by_code(data["org_unit"]) if data.get("org_unit") else None
         try:
             submitted = response_submit(
                 survey=survey,
@@ -249,7 +254,7 @@ class ResponseCreateApi(APIView):
         )
 
 
-SUBMITTED_AT = serializers.DateTimeField()
+MOMENT = serializers.DateTimeField()
 
 
 def _just_stored_output(
@@ -277,7 +282,8 @@ def _just_stored_output(
         "extra": response.extra,
         "language": response.language,
         "client_submission_id": response.client_submission_id,
-        "submitted_at": SUBMITTED_AT.to_representation(response.submitted_at),
+        "submitted_at": MOMENT.to_representation(response.submitted_at),
+        "updated_at": MOMENT.to_representation(response.updated_at),
         "scores": None,
         "ticket_numbers": [],
     }
@@ -290,6 +296,42 @@ def _code_of(response: Response, relation: str, held: Touchpoint | OrgUnit | Non
     if held is not None and held.pk == stored_id:
         return held.code
     return getattr(response, relation).code
+
+
+class ResponseFilterInput(SyncFilterInput):
+    survey = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="Only this survey's."
+    )
+    touchpoint = fields.Text(max_length=64, required=False, help_text="Touchpoint code.")
+
+
+class ResponseListApi(generics.ListAPIView):
+    """Complete responses with their scores (null until scored), text analysis and ticket
+    numbers, in the order they last changed (oldest first), paged by cursor: a CRM's sync.
+    Scoring a response is a change, so a response comes again once scored."""
+
+    serializer_class = ResponseOutput
+    pagination_class = SyncPagination
+
+    @extend_schema(parameters=[ResponseFilterInput])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = sync_filters(ResponseFilterInput, self.request)
+        survey_id = filters.get("survey")
+        if survey_id is not None and not Survey.objects.filter(pk=survey_id).exists():
+            raise ValidationError({"survey": [f"No survey with id {survey_id}."]})
+        touchpoint = None
+        if "touchpoint" in filters:
+            touchpoint = _touchpoint_by_code(filters["touchpoint"])
+        return response_sync_list(
+            updated_since=filters.get("updated_since"),
+            external_customer_id=filters.get("external_customer_id", ""),
+            scope_path=org_unit_by_code(filters["org_unit"]).path if "org_unit" in filters else "",
+            survey_id=survey_id,
+            touchpoint_id=touchpoint.pk if touchpoint else None,
+        )
 
 
 class ResponseDetailApi(generics.RetrieveAPIView):

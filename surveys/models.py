@@ -175,6 +175,9 @@ class Response(TenantOwnedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)  # set when complete
     received_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Moves on every change a partner's sync must see: each save, and each scoring (which
+    # sets it explicitly: scores and tickets live in other tables).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
@@ -199,6 +202,8 @@ class Response(TenantOwnedModel):
             ),
             # The sweeper looks across tenants for recent responses without a score.
             models.Index(fields=["received_at"], name="response_received"),
+            # A partner's sync pages through changes in this order (GET /api/v1/responses/).
+            models.Index(fields=["tenant", "updated_at", "id"], name="response_tenant_updated"),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
@@ -37,6 +38,34 @@ def response_list(*, scope_path: str = "") -> QuerySet[Response]:
     responses = Response.objects.select_related("survey", "touchpoint", "org_unit", "score")
     if scope_path:
         responses = responses.filter(org_unit__path__startswith=scope_path)
+    return responses
+
+
+def response_sync_list(
+    *,
+    updated_since: datetime | None = None,
+    external_customer_id: str = "",
+    scope_path: str = "",
+    survey_id: int | None = None,
+    touchpoint_id: int | None = None,
+) -> QuerySet[Response]:
+    """Complete responses for a partner's sync (GET /api/v1/responses/): changed at or after
+    `updated_since`, of one customer, in the org subtree `scope_path`, of one survey or
+    touchpoint; with their version, score and tickets. The caller orders and pages them."""
+    responses = (
+        response_list(scope_path=scope_path)
+        .filter(status=Response.Status.COMPLETE)
+        .select_related("version")
+        .prefetch_related("tickets")
+    )
+    if updated_since is not None:
+        responses = responses.filter(updated_at__gte=updated_since)
+    if external_customer_id:
+        responses = responses.filter(external_customer_id=external_customer_id)
+    if survey_id is not None:
+        responses = responses.filter(survey_id=survey_id)
+    if touchpoint_id is not None:
+        responses = responses.filter(touchpoint_id=touchpoint_id)
     return responses
 
 

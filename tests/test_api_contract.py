@@ -1,5 +1,6 @@
 """The OpenAPI contract is what the server does: the schema is valid OpenAPI, and a client
-generated from it alone gets through a partner's day against a live server (issue 9)."""
+generated from it alone gets through a partner's day against a live server (issue 9), its
+sync of responses and tickets included (issue 12)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
@@ -18,6 +20,7 @@ from analytics.services import response_score
 from integrations.pagination import MAX_LIMIT
 from organizations.tenancy import tenant_context
 from surveys.models import Response
+from surveys.services import response_submit
 from tests.factories import build_world
 from tests.helpers import BAD_ANSWERS
 
@@ -202,6 +205,7 @@ def test_a_partners_day_with_the_generated_client(partner, transactional_db, set
     assert tickets_partial_update.sync(ticket.number, client=crm, body=claim).status == (
         "in_progress"
     )
+    crm_sync(crm, world)
 
     event = {"id": "e-1", "type": "account.opened", "customer": {"id": "C-9"}}
     one = events_create.sync(client=crm, body=EventInputRequest.from_dict(event))
@@ -239,4 +243,70 @@ def test_a_partners_day_with_the_generated_client(partner, transactional_db, set
     assert throttled.status_code == 429 and throttled.parsed.error.code == "throttled"
     assert int(throttled.headers["Retry-After"]) > 0
     with tenant_context(world.tenant):
-        assert Response.objects.count() == 2
+        assert Response.objects.count() == 3  # two by the partner, one while it synced
+
+
+def pull(listing, crm, **filters) -> list:
+    """Every row of a synced list, a page of one at a time, following each page's cursor."""
+    from cem_client.types import UNSET
+
+    rows, cursor = [], UNSET
+    while True:
+        page = listing.sync(client=crm, limit=1, cursor=cursor, **filters)
+        rows += page.results
+        if page.next_ is None:  # "next" is a Python builtin: the client says next_
+            return rows
+        cursor = parse_qs(urlsplit(page.next_).query)["cursor"][0]
+
+
+def crm_sync(crm, world) -> None:
+    """The sync recipe of docs/api.md with the generated client: a first full pull of
+    responses and tickets, then what changed since the newest change seen; a ticket's history,
+    its assignment, and resolving it with a root cause from the list."""
+    from cem_client.api.org_units import org_units_list
+    from cem_client.api.responses import responses_list
+    from cem_client.api.root_causes import root_causes_list
+    from cem_client.api.tickets import (
+        tickets_assign_create,
+        tickets_events_list,
+        tickets_list,
+        tickets_partial_update,
+    )
+    from cem_client.models import (
+        PatchedTicketUpdateInputRequest,
+        TicketAssignInputRequest,
+        TicketsListOrder,
+    )
+
+    responses = pull(responses_list, crm)
+    assert len(responses) == 2 and {r.scores is None for r in responses} == {True, False}
+    since = max(response.updated_at for response in responses)
+    tickets = pull(tickets_list, crm, order=TicketsListOrder.UPDATED)
+    assert [ticket.number for ticket in tickets] == [1]
+    assert tickets[0].external_customer_id == "C-001"
+    tickets_since = tickets[0].updated_at
+
+    units = [unit.code for unit in org_units_list.sync(client=crm).results]
+    assert units == ["HQ", "EAST", "SH-PD", "HZ-XH"]
+    events = tickets_events_list.sync(1, client=crm).results
+    assert [event.kind for event in events] == ["created", "claimed"]
+    assert events[1].actor == world.api_key.name and events[1].note == "已致电客户"
+    assign = TicketAssignInputRequest(assignee=world.other_agent.username, reason="客户指定")
+    assert tickets_assign_create.sync(1, client=crm, body=assign).assignee == (
+        world.other_agent.username
+    )
+    cause = root_causes_list.sync(client=crm).results[0].name
+    resolve = PatchedTicketUpdateInputRequest.from_dict(
+        {"action": "resolve", "root_cause": cause, "resolution": "已回访"}
+    )
+    assert tickets_partial_update.sync(1, client=crm, body=resolve).root_cause == cause
+    with tenant_context(world.tenant):
+        response_submit(survey=world.survey, raw_answers={"nps_1": 9, "csat_1": 5})
+
+    changed = pull(responses_list, crm, updated_since=since)
+    assert changed[-1].scores is None and changed[-1].id not in {r.id for r in responses}
+    assert all(response.updated_at >= since for response in changed)
+    changed_tickets = pull(
+        tickets_list, crm, order=TicketsListOrder.UPDATED, updated_since=tickets_since
+    )
+    assert [(t.number, t.status) for t in changed_tickets] == [(1, "resolved")]

@@ -197,3 +197,33 @@ def test_events_of_b_stay_in_b(b_api, world, other_world):
     with system_context():
         tenants = list(InboundEvent.all_tenants.values_list("tenant_id", flat=True))
     assert tenants == [other_world.tenant.pk]
+
+
+def test_b_sync_lists_hold_only_b_rows(b_api, world, other_world, a_ids):
+    """A's responses, tickets, history, root causes and org units never reach B's key, even
+    where both tenants use the same names and codes."""
+    from alerts.models import RootCause
+    from organizations.services import org_unit_create
+
+    with tenant_context(world.tenant):
+        org_unit_create(name="A 专属网点", code="A-ONLY", kind="branch", parent=world.region)
+        RootCause.objects.create(name="A 专属原因", level=RootCause.Level.PROCESS)
+    assert b_api.get("/api/v1/responses/").json()["results"] == []
+    assert b_api.get("/api/v1/tickets/?order=updated").json()["results"] == []
+    assert b_api.get("/api/v1/tickets/2/events/").status_code == 404
+    assert (
+        b_api.post(
+            "/api/v1/tickets/2/assign/",
+            {"assignee": world.agent.username, "reason": "x"},
+            format="json",
+        ).status_code
+        == 404
+    )
+    units = [unit["code"] for unit in b_api.get("/api/v1/org-units/").json()["results"]]
+    assert units == ["HQ", "EAST", "SH-PD", "HZ-XH"]
+    causes = [cause["name"] for cause in b_api.get("/api/v1/root-causes/").json()["results"]]
+    assert "A 专属原因" not in causes and len(causes) == len(set(causes))
+    with tenant_context(other_world.tenant):
+        assert len(causes) == RootCause.objects.count()
+    refused = b_api.get("/api/v1/responses/?org_unit=A-ONLY")
+    assert refused.status_code == 400 and refused.json()["error"]["fields"]["org_unit"]
