@@ -238,9 +238,9 @@ def test_tickets_sync_in_change_order_and_come_again_on_every_event(api, world, 
         ticket_transition(ticket=Ticket.objects.get(number=1), action="claim", by=world.agent)
     changed, _cursors = pull(api, f"/api/v1/tickets/?order=updated&updated_since={since}")
     assert [row["number"] for row in changed] == [2, 1]  # the note, then the claim
-    clock.shift(timedelta(hours=30))
+    clock.shift(timedelta(days=14))  # past their due times in working hours
     assert tickets_escalate_overdue() == 3
-    since = "2026-06-11T18:04:00%2B08:00"
+    since = "2026-06-24T12:04:00%2B08:00"
     escalated, _cursors = pull(api, f"/api/v1/tickets/?order=updated&updated_since={since}")
     assert [row["number"] for row in escalated] == [1, 2, 3]  # at one moment: by id
     assert all(row["escalated_at"] for row in escalated)

@@ -80,10 +80,10 @@ def _insert(model: type[models.Model]) -> tuple[str, list[models.Field]]:
 
 def insert_one(instance: models.Model) -> None:
     """Store a new `instance` in one INSERT and give it its id, as `instance.save()` would for
-    a new row of a model without save signals or auto_now fields."""
+    a new row of a model without save signals (each field's pre_save runs: auto_now stamps)."""
     sql, fields = _insert(type(instance))
     params = [
-        field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
