@@ -24,9 +24,10 @@ def ticket_rules_prefetch() -> Prefetch:
 
 
 def ticket_list(
-    *, scope_path: str = "", status: str = "", open_only: bool = False
+    *, scope_path: str = "", status: str = "", open_only: bool = False, escalated: bool = False
 ) -> QuerySet[Ticket]:
-    """Tickets in the org subtree `scope_path` ("" = whole tenant), most urgent SLA first."""
+    """Tickets in the org subtree `scope_path` ("" = whole tenant), most urgent SLA first;
+    `escalated`: only those that took at least one step up their escalation chain."""
     tickets = Ticket.objects.select_related(
         "response__survey",
         "response__touchpoint",
@@ -40,11 +41,15 @@ def ticket_list(
         tickets = tickets.filter(status=status)
     elif open_only:
         tickets = tickets.filter(status__in=OPEN_STATUSES)
+    if escalated:
+        tickets = tickets.filter(escalation_level__gt=0)
     return tickets.order_by("sla_due_at", "number")
 
 
 def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:
-    return ticket.events.select_related("actor_user", "actor_api_key").order_by("at", "id")
+    return ticket.events.select_related("actor_user", "actor_api_key", "to_user").order_by(
+        "at", "id"
+    )
 
 
 def root_cause_list() -> QuerySet[RootCause]:
