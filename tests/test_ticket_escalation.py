@@ -12,6 +12,7 @@ import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from alerts.escalation import (
     DEFAULT_CHAIN,
@@ -29,6 +30,7 @@ from organizations.business_hours import tenant_calendar, working_minutes_betwee
 from organizations.models import OrgUnit, Role, Tenant
 from organizations.services import membership_create
 from organizations.tenancy import tenant_context
+from tests.conftest import celery_beat, require_real_services, wait_until
 from tests.factories import PASSWORD, UserFactory
 from tests.test_ticket_sla import FRIDAY_EVENING, act, at, open_ticket, settings_form, stored
 
@@ -343,3 +345,34 @@ def test_the_queue_filters_escalated_tickets_and_the_ticket_shows_its_steps(clie
     assert "已升级 1 级" in only
     assert 'data-testid="ticket-escalation"' in detail and "已升级 1 级" in detail
     assert bosses["branch"].get_full_name() in detail
+
+
+# --- through a real worker and beat ------------------------------------------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_beat_and_a_worker_take_an_overdue_ticket_up_the_chain_and_leave_a_paused_one(
+    world, bosses, celery_worker_process, tmp_path
+):
+    """Tickets opened two months ago, long past every threshold whatever the hour: beat sends
+    the sweep each second, the worker takes one step per run against PostgreSQL."""
+    require_real_services()
+    opened = timezone.now() - timedelta(days=60)
+    overdue = open_ticket(world, opened)
+    paused = open_ticket(world, opened)
+    act(world, paused, "claim", opened + timedelta(minutes=5))
+    act(world, paused, "wait_customer", opened + timedelta(minutes=10))
+
+    def climbed():
+        with tenant_context(world.tenant):
+            return Ticket.objects.get(pk=overdue.pk).escalation_level == len(DEFAULT_CHAIN)
+
+    with celery_beat(tmp_path, CEM_ESCALATION_SWEEP_SECONDS="1"):
+        wait_until(climbed, timeout=90)
+    steps = escalations(world, overdue)
+    assert [person for person, _note in steps] == ["boss-branch", "boss-region", "boss-hq", None]
+    assert len({note for _person, note in steps}) == 4  # one event per step, none twice
+    with tenant_context(world.tenant):
+        assert Ticket.objects.get(pk=paused.pk).escalation_level == 0
+    assert escalations(world, paused) == []
