@@ -976,7 +976,9 @@ def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, in
         TicketEvent.objects.bulk_create(events)
         event_ids = [event.pk for event in events]
         transaction.on_commit(
-            lambda: ticket_events_created.send(sender=TicketEvent, event_ids=event_ids)
+            lambda: ticket_events_created.send(
+                sender=TicketEvent, tenant_id=tenant.pk, event_ids=event_ids
+            )
         )
     return len(events), len(tickets)
 

@@ -2,7 +2,7 @@
 
 from django.dispatch import Signal
 
-# Sent after the transaction that wrote them commits, with `event_ids`: TicketEvent ids (of the
-# current tenant) that someone may need to hear about. An escalation event names the member it
-# reached in `to_user`.
+# Sent after the transaction that wrote them commits, with `tenant_id` and `event_ids`: ids of
+# that tenant's TicketEvents that someone may need to hear about (a receiver reads them in
+# tenant_context). An escalation event names the member it reached in `to_user`.
 ticket_events_created = Signal()

@@ -146,7 +146,8 @@ def test_the_ticket_climbs_one_step_at_each_threshold_and_each_step_names_the_pe
     ticket = open_ticket(world, FRIDAY_EVENING)
     heard: list[list[int]] = []
 
-    def listen(sender, event_ids, **kwargs):
+    def listen(sender, tenant_id, event_ids, **kwargs):
+        assert tenant_id == world.tenant.pk
         heard.append(event_ids)
 
     ticket_events_created.connect(listen)
@@ -214,6 +215,19 @@ def test_the_assignee_is_not_told_of_their_own_ticket(world, bosses):
         Ticket.objects.filter(pk=ticket.pk).update(assignee=bosses["branch"])
     assert sweep(STEP_1) == 1
     assert escalations(world, ticket)[0][0] == "boss-region"
+
+
+def test_each_tenants_tickets_reach_only_its_own_managers(world, other_world, bosses):
+    with tenant_context(other_world.tenant):
+        theirs = UserFactory(username="boss-globex")
+        membership_create(user=theirs, role=Role.CX_MANAGER, org_unit=other_world.branch)
+        OrgUnit.objects.filter(pk=other_world.branch.pk).update(manager=theirs)
+    ours, other = open_ticket(world, FRIDAY_EVENING), open_ticket(other_world, FRIDAY_EVENING)
+    assert sweep(STEP_1) == 2
+    assert escalations(world, ours)[0][0] == "boss-branch"
+    assert escalations(other_world, other)[0][0] == "boss-globex"
+    with tenant_context(world.tenant):
+        assert TicketEvent.objects.filter(kind="escalated").count() == 1
 
 
 def test_an_empty_chain_escalates_nothing(world, bosses):
