@@ -50,6 +50,7 @@ class TicketOutput(serializers.ModelSerializer):
             "first_response_due_at",
             "first_responded_at",
             "is_overdue",
+            "escalation_level",
             "escalated_at",
             "root_cause",
             "resolution",

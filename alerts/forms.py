@@ -11,6 +11,7 @@ from django.http import QueryDict
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from alerts.escalation import ESCALATION, LEVELS, PERCENT_RANGE, STEPS_MAX
 from alerts.models import AlertRule, Priority, RootCause
 from alerts.rules import (
     FACT_LABELS,
@@ -429,6 +430,18 @@ class SlaSettingsForm(forms.Form):
                 max_length=200,
                 widget=forms.TextInput(attrs={"aria-describedby": "hours-help"}),
             )
+        for step in range(STEPS_MAX):
+            self.fields[f"escalation_level_{step}"] = forms.ChoiceField(
+                label=_("升级到"),
+                required=False,
+                choices=[("", _("（不升级）")), *LEVELS.items()],
+            )
+            self.fields[f"escalation_percent_{step}"] = forms.IntegerField(
+                label=_("SLA 已用（%）"),
+                required=False,
+                min_value=PERCENT_RANGE[0],
+                max_value=PERCENT_RANGE[1],
+            )
         for priority, label in PRIORITIES_HIGH_FIRST:
             self.fields[f"first_response_{priority}"] = _hours_field()
             self.fields[f"first_response_{priority}"].label = label
@@ -436,7 +449,7 @@ class SlaSettingsForm(forms.Form):
             self.fields[f"resolution_{priority}"].label = label
 
     @classmethod
-    def initial_for(cls, *, tenant, document: dict, policy) -> dict:
+    def initial_for(cls, *, tenant, document: dict, policy, chain) -> dict:
         initial = {
             "time_zone": calendar_zone_name(tenant),
             "public_holidays": document.get("public_holidays", True),
@@ -444,6 +457,9 @@ class SlaSettingsForm(forms.Form):
             "near_breach_percent": policy.near_breach_percent,
         }
         initial |= {f"hours_{day}": text for day, text in enumerate(document["hours"])}
+        for number, step in enumerate(chain):
+            initial[f"escalation_level_{number}"] = step.level
+            initial[f"escalation_percent_{number}"] = step.percent
         for priority, _label in PRIORITIES_HIGH_FIRST:
             initial[f"first_response_{priority}"] = Decimal(policy.first_response[priority]) / 60
             initial[f"resolution_{priority}"] = Decimal(policy.resolution[priority]) / 60
@@ -461,6 +477,14 @@ class SlaSettingsForm(forms.Form):
             for priority, label in PRIORITIES_HIGH_FIRST
         ]
 
+    @property
+    def escalation_rows(self) -> list:
+        """(step number, level field, threshold field) of the escalation chain, in order."""
+        return [
+            (step + 1, self[f"escalation_level_{step}"], self[f"escalation_percent_{step}"])
+            for step in range(STEPS_MAX)
+        ]
+
     def _calendar_field(self, name: str, parse) -> None:
         if name not in self.cleaned_data:
             return  # refused already (too long, missing)
@@ -475,6 +499,13 @@ class SlaSettingsForm(forms.Form):
             self._calendar_field(f"hours_{day}", hours_parse)
         self._calendar_field("time_zone", zone_parse)
         self._calendar_field("closures", closures_text_parse)
+        for step in range(STEPS_MAX):
+            level = data.get(f"escalation_level_{step}")
+            percent = data.get(f"escalation_percent_{step}")
+            if level and percent is None and f"escalation_percent_{step}" not in self.errors:
+                self.add_error(f"escalation_percent_{step}", _("请填写这一步的阈值。"))
+            elif percent is not None and not level:
+                self.add_error(f"escalation_level_{step}", _("请选择这一步升级到哪一级。"))
         return data
 
     @property
@@ -501,4 +532,9 @@ class SlaSettingsForm(forms.Form):
                 priority: round(data[f"resolution_{priority}"] * 60) for priority in Priority.values
             },
             "near_breach_percent": data["near_breach_percent"],
+            ESCALATION: [
+                {"percent": data[f"escalation_percent_{step}"], "level": level}
+                for step in range(STEPS_MAX)
+                if (level := data[f"escalation_level_{step}"])
+            ],
         }

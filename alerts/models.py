@@ -109,7 +109,12 @@ class Ticket(TenantOwnedModel):
     # While the ticket waits on the customer: since when, and the working minutes it had left.
     sla_paused_at = models.DateTimeField(null=True, blank=True)
     sla_left_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Escalation up the org tree (alerts/escalation.py): the steps taken so far, when the last
+    # was, and when the sweep should look at the ticket next: its next step's due time, or
+    # sooner when its SLA moved (it reckons the step again then); null when no step is left.
+    escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_check_at = models.DateTimeField(null=True, blank=True)
     root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT)
     resolution = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -126,6 +131,11 @@ class Ticket(TenantOwnedModel):
             models.Index(fields=["tenant", "org_unit", "status"], name="ticket_unit_status"),
             # A partner's sync pages through changes in this order (GET /api/v1/tickets/).
             models.Index(fields=["tenant", "updated_at", "id"], name="ticket_tenant_updated"),
+            models.Index(
+                fields=["tenant", "escalation_check_at"],
+                name="ticket_escalation_check",
+                condition=models.Q(escalation_check_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -191,10 +201,21 @@ class TicketEvent(TenantOwnedModel):
     actor_api_key = models.ForeignKey(
         "organizations.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The person an escalation reached (the manager told about the ticket).
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "ticket", "at"], name="ticketevent_history")]
+        indexes = [
+            models.Index(fields=["tenant", "ticket", "at"], name="ticketevent_history"),
+            models.Index(
+                fields=["tenant", "to_user", "at"],
+                name="ticketevent_to_user",
+                condition=models.Q(to_user__isnull=False),
+            ),
+        ]
         ordering = ["at", "id"]
 
     def __str__(self) -> str:

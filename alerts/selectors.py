@@ -28,12 +28,14 @@ def ticket_list(
     scope_path: str = "",
     status: str = "",
     open_only: bool = False,
+    escalated: bool = False,
     updated_since: datetime | None = None,
     external_customer_id: str = "",
 ) -> QuerySet[Ticket]:
     """Tickets in the org subtree `scope_path` ("" = whole tenant), most urgent SLA first;
-    for a partner's sync, those changed at or after `updated_since` and those of the customer
-    the tenant calls `external_customer_id`."""
+    `escalated`: only those that took at least one step up their escalation chain; for a
+    partner's sync, those changed at or after `updated_since` and those of the customer the
+    tenant calls `external_customer_id`."""
     tickets = Ticket.objects.select_related(
         "response__survey",
         "response__touchpoint",
@@ -47,6 +49,8 @@ def ticket_list(
         tickets = tickets.filter(status=status)
     elif open_only:
         tickets = tickets.filter(status__in=OPEN_STATUSES)
+    if escalated:
+        tickets = tickets.filter(escalation_level__gt=0)
     if updated_since is not None:
         tickets = tickets.filter(updated_at__gte=updated_since)
     if external_customer_id:
@@ -55,7 +59,9 @@ def ticket_list(
 
 
 def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:
-    return ticket.events.select_related("actor_user", "actor_api_key").order_by("at", "id")
+    return ticket.events.select_related("actor_user", "actor_api_key", "to_user").order_by(
+        "at", "id"
+    )
 
 
 def root_cause_list() -> QuerySet[RootCause]:

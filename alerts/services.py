@@ -10,12 +10,21 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from alerts import selectors
+from alerts.escalation import (
+    ESCALATION,
+    Reached,
+    chain_people,
+    escalation_chain,
+    escalation_chain_check,
+    step_due_at,
+    unit_ancestor_ids,
+)
 from alerts.models import (
     OPEN_STATUSES,
     PRIORITY_RANK,
@@ -34,6 +43,7 @@ from alerts.rules import (
     conditions_validate,
     response_facts,
 )
+from alerts.signals import ticket_events_created
 from alerts.sla import (
     NEAR_BREACH_RANGE,
     SLA,
@@ -58,7 +68,7 @@ from organizations.conditions import ConditionError
 from organizations.models import ApiKey, Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.org_units import SENIOR_QUEUE
 from organizations.services import Actor, audit_record, tenant_calendar_update
-from organizations.tenancy import current_tenant, system_context
+from organizations.tenancy import current_tenant, system_context, tenant_context
 from surveys.models import Response
 
 logger = logging.getLogger(__name__)
@@ -194,9 +204,11 @@ def alert_rule_delete(*, rule: AlertRule, by: Actor) -> None:
 @transaction.atomic
 def sla_settings_update(*, tenant: Tenant, calendar: dict, targets: dict, by: Actor) -> Tenant:
     """The tenant's working calendar (see organizations.services.tenant_calendar_update) and its
-    SLA targets: `first_response` and `resolution`, working minutes by priority, and
-    `near_breach_percent`. Anything out of range is refused and nothing changes. Tickets
-    already open keep their due times."""
+    SLA targets: `first_response` and `resolution`, working minutes by priority,
+    `near_breach_percent`, and `escalation`, the chain (alerts.escalation: a chain that loops or
+    whose thresholds do not rise is refused). Anything out of range is refused and nothing
+    changes. Tickets already open keep their due times; a new chain applies to them from their
+    next step."""
     actor_require_permission(by, "sla.manage")
     document = _sla_document_check(targets)
     tenant = tenant_calendar_update(tenant=tenant, by=by, **calendar)
@@ -204,6 +216,11 @@ def sla_settings_update(*, tenant: Tenant, calendar: dict, targets: dict, by: Ac
     before = tenant.settings.get(SLA)
     tenant.settings = {**tenant.settings, SLA: document}
     tenant.save(update_fields=["settings"])
+    if (before or {}).get(ESCALATION) != document.get(ESCALATION):
+        # The sweep reckons every running ticket's next step on the new chain.
+        Ticket.objects.filter(status__in=OPEN_STATUSES, sla_paused_at__isnull=True).update(
+            escalation_check_at=timezone.now()
+        )
     audit_record(by=by, action="tenant.sla", target=tenant, before=before, after=document)
     return tenant
 
@@ -237,6 +254,8 @@ def _sla_document_check(targets: dict) -> dict:
                 _("「%(priority)s」的首次响应时限不能长于解决时限。")
                 % {"priority": Priority(priority).label}
             )
+    if ESCALATION in targets:
+        document[ESCALATION] = escalation_chain_check(targets[ESCALATION])
     return document
 
 
@@ -413,6 +432,7 @@ def _tickets_create(
                 first_response_minutes=due.first_response_minutes,
                 created_at=now,
                 updated_at=now,
+                escalation_check_at=now,
             )
         )
     assigned = _tickets_assign(tickets)
@@ -598,6 +618,7 @@ def _tickets_join(joining: list[tuple[Ticket, _Reasons]], *, tenant: Tenant, now
                 _("SLA 截止提前至 %(due)s") % {"due": local_text(due.resolution_due_at, calendar)}
             )
         ticket.updated_at = now
+        ticket.escalation_check_at = now  # its SLA may have moved: the sweep reckons it again
         changed.append(ticket)
         events.append(
             TicketEvent(
@@ -619,6 +640,7 @@ def _tickets_join(joining: list[tuple[Ticket, _Reasons]], *, tenant: Tenant, now
                 "first_response_due_at",
                 "first_response_minutes",
                 "updated_at",
+                "escalation_check_at",
             ],
         )
         TicketRule.objects.bulk_create(matches)
@@ -748,7 +770,8 @@ def _sla_follow_status(ticket: Ticket, *, previous: str, now) -> list[tuple[str,
     if ticket.status == S.REOPENED:
         minutes = ticket.sla_minutes or sla_policy(tenant).resolution[ticket.priority]
         ticket.sla_due_at = working_time_add(calendar, now, minutes)
-        ticket.escalated_at = None
+        # A new resolution clock: the chain starts again from its first step.
+        ticket.escalation_level, ticket.escalated_at, ticket.escalation_check_at = 0, None, now
         return [(TicketEvent.Kind.SLA_RESUMED, sla_reopen_note(ticket.sla_due_at, calendar))]
     if ticket.status == S.WAITING_CUSTOMER:
         left = sla_pause(calendar, due_at=ticket.sla_due_at, at=now)
@@ -759,6 +782,7 @@ def _sla_follow_status(ticket: Ticket, *, previous: str, now) -> list[tuple[str,
             calendar, due_at=ticket.sla_due_at, left=ticket.sla_left_minutes or 0, at=now
         )
         ticket.sla_paused_at, ticket.sla_left_minutes = None, None
+        ticket.escalation_check_at = now
         return [(TicketEvent.Kind.SLA_RESUMED, sla_resume_note(ticket.sla_due_at, calendar))]
     return []
 
@@ -857,6 +881,7 @@ def tickets_return_to_queue(*, assignee: AbstractBaseUser, by: Actor) -> int:
                 "sla_due_at",
                 "sla_paused_at",
                 "sla_left_minutes",
+                "escalation_check_at",
             ]
         )
         _event(
@@ -871,32 +896,122 @@ def tickets_return_to_queue(*, assignee: AbstractBaseUser, by: Actor) -> int:
     return len(tickets)
 
 
-def tickets_escalate_overdue() -> int:
-    """Mark open tickets past their SLA as escalated, once each, across all tenants."""
-    with system_context():
-        return _tickets_escalate_overdue(now=timezone.now())
+ESCALATION_BATCH = 500
 
 
-def _tickets_escalate_overdue(*, now) -> int:
-    # A ticket waiting on the customer has its clock stopped: it is not overdue meanwhile.
-    overdue = Ticket.all_tenants.filter(
-        status__in=OPEN_STATUSES,
-        sla_paused_at__isnull=True,
-        sla_due_at__lt=now,
-        escalated_at__isnull=True,
-    ).values_list("pk", "tenant_id")[:1000]
+def tickets_escalate_due(*, batch: int = ESCALATION_BATCH) -> int:
+    """Take every running ticket whose next escalation step is due one step up its tenant's
+    chain (alerts/escalation.py), across all tenants; a system job, on beat. A ticket takes one
+    step per run at most, so one found far past its SLA climbs the chain a run at a time.
+    Returns the escalation events written. Safe to run twice and from two workers at once."""
     count = 0
-    for ticket_id, tenant_id in overdue:
-        with transaction.atomic():
-            updated = Ticket.all_tenants.filter(pk=ticket_id, escalated_at__isnull=True).update(
-                escalated_at=now, updated_at=now
-            )
-            if updated:
-                TicketEvent.all_tenants.create(
-                    tenant_id=tenant_id,
-                    ticket_id=ticket_id,
-                    kind=TicketEvent.Kind.ESCALATED,
-                    note=_("已超过 SLA 处理时限，自动升级。"),
-                )
-                count += updated
+    with system_context():
+        tenants = list(Tenant.objects.filter(is_active=True).order_by("pk"))
+    for tenant in tenants:
+        now = timezone.now()
+        with tenant_context(tenant):
+            while True:
+                escalated, taken = _tickets_escalate_batch(tenant=tenant, now=now, batch=batch)
+                count += escalated
+                if taken < batch:
+                    break
     return count
+
+
+@transaction.atomic
+def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, int]:
+    """One batch of the current tenant's tickets due a look, in five queries whatever its size:
+    each either takes its next step (an `escalated` event naming the manager reached, its level
+    raised) or has the time of that step kept for the next look. Rows are locked and those
+    another sweep holds are skipped; the lock re-reads a row another sweep just changed, so a
+    level is never taken twice. Returns (events written, tickets taken)."""
+    tickets = list(
+        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("org_unit")
+        .filter(
+            Q(escalated_at__isnull=True) | Q(escalated_at__lt=now),
+            escalation_check_at__lte=now,
+            status__in=OPEN_STATUSES,
+            sla_paused_at__isnull=True,
+        )
+        .order_by("escalation_check_at", "pk")[:batch]
+    )
+    if not tickets:
+        return 0, 0
+    chain = escalation_chain(tenant)
+    calendar, policy = tenant_calendar(tenant), sla_policy(tenant)
+    people = _escalation_people(tickets, chain)
+    events: list[TicketEvent] = []
+    for ticket in tickets:
+        level = ticket.escalation_level
+        ticket.escalation_check_at = None
+        if level >= len(chain):
+            continue
+        due = step_due_at(ticket, chain[level], calendar=calendar, policy=policy)
+        if due > now:
+            ticket.escalation_check_at = due
+            continue
+        reached = people[ticket.pk][level]
+        ticket.escalation_level = level + 1
+        ticket.escalated_at = ticket.updated_at = now
+        ticket.escalation_check_at = (
+            step_due_at(ticket, chain[level + 1], calendar=calendar, policy=policy)
+            if level + 1 < len(chain)
+            else None
+        )
+        events.append(
+            TicketEvent(
+                tenant_id=tenant.pk,
+                ticket=ticket,
+                kind=TicketEvent.Kind.ESCALATED,
+                to_user_id=reached.user_id,
+                note=_escalation_note(reached, level=level + 1),
+                at=now,
+            )
+        )
+    Ticket.objects.bulk_update(
+        tickets, ["escalation_level", "escalated_at", "escalation_check_at", "updated_at"]
+    )
+    if events:
+        TicketEvent.objects.bulk_create(events)
+        event_ids = [event.pk for event in events]
+        transaction.on_commit(
+            lambda: ticket_events_created.send(
+                sender=TicketEvent, tenant_id=tenant.pk, event_ids=event_ids
+            )
+        )
+    return len(events), len(tickets)
+
+
+def _escalation_people(tickets: list[Ticket], chain) -> dict[int, list[Reached]]:
+    """Whom each step of the chain reaches for each ticket: two queries for the batch (the
+    units up the tree, the managers still active members)."""
+    paths = {ticket.pk: ticket.org_unit.path if ticket.org_unit_id else "" for ticket in tickets}
+    unit_ids = {pk for path in paths.values() for pk in unit_ancestor_ids(path)}
+    units = OrgUnit.objects.in_bulk(unit_ids)
+    managers = {unit.manager_id for unit in units.values() if unit.manager_id}
+    active = set(
+        Membership.objects.filter(user_id__in=managers, deactivated_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    return {
+        ticket.pk: chain_people(
+            chain=chain,
+            ancestors=[units[pk] for pk in unit_ancestor_ids(paths[ticket.pk]) if pk in units],
+            active_user_ids=active,
+            assignee_id=ticket.assignee_id,
+        )
+        for ticket in tickets
+    }
+
+
+def _escalation_note(reached: Reached, *, level: int) -> str:
+    step = {"level": level, "step": reached.step.level_label, "percent": reached.step.percent}
+    if reached.user_id is None:
+        return (
+            _("第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）：上级均无可通知的负责人。")
+            % step
+        )
+    reaches = _("第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）：通知「%(unit)s」负责人。")
+    return reaches % {**step, "unit": reached.unit.name}

@@ -6,5 +6,6 @@ from alerts import services
 
 
 @shared_task
-def escalate_overdue() -> int:
-    return services.tickets_escalate_overdue()
+def escalate_due() -> int:
+    """Take the tickets whose next escalation step is due one step up their chain."""
+    return services.tickets_escalate_due()

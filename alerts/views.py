@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from alerts import selectors, services
+from alerts.escalation import escalation_chain
 from alerts.forms import AlertRuleEditor, SlaSettingsForm, TicketActionForm, TicketReassignForm
 from alerts.models import AlertRule, TicketStatus
 from alerts.rules import conditions_describe
@@ -42,8 +43,12 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in TicketStatus.values:
         status = ""
+    escalated = request.GET.get("escalated") == "1"
     tickets = selectors.ticket_list(
-        scope_path=request.membership.scope_path, status=status, open_only=not status
+        scope_path=request.membership.scope_path,
+        status=status,
+        open_only=not status,
+        escalated=escalated,
     )[:200]
     clock = sla_clock_reader(request.tenant, now=timezone.now())
     return render(
@@ -52,6 +57,7 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
         {
             "rows": [(ticket, clock(ticket)) for ticket in tickets],
             "status": status,
+            "escalated": escalated,
             "statuses": TicketStatus.choices,
         },
     )
@@ -239,7 +245,9 @@ def sla_settings(request: HttpRequest) -> HttpResponse:
     policy = sla_policy(tenant)
     form = SlaSettingsForm(
         request.POST or None,
-        initial=SlaSettingsForm.initial_for(tenant=tenant, document=document, policy=policy),
+        initial=SlaSettingsForm.initial_for(
+            tenant=tenant, document=document, policy=policy, chain=escalation_chain(tenant)
+        ),
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -197,7 +197,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "sweep-unscored-responses": {"task": "analytics.tasks.sweep_unscored", "schedule": 60.0},
-    "escalate-overdue-tickets": {"task": "alerts.tasks.escalate_overdue", "schedule": 300.0},
+    "escalate-due-tickets": {
+        "task": "alerts.tasks.escalate_due",
+        "schedule": float(os.environ.get("CEM_ESCALATION_SWEEP_SECONDS", "60")),
+    },
     "send-due-invitations": {"task": "surveys.tasks.dispatch_due_invitations", "schedule": 60.0},
     "requeue-org-unit-imports": {
         "task": "organizations.tasks.requeue_org_unit_imports",

@@ -118,6 +118,28 @@ def working_time_add(calendar: WorkCalendar, start: datetime, minutes: int) -> d
     raise CalendarError(_("工作日历在 %(days)d 天内没有工作时间。") % {"days": SEARCH_DAYS})
 
 
+def working_time_before(calendar: WorkCalendar, end: datetime, minutes: int) -> datetime:
+    """The latest instant from which `minutes` of working time remain until `end`: the inverse
+    of working_time_add, walked back day by day. With 0 minutes it is `end`."""
+    if minutes < 0:
+        raise ValueError("minutes must not be negative")
+    end = end.astimezone(UTC)
+    if not minutes:
+        return end
+    left = timedelta(minutes=minutes)
+    day = end.astimezone(calendar.zone).date()
+    for _day in range(SEARCH_DAYS):
+        for begin, finish in reversed(_day_intervals(calendar, day)):
+            if begin >= end:
+                continue
+            finish = min(finish, end)
+            if finish - left >= begin:
+                return finish - left
+            left -= finish - begin
+        day -= timedelta(days=1)
+    raise CalendarError(_("工作日历在 %(days)d 天内没有工作时间。") % {"days": SEARCH_DAYS})
+
+
 def working_minutes_between(calendar: WorkCalendar, start: datetime, end: datetime) -> int:
     """Whole minutes of working time from `start` to `end`; negative when `end` is earlier."""
     if end < start:

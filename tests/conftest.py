@@ -6,10 +6,12 @@ tests that need the real services; with CI=true a missing service fails the run 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -126,14 +128,10 @@ def in_tenant(world):
         yield world
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on the Redis broker, using the test database."""
-    require_real_services()
-    from celery import current_app as app
-
+def celery_process_env(**extra: str) -> dict[str, str]:
+    """The environment of a Celery process started by a test: the test database and Redis."""
     database = settings.DATABASES["default"]
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": (
             f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
@@ -141,7 +139,17 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         ),
         "REDIS_URL": settings.REDIS_URL,
         "DB_CONN_MAX_AGE": "0",
+        **extra,
     }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on the Redis broker, using the test database."""
+    require_real_services()
+    from celery import current_app as app
+
+    env = celery_process_env()
     app.control.purge()
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115 - closed with the worker
@@ -180,6 +188,38 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     process.terminate()
     process.wait(timeout=30)
     log.close()
+
+
+@contextlib.contextmanager
+def celery_beat(schedule_dir: Path, **env: str) -> Iterator[subprocess.Popen]:
+    """A real `celery beat` process for the block (beside celery_worker_process), with these
+    settings in its environment, e.g. CEM_ESCALATION_SWEEP_SECONDS="1"."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / f"test-beat-{os.getpid()}.log", "w")  # noqa: SIM115 - closed with beat
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cem",
+            "beat",
+            "--schedule",
+            str(schedule_dir / "beat-schedule"),
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=celery_process_env(**env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from alerts.models import RootCause, Ticket, TicketEvent
-from alerts.services import ticket_note_add, ticket_transition, tickets_escalate_overdue
+from alerts.services import ticket_note_add, ticket_transition, tickets_escalate_due
 from analytics.services import response_score
 from organizations.models import Role
 from organizations.org_units import org_unit_deactivate
@@ -239,7 +239,7 @@ def test_tickets_sync_in_change_order_and_come_again_on_every_event(api, world, 
     changed, _cursors = pull(api, f"/api/v1/tickets/?order=updated&updated_since={since}")
     assert [row["number"] for row in changed] == [2, 1]  # the note, then the claim
     clock.shift(timedelta(days=14))  # past their due times in working hours
-    assert tickets_escalate_overdue() == 3
+    assert tickets_escalate_due() == 3
     since = "2026-06-24T12:04:00%2B08:00"
     escalated, _cursors = pull(api, f"/api/v1/tickets/?order=updated&updated_since={since}")
     assert [row["number"] for row in escalated] == [1, 2, 3]  # at one moment: by id

@@ -20,6 +20,7 @@ from organizations.business_hours import (
     hours_parse,
     working_minutes_between,
     working_time_add,
+    working_time_before,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -210,6 +211,21 @@ def test_a_pause_delays_the_due_time_by_no_working_minutes(calendar, start, n, g
     assert new_due >= due
     total = used + working_minutes_between(calendar, resume, new_due)
     assert total == n
+
+
+def test_counting_back_from_a_due_time_skips_the_weekend():
+    """What an escalation at 80 % of a target needs: the instant a number of working minutes
+    before the due time. Monday 10:00 less two hours is Friday 17:00."""
+    assert working_time_before(bank(), at("2026-06-15 10:00"), 120) == at("2026-06-12 17:00")
+    assert working_time_before(bank(), at("2026-06-15 10:00"), 0) == at("2026-06-15 10:00")
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendar=calendars(), end=instants, n=minutes)
+def test_counting_back_n_working_minutes_leaves_n_minutes_between(calendar, end, n):
+    start = working_time_before(calendar, end, n)
+    assert start <= end
+    assert working_minutes_between(calendar, start, end) == n
 
 
 @settings(max_examples=200, deadline=None)

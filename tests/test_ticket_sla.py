@@ -17,7 +17,7 @@ from alerts.services import (
     alert_rule_create,
     ticket_note_add,
     ticket_transition,
-    tickets_escalate_overdue,
+    tickets_escalate_due,
 )
 from alerts.sla import ClockState, sla_clock_reader
 from organizations.db.guard import owner_session
@@ -94,7 +94,7 @@ def test_waiting_on_the_customer_pauses_the_clock_and_the_resume_counts_the_rest
     assert (paused.state, paused.minutes) == (ClockState.PAUSED, 22 * 60)
     # Past the old due time, still waiting: the sweep does not escalate it.
     with time_machine.travel(at("2026-06-22 08:00"), tick=False):
-        assert tickets_escalate_overdue() == 0
+        assert tickets_escalate_due() == 0
     ticket = act(world, ticket, "resume", at("2026-06-22 09:00"))
     # Monday 9 h, Tuesday 9 h, Wednesday 4 h
     assert ticket.sla_due_at == at("2026-06-24 13:00")

@@ -9,7 +9,7 @@ from alerts.services import (
     TicketTransitionError,
     ticket_note_add,
     ticket_transition,
-    tickets_escalate_overdue,
+    tickets_escalate_due,
 )
 from analytics.models import ResponseScore
 from analytics.services import response_score
@@ -122,11 +122,10 @@ def test_closed_ticket_can_be_reopened_and_claimed_again(ticket, world):
     assert ticket.status == TicketStatus.IN_PROGRESS and ticket.closed_at is None
 
 
-def test_overdue_tickets_are_escalated_once(ticket, world):
+def test_an_overdue_ticket_takes_one_escalation_step_per_sweep(ticket, world):
     with tenant_context(world.tenant):
         Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=timezone.now())
-    assert tickets_escalate_overdue() == 1
-    assert tickets_escalate_overdue() == 0
+    assert tickets_escalate_due() == 1
     ticket.refresh_from_db()
-    assert ticket.escalated_at is not None
+    assert ticket.escalated_at is not None and ticket.escalation_level == 1
     assert ticket.events.filter(kind="escalated").count() == 1
