@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "surveys",
     "analytics",
     "alerts",
+    "notifications",
     "integrations",
     "demo",
     "cem",  # the project package, an app only for the migration history of organizations' tables
@@ -88,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "organizations.context_processors.tenant",
+                "notifications.context_processors.unread",
             ],
         },
     },

@@ -4,6 +4,17 @@ import re
 from pathlib import Path
 
 EN = {
+    "工单分派给您": "Ticket assigned to you",
+    "工单改派给您": "Ticket reassigned to you",
+    "工单升级到您": "Ticket escalated to you",
+    "通知": "Notifications",
+    "%(count)s 条未读": "%(count)s unread",
+    "通知中心": "Notification centre",
+    "全部标为已读": "Mark all read",
+    "未读": "Unread",
+    "工单 #%(number)s": "Ticket #%(number)s",
+    "标为已读": "Mark read",
+    "暂无通知。": "No notifications yet.",
     "SLA 时限（工作小时）": "SLA (working hours)",
     "周一": "Monday",
     "周二": "Tuesday",

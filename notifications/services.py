@@ -1,0 +1,99 @@
+"""Writes of notifications: telling members about the ticket events that concern them, and
+marking what they have read."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
+from django.utils import timezone
+
+from alerts.models import TicketEvent
+from notifications.models import Notification
+from organizations.models import Membership, Tenant
+from organizations.tenancy import system_context, tenant_context
+
+NOTIFIED_KINDS = {
+    TicketEvent.Kind.ASSIGNED: Notification.Kind.ASSIGNED,
+    TicketEvent.Kind.REASSIGNED: Notification.Kind.REASSIGNED,
+    TicketEvent.Kind.ESCALATED: Notification.Kind.ESCALATED,
+}
+_NOT_A_TARGET = {"tenant", "ticket", "actor_user", "actor_api_key"}
+
+
+def escalation_target_field() -> models.ForeignKey | None:
+    """The escalated event's reference to the member it reached (a user or a membership),
+    which the escalation chain adds to TicketEvent; None while the field does not exist."""
+    for field in TicketEvent._meta.concrete_fields:
+        is_target = field.many_to_one and field.name not in _NOT_A_TARGET
+        if is_target and field.related_model in (get_user_model(), Membership):
+            return field
+    return None
+
+
+def notifications_for_ticket_events(*, event_ids: list[int]) -> list[Notification]:
+    """Notify the member each event concerns, whichever tenants the events are of: an
+    assignment or a reassignment tells the ticket's assignee (unless they did it themselves),
+    an escalation the member it reached. Safe to run twice: an event notifies a member once.
+    Called after the events' transaction has committed."""
+    with system_context():
+        tenant_ids = set(
+            TicketEvent.all_tenants.filter(pk__in=event_ids).values_list("tenant_id", flat=True)
+        )
+        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
+    created: list[Notification] = []
+    for tenant in tenants:
+        with tenant_context(tenant):
+            created += _notifications_create(event_ids)
+    return created
+
+
+def _notifications_create(event_ids: list[int]) -> list[Notification]:
+    target = escalation_target_field()
+    events = TicketEvent.objects.filter(pk__in=event_ids, kind__in=NOTIFIED_KINDS).select_related(
+        "ticket", *([target.name] if target and target.related_model is Membership else [])
+    )
+    told = set(
+        Notification.objects.filter(event_id__in=event_ids).values_list("event_id", "recipient_id")
+    )
+    notifications = []
+    for event in events:
+        recipient_id = _recipient_id(event, target)
+        if recipient_id in (None, event.actor_user_id) or (event.pk, recipient_id) in told:
+            continue
+        notifications.append(
+            Notification(
+                tenant_id=event.tenant_id,
+                recipient_id=recipient_id,
+                kind=NOTIFIED_KINDS[event.kind],
+                ticket_id=event.ticket_id,
+                event=event,
+                created_at=event.at,
+            )
+        )
+    # Two announcements at once: the constraint keeps one, the other's row is dropped.
+    return Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+
+
+def _recipient_id(event: TicketEvent, target: models.ForeignKey | None) -> int | None:
+    if event.kind != TicketEvent.Kind.ESCALATED:
+        return event.ticket.assignee_id
+    if target is None:
+        return None
+    if target.related_model is Membership:
+        reached = getattr(event, target.name)
+        return reached.user_id if reached else None
+    return getattr(event, target.attname)
+
+
+def notification_mark_read(*, user: AbstractBaseUser, notification_id: int) -> int:
+    """Mark one of `user`'s notifications read; returns how many were (0 or 1)."""
+    return Notification.objects.filter(
+        recipient=user, pk=notification_id, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def notifications_mark_all_read(*, user: AbstractBaseUser) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
