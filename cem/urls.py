@@ -76,6 +76,11 @@ tenant_patterns = [
     path("tickets/<int:number>/", alert_views.ticket_detail, name="ticket_detail"),
     path("notifications/", notification_views.notification_centre, name="notification_centre"),
     path(
+        "notifications/settings/",
+        notification_views.notification_preferences,
+        name="notification_preferences",
+    ),
+    path(
         "notifications/<int:notification_id>/read/",
         notification_views.notification_read,
         name="notification_read",

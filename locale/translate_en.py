@@ -4,6 +4,19 @@ import re
 from pathlib import Path
 
 EN = {
+    "企业微信群": "WeCom group",
+    "钉钉群": "DingTalk group",
+    "飞书群": "Feishu group",
+    "通知我的事件": "Tell me about",
+    "站内通知之外，还通过": "Besides the notification centre, also by",
+    "免打扰开始": "Quiet hours from",
+    "免打扰结束": "Quiet hours until",
+    "未知的通知事件或渠道。": "Unknown event or channel.",
+    "免打扰时段需同时填写开始和结束时间。": "Quiet hours need both a start and an end.",
+    "免打扰时段的开始和结束时间不能相同。": "Quiet hours cannot start and end at the same time.",
+    "已保存通知设置。": "Notification settings saved.",
+    "我的通知设置": "My notification settings",
+    "通知中心始终收到您选择的事件；免打扰时段内（按租户时区）不发邮件、短信和群消息。": "The notification centre always gets the events you choose; in quiet hours (the tenant’s time zone) no email, SMS or group message is sent.",
     "工单分派给您": "Ticket assigned to you",
     "工单改派给您": "Ticket reassigned to you",
     "工单升级到您": "Ticket escalated to you",

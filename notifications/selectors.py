@@ -1,11 +1,16 @@
-"""Reads of notifications: a member's notification centre and its unread count."""
+"""Reads of notifications: a member's notification centre and its unread count, their
+preferences and the channels they may be reached on now."""
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from notifications.models import Notification
+from notifications.models import Notification, NotificationPreference
+from organizations.models import Tenant
 
 
 def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
@@ -16,3 +21,23 @@ def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
 def notification_unread_count(*, user: AbstractBaseUser) -> int:
     """One query on the (tenant, recipient, read_at, created_at) index."""
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notification_preference_of(*, user: AbstractBaseUser) -> NotificationPreference:
+    """The member's preferences in the current tenant; the defaults (every event, no channel
+    besides the centre, no quiet hours) until they save their own."""
+    return NotificationPreference.objects.filter(user=user).first() or NotificationPreference(
+        user=user
+    )
+
+
+def notification_preferences_of(user_ids: set[int]) -> dict[int, NotificationPreference]:
+    saved = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=user_ids)}
+    return {pk: saved.get(pk) or NotificationPreference(user_id=pk) for pk in user_ids}
+
+
+def channels_now(preference: NotificationPreference, *, tenant: Tenant) -> list[str]:
+    """The channels besides the centre to use now: none in the member's quiet hours, read in
+    the tenant's time zone."""
+    local = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(tenant.time_zone)).time()
+    return [] if preference.is_quiet_at(local) else list(preference.channels)

@@ -3,13 +3,18 @@ marking what they have read."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from alerts.models import TicketEvent
-from notifications.models import Notification
+from notifications import selectors
+from notifications.models import Channel, Notification, NotificationPreference
 from organizations.models import Membership, Tenant
 from organizations.tenancy import system_context, tenant_context
 
@@ -53,13 +58,19 @@ def _notifications_create(event_ids: list[int]) -> list[Notification]:
     events = TicketEvent.objects.filter(pk__in=event_ids, kind__in=NOTIFIED_KINDS).select_related(
         "ticket", *([target.name] if target and target.related_model is Membership else [])
     )
+    recipients = {
+        event: recipient_id
+        for event in events
+        if (recipient_id := _recipient_id(event, target)) not in (None, event.actor_user_id)
+    }
+    preferences = selectors.notification_preferences_of(set(recipients.values()))
     told = set(
         Notification.objects.filter(event_id__in=event_ids).values_list("event_id", "recipient_id")
     )
     notifications = []
-    for event in events:
-        recipient_id = _recipient_id(event, target)
-        if recipient_id in (None, event.actor_user_id) or (event.pk, recipient_id) in told:
+    for event, recipient_id in recipients.items():
+        wanted = NOTIFIED_KINDS[event.kind] in preferences[recipient_id].kinds
+        if not wanted or (event.pk, recipient_id) in told:
             continue
         notifications.append(
             Notification(
@@ -84,6 +95,37 @@ def _recipient_id(event: TicketEvent, target: models.ForeignKey | None) -> int |
         reached = getattr(event, target.name)
         return reached.user_id if reached else None
     return getattr(event, target.attname)
+
+
+def notification_preference_set(
+    *,
+    user: AbstractBaseUser,
+    kinds: list[str],
+    channels: list[str],
+    quiet_from: datetime.time | None,
+    quiet_until: datetime.time | None,
+) -> NotificationPreference:
+    """Save the member's own preferences; refused (ValidationError, nothing saved) for an
+    unknown event or channel, or quiet hours with one end only or both ends equal."""
+    errors = []
+    if set(kinds) - set(Notification.Kind.values) or set(channels) - set(Channel.values):
+        errors.append(_("未知的通知事件或渠道。"))
+    if (quiet_from is None) != (quiet_until is None):
+        errors.append(_("免打扰时段需同时填写开始和结束时间。"))
+    elif quiet_from is not None and quiet_from == quiet_until:
+        errors.append(_("免打扰时段的开始和结束时间不能相同。"))
+    if errors:
+        raise ValidationError(errors)
+    preference, _created = NotificationPreference.objects.update_or_create(
+        user=user,
+        defaults={
+            "kinds": [kind for kind in Notification.Kind.values if kind in kinds],
+            "channels": [channel for channel in Channel.values if channel in channels],
+            "quiet_from": quiet_from,
+            "quiet_until": quiet_until,
+        },
+    )
+    return preference
 
 
 def notification_mark_read(*, user: AbstractBaseUser, notification_id: int) -> int:

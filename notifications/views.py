@@ -1,12 +1,17 @@
-"""The notification centre: a member's notifications, opening one, marking them read."""
+"""The notification centre: a member's notifications, opening one, marking them read; and
+the member's own notification preferences."""
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notifications import selectors, services
+from notifications.forms import NotificationPreferenceForm
 from organizations.access import tenant_view
 
 CENTRE_SIZE = 200
@@ -34,3 +39,19 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
             "ticket_detail", tenant_slug=request.tenant.slug, number=notification.ticket.number
         )
     return redirect("notification_centre", tenant_slug=request.tenant.slug)
+
+
+@tenant_view("ticket.view")
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    preference = selectors.notification_preference_of(user=request.user)
+    form = NotificationPreferenceForm.of(preference, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notification_preference_set(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("已保存通知设置。"))
+            return redirect("notification_preferences", tenant_slug=request.tenant.slug)
+    return render(request, "notifications/preferences.html", {"form": form})
