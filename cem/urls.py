@@ -75,6 +75,7 @@ tenant_patterns = [
     path("tickets/", alert_views.ticket_queue, name="ticket_queue"),
     path("tickets/<int:number>/", alert_views.ticket_detail, name="ticket_detail"),
     path("notifications/", notification_views.notification_centre, name="notification_centre"),
+    path("settings/robots/", notification_views.group_robots, name="group_robots"),
     path(
         "notifications/settings/",
         notification_views.notification_preferences,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from notifications.models import Notification, NotificationPreference
-from organizations.models import Tenant
+from notifications.models import Delivery, GroupRobot, Notification, NotificationPreference
+from organizations.models import OrgUnit, Tenant
 
 
 def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
@@ -41,3 +41,25 @@ def channels_now(preference: NotificationPreference, *, tenant: Tenant) -> list[
     the tenant's time zone."""
     local = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(tenant.time_zone)).time()
     return [] if preference.is_quiet_at(local) else list(preference.channels)
+
+
+def group_robot_for(*, kind: str, org_unit: OrgUnit | None) -> GroupRobot | None:
+    """The robot of `kind` nearest the unit: its own, else its closest ancestor's, else the
+    tenant's."""
+    unit_ids = [int(pk) for pk in org_unit.path.split("/") if pk] if org_unit else []
+    robots = {
+        robot.org_unit_id: robot
+        for robot in GroupRobot.objects.filter(kind=kind).filter(
+            Q(org_unit_id__in=unit_ids) | Q(org_unit__isnull=True)
+        )
+    }
+    return next((robots[pk] for pk in [*reversed(unit_ids), None] if pk in robots), None)
+
+
+def group_robot_list() -> QuerySet[GroupRobot]:
+    return GroupRobot.objects.select_related("org_unit")
+
+
+def ticket_deliveries(*, ticket_id: int) -> QuerySet[Delivery]:
+    """The ticket's delivery log: every attempt to send its notifications outside."""
+    return Delivery.objects.filter(ticket_id=ticket_id).select_related("notification__recipient")

@@ -4,6 +4,7 @@ marking what they have read."""
 from __future__ import annotations
 
 import datetime
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,9 +15,14 @@ from django.utils.translation import gettext as _
 
 from alerts.models import TicketEvent
 from notifications import selectors
-from notifications.models import Channel, Notification, NotificationPreference
-from organizations.models import Membership, Tenant
-from organizations.tenancy import system_context, tenant_context
+from notifications.delivery import notifications_dispatch
+from notifications.models import Channel, GroupRobot, Notification, NotificationPreference
+from notifications.robots import WebhookUrlError, webhook_url_check
+from organizations.access import actor_require_permission
+from organizations.models import Membership, OrgUnit, Tenant
+from organizations.services import Actor, audit_record
+from organizations.tenancy import current_tenant, system_context, tenant_context
+from surveys.forms import MOBILE
 
 NOTIFIED_KINDS = {
     TicketEvent.Kind.ASSIGNED: Notification.Kind.ASSIGNED,
@@ -82,8 +88,16 @@ def _notifications_create(event_ids: list[int]) -> list[Notification]:
                 created_at=event.at,
             )
         )
-    # Two announcements at once: the constraint keeps one, the other's row is dropped.
-    return Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    # Two announcements at once: the constraint keeps one, the other's row is dropped (and
+    # its sends are refused by the delivery log's own constraint).
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    created = [
+        n
+        for n in Notification.objects.filter(event_id__in=[n.event_id for n in notifications])
+        if (n.event_id, n.recipient_id) not in told
+    ]
+    notifications_dispatch(created)
+    return created
 
 
 def _recipient_id(event: TicketEvent, target: models.ForeignKey | None) -> int | None:
@@ -104,6 +118,7 @@ def notification_preference_set(
     channels: list[str],
     quiet_from: datetime.time | None,
     quiet_until: datetime.time | None,
+    mobile: str = "",
 ) -> NotificationPreference:
     """Save the member's own preferences; refused (ValidationError, nothing saved) for an
     unknown event or channel, or quiet hours with one end only or both ends equal."""
@@ -114,6 +129,9 @@ def notification_preference_set(
         errors.append(_("免打扰时段需同时填写开始和结束时间。"))
     elif quiet_from is not None and quiet_from == quiet_until:
         errors.append(_("免打扰时段的开始和结束时间不能相同。"))
+    mobile = mobile.strip()
+    if (mobile or Channel.SMS in channels) and not MOBILE.match(mobile):
+        errors.append(_("短信通知需要有效的中国大陆手机号（11 位，1 开头）。"))
     if errors:
         raise ValidationError(errors)
     preference, _created = NotificationPreference.objects.update_or_create(
@@ -123,9 +141,52 @@ def notification_preference_set(
             "channels": [channel for channel in Channel.values if channel in channels],
             "quiet_from": quiet_from,
             "quiet_until": quiet_until,
+            "mobile": mobile,
         },
     )
     return preference
+
+
+def group_robot_add(
+    *, kind: str, org_unit: OrgUnit | None, webhook_url: str, secret: str, by: Actor
+) -> GroupRobot:
+    """Add a group robot for a unit (or the whole tenant); refused, nothing saved, for a
+    webhook that is not https or points at a private address, or a second robot of the same
+    platform for the same unit."""
+    actor_require_permission(by, "org.manage")
+    webhook_url, secret = webhook_url.strip(), secret.strip()
+    try:
+        webhook_url_check(webhook_url)
+    except WebhookUrlError as error:
+        raise ValidationError(str(error)) from error
+    if GroupRobot.objects.filter(kind=kind, org_unit=org_unit).exists():
+        raise ValidationError(_("该单元已有这个平台的群机器人，请先删除再添加。"))
+    robot = GroupRobot(
+        tenant=current_tenant(),
+        kind=kind,
+        org_unit=org_unit,
+        webhook_url=webhook_url,
+        secret=secret,
+    )
+    robot.full_clean()
+    robot.save()
+    audit_record(by=by, action="group_robot.add", target=robot, after=_robot_state(robot))
+    return robot
+
+
+def group_robot_delete(*, robot: GroupRobot, by: Actor) -> None:
+    actor_require_permission(by, "org.manage")
+    audit_record(by=by, action="group_robot.delete", target=robot, before=_robot_state(robot))
+    robot.delete()
+
+
+def _robot_state(robot: GroupRobot) -> dict:
+    """What the audit log keeps: never the secret, nor the webhook's own token."""
+    return {
+        "kind": robot.kind,
+        "org_unit": robot.org_unit_id,
+        "host": urlsplit(robot.webhook_url).hostname,
+    }
 
 
 def notification_mark_read(*, user: AbstractBaseUser, notification_id: int) -> int:

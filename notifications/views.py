@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from notifications import selectors, services
-from notifications.forms import NotificationPreferenceForm
+from notifications.forms import GroupRobotForm, NotificationPreferenceForm
 from organizations.access import tenant_view
 
 CENTRE_SIZE = 200
@@ -55,3 +55,28 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("已保存通知设置。"))
             return redirect("notification_preferences", tenant_slug=request.tenant.slug)
     return render(request, "notifications/preferences.html", {"form": form})
+
+
+@tenant_view("org.manage")
+def group_robots(request: HttpRequest) -> HttpResponse:
+    """The tenant's and its units' group robots: add one, or delete one."""
+    form = GroupRobotForm(request.POST if request.POST.get("action") == "add" else None)
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        robot = get_object_or_404(selectors.group_robot_list(), pk=request.POST.get("robot"))
+        services.group_robot_delete(robot=robot, by=request.user)
+        messages.success(request, _("已删除群机器人。"))
+        return redirect("group_robots", tenant_slug=request.tenant.slug)
+    if form.is_valid():
+        try:
+            services.group_robot_add(**form.cleaned_data, by=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error("webhook_url", message)
+        else:
+            messages.success(request, _("已添加群机器人。"))
+            return redirect("group_robots", tenant_slug=request.tenant.slug)
+    return render(
+        request,
+        "notifications/group_robots.html",
+        {"form": form, "robots": selectors.group_robot_list()},
+    )

@@ -44,6 +44,7 @@ def test_a_member_chooses_events_channels_and_quiet_hours(agent_client, world):
             "channels": ["sms", "dingtalk"],
             "quiet_from": "22:00",
             "quiet_until": "07:30",
+            "mobile": "13800000000",
         },
     )
     assert reply.status_code == 302
@@ -68,6 +69,13 @@ def test_a_member_chooses_events_channels_and_quiet_hours(agent_client, world):
 def test_bad_quiet_hours_are_refused_and_change_nothing(agent_client, world, quiet, message):
     reply = agent_client.post(settings_page(world), {"kinds": ["assigned"], **quiet})
     assert reply.status_code == 200 and message in reply.content.decode()
+    assert preference_of(world, world.agent).pk is None
+
+
+def test_sms_needs_a_mobile_number(agent_client, world):
+    for mobile in ("", "1380000"):
+        reply = agent_client.post(settings_page(world), {"channels": ["sms"], "mobile": mobile})
+        assert "短信通知需要有效的中国大陆手机号" in reply.content.decode()
     assert preference_of(world, world.agent).pk is None
 
 
