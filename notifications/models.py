@@ -4,6 +4,7 @@ to be told (their preferences)."""
 from __future__ import annotations
 
 import datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -127,6 +128,11 @@ class GroupRobot(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} robot of {self.org_unit_id or 'tenant'}"
+
+    @property
+    def webhook_host(self) -> str:
+        """What a page shows of the webhook: its host, never the token in its path or query."""
+        return urlsplit(self.webhook_url).hostname or ""
 
 
 class Delivery(TenantOwnedModel):

@@ -4,7 +4,6 @@ marking what they have read."""
 from __future__ import annotations
 
 import datetime
-from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -182,11 +181,7 @@ def group_robot_delete(*, robot: GroupRobot, by: Actor) -> None:
 
 def _robot_state(robot: GroupRobot) -> dict:
     """What the audit log keeps: never the secret, nor the webhook's own token."""
-    return {
-        "kind": robot.kind,
-        "org_unit": robot.org_unit_id,
-        "host": urlsplit(robot.webhook_url).hostname,
-    }
+    return {"kind": robot.kind, "org_unit": robot.org_unit_id, "host": robot.webhook_host}
 
 
 def notification_mark_read(*, user: AbstractBaseUser, notification_id: int) -> int:

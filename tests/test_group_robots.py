@@ -308,3 +308,30 @@ def test_only_owners_and_admins_configure_robots(client, world, role):
         group_robot_add(kind="wecom", org_unit=None, webhook_url=url, secret="", by=user)
     with tenant_context(world.tenant):
         assert not GroupRobot.objects.exists()
+
+
+def a_wecom_robot(world, owner) -> GroupRobot:
+    with tenant_context(world.tenant):
+        return group_robot_add(
+            kind="wecom",
+            org_unit=None,
+            webhook_url="https://93.184.215.14/cgi-bin/webhook/send?key=secret-key",
+            secret="",
+            by=owner,
+        )
+
+
+def test_an_owner_of_another_tenant_cannot_delete_a_robot(client, world, other_world, owner):
+    robot = a_wecom_robot(world, owner)
+    client.login(username=f"{other_world.tenant.slug}-owner", password=PASSWORD)
+    page = reverse("group_robots", args=[other_world.tenant.slug])
+    assert client.post(page, {"action": "delete", "robot": robot.pk}).status_code == 404
+    with tenant_context(world.tenant):
+        assert GroupRobot.objects.filter(pk=robot.pk).exists()
+
+
+def test_the_robots_page_shows_the_host_not_the_token(client, world, owner):
+    a_wecom_robot(world, owner)
+    client.login(username=owner.username, password=PASSWORD)
+    page = client.get(reverse("group_robots", args=[world.tenant.slug])).content.decode()
+    assert "93.184.215.14" in page and "secret-key" not in page
