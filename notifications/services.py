@@ -1,5 +1,6 @@
-"""Writes of notifications: telling members about the ticket events that concern them, and
-marking what they have read."""
+"""Writes of notifications: telling members about the ticket events that concern them (and
+handing the sends outside to notifications.delivery), marking what they have read, each
+member's preferences, and the group robots owners and admins configure."""
 
 from __future__ import annotations
 
