@@ -19,6 +19,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.urls import reverse
 
 from alerts.models import Ticket
@@ -26,7 +27,7 @@ from alerts.services import ticket_reassign
 from notifications.models import Delivery, GroupRobot, Notification
 from notifications.services import group_robot_add, notification_preference_set
 from notifications.tasks import notification_send
-from organizations.tenancy import tenant_context
+from organizations.tenancy import system_context, tenant_context
 from tests.factories import PASSWORD
 from tests.helpers import BAD_ANSWERS, submit_and_score
 
@@ -335,3 +336,25 @@ def test_the_robots_page_shows_the_host_not_the_token(client, world, owner):
     client.login(username=owner.username, password=PASSWORD)
     page = client.get(reverse("group_robots", args=[world.tenant.slug])).content.decode()
     assert "93.184.215.14" in page and "secret-key" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_robot_is_called_after_the_commit_with_the_ticket_row_unlocked(
+    world, ticket, robots, receiver, eager_tasks
+):
+    """While the receiver answers, another connection can lock the ticket's row at once
+    (NOWAIT) and sees the reassignment committed."""
+    seen = []
+
+    def look_at_the_ticket(path, query, body):
+        with system_context(), transaction.atomic():
+            row = Ticket.all_tenants.select_for_update(nowait=True).get(pk=ticket.pk)
+            seen.append(row.assignee_id)
+        return True
+
+    receiver.signature_valid = look_at_the_ticket
+    agent_wants(world, ["dingtalk"])
+    with tenant_context(world.tenant):
+        ticket_reassign(ticket=ticket, to=world.agent, reason="就近处理", by=world.manager)
+    assert seen == [world.agent.pk]
+    assert deliveries(world) == [("dingtalk", 1, "sent")]
