@@ -43,7 +43,7 @@ from alerts.rules import (
     conditions_validate,
     response_facts,
 )
-from alerts.signals import ticket_events_created
+from alerts.signals import ticket_events_created_on_commit
 from alerts.sla import (
     NEAR_BREACH_RANGE,
     SLA,
@@ -444,7 +444,7 @@ def _tickets_create(
             for match in _matches(ticket, reasons.rules, now=now)
         ]
     )
-    TicketEvent.objects.bulk_create(
+    events = TicketEvent.objects.bulk_create(
         [
             TicketEvent(
                 tenant_id=tenant.pk,
@@ -466,6 +466,9 @@ def _tickets_create(
             )
             for ticket, username, how in assigned
         ]
+    )
+    ticket_events_created_on_commit(
+        [event.pk for event in events if event.kind == TicketEvent.Kind.ASSIGNED]
     )
     return tickets
 
@@ -824,7 +827,7 @@ def ticket_reassign(*, ticket: Ticket, to: AbstractBaseUser, reason: str, by: Ac
         ticket.status = S.IN_PROGRESS
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=["assignee", "status", "updated_at"])
-    _event(
+    event = _event(
         ticket,
         by=by,
         kind=TicketEvent.Kind.REASSIGNED,
@@ -839,6 +842,7 @@ def ticket_reassign(*, ticket: Ticket, to: AbstractBaseUser, reason: str, by: Ac
         before={"assignee": before},
         after={"assignee": to.get_username(), "reason": reason},
     )
+    ticket_events_created_on_commit([event.pk])
     return ticket
 
 
@@ -974,12 +978,7 @@ def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, in
     )
     if events:
         TicketEvent.objects.bulk_create(events)
-        event_ids = [event.pk for event in events]
-        transaction.on_commit(
-            lambda: ticket_events_created.send(
-                sender=TicketEvent, tenant_id=tenant.pk, event_ids=event_ids
-            )
-        )
+        ticket_events_created_on_commit([event.pk for event in events])
     return len(events), len(tickets)
 
 

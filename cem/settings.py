@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "surveys",
     "analytics",
     "alerts",
+    "notifications",
     "integrations",
     "demo",
     "cem",  # the project package, an app only for the migration history of organizations' tables
@@ -88,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "organizations.context_processors.tenant",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -184,6 +186,9 @@ CELERY_TASK_ROUTES = {
     "analytics.tasks.*": {"queue": os.environ.get("CELERY_SCORING_QUEUE", "scoring")},
     "alerts.tasks.*": {"queue": os.environ.get("CELERY_ALERTS_QUEUE", "alerts")},
     "surveys.tasks.*": {"queue": os.environ.get("CELERY_NOTIFICATIONS_QUEUE", "notifications")},
+    "notifications.tasks.*": {
+        "queue": os.environ.get("CELERY_NOTIFICATIONS_QUEUE", "notifications")
+    },
     "integrations.tasks.*": {"queue": os.environ.get("CELERY_EVENTS_QUEUE", "default")},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -231,6 +236,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 # Where respondents reach the platform: links in invitations are built on it.
 CEM_PUBLIC_BASE_URL = os.environ.get("CEM_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Addresses a group robot's webhook may resolve to although they are not public (and reached
+# over plain http): only for a local test receiver; empty in every deployment.
+CEM_WEBHOOK_ALLOW_PRIVATE: list[str] = []
 # One backend per outbound channel (see organizations/messaging.py).
 CEM_MESSAGE_BACKENDS = {
     "email": os.environ.get("CEM_EMAIL_SENDER", "organizations.messaging.EmailBackend"),

@@ -10,6 +10,7 @@ from analytics import views as analytics_views
 from cem import views as project_views
 from customers import views as customer_views
 from journeys import views as journey_views
+from notifications import views as notification_views
 from organizations import member_views, org_unit_views
 from organizations import views as organization_views
 from surveys import respond
@@ -73,6 +74,18 @@ tenant_patterns = [
     path("responses/<int:response_id>/", survey_views.response_detail, name="response_detail"),
     path("tickets/", alert_views.ticket_queue, name="ticket_queue"),
     path("tickets/<int:number>/", alert_views.ticket_detail, name="ticket_detail"),
+    path("notifications/", notification_views.notification_centre, name="notification_centre"),
+    path("settings/robots/", notification_views.group_robots, name="group_robots"),
+    path(
+        "notifications/settings/",
+        notification_views.notification_preferences,
+        name="notification_preferences",
+    ),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notification_views.notification_read,
+        name="notification_read",
+    ),
     path("alerts/rules/", alert_views.alert_rule_list, name="alert_rules"),
     path("settings/sla/", alert_views.sla_settings, name="sla_settings"),
     path("alerts/rules/new/", alert_views.alert_rule_new, name="alert_rule_new"),

@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from alerts.models import Ticket
+from alerts.services import ticket_reassign
 from customers.services import customer_upsert, unsubscribe_token
 from organizations.business_hours import tenant_calendar, working_time_add
 from organizations.models import OrgUnitImport, Role
@@ -204,4 +205,43 @@ def test_every_page_a_person_uses_passes_axe_core(
         survey_close(survey=world.survey, by=world.manager)
     walk.visit(open_page(phone=True), "closed survey", f"/s/{world.link.token}/", status=410)
 
+    walk.assert_clean()
+
+
+def test_an_agent_opens_a_ticket_from_the_notification_centre_on_a_phone(
+    live_server, open_page, world
+):
+    response = submit_and_score(world, BAD_ANSWERS)
+    with tenant_context(world.tenant):
+        ticket = Ticket.objects.get(response=response)
+        ticket_reassign(ticket=ticket, to=world.agent, reason="就近处理", by=world.manager)
+
+    agent = open_page(phone=True)
+    log_in(agent, live_server.url, world.agent.username)
+    header_link = agent.get_by_role("link", name=re.compile(r"通知\s*1 条未读"))
+    expect(header_link).to_be_visible()
+    header_link.click()
+    expect(agent.get_by_role("heading", name="通知中心")).to_be_visible()
+    walk = Walk(live_server.url)
+    walk.check(agent, "notification centre on a phone")
+    agent.get_by_role("button", name=f"工单 #{ticket.number}").click()
+    agent.wait_for_url(re.compile(rf"/tickets/{ticket.number}/$"))
+    expect(agent.get_by_role("link", name="通知", exact=True)).to_be_visible()  # none unread
+    agent.goto(live_server.url + reverse("notification_centre", args=[world.tenant.slug]))
+    expect(agent.get_by_text("未读", exact=True)).to_have_count(0)
+    walk.check(agent, "notification centre, all read")
+    agent.get_by_role("link", name="我的通知设置").click()
+    agent.get_by_label("短信", exact=True).check()
+    agent.get_by_label("免打扰开始").fill("22:00")
+    agent.get_by_role("button", name="保存").click()
+    expect(agent.get_by_text("免打扰时段需同时填写开始和结束时间。")).to_be_visible()
+    walk.check(agent, "notification preferences with a mistake")
+
+    owner = open_page()
+    log_in(owner, live_server.url, f"{world.tenant.slug}-owner")
+    owner.goto(live_server.url + reverse("group_robots", args=[world.tenant.slug]))
+    owner.get_by_label("Webhook 地址").fill("http://oapi.dingtalk.com/robot/send")
+    owner.get_by_role("button", name="添加").click()
+    expect(owner.get_by_text("Webhook 地址必须以 https:// 开头。")).to_be_visible()
+    walk.check(owner, "group robots with a refused webhook")
     walk.assert_clean()

@@ -11,7 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from alerts.models import AlertRule
+from alerts.models import AlertRule, Ticket, TicketEvent
+from notifications.models import Notification
 from organizations.members import INVITATION_LIFETIME, invitation_token_hash
 from organizations.models import MemberInvitation, OrgUnitImport, Role
 from organizations.tenancy import system_context, tenant_context
@@ -91,6 +92,13 @@ def a_ids(world, other_world):
             expires_at=timezone.now() + INVITATION_LIFETIME,
         )
         import_job = OrgUnitImport.objects.create(file_name="a.csv", created_by=world.manager)
+        ticket = Ticket.objects.get(response=response)
+        notification = Notification.objects.create(
+            recipient=world.manager,
+            kind=Notification.Kind.REASSIGNED,
+            ticket=ticket,
+            event=TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.REASSIGNED),
+        )
     return {
         "tenant_slug": world.tenant.slug,
         "survey_id": world.survey.pk,
@@ -108,6 +116,7 @@ def a_ids(world, other_world):
         "touchpoint_id": world.touchpoint.pk,
         "unit_id": world.branch.pk,
         "job_id": import_job.pk,
+        "notification_id": notification.pk,
     }
 
 

@@ -18,6 +18,7 @@ FEATURE_APPS = {
     "surveys",
     "analytics",
     "alerts",
+    "notifications",
     "integrations",
     "demo",
 }

@@ -1,0 +1,180 @@
+"""Writes of notifications: telling members about the ticket events that concern them (and
+handing the sends outside to notifications.delivery), marking what they have read, each
+member's preferences, and the group robots owners and admins configure."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alerts.models import TicketEvent
+from notifications import selectors
+from notifications.delivery import notifications_dispatch
+from notifications.models import Channel, GroupRobot, Notification, NotificationPreference
+from notifications.robots import WebhookUrlError, webhook_url_check
+from organizations.access import actor_require_permission
+from organizations.models import OrgUnit, Tenant
+from organizations.services import Actor, audit_record
+from organizations.tenancy import current_tenant, system_context, tenant_context
+from surveys.forms import MOBILE
+
+NOTIFIED_KINDS = {
+    TicketEvent.Kind.ASSIGNED: Notification.Kind.ASSIGNED,
+    TicketEvent.Kind.REASSIGNED: Notification.Kind.REASSIGNED,
+    TicketEvent.Kind.ESCALATED: Notification.Kind.ESCALATED,
+}
+
+
+def notifications_for_ticket_events(*, event_ids: list[int]) -> list[Notification]:
+    """Notify the member each event concerns, whichever tenants the events are of: an
+    assignment or a reassignment tells the ticket's assignee (unless they did it themselves),
+    an escalation the member it reached. Safe to run twice: an event notifies a member once.
+    Called after the events' transaction has committed."""
+    with system_context():
+        tenant_ids = set(
+            TicketEvent.all_tenants.filter(pk__in=event_ids).values_list("tenant_id", flat=True)
+        )
+        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
+    created: list[Notification] = []
+    for tenant in tenants:
+        with tenant_context(tenant):
+            created += _notifications_create(event_ids)
+    return created
+
+
+def _notifications_create(event_ids: list[int]) -> list[Notification]:
+    events = TicketEvent.objects.filter(pk__in=event_ids, kind__in=NOTIFIED_KINDS).select_related(
+        "ticket"
+    )
+    recipients = {
+        event: recipient_id
+        for event in events
+        if (recipient_id := _recipient_id(event)) not in (None, event.actor_user_id)
+    }
+    preferences = selectors.notification_preferences_of(set(recipients.values()))
+    told = set(
+        Notification.objects.filter(event_id__in=event_ids).values_list("event_id", "recipient_id")
+    )
+    notifications = []
+    for event, recipient_id in recipients.items():
+        wanted = NOTIFIED_KINDS[event.kind] in preferences[recipient_id].kinds
+        if not wanted or (event.pk, recipient_id) in told:
+            continue
+        notifications.append(
+            Notification(
+                tenant_id=event.tenant_id,
+                recipient_id=recipient_id,
+                kind=NOTIFIED_KINDS[event.kind],
+                ticket_id=event.ticket_id,
+                event=event,
+                created_at=event.at,
+            )
+        )
+    # Two announcements at once: the constraint keeps one, the other's row is dropped (and
+    # its sends are refused by the delivery log's own constraint).
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    created = [
+        n
+        for n in Notification.objects.filter(event_id__in=[n.event_id for n in notifications])
+        if (n.event_id, n.recipient_id) not in told
+    ]
+    notifications_dispatch(created)
+    return created
+
+
+def _recipient_id(event: TicketEvent) -> int | None:
+    """Whom an event concerns: the member an escalation reached, else the ticket's assignee."""
+    if event.kind == TicketEvent.Kind.ESCALATED:
+        return event.to_user_id
+    return event.ticket.assignee_id
+
+
+def notification_preference_set(
+    *,
+    user: AbstractBaseUser,
+    kinds: list[str],
+    channels: list[str],
+    quiet_from: datetime.time | None,
+    quiet_until: datetime.time | None,
+    mobile: str = "",
+) -> NotificationPreference:
+    """Save the member's own preferences; refused (ValidationError, nothing saved) for an
+    unknown event or channel, or quiet hours with one end only or both ends equal."""
+    errors = []
+    if set(kinds) - set(Notification.Kind.values) or set(channels) - set(Channel.values):
+        errors.append(_("未知的通知事件或渠道。"))
+    if (quiet_from is None) != (quiet_until is None):
+        errors.append(_("免打扰时段需同时填写开始和结束时间。"))
+    elif quiet_from is not None and quiet_from == quiet_until:
+        errors.append(_("免打扰时段的开始和结束时间不能相同。"))
+    mobile = mobile.strip()
+    if (mobile or Channel.SMS in channels) and not MOBILE.match(mobile):
+        errors.append(_("短信通知需要有效的中国大陆手机号（11 位，1 开头）。"))
+    if errors:
+        raise ValidationError(errors)
+    preference, _created = NotificationPreference.objects.update_or_create(
+        user=user,
+        defaults={
+            "kinds": [kind for kind in Notification.Kind.values if kind in kinds],
+            "channels": [channel for channel in Channel.values if channel in channels],
+            "quiet_from": quiet_from,
+            "quiet_until": quiet_until,
+            "mobile": mobile,
+        },
+    )
+    return preference
+
+
+def group_robot_add(
+    *, kind: str, org_unit: OrgUnit | None, webhook_url: str, secret: str, by: Actor
+) -> GroupRobot:
+    """Add a group robot for a unit (or the whole tenant); refused, nothing saved, for a
+    webhook that is not https or points at a private address, or a second robot of the same
+    platform for the same unit."""
+    actor_require_permission(by, "org.manage")
+    webhook_url, secret = webhook_url.strip(), secret.strip()
+    try:
+        webhook_url_check(webhook_url)
+    except WebhookUrlError as error:
+        raise ValidationError(str(error)) from error
+    if GroupRobot.objects.filter(kind=kind, org_unit=org_unit).exists():
+        raise ValidationError(_("该单元已有这个平台的群机器人，请先删除再添加。"))
+    robot = GroupRobot(
+        tenant=current_tenant(),
+        kind=kind,
+        org_unit=org_unit,
+        webhook_url=webhook_url,
+        secret=secret,
+    )
+    robot.full_clean()
+    robot.save()
+    audit_record(by=by, action="group_robot.add", target=robot, after=_robot_state(robot))
+    return robot
+
+
+def group_robot_delete(*, robot: GroupRobot, by: Actor) -> None:
+    actor_require_permission(by, "org.manage")
+    audit_record(by=by, action="group_robot.delete", target=robot, before=_robot_state(robot))
+    robot.delete()
+
+
+def _robot_state(robot: GroupRobot) -> dict:
+    """What the audit log keeps: never the secret, nor the webhook's own token."""
+    return {"kind": robot.kind, "org_unit": robot.org_unit_id, "host": robot.webhook_host}
+
+
+def notification_mark_read(*, user: AbstractBaseUser, notification_id: int) -> int:
+    """Mark one of `user`'s notifications read; returns how many were (0 or 1)."""
+    return Notification.objects.filter(
+        recipient=user, pk=notification_id, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def notifications_mark_all_read(*, user: AbstractBaseUser) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
