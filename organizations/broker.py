@@ -58,10 +58,15 @@ BATCH_KEY_PREFIX = "cem:batched:"
 _batch_redis: tuple[str, redis.Redis] | None = None
 
 
-def _batch_client(task) -> redis.Redis:
-    """A client of the Redis that `task`'s Celery app uses as its broker."""
+def _batch_client(task) -> redis.Redis | None:
+    """A client of the Redis that `task`'s Celery app uses as its broker; None where tasks run
+    in-process or the broker is not Redis. Each read of a shared task's app settings goes
+    through Celery's proxies, a measurable share of a submission: they are read once here."""
     global _batch_redis
-    url = task.app.conf.broker_url
+    conf = task.app.conf
+    url = conf.broker_url
+    if conf.task_always_eager or not url.startswith("redis"):
+        return None
     if _batch_redis is None or _batch_redis[0] != url:
         _batch_redis = (url, redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2))
     return _batch_redis[1]
@@ -75,13 +80,14 @@ def publish_batched(task, item: int) -> bool:
     """Hand `item` to `task`, which takes its items with take_batch; see above. Without a
     Redis broker (tasks run in-process) it is publish(task, [item]). False (logged) when the
     broker failed."""
-    if task.app.conf.task_always_eager or not task.app.conf.broker_url.startswith("redis"):
+    client = _batch_client(task)
+    if client is None:
         return publish(task, [item])
     what = f"{task.name}[{item}]"
     if _broker_marked_down(what):
         return False
     try:
-        waiting = _batch_client(task).rpush(_batch_key(task), item)
+        waiting = client.rpush(_batch_key(task), item)
     except redis.RedisError:
         return _broker_failed(what)
     return publish(task) if waiting == 1 else True
@@ -90,7 +96,10 @@ def publish_batched(task, item: int) -> bool:
 def take_batch(task, size: int) -> list[int]:
     """Up to `size` items handed to `task`, oldest first; publishes `task` again when more
     are waiting, for another worker to take."""
-    with _batch_client(task).pipeline() as pipe:  # MULTI: nothing is pushed between the two
+    client = _batch_client(task)
+    if client is None:
+        return []
+    with client.pipeline() as pipe:  # MULTI: nothing is pushed between the two
         taken, left = pipe.lpop(_batch_key(task), size).llen(_batch_key(task)).execute()
     if left:
         publish(task)
@@ -99,10 +108,11 @@ def take_batch(task, size: int) -> list[int]:
 
 def batch_waiting(task) -> int:
     """How many items wait for `task` (0 without a Redis broker)."""
-    if task.app.conf.task_always_eager or not task.app.conf.broker_url.startswith("redis"):
+    client = _batch_client(task)
+    if client is None:
         return 0
     try:
-        return _batch_client(task).llen(_batch_key(task))
+        return client.llen(_batch_key(task))
     except redis.RedisError:
         logger.exception("could not read what waits for %s", task.name)
         return 0
