@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +28,7 @@ from analytics.journey_map import (
     journey_map_read,
     touchpoint_responses,
 )
+from analytics.journey_map_cache import journey_map_body
 from analytics.models import Metric, OrgUnitMetricTarget, TouchpointMetric
 from journeys.models import Journey, Stage, Touchpoint
 from journeys.selectors import archived_journeys, journey_list
@@ -156,20 +158,41 @@ def journey_index(request: HttpRequest) -> HttpResponse:
 @tenant_view("journey.view")
 def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
     """The journey map: stages across, touchpoints under them by channel, each cell its score
-    against target, change on the previous period, volume and top negative aspect."""
-    journey = get_object_or_404(Journey.objects.all(), pk=journey_id)
+    against target, change on the previous period, volume and top negative aspect. The body is
+    drawn once per change of what it shows and kept (analytics/journey_map_cache.py)."""
     filters = map_filters(request)
-    journey_map = journey_map_read(
-        journey=journey, org_unit=filters.org_unit, window=filters.window, tenant=request.tenant
-    )
-    return render(
-        request,
-        "analytics/journey_detail.html",
-        {
+    can_manage = has_permission(request.membership, "journey.manage")
+
+    def draw() -> tuple[str, str]:
+        journey = get_object_or_404(Journey.objects.all(), pk=journey_id)
+        journey_map = journey_map_read(
+            journey=journey, org_unit=filters.org_unit, window=filters.window, tenant=request.tenant
+        )
+        context = {
             "map": journey_map,
-            "can_manage": has_permission(request.membership, "journey.manage"),
+            "can_manage": can_manage,
             **_filter_context(request, filters),
-        },
+        }
+        return journey.name, render_to_string("analytics/_journey_map.html", context, request)
+
+    if filters.problems:  # shown once, with the map of the member's own scope
+        name, body = draw()
+    else:
+        name, body = journey_map_body(
+            tenant_id=request.tenant.pk,
+            parts=(
+                journey_id,
+                filters.org_unit.pk if filters.org_unit else None,
+                filters.scope.pk if filters.scope else None,
+                filters.window,
+                filters.days,
+                request.LANGUAGE_CODE,
+                can_manage,
+            ),
+            draw=draw,
+        )
+    return render(
+        request, "analytics/journey_detail.html", {"journey_name": name, "map_body": body}
     )
 
 

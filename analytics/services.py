@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.chinese import terms_parse
+from analytics.journey_map_cache import journey_maps_changed
 from analytics.keywords import is_content_word
 from analytics.metric_rollups import (
     MetricKey,
@@ -316,11 +317,13 @@ def _metric_rollups_add(
                 totals=totals,
             ),
         )
+    tenant_id = current_tenant().pk
     metric_rows_add(
         MetricDaily,
-        tenant_id=current_tenant().pk,
+        tenant_id=tenant_id,
         rows={row: value for row, value in rows.items() if value != Totals()},
     )
+    journey_maps_changed(tenant_id)
 
 
 def metric_ticket_count(*, response: Response) -> None:
@@ -338,6 +341,7 @@ def metric_ticket_count(*, response: Response) -> None:
             totals={(Metric.TICKETS, ""): Totals(1)},
         ),
     )
+    journey_maps_changed(response.tenant_id)
 
 
 def metric_rollups_rebuild() -> int:
@@ -380,6 +384,7 @@ def metric_rollups_rebuild() -> int:
 
     with transaction.atomic():
         tenant_rollups_lock(tenant.pk, exclusive=True)
+        journey_maps_changed(tenant.pk)
         return metric_rows_rebuild(MetricDaily, tenant_id=tenant.pk, counts=counts())
 
 

@@ -18,8 +18,10 @@ from django.utils import timezone
 from alerts.models import Ticket
 from analytics import metric_system
 from analytics.journey_map import metric_specs
+from analytics.journey_map_cache import journey_maps_changed
 from analytics.models import OrgUnitMetricTarget, TouchpointMetric
 from analytics.services import response_score
+from journeys import services as journey_services
 from journeys.models import Channel, KeyMoment, Touchpoint
 from organizations.models import AuditEvent
 from organizations.tenancy import tenant_context
@@ -304,6 +306,7 @@ def test_the_map_reads_the_rollups_in_a_constant_number_of_queries(
     logged_in(client, world.manager)
     url = page_url(world)
     client.get(url)  # warm the session and the translations
+    journey_maps_changed(world.tenant.pk)  # drawn anew, not taken from the cache
     with CaptureQueriesContext(connection) as one:
         assert client.get(url).status_code == 200
     for i in range(9):
@@ -313,6 +316,7 @@ def test_the_map_reads_the_rollups_in_a_constant_number_of_queries(
             metric_system.touchpoint_metric_set(
                 touchpoint=touchpoint, metric="text", target="20", weight="1", by=world.manager
             )
+    journey_maps_changed(world.tenant.pk)
     with django_assert_max_num_queries(len(one)):
         html = client.get(url).content.decode()
     assert html.count('<a class="map-cell') == 10
@@ -335,3 +339,88 @@ def test_a_cell_opens_the_responses_and_tickets_behind_it(client, world, mapped,
     logged_in(client, world.other_agent)  # of the other branch: none of these are theirs
     theirs = client.get(href.replace("&amp;", "&")).content.decode()
     assert "0 份回复" in theirs
+
+
+# --- the drawn map, kept until what it shows changes ------------------------------------------
+
+
+def _map_queries(client, url) -> tuple[str, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(url).content.decode()
+    return html, [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_map_seen_again_is_taken_from_the_cache_without_reading_the_rollups(
+    client, world, mapped
+):
+    logged_in(client, world.manager)
+    drawn, drawing = _map_queries(client, page_url(world))
+    kept, keeping = _map_queries(client, page_url(world))
+    assert any("analytics_metricdaily" in sql for sql in drawing)
+    assert not any("analytics_metricdaily" in sql or "journeys_" in sql for sql in keeping)
+    assert len(keeping) < len(drawing)
+    assert cell_html(kept, "counter") == cell_html(drawn, "counter")
+
+
+def test_a_newly_scored_answer_shows_on_the_kept_map_at_once(client, world, mapped):
+    logged_in(client, world.manager)
+    assert "n=4" in cell_html(client.get(page_url(world)).content.decode(), "counter")
+    answered(world, nps=10)
+    assert "n=5" in cell_html(client.get(page_url(world)).content.decode(), "counter")
+
+
+def test_a_changed_target_or_stage_order_shows_on_the_kept_map_at_once(client, world, mapped):
+    logged_in(client, world.manager)
+    assert "/ 目标 70" in cell_html(client.get(page_url(world)).content.decode(), "counter")
+    with tenant_context(world.tenant):
+        metric_system.touchpoint_metric_set(
+            touchpoint=world.touchpoint, metric="nps", target="60", weight="1", by=world.manager
+        )
+        later = journey_services.stage_add(journey=world.journey, name="售后回访", by=world.manager)
+    assert "/ 目标 80" in cell_html(client.get(page_url(world)).content.decode(), "counter")
+    first = world.touchpoint.stage
+    with tenant_context(world.tenant):
+        journey_services.stages_reorder(
+            journey=world.journey, order=[later.pk, first.pk], by=world.manager
+        )
+    html = client.get(page_url(world)).content.decode()
+    assert html.index("售后回访") < html.index(first.name)
+
+
+def test_members_of_other_scopes_and_languages_get_their_own_maps(client, world, mapped):
+    everything = logged_in(client, world.manager).get(page_url(world)).content.decode()
+    assert "n=4" in cell_html(everything, "counter")
+    client.logout()
+    answered(world, nps=0, org_unit=world.other_branch)  # outside the agent's branch
+    logged_in(client, world.manager)
+    assert "n=5" in cell_html(client.get(page_url(world)).content.decode(), "counter")
+    client.logout()
+    mine = logged_in(client, world.agent).get(page_url(world)).content.decode()
+    assert "n=4" in cell_html(mine, "counter")
+    assert f'value="{world.other_branch.pk}"' not in mine
+    english = client.get(page_url(world), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "n=4" in cell_html(english, "counter") and "Top complaint" in english
+
+
+def test_without_a_cache_that_answers_the_map_is_drawn_each_time(client, world, mapped, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
+        }
+    }
+    logged_in(client, world.manager)
+    assert "n=4" in cell_html(client.get(page_url(world)).content.decode(), "counter")
+    answered(world, nps=10)
+    assert "n=5" in cell_html(client.get(page_url(world)).content.decode(), "counter")
+
+
+def test_another_tenants_kept_map_is_never_shown(client, world, other_world, mapped):
+    logged_in(client, world.manager).get(page_url(world))
+    url = reverse(
+        "journey_detail",
+        kwargs={"tenant_slug": other_world.tenant.slug, "journey_id": world.journey.pk},
+    )
+    client.logout()
+    assert logged_in(client, other_world.manager).get(url).status_code == 404
