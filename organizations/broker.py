@@ -9,6 +9,7 @@ import logging
 import time
 
 import redis
+from celery import current_app
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +59,13 @@ BATCH_KEY_PREFIX = "cem:batched:"
 _batch_redis: tuple[str, redis.Redis] | None = None
 
 
-def _batch_client(task) -> redis.Redis | None:
-    """A client of the Redis that `task`'s Celery app uses as its broker; None where tasks run
-    in-process or the broker is not Redis. Each read of a shared task's app settings goes
-    through Celery's proxies, a measurable share of a submission: they are read once here."""
+def _batch_client() -> redis.Redis | None:
+    """A client of the Redis the Celery app uses as its broker (every shared task binds to the
+    current app); None where tasks run in-process or the broker is not Redis. The settings
+    are read from the app, not through a task's proxy, which was a measurable share of a
+    submission."""
     global _batch_redis
-    conf = task.app.conf
+    conf = current_app.conf
     url = conf.broker_url
     if conf.task_always_eager or not url.startswith("redis"):
         return None
@@ -80,7 +82,7 @@ def publish_batched(task, item: int) -> bool:
     """Hand `item` to `task`, which takes its items with take_batch; see above. Without a
     Redis broker (tasks run in-process) it is publish(task, [item]). False (logged) when the
     broker failed."""
-    client = _batch_client(task)
+    client = _batch_client()
     if client is None:
         return publish(task, [item])
     what = f"{task.name}[{item}]"
@@ -96,7 +98,7 @@ def publish_batched(task, item: int) -> bool:
 def take_batch(task, size: int) -> list[int]:
     """Up to `size` items handed to `task`, oldest first; publishes `task` again when more
     are waiting, for another worker to take."""
-    client = _batch_client(task)
+    client = _batch_client()
     if client is None:
         return []
     with client.pipeline() as pipe:  # MULTI: nothing is pushed between the two
@@ -108,7 +110,7 @@ def take_batch(task, size: int) -> list[int]:
 
 def batch_waiting(task) -> int:
     """How many items wait for `task` (0 without a Redis broker)."""
-    client = _batch_client(task)
+    client = _batch_client()
     if client is None:
         return 0
     try:
