@@ -25,6 +25,7 @@ from alerts.escalation import (
     step_due_at,
     unit_ancestor_ids,
 )
+from alerts.history import ticket_event_add as _event
 from alerts.models import (
     OPEN_STATUSES,
     PRIORITY_RANK,
@@ -36,6 +37,7 @@ from alerts.models import (
     TicketRule,
     TicketStatus,
 )
+from alerts.recovery import follow_up_problem, follow_up_schedule
 from alerts.rules import (
     DEFAULT_CONDITIONS,
     conditions_match,
@@ -65,7 +67,7 @@ from customers.models import Customer
 from organizations.access import PERMISSIONS, actor_require_permission
 from organizations.business_hours import tenant_calendar, working_time_add
 from organizations.conditions import ConditionError
-from organizations.models import ApiKey, Membership, OrgUnit, Role, Tenant, TicketAssignment
+from organizations.models import Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.org_units import SENIOR_QUEUE
 from organizations.services import Actor, audit_record, tenant_calendar_update
 from organizations.tenancy import current_tenant, system_context, tenant_context
@@ -686,20 +688,6 @@ def transitions_available(ticket: Ticket) -> list[str]:
     return [action for action, move in TRANSITIONS.items() if ticket.status in move.sources]
 
 
-def _event(
-    ticket: Ticket, *, by: Actor, kind: str, note: str = "", from_status: str = ""
-) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket=ticket,
-        kind=kind,
-        from_status=from_status,
-        to_status=ticket.status if from_status else "",
-        note=note,
-        actor_user=by if isinstance(by, AbstractBaseUser) else None,
-        actor_api_key=by if isinstance(by, ApiKey) else None,
-    )
-
-
 @transaction.atomic
 def ticket_transition(
     *,
@@ -709,8 +697,12 @@ def ticket_transition(
     note: str = "",
     root_cause: RootCause | None = None,
     resolution: str = "",
+    follow_up: bool = False,
 ) -> Ticket:
-    """Apply one action from TRANSITIONS; anything else is refused with a clear error."""
+    """Apply one action from TRANSITIONS; anything else is refused with a clear error.
+    `follow_up` at closing invites the customer to the tenant's follow-up survey
+    (alerts.recovery.follow_up_schedule); a ticket that cannot have one is refused and stays
+    as it was."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     move = TRANSITIONS.get(action)
     if move is None:
@@ -720,6 +712,9 @@ def ticket_transition(
             _("工单当前状态为「%(status)s」，不能执行「%(action)s」。")
             % {"status": ticket.get_status_display(), "action": move.label}
         )
+    follow_up = follow_up and action == "close"
+    if follow_up and (problem := follow_up_problem(ticket)):
+        raise TicketTransitionError(problem)
     if action == "resolve":
         root_cause = root_cause or ticket.root_cause
         if root_cause is None:
@@ -745,6 +740,8 @@ def ticket_transition(
     _event(ticket, by=by, kind=kind, note=note.strip(), from_status=previous)
     for sla_kind, sla_note in sla_events:
         _event(ticket, by=by, kind=sla_kind, note=sla_note)
+    if follow_up:
+        follow_up_schedule(ticket, by=by)
     audit_record(
         by=by,
         action=f"ticket.{action}",
