@@ -22,6 +22,7 @@ from alerts.models import (
     TicketEvent,
     TicketRecovery,
 )
+from alerts.selectors import tickets_in_scope
 from organizations.access import actor_require_permission, actor_scope_path
 from organizations.models import Tenant
 from organizations.services import Actor, audit_record
@@ -38,11 +39,7 @@ def _ticket_for_work(ticket: Ticket, *, by: Actor) -> Ticket:
     """The ticket locked, if the actor's role works tickets and its unit is in their scope."""
     actor_require_permission(by, "ticket.work")
     scope = actor_scope_path(by)
-    found = (
-        Ticket.objects.select_for_update(of=("self",))
-        .filter(pk=ticket.pk, org_unit__path__startswith=scope)
-        .first()
-    )
+    found = tickets_in_scope(scope).select_for_update(of=("self",)).filter(pk=ticket.pk).first()
     if found is None:
         raise ValidationError(_("工单不存在或不在您的数据范围内。"))
     return found
