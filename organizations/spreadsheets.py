@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils.functional import Promise
 from openpyxl import Workbook
 
 # A cell starting with one of these is read by Excel, WPS or LibreOffice as a formula (a tab or
@@ -20,7 +21,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def spreadsheet_cell(value: object) -> object:
     """A value as it may be written to a cell: text that a spreadsheet would run as a formula
     is quoted with a leading apostrophe, shown as the text it is; numbers, dates and None pass
-    unchanged (a negative number is a number, not a formula)."""
+    unchanged (a negative number is a number, not a formula). A lazy translation is text."""
+    if isinstance(value, Promise):
+        value = str(value)
     if isinstance(value, str) and value.startswith(FORMULA_LEADS):
         return "'" + value
     return value
