@@ -141,6 +141,8 @@ class Ticket(TenantOwnedModel):
             models.Index(fields=["tenant", "org_unit", "status"], name="ticket_unit_status"),
             # A partner's sync pages through changes in this order (GET /api/v1/tickets/).
             models.Index(fields=["tenant", "updated_at", "id"], name="ticket_tenant_updated"),
+            # The managers' analytics and exports read the tickets opened in a period.
+            models.Index(fields=["tenant", "created_at"], name="ticket_tenant_created"),
             models.Index(
                 fields=["tenant", "escalation_check_at"],
                 name="ticket_escalation_check",
