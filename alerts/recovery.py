@@ -112,9 +112,10 @@ def recovery_cost(value: object) -> Decimal:
         raise refused from error
     if not cost.is_finite() or cost < 0 or cost > RECOVERY_COST_MAX:
         raise refused
-    if cost.as_tuple().exponent < -2:
+    cents = cost.quantize(Decimal("0.01"))
+    if cents != cost:  # more than two decimals ("1.100" is fine: it is 1.10)
         raise refused
-    return cost.quantize(Decimal("0.01"))
+    return cents
 
 
 @transaction.atomic

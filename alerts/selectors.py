@@ -69,14 +69,20 @@ def ticket_list(
     return tickets.order_by("sla_due_at", "number")
 
 
-def ticket_workers() -> list[Membership]:
-    """The active members whose role works tickets, by name: whom the queue's bulk action may
-    assign to (the service checks each ticket's unit against the member's scope). One query."""
-    return list(
+def ticket_workers(*, scope_path: str = "") -> list[Membership]:
+    """The active members whose role works tickets and whose scope meets the subtree
+    `scope_path` (inside it, or above it), by name: whom the queue's bulk action offers (the
+    service checks each ticket's unit against the member's scope). One query."""
+    members = (
         Membership.objects.filter(deactivated_at__isnull=True, role__in=PERMISSIONS["ticket.work"])
         .select_related("user", "org_unit")
         .order_by("user__username")
     )
+    return [
+        member
+        for member in members
+        if member.scope_path.startswith(scope_path) or scope_path.startswith(member.scope_path)
+    ]
 
 
 def units_in_scope(scope_path: str) -> QuerySet[OrgUnit]:

@@ -71,7 +71,9 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
     clock = sla_clock_reader(request.tenant, now=timezone.now())
     bulk_form = None
     if has_permission(request.membership, "ticket.manage"):
-        bulk_form = TicketBulkForm(assignees=selectors.ticket_workers())
+        bulk_form = TicketBulkForm(
+            assignees=selectors.ticket_workers(scope_path=request.membership.scope_path)
+        )
     return render(
         request,
         "alerts/ticket_queue.html",
@@ -90,7 +92,7 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
 def ticket_bulk(request: HttpRequest) -> HttpResponse:
     """The queue's bulk actions on the tickets ticked (their ids): assign them to a member, or
     close them as duplicates of one ticket kept. All or nothing: a refusal changes nothing."""
-    assignees = selectors.ticket_workers()
+    assignees = selectors.ticket_workers(scope_path=request.membership.scope_path)
     form = TicketBulkForm(
         request.POST,
         ticket_ids=[value for value in request.POST.getlist("tickets") if value.isdigit()],
@@ -135,9 +137,7 @@ def _queue_query(posted) -> str:
 def _analytics_scope(request: HttpRequest):
     """The period and org unit asked for in the URL, inside the viewer's scope: a unit outside
     it is refused (403), never widened to what the viewer may see. Returns (form, root unit)."""
-    form = TicketAnalyticsFilter(request.GET or None, today=timezone.localdate())
-    if not form.is_bound:
-        form = TicketAnalyticsFilter({}, today=timezone.localdate())
+    form = TicketAnalyticsFilter(request.GET, today=timezone.localdate())
     root = request.membership.org_unit
     if form.is_valid() and form.cleaned_data["unit"]:
         unit = OrgUnit.objects.filter(pk=form.cleaned_data["unit"]).first()

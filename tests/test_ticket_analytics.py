@@ -34,6 +34,8 @@ from tests.factories import PASSWORD, UserFactory
 from tests.helpers import BAD_ANSWERS, submit_and_score
 
 User = get_user_model()
+# Tickets are placed "now" and read by the tenant's days: at a noon, far from midnight.
+pytestmark = pytest.mark.usefixtures("midday")
 
 
 def open_tickets(world, count: int, *, link=None) -> list[Ticket]:
@@ -354,3 +356,14 @@ def test_the_queue_offers_bulk_actions_to_managers_only(client, world):
     assert 'data-testid="bulk"' in client.get(queue).content.decode()
     client.login(username=world.agent.username, password=PASSWORD)
     assert 'data-testid="bulk"' not in client.get(queue).content.decode()
+
+
+def test_a_scoped_manager_is_offered_only_members_who_meet_their_scope(
+    client, world, branch_manager
+):
+    open_tickets(world, 1)
+    client.login(username=branch_manager.username, password=PASSWORD)
+    reply = client.get(reverse("ticket_queue", args=[world.tenant.slug]))
+    offered = {value for value, _label in reply.context["bulk_form"].fields["assignee"].choices}
+    assert {world.agent.pk, world.manager.pk, branch_manager.pk} <= offered
+    assert world.other_agent.pk not in offered

@@ -108,6 +108,7 @@ def test_the_agent_records_a_fee_waiver_with_its_cost_in_yuan(world, ticket):
         assert "费用减免" in waived.event.note and "50.50" in waived.event.note
         assert AuditEvent.objects.filter(action="ticket.recovery").count() == 1
         recovery.ticket_recovery_record(ticket=ticket, kind="apology", cost="", by=world.agent)
+        assert recovery.recovery_cost("1.100") == Decimal("1.10")
         assert list(TicketRecovery.objects.values_list("kind", "cost")) == [
             ("fee_waiver", Decimal("50.50")),
             ("apology", Decimal("0.00")),
@@ -115,7 +116,8 @@ def test_the_agent_records_a_fee_waiver_with_its_cost_in_yuan(world, ticket):
 
 
 @pytest.mark.parametrize(
-    "cost", ["-1", "1" * 20, "nan", "NaN", "sNaN", "inf", "-0.01", "1.234", "五十", "1e3x"]
+    "cost",
+    ["-1", "1" * 20, "1" * 9, "nan", "NaN", "sNaN", "inf", "-0.01", "1.234", "五十", "1e3x"],
 )
 def test_a_bad_cost_is_refused_and_changes_nothing(world, ticket, cost):
     before = history(world, ticket)
