@@ -102,7 +102,9 @@ class TicketBulkForm(forms.Form):
     action = forms.ChoiceField(
         choices=[("assign", _("分派")), ("duplicate", _("作为重复工单关闭"))]
     )
-    tickets = forms.TypedMultipleChoiceField(coerce=int, required=True, label=_("工单"))
+    tickets = forms.TypedMultipleChoiceField(
+        coerce=int, label=_("工单"), error_messages={"required": _("请先勾选工单。")}
+    )
     assignee = forms.TypedChoiceField(label=_("分派给"), coerce=int, required=False)
     duplicate_of = forms.IntegerField(label=_("保留的工单号"), required=False, min_value=1)
 

@@ -367,3 +367,20 @@ def test_a_scoped_manager_is_offered_only_members_who_meet_their_scope(
     offered = {value for value, _label in reply.context["bulk_form"].fields["assignee"].choices}
     assert {world.agent.pk, world.manager.pk, branch_manager.pk} <= offered
     assert world.other_agent.pk not in offered
+
+
+def test_a_bulk_action_with_no_ticket_ticked_says_so(client, world):
+    client.login(username=world.manager.username, password=PASSWORD)
+    reply = client.post(
+        reverse("ticket_bulk", args=[world.tenant.slug]),
+        {"action": "assign", "assignee": world.agent.pk},
+        follow=True,
+    )
+    assert "请先勾选工单。" in reply.content.decode()
+
+
+def test_a_date_that_does_not_parse_is_shown_not_guessed(client, world):
+    client.login(username=world.manager.username, password=PASSWORD)
+    reply = client.get(analytics_url(world, start="2026-13-40"))
+    assert reply.status_code == 200 and reply.context["figures"] is None
+    assert 'role="alert"' in reply.content.decode()
