@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from alerts.models import OPEN_STATUSES, TicketEvent, TicketStatus
 from alerts.selectors import tickets_in_scope
+from alerts.sla import working_span
 from analytics.models import NpsCategory, ResponseScore
 from organizations.business_hours import WorkCalendar, tenant_calendar, working_minutes_between
 from organizations.models import OrgUnit, Tenant
@@ -73,6 +74,7 @@ def tickets_for_figures(*, scope_path: str, since: datetime, until: datetime) ->
         )
         .values(
             "status",
+            "duplicate_of_id",
             "org_unit__path",
             "root_cause__name",
             "created_at",
@@ -90,6 +92,10 @@ def tickets_for_figures(*, scope_path: str, since: datetime, until: datetime) ->
     )
 
 
+def _span(minutes: float | None) -> str:
+    return "–" if minutes is None else working_span(round(minutes))
+
+
 def _rate(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
@@ -99,6 +105,7 @@ class TicketFigures:
     """The figures of a set of tickets. Times are working minutes of the tenant's calendar."""
 
     tickets: int = 0
+    duplicates: int = 0  # closed as duplicates: counted here, left out of the other figures
     first_response_counted: int = 0  # responded, or past their first-response due time
     first_response_met: int = 0
     resolution_counted: int = 0  # resolved, or open past their resolution due time
@@ -113,6 +120,10 @@ class TicketFigures:
 
     def add(self, row: dict, *, calendar: WorkCalendar, now: datetime) -> None:
         self.tickets += 1
+        if row["duplicate_of_id"] is not None:
+            # Closed in bulk as another ticket's duplicate: the one kept carries the service.
+            self.duplicates += 1
+            return
         responded, due = row["first_responded_at"], row["first_response_due_at"]
         if due is not None and (responded is not None or due <= now):
             self.first_response_counted += 1
@@ -170,6 +181,14 @@ class TicketFigures:
     @property
     def close_median(self) -> float | None:
         return statistics.median(self.close_minutes) if self.close_minutes else None
+
+    @property
+    def first_response_median_text(self) -> str:
+        return _span(self.first_response_median)
+
+    @property
+    def close_median_text(self) -> str:
+        return _span(self.close_median)
 
     @property
     def top_root_causes(self) -> list[tuple[str, int]]:

@@ -72,7 +72,6 @@ EN = {
     "回访问卷设置已保存。": "Follow-up survey settings saved.",
     "已记录客户联系。": "Contact logged.",
     "已记录补救措施。": "Recovery action recorded.",
-    "%(minutes)s 分": "%(minutes)s min",
     "关闭工单时，处理人可勾选向客户发送一份简短的回访问卷；每张工单最多发送一次，仍受客户触达规则（退订、频率、免打扰时段）约束。贬损者在回访中给出中立或推荐的比例即挽回率。": "When closing a ticket, the agent can send the customer a short follow-up survey: at most once per ticket, within the contact policy (opt-out, frequency, quiet hours). The share of detractors who answer it as passives or promoters is the recovery rate.",
     "只能选择已发布的问卷；留空则不发送回访。": "Only a published survey; leave empty to send none.",
     "工单分析": "Ticket analytics",

@@ -91,6 +91,7 @@ def test_figures_count_working_time_to_first_response_and_to_close(client, world
     assert total.top_root_causes == [(world.root_cause.name, 1)]
     page = reply.content.decode()
     assert world.root_cause.name in page and "华东区" in page
+    assert "30 分" in page and "7 小时" in page  # the medians, in working time
 
 
 def test_reopened_and_overdue_tickets_count_against_the_rates(world):
@@ -321,6 +322,8 @@ def test_closing_as_duplicates_closes_each_with_an_event_and_notes_the_one_kept(
         {"action": "duplicate", "duplicate_of": kept.number, "tickets": [t.pk for t in duplicates]},
     )
     assert reply.status_code == 302
+    figures = client.get(analytics_url(world)).context["figures"].total
+    assert (figures.tickets, figures.duplicates, figures.close_minutes) == (3, 2, [])
     with tenant_context(world.tenant):
         for ticket in duplicates:
             ticket.refresh_from_db()
