@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -137,7 +138,8 @@ def _queue_query(posted) -> str:
 def _analytics_scope(request: HttpRequest):
     """The period and org unit asked for in the URL, inside the viewer's scope: a unit outside
     it is refused (403), never widened to what the viewer may see. Returns (form, root unit)."""
-    form = TicketAnalyticsFilter(request.GET, today=timezone.localdate())
+    today = timezone.now().astimezone(ZoneInfo(request.tenant.time_zone)).date()
+    form = TicketAnalyticsFilter(request.GET, today=today)
     root = request.membership.org_unit
     if form.is_valid() and form.cleaned_data["unit"]:
         unit = OrgUnit.objects.filter(pk=form.cleaned_data["unit"]).first()
