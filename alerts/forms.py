@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
@@ -12,7 +13,14 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from alerts.escalation import ESCALATION, LEVELS, PERCENT_RANGE, STEPS_MAX
-from alerts.models import AlertRule, Priority, RootCause
+from alerts.models import (
+    AlertRule,
+    ContactChannel,
+    ContactOutcome,
+    Priority,
+    RecoveryKind,
+    RootCause,
+)
 from alerts.rules import (
     FACT_LABELS,
     FACT_OPERATORS,
@@ -32,6 +40,7 @@ from organizations.business_hours import (
     hours_parse,
     zone_parse,
 )
+from surveys.models import Channel, Survey
 
 
 class TicketActionForm(forms.Form):
@@ -54,10 +63,109 @@ class TicketActionForm(forms.Form):
         required=False,
         max_length=5000,
     )
+    follow_up = forms.BooleanField(label=_("关闭时向客户发送回访问卷"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["root_cause"].queryset = RootCause.objects.order_by("level", "name")
+
+
+class TicketContactForm(forms.Form):
+    """A call, visit or message to the customer, and how it went."""
+
+    channel = forms.ChoiceField(label=_("联系方式"), choices=ContactChannel.choices)
+    outcome = forms.ChoiceField(label=_("联系结果"), choices=ContactOutcome.choices)
+    note = forms.CharField(
+        label=_("说明"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TicketRecoveryForm(forms.Form):
+    """A recovery action and its cost in yuan (checked by alerts.recovery.recovery_cost)."""
+
+    kind = forms.ChoiceField(label=_("补救措施"), choices=RecoveryKind.choices)
+    cost = forms.CharField(
+        label=_("成本（元）"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    note = forms.CharField(
+        label=_("说明"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TicketBulkForm(forms.Form):
+    """The queue's bulk actions on the tickets ticked: assign them, or close them as duplicates
+    of one ticket kept."""
+
+    action = forms.ChoiceField(
+        choices=[("assign", _("分派")), ("duplicate", _("作为重复工单关闭"))]
+    )
+    tickets = forms.TypedMultipleChoiceField(
+        coerce=int, label=_("工单"), error_messages={"required": _("请先勾选工单。")}
+    )
+    assignee = forms.TypedChoiceField(label=_("分派给"), coerce=int, required=False)
+    duplicate_of = forms.IntegerField(label=_("保留的工单号"), required=False, min_value=1)
+
+    def __init__(self, *args, ticket_ids=(), assignees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tickets"].choices = [(pk, pk) for pk in ticket_ids]
+        self.fields["assignee"].choices = [("", "—")] + [
+            (member.user_id, member.user.get_full_name() or member.user.get_username())
+            for member in assignees
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "assign" and not data.get("assignee"):
+            self.add_error("assignee", _("请选择分派给谁。"))
+        if data.get("action") == "duplicate" and not data.get("duplicate_of"):
+            self.add_error("duplicate_of", _("请填写要保留的工单号。"))
+        return data
+
+
+ANALYTICS_DAYS = 30  # the default period: the last 30 days
+ANALYTICS_DAYS_MAX = 366
+
+
+class TicketAnalyticsFilter(forms.Form):
+    """The period (the tenant's days, both included) and org unit of the analytics page and the
+    export, read from the URL."""
+
+    start = forms.DateField(label=_("开始日期"), required=False)
+    end = forms.DateField(label=_("结束日期"), required=False)
+    unit = forms.IntegerField(label=_("组织单元"), required=False, min_value=1)
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        end = data.get("end") or self.today
+        start = data.get("start") or end - timedelta(days=ANALYTICS_DAYS - 1)
+        if start > end:
+            raise ValidationError(_("开始日期不能晚于结束日期。"))
+        if (end - start).days >= ANALYTICS_DAYS_MAX:
+            raise ValidationError(_("时间范围最长 %(days)d 天。") % {"days": ANALYTICS_DAYS_MAX})
+        data["start"], data["end"] = start, end
+        return data
+
+
+class FollowUpSettingsForm(forms.Form):
+    """Which survey (published) the customer is sent when a ticket closes, and on which channel."""
+
+    survey = forms.ModelChoiceField(
+        label=_("回访问卷"), queryset=Survey.all_tenants.none(), required=False
+    )
+    channel = forms.ChoiceField(label=_("发送渠道"), choices=Channel.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["survey"].queryset = Survey.objects.filter(
+            status=Survey.Status.PUBLISHED
+        ).order_by("name")
 
 
 # --- The alert rule editor -------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -117,6 +119,14 @@ class Ticket(TenantOwnedModel):
     escalation_check_at = models.DateTimeField(null=True, blank=True)
     root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT)
     resolution = models.TextField(blank=True)
+    # Closed as a duplicate of another ticket of the same complaint (a bulk action of the queue).
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    # The follow-up survey the customer was invited to at closing: at most one per ticket.
+    follow_up_invitation = models.OneToOneField(
+        "surveys.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -131,6 +141,8 @@ class Ticket(TenantOwnedModel):
             models.Index(fields=["tenant", "org_unit", "status"], name="ticket_unit_status"),
             # A partner's sync pages through changes in this order (GET /api/v1/tickets/).
             models.Index(fields=["tenant", "updated_at", "id"], name="ticket_tenant_updated"),
+            # The managers' analytics and exports read the tickets opened in a period.
+            models.Index(fields=["tenant", "created_at"], name="ticket_tenant_created"),
             models.Index(
                 fields=["tenant", "escalation_check_at"],
                 name="ticket_escalation_check",
@@ -189,6 +201,10 @@ class TicketEvent(TenantOwnedModel):
         ASSIGNED = "assigned", _("自动分派")
         SLA_PAUSED = "sla_paused", _("SLA 计时暂停")
         SLA_RESUMED = "sla_resumed", _("SLA 计时恢复")
+        CONTACT = "contact", _("联系客户")
+        RECOVERY = "recovery", _("补救措施")
+        FOLLOW_UP = "follow_up", _("回访问卷")
+        DUPLICATE = "duplicate", _("重复工单关闭")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -224,3 +240,77 @@ class TicketEvent(TenantOwnedModel):
     @property
     def to_status_label(self) -> str:
         return TicketStatus(self.to_status).label if self.to_status else ""
+
+
+class ContactChannel(models.TextChoices):
+    CALL = "call", _("电话")
+    VISIT = "visit", _("拜访")
+    MESSAGE = "message", _("消息")
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", _("已联系上")
+    NO_ANSWER = "no_answer", _("未联系上")
+    ACCEPTED = "accepted", _("客户接受处理方案")
+    DECLINED = "declined", _("客户仍不满意")
+    CALLBACK = "callback", _("约定再次联系")
+
+
+class TicketContact(TenantOwnedModel):
+    """A call, visit or message to the ticket's customer and how it went; its `contact` event
+    puts it in the ticket's history."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="contacts")
+    event = models.OneToOneField(TicketEvent, on_delete=models.CASCADE, related_name="contact")
+    channel = models.CharField(max_length=16, choices=ContactChannel.choices)
+    outcome = models.CharField(max_length=16, choices=ContactOutcome.choices)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "ticket", "at"], name="ticketcontact_ticket")]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} on {self.ticket_id}"
+
+
+class RecoveryKind(models.TextChoices):
+    FEE_WAIVER = "fee_waiver", _("费用减免")
+    GIFT = "gift", _("礼品")
+    APOLOGY = "apology", _("致歉")
+    OTHER = "other", _("其他")
+
+
+RECOVERY_COST_MAX = Decimal("99999999.99")  # what max_digits=10, decimal_places=2 holds
+
+
+class TicketRecovery(TenantOwnedModel):
+    """A recovery action for the ticket's customer (a fee waived, a gift, an apology) and what
+    it cost, in yuan; its `recovery` event puts it in the ticket's history."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="recoveries")
+    event = models.OneToOneField(TicketEvent, on_delete=models.CASCADE, related_name="recovery")
+    kind = models.CharField(max_length=16, choices=RecoveryKind.choices)
+    cost = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="CNY")
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(cost__gte=0), name="ticketrecovery_cost_not_negative"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "ticket", "at"], name="ticketrecovery_ticket")]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.cost} {self.currency} on {self.ticket_id}"

@@ -13,7 +13,8 @@ from alerts.rules import conditions_match, response_facts
 from analytics import selectors as analytics_selectors
 from analytics.models import NpsCategory, ResponseScore, RiskFlag, Sentiment
 from journeys.models import Touchpoint
-from organizations.models import OrgUnit
+from organizations.access import PERMISSIONS
+from organizations.models import Membership, OrgUnit
 
 
 def ticket_rules_prefetch() -> Prefetch:
@@ -21,6 +22,14 @@ def ticket_rules_prefetch() -> Prefetch:
     return Prefetch(
         "matches", queryset=TicketRule.objects.select_related("rule").order_by("matched_at", "id")
     )
+
+
+def tickets_in_scope(scope_path: str) -> QuerySet[Ticket]:
+    """The current tenant's tickets in the org subtree `scope_path` ("" = the whole tenant)."""
+    tickets = Ticket.objects.all()
+    if scope_path:
+        tickets = tickets.filter(org_unit__path__startswith=scope_path)
+    return tickets
 
 
 def ticket_list(
@@ -36,15 +45,17 @@ def ticket_list(
     `escalated`: only those that took at least one step up their escalation chain; for a
     partner's sync, those changed at or after `updated_since` and those of the customer the
     tenant calls `external_customer_id`."""
-    tickets = Ticket.objects.select_related(
-        "response__survey",
-        "response__touchpoint",
-        "response__score",
-        "org_unit",
-        "assignee",
-    ).prefetch_related(ticket_rules_prefetch())
-    if scope_path:
-        tickets = tickets.filter(org_unit__path__startswith=scope_path)
+    tickets = (
+        tickets_in_scope(scope_path)
+        .select_related(
+            "response__survey",
+            "response__touchpoint",
+            "response__score",
+            "org_unit",
+            "assignee",
+        )
+        .prefetch_related(ticket_rules_prefetch())
+    )
     if status:
         tickets = tickets.filter(status=status)
     elif open_only:
@@ -56,6 +67,27 @@ def ticket_list(
     if external_customer_id:
         tickets = tickets.filter(response__external_customer_id=external_customer_id)
     return tickets.order_by("sla_due_at", "number")
+
+
+def ticket_workers(*, scope_path: str = "") -> list[Membership]:
+    """The active members whose role works tickets and whose scope meets the subtree
+    `scope_path` (inside it, or above it), by name: whom the queue's bulk action offers (the
+    service checks each ticket's unit against the member's scope). One query."""
+    members = (
+        Membership.objects.filter(deactivated_at__isnull=True, role__in=PERMISSIONS["ticket.work"])
+        .select_related("user", "org_unit")
+        .order_by("user__username")
+    )
+    return [
+        member
+        for member in members
+        if member.scope_path.startswith(scope_path) or scope_path.startswith(member.scope_path)
+    ]
+
+
+def units_in_scope(scope_path: str) -> QuerySet[OrgUnit]:
+    """The active org units of the subtree `scope_path` ("" = all), in tree order."""
+    return OrgUnit.objects.filter(path__startswith=scope_path, is_active=True).order_by("path")
 
 
 def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:

@@ -25,6 +25,7 @@ from alerts.escalation import (
     step_due_at,
     unit_ancestor_ids,
 )
+from alerts.history import ticket_event_add as _event
 from alerts.models import (
     OPEN_STATUSES,
     PRIORITY_RANK,
@@ -36,6 +37,7 @@ from alerts.models import (
     TicketRule,
     TicketStatus,
 )
+from alerts.recovery import follow_up_problem, follow_up_schedule
 from alerts.rules import (
     DEFAULT_CONDITIONS,
     conditions_match,
@@ -62,10 +64,10 @@ from analytics.metric_rollups import MetricKey, Totals
 from analytics.models import Metric, ResponseScore, RiskFlag
 from analytics.services import metric_ticket_count
 from customers.models import Customer
-from organizations.access import PERMISSIONS, actor_require_permission
+from organizations.access import PERMISSIONS, actor_require_permission, actor_scope_path
 from organizations.business_hours import tenant_calendar, working_time_add
 from organizations.conditions import ConditionError
-from organizations.models import ApiKey, Membership, OrgUnit, Role, Tenant, TicketAssignment
+from organizations.models import Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.org_units import SENIOR_QUEUE
 from organizations.services import Actor, audit_record, tenant_calendar_update
 from organizations.tenancy import current_tenant, system_context, tenant_context
@@ -686,20 +688,6 @@ def transitions_available(ticket: Ticket) -> list[str]:
     return [action for action, move in TRANSITIONS.items() if ticket.status in move.sources]
 
 
-def _event(
-    ticket: Ticket, *, by: Actor, kind: str, note: str = "", from_status: str = ""
-) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket=ticket,
-        kind=kind,
-        from_status=from_status,
-        to_status=ticket.status if from_status else "",
-        note=note,
-        actor_user=by if isinstance(by, AbstractBaseUser) else None,
-        actor_api_key=by if isinstance(by, ApiKey) else None,
-    )
-
-
 @transaction.atomic
 def ticket_transition(
     *,
@@ -709,8 +697,12 @@ def ticket_transition(
     note: str = "",
     root_cause: RootCause | None = None,
     resolution: str = "",
+    follow_up: bool = False,
 ) -> Ticket:
-    """Apply one action from TRANSITIONS; anything else is refused with a clear error."""
+    """Apply one action from TRANSITIONS; anything else is refused with a clear error.
+    `follow_up` at closing invites the customer to the tenant's follow-up survey
+    (alerts.recovery.follow_up_schedule); a ticket that cannot have one is refused and stays
+    as it was."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     move = TRANSITIONS.get(action)
     if move is None:
@@ -720,6 +712,9 @@ def ticket_transition(
             _("工单当前状态为「%(status)s」，不能执行「%(action)s」。")
             % {"status": ticket.get_status_display(), "action": move.label}
         )
+    follow_up = follow_up and action == "close"
+    if follow_up and (problem := follow_up_problem(ticket)):
+        raise TicketTransitionError(problem)
     if action == "resolve":
         root_cause = root_cause or ticket.root_cause
         if root_cause is None:
@@ -745,6 +740,8 @@ def ticket_transition(
     _event(ticket, by=by, kind=kind, note=note.strip(), from_status=previous)
     for sla_kind, sla_note in sla_events:
         _event(ticket, by=by, kind=sla_kind, note=sla_note)
+    if follow_up:
+        follow_up_schedule(ticket, by=by)
     audit_record(
         by=by,
         action=f"ticket.{action}",
@@ -811,15 +808,28 @@ def ticket_reassign(*, ticket: Ticket, to: AbstractBaseUser, reason: str, by: Ac
     ticket = (
         Ticket.objects.select_for_update(of=("self",)).select_related("org_unit").get(pk=ticket.pk)
     )
-    reason = reason.strip()
-    if not reason or len(reason) > REASON_MAX or "\x00" in reason:
-        raise TicketTransitionError(_("请填写改派原因（最多 %(max)d 字）。") % {"max": REASON_MAX})
+    reason = _reason_clean(reason)
     if ticket.status not in OPEN_STATUSES:
         raise TicketTransitionError(_("工单已解决或关闭，不能改派。"))
     if to.pk not in {member.user_id for member in ticket_assignees(ticket)}:
         raise TicketTransitionError(_("该成员不能处理这张工单（角色或数据范围不符，或已停用）。"))
     if ticket.assignee_id == to.pk:
         raise TicketTransitionError(_("工单已由该成员处理。"))
+    event = _assign(ticket, to=to, reason=reason, by=by)
+    ticket_events_created_on_commit([event.pk])
+    return ticket
+
+
+def _reason_clean(reason: str) -> str:
+    reason = reason.strip()
+    if not reason or len(reason) > REASON_MAX or "\x00" in reason:
+        raise TicketTransitionError(_("请填写改派原因（最多 %(max)d 字）。") % {"max": REASON_MAX})
+    return reason
+
+
+def _assign(ticket: Ticket, *, to: AbstractBaseUser, reason: str, by: Actor) -> TicketEvent:
+    """Give the locked, open ticket to `to` (checked by the caller): a `reassigned` event and
+    an audit row."""
     before = ticket.assignee.get_username() if ticket.assignee_id else None
     previous = ticket.status
     ticket.assignee = to
@@ -842,8 +852,150 @@ def ticket_reassign(*, ticket: Ticket, to: AbstractBaseUser, reason: str, by: Ac
         before={"assignee": before},
         after={"assignee": to.get_username(), "reason": reason},
     )
-    ticket_events_created_on_commit([event.pk])
-    return ticket
+    return event
+
+
+BULK_MAX = 200  # tickets one bulk action takes: the queue shows at most this many
+
+
+def _tickets_for_bulk(ticket_ids: Sequence[int], *, by: Actor) -> list[Ticket]:
+    """The tickets a manager selected, locked: every id must be a ticket of the current tenant
+    in the actor's org scope, or the whole action is refused (an id of another tenant's ticket
+    is simply not found here)."""
+    actor_require_permission(by, "ticket.manage")
+    ids = set()
+    for value in ticket_ids:
+        if isinstance(value, bool) or not str(value).isdigit():
+            raise TicketTransitionError(_("请选择工单。"))
+        ids.add(int(value))
+    if not ids:
+        raise TicketTransitionError(_("请先勾选工单。"))
+    if len(ids) > BULK_MAX:
+        raise TicketTransitionError(_("一次最多处理 %(max)d 张工单。") % {"max": BULK_MAX})
+    tickets = list(
+        selectors.tickets_in_scope(actor_scope_path(by))
+        .select_for_update(of=("self",))
+        .select_related("org_unit", "assignee")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    if len(tickets) != len(ids):
+        raise TicketTransitionError(
+            _("有 %(count)d 张所选工单不存在或不在您的数据范围内，未做任何更改。")
+            % {"count": len(ids) - len(tickets)}
+        )
+    return tickets
+
+
+def _numbers(tickets: Iterable[Ticket]) -> str:
+    return "、".join(f"#{ticket.number}" for ticket in tickets)
+
+
+@transaction.atomic
+def tickets_bulk_assign(
+    *, ticket_ids: Sequence[int], to: AbstractBaseUser, reason: str = "", by: Actor
+) -> list[Ticket]:
+    """Give the selected open tickets to one member who may work each of them (role, scope):
+    a `reassigned` event per ticket it moves; those the member already has are left as they
+    are. A closed ticket, or one the member may not work, refuses the whole action. Returns the
+    tickets moved."""
+    tickets = _tickets_for_bulk(ticket_ids, by=by)
+    reason = _reason_clean(reason or _("批量分派"))
+    closed = [ticket for ticket in tickets if ticket.status not in OPEN_STATUSES]
+    if closed:
+        raise TicketTransitionError(
+            _("工单 %(numbers)s 已解决或关闭，不能分派；未做任何更改。")
+            % {"numbers": _numbers(closed)}
+        )
+    member = (
+        Membership.objects.filter(
+            user=to, deactivated_at__isnull=True, role__in=PERMISSIONS["ticket.work"]
+        )
+        .select_related("org_unit")
+        .first()
+    )
+    outside = [
+        ticket
+        for ticket in tickets
+        if member is None
+        or not (ticket.org_unit.path if ticket.org_unit_id else "").startswith(member.scope_path)
+    ]
+    if outside:
+        raise TicketTransitionError(
+            _("该成员不能处理工单 %(numbers)s（角色或数据范围不符，或已停用）；未做任何更改。")
+            % {"numbers": _numbers(outside)}
+        )
+    moved = [ticket for ticket in tickets if ticket.assignee_id != to.pk]
+    events = [_assign(ticket, to=to, reason=reason, by=by) for ticket in moved]
+    ticket_events_created_on_commit([event.pk for event in events])
+    return moved
+
+
+@transaction.atomic
+def tickets_close_as_duplicate(
+    *, ticket_ids: Sequence[int], duplicate_of_number: int, by: Actor
+) -> list[Ticket]:
+    """Close the selected tickets as duplicates of ticket `duplicate_of_number` (the one kept,
+    in the actor's scope, not itself closed as a duplicate, not among the selected): a
+    `duplicate` event on each ticket closed, and a note on the one kept naming them. A ticket
+    already closed refuses the whole action. Returns the tickets closed."""
+    tickets = _tickets_for_bulk(ticket_ids, by=by)
+    kept = (
+        selectors.tickets_in_scope(actor_scope_path(by))
+        .select_for_update(of=("self",))
+        .filter(number=duplicate_of_number)
+        .first()
+        if isinstance(duplicate_of_number, int) and not isinstance(duplicate_of_number, bool)
+        else None
+    )
+    if kept is None:
+        raise TicketTransitionError(_("要保留的工单不存在或不在您的数据范围内。"))
+    if kept.pk in {ticket.pk for ticket in tickets}:
+        raise TicketTransitionError(
+            _("要保留的工单 #%(number)s 不能同时被关闭。") % {"number": kept.number}
+        )
+    if kept.duplicate_of_id is not None:
+        raise TicketTransitionError(
+            _("工单 #%(number)s 本身已作为重复工单关闭，请选择它所重复的工单。")
+            % {"number": kept.number}
+        )
+    closed = [ticket for ticket in tickets if ticket.status == S.CLOSED]
+    if closed:
+        raise TicketTransitionError(
+            _("工单 %(numbers)s 已关闭；未做任何更改。") % {"numbers": _numbers(closed)}
+        )
+    now = timezone.now()
+    for ticket in tickets:
+        previous = ticket.status
+        ticket.status, ticket.closed_at, ticket.updated_at = S.CLOSED, now, now
+        ticket.duplicate_of = kept
+        ticket.escalation_check_at = None
+        ticket.sla_paused_at = ticket.sla_left_minutes = None
+        _first_response_record(ticket, by=by, now=now)
+        ticket.save()
+        _event(
+            ticket,
+            by=by,
+            kind=TicketEvent.Kind.DUPLICATE,
+            note=_("与工单 #%(number)s 重复，已关闭。") % {"number": kept.number},
+            from_status=previous,
+        )
+        audit_record(
+            by=by,
+            action="ticket.close_duplicate",
+            target=ticket,
+            before={"status": previous},
+            after={"status": ticket.status, "duplicate_of": kept.number},
+        )
+    kept.updated_at = now
+    kept.save(update_fields=["updated_at"])
+    _event(
+        kept,
+        by=by,
+        kind=TicketEvent.Kind.NOTE,
+        note=_("重复工单 %(numbers)s 已并入本工单关闭。") % {"numbers": _numbers(tickets)},
+    )
+    return tickets
 
 
 @transaction.atomic

@@ -74,6 +74,10 @@ tenant_patterns = [
     path("responses/<int:response_id>/", survey_views.response_detail, name="response_detail"),
     path("tickets/", alert_views.ticket_queue, name="ticket_queue"),
     path("tickets/<int:number>/", alert_views.ticket_detail, name="ticket_detail"),
+    path("tickets/bulk/", alert_views.ticket_bulk, name="ticket_bulk"),
+    path("tickets/analytics/", alert_views.ticket_analytics, name="ticket_analytics"),
+    path("tickets/export/", alert_views.ticket_export, name="ticket_export"),
+    path("settings/follow-up/", alert_views.follow_up_settings, name="follow_up_settings"),
     path("notifications/", notification_views.notification_centre, name="notification_centre"),
     path("settings/robots/", notification_views.group_robots, name="group_robots"),
     path(

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts.models import AlertRule, RootCause, Ticket, TicketEvent, TicketStatus
+from alerts.recovery import ticket_contact_log, ticket_recovery_record
 from alerts.services import ticket_note_add, ticket_transition
 from alerts.sla import (
     sla_pause,
@@ -592,6 +593,22 @@ FOLLOW_UP_NOTES = (
     "已向客户致歉，并承诺三个工作日内给出处理结果。",
     "已调听通话录音，客服确有解释不清的情况。",
 )
+
+# What the agent did for the customer before resolving: a contact, sometimes a recovery action
+# (kind, cost in yuan, note). Drawn from a generator of the ticket's own, so the rest of the
+# demo stays what it was.
+RECOVERY_CONTACTS = (
+    ("call", "accepted", "电话致歉并说明处理结果，客户表示接受。"),
+    ("call", "no_answer", "两次致电未接通，已发短信说明。"),
+    ("visit", "accepted", "客户经理上门拜访，当面致歉。"),
+    ("message", "reached", "已通过短信告知处理进展。"),
+)
+RECOVERY_ACTIONS = (
+    ("apology", "0", "网点负责人致歉。"),
+    ("fee_waiver", "25.00", "免除本次跨行转账手续费。"),
+    ("gift", "68.00", "赠送定制礼品一份。"),
+)
+RECOVERY_SHARE = 0.3  # of the resolved tickets, those with a recovery action
 
 # Step lists and their weights; most worked tickets end closed, some stay in between.
 FLOWS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -1193,6 +1210,7 @@ def ticket_step(
         ticket_note_add(ticket=ticket, by=by, note=rng.choice(FOLLOW_UP_NOTES))
         return ticket
     if step == "resolve":
+        ticket_recovery_seed(ticket, by=by)
         resolution = rng.choice(RESOLUTIONS.get(cause.name, ("已回访客户并妥善处理。",)))
         return ticket_transition(
             ticket=ticket,
@@ -1203,3 +1221,13 @@ def ticket_step(
             resolution=resolution,
         )
     return ticket_transition(ticket=ticket, action=step, by=by, note=rng.choice(STEP_NOTES[step]))
+
+
+def ticket_recovery_seed(ticket: Ticket, *, by: AbstractBaseUser) -> None:
+    """Before a resolution: a contact with the customer, and for some a recovery action."""
+    own = random.Random(ticket.number)
+    channel, outcome, note = own.choice(RECOVERY_CONTACTS)
+    ticket_contact_log(ticket=ticket, channel=channel, outcome=outcome, note=note, by=by)
+    if own.random() < RECOVERY_SHARE:
+        kind, cost, note = own.choice(RECOVERY_ACTIONS)
+        ticket_recovery_record(ticket=ticket, kind=kind, cost=cost, note=note, by=by)

@@ -20,6 +20,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dashboard.view": _EVERYONE,
     "ticket.view": _EVERYONE,
     "ticket.work": _MANAGERS | {Role.AGENT},
+    # Managers' view of the tickets: the analytics page, bulk actions, exports.
+    "ticket.manage": _MANAGERS,
     "alert_rule.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "member.manage": frozenset({Role.OWNER, Role.ADMIN}),
@@ -49,6 +51,22 @@ def actor_require_permission(by: AbstractBaseUser | ApiKey | None, permission: s
     if membership is None:
         raise PermissionDenied("Not a member of this tenant.")
     require_permission(membership, permission)
+
+
+def actor_scope_path(by: AbstractBaseUser | ApiKey | None) -> str:
+    """The org subtree a person acts in (materialised-path prefix, "" = the whole tenant); API
+    keys and system jobs act for the whole tenant. A person who is no active member of the
+    current tenant is refused."""
+    if not isinstance(by, AbstractBaseUser):
+        return ""
+    membership = (
+        Membership.objects.filter(user=by, deactivated_at__isnull=True)
+        .select_related("org_unit")
+        .first()
+    )
+    if membership is None:
+        raise PermissionDenied("Not a member of this tenant.")
+    return membership.scope_path
 
 
 def tenant_view(permission: str):

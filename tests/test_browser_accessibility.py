@@ -133,6 +133,7 @@ def test_every_page_a_person_uses_passes_axe_core(
         ("survey distribution", url("survey_distribution", **survey)),
         ("ticket queue", url("ticket_queue")),
         ("ticket detail", url("ticket_detail", number=ticket.number)),
+        ("ticket analytics", url("ticket_analytics")),
         ("alert rules", url("alert_rules")),
         ("new alert rule", url("alert_rule_new")),
         ("alert rule editor", url("alert_rule_edit", rule_id=rule.pk)),
@@ -160,6 +161,7 @@ def test_every_page_a_person_uses_passes_axe_core(
     owner.get_by_role("button", name="保存").click()
     expect(owner.get_by_text("无法识别的工作时间「9点到6点」")).to_be_visible()
     walk.check(owner, "working calendar with a mistake")
+    walk.visit(owner, "follow-up survey", url("follow_up_settings"))
     walk.visit(owner, "members", url("members"))
     owner.get_by_label("邮箱").fill("axe@example.com")
     owner.get_by_role("button", name="发送邀请").click()

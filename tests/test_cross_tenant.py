@@ -127,6 +127,13 @@ def request_as(client, url):
     return reply
 
 
+def body(reply) -> str:
+    """A page's text, streamed (the exports) or not."""
+    if reply.streaming:
+        return b"".join(reply.streaming_content).decode("utf-8", errors="replace")
+    return reply.content.decode()
+
+
 def a_markers(world) -> list[str]:
     """Strings that only tenant A's rows contain."""
     return [
@@ -160,7 +167,7 @@ def test_tenant_b_pages_never_show_tenant_a_objects(client, world, other_world, 
                 leaks[name] = reply.status_code
         elif reply.status_code not in (200, 302):
             leaks[name] = reply.status_code
-        elif any(marker in reply.content.decode() for marker in a_markers(world)):
+        elif any(marker in body(reply) for marker in a_markers(world)):
             leaks[name] = "shows tenant A's rows"
     assert leaks == {}
 
@@ -236,3 +243,29 @@ def test_b_sync_lists_hold_only_b_rows(b_api, world, other_world, a_ids):
         assert len(causes) == RootCause.objects.count()
     refused = b_api.get("/api/v1/responses/?org_unit=A-ONLY")
     assert refused.status_code == 400 and refused.json()["error"]["fields"]["org_unit"]
+
+
+def test_b_analytics_and_exports_never_reach_a(client, world, other_world, a_ids):
+    """The managers' pages of B: A's tickets are not counted nor exported, A's unit ids are not
+    found, and bulk actions on A's ticket ids are refused."""
+    client.login(username=f"{other_world.tenant.slug}-owner", password=PASSWORD)
+    slug = other_world.tenant.slug
+    page = client.get(f"/t/{slug}/tickets/analytics/")
+    assert page.status_code == 200 and page.context["figures"].total.tickets == 0
+    assert client.get(f"/t/{slug}/tickets/analytics/?unit={world.branch.pk}").status_code == 404
+    for kind in ("csv", "xlsx"):
+        exported = client.get(f"/t/{slug}/tickets/export/?format={kind}&unit={world.region.pk}")
+        assert exported.status_code == 404
+    rows = body(client.get(f"/t/{slug}/tickets/export/?format=csv")).splitlines()
+    assert len(rows) == 1  # the header only
+    with tenant_context(world.tenant):
+        a_ticket_ids = list(Ticket.objects.values_list("pk", flat=True))
+        a_events = TicketEvent.objects.count()
+    refused = client.post(
+        f"/t/{slug}/tickets/bulk/",
+        {"action": "assign", "assignee": other_world.agent.pk, "tickets": a_ticket_ids},
+    )
+    assert refused.status_code == 302
+    with tenant_context(world.tenant):
+        assert not Ticket.objects.filter(assignee__isnull=False).exists()
+        assert TicketEvent.objects.count() == a_events

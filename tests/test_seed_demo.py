@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from alerts.models import OPEN_STATUSES, Ticket, TicketEvent, TicketStatus
+from alerts.models import OPEN_STATUSES, Ticket, TicketContact, TicketEvent, TicketStatus
 from analytics.models import ResponseScore
 from journeys.models import Journey, Touchpoint
 from organizations.models import AuditEvent, Membership, OrgUnit, Tenant
@@ -63,6 +63,9 @@ def test_seed_demo_creates_a_realistic_bank_tenant_once():
         assert Response.objects.filter(org_unit__kind=OrgUnit.Kind.BRANCH).exists()
         assert Ticket.objects.filter(status__in=OPEN_STATUSES).exists()
         assert Ticket.objects.filter(status=TicketStatus.CLOSED).exists()
+        # Resolved tickets show the agent's contact with the customer (customer recovery).
+        resolved = Ticket.objects.filter(events__to_status=TicketStatus.RESOLVED).distinct()
+        assert TicketContact.objects.count() == resolved.count() > 0
     before = snapshot(tenant)
 
     again = seed(responses=60)
