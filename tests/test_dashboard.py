@@ -392,3 +392,25 @@ def test_plotly_loads_only_where_a_chart_is_drawn(client, world):
     answered(world, nps=9, org_unit=world.branch, touchpoint=world.touchpoint)
     drawn = client.get(dashboard_url(world)).content.decode()
     assert 'src="/static/plotly/plotly.min.js"' in drawn and "data-plotly" in drawn
+
+
+def test_the_collected_plotly_is_served_compressed(tmp_path, settings):
+    """As the image collects the static files (CEM_MANIFEST_STATIC=1): whitenoise then answers
+    a browser that accepts gzip with the compressed plotly.js, a third of its size."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.management import call_command
+    from whitenoise import WhiteNoise
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+    url = staticfiles_storage.url("plotly/plotly.min.js")
+    served = WhiteNoise(None, root=tmp_path, prefix=settings.STATIC_URL)
+    reply = served.files[url].get_response("GET", {"HTTP_ACCEPT_ENCODING": "gzip, deflate"})
+    headers = dict(reply.headers)
+    assert headers["Content-Encoding"] == "gzip"
+    original = (tmp_path / "plotly" / "plotly.min.js").stat().st_size
+    assert int(headers["Content-Length"]) < original / 3
