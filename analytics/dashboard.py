@@ -107,11 +107,24 @@ class LeagueRow:
         return self._against(self.peers_median)
 
 
+# Rows a league table prints: the best and (suppressed ones aside) the first ones below them;
+# a bank's 500 touchpoints or a region's 200 branches are narrowed with the filters instead.
+LEAGUE_ROWS = 50
+
+
 @dataclass(frozen=True)
 class League:
     rows: list[LeagueRow]
     parent_nps: float | None
     peers_median: float | None
+
+    @property
+    def shown(self) -> list[LeagueRow]:
+        return self.rows[:LEAGUE_ROWS]
+
+    @property
+    def hidden(self) -> int:
+        return max(len(self.rows) - LEAGUE_ROWS, 0)
 
 
 def _league(

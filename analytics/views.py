@@ -42,17 +42,17 @@ def _dashboard_choices(filters: DashboardFilters, catalogue: list[Touchpoint]) -
     journeys, the chosen journey's stages, and the touchpoints of the journey or stage."""
     live = [tp for tp in catalogue if tp.archived_at is None]
     journeys = {tp.stage.journey.pk: tp.stage.journey for tp in live}
-    stages = {
-        tp.stage.pk: tp.stage
-        for tp in live
-        if filters.journey is not None and tp.stage.journey_id == filters.journey.pk
-    }
+    journey_id = filters.journey.pk if filters.journey else None
+    stages = {tp.stage.pk: tp.stage for tp in live if tp.stage.journey_id == journey_id}
+    # Touchpoints are offered within a journey: a bank has hundreds of them.
     offered = [
         tp
         for tp in live
-        if (filters.journey is None or tp.stage.journey_id == filters.journey.pk)
+        if (journey_id and tp.stage.journey_id == journey_id)
         and (filters.stage is None or tp.stage_id == filters.stage.pk)
     ]
+    if filters.touchpoint is not None and filters.touchpoint not in offered:
+        offered += [tp for tp in catalogue if tp.pk == filters.touchpoint.pk]
     return {
         "journey_choices": [(pk, journey.name) for pk, journey in journeys.items()],
         "stage_choices": [(pk, stage.name) for pk, stage in stages.items()],
