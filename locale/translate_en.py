@@ -1228,6 +1228,10 @@ EN = {
     "下级单位排行": "Units below, ranked",
 }
 PLURALS = {
+    "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (
+        "%(n)s more row not shown: narrow the view with the filters.",
+        "%(n)s more rows not shown: narrow the view with the filters.",
+    ),
     "已升级 %(level)s 级": ("Escalated %(level)s level", "Escalated %(level)s levels"),
     "%(n)s 份回复": ("%(n)s response", "%(n)s responses"),
     "%(n)s 条": ("%(n)s comment", "%(n)s comments"),
