@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from statistics import median
 
+from django.utils.translation import gettext as _
+
 from analytics.filters import DashboardFilters
 from analytics.journey_map import min_sample
 from analytics.metric_rollups import Totals
@@ -204,21 +206,14 @@ def dashboard_read(*, filters: DashboardFilters, catalogue: list[Touchpoint]) ->
         _grouped(sums)
         for sums in metric_sums(org_unit_ids=[unit.pk if unit else 0], by="touchpoint_id", **common)
     )
-    touchpoints = [tp for tp in catalogue if tp.pk in tp_now]
-    touchpoint_league = _league(
-        [
-            (
-                f"{tp.stage.journey.name} / {tp.name}",
-                None,
-                tp,
-                tp_now[tp.pk],
-                tp_before.get(tp.pk, {}),
-            )
-            for tp in touchpoints
-        ],
-        parent_nps=summary.nps,
-        sample=sample,
-    )
+    entries = [
+        (tp_label(tp), None, tp, tp_now[tp.pk], tp_before.get(tp.pk, {}))
+        for tp in catalogue
+        if tp.pk in tp_now
+    ]
+    if 0 in tp_now:  # answers given through a link bound to no touchpoint
+        entries.append((_("未绑定触点"), None, None, tp_now[0], tp_before.get(0, {})))
+    touchpoint_league = _league(entries, parent_nps=summary.nps, sample=sample)
 
     children = list(
         OrgUnit.objects.filter(parent=unit) if unit else OrgUnit.objects.filter(parent=None)
