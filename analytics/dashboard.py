@@ -197,15 +197,21 @@ def dashboard_read(*, filters: DashboardFilters, catalogue: list[Touchpoint]) ->
     window, before = filters.window, filters.window.previous
     periods = [(window.start, window.end), (before.start, before.end)]
     common = {"periods": periods, "touchpoint_ids": touchpoint_ids, "metrics": SUMMARY_METRICS}
-    days_now, days_before = metric_sums(org_unit_ids=[unit.pk if unit else 0], by="day", **common)
-    now_by_day, before_by_day = _grouped(days_now), _grouped(days_before)
-    summary = MetricSummary.from_totals(_merged(now_by_day.values()))
-    sample = min_sample()
-
+    scope = [unit.pk if unit else 0]
+    # The KPIs of both periods are the sums of the touchpoints' (touchpoint 0 included); the
+    # days, for the trend, are read for the window only.
     tp_now, tp_before = (
-        _grouped(sums)
-        for sums in metric_sums(org_unit_ids=[unit.pk if unit else 0], by="touchpoint_id", **common)
+        _grouped(sums) for sums in metric_sums(org_unit_ids=scope, by="touchpoint_id", **common)
     )
+    (days_now,) = metric_sums(
+        org_unit_ids=scope,
+        by="day",
+        periods=periods[:1],
+        touchpoint_ids=touchpoint_ids,
+        metrics=SUMMARY_METRICS,
+    )
+    summary = MetricSummary.from_totals(_merged(tp_now.values()))
+    sample = min_sample()
     entries = [
         (tp_label(tp), None, tp, tp_now[tp.pk], tp_before.get(tp.pk, {}))
         for tp in catalogue
@@ -236,8 +242,8 @@ def dashboard_read(*, filters: DashboardFilters, catalogue: list[Touchpoint]) ->
         )
     return Dashboard(
         summary=summary,
-        previous=MetricSummary.from_totals(_merged(before_by_day.values())),
-        trend=_weekly(now_by_day),
+        previous=MetricSummary.from_totals(_merged(tp_before.values())),
+        trend=_weekly(_grouped(days_now)),
         units=units,
         touchpoints=touchpoint_league,
         min_sample=sample,
