@@ -6,6 +6,7 @@ a constant number of queries."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -421,3 +422,21 @@ def test_the_collected_plotly_is_served_compressed(tmp_path, settings):
     assert headers["Content-Encoding"] == "gzip"
     original = (tmp_path / "plotly" / "plotly.min.js").stat().st_size
     assert int(headers["Content-Length"]) < original / 3
+
+
+def test_the_rebuild_command_repairs_the_numbers_the_dashboard_reads(client, world):
+    from django.core.management import call_command
+
+    from analytics.models import MetricDaily
+
+    for nps in (10, 0, 9):
+        answered(world, nps=nps, org_unit=world.branch, touchpoint=world.touchpoint)
+    with tenant_context(world.tenant):
+        MetricDaily.objects.filter(org_unit_id=0).delete()  # lost rows
+    login(client, world.manager)
+    lost = client.get(dashboard_url(world)).content.decode()
+    assert '<p class="value">0</p>' in lost.split('data-testid="kpi-responses"')[1]
+    call_command("rebuild_rollups", tenant=[world.tenant.slug], stdout=io.StringIO())
+    page = client.get(dashboard_url(world)).content.decode()
+    assert '<p class="value">3</p>' in page.split('data-testid="kpi-responses"')[1]
+    assert '<p class="value">33.3</p>' in page.split('data-testid="kpi-nps"')[1]
