@@ -79,3 +79,14 @@ def test_a_manager_filters_the_dashboard_and_drills_down_to_one_response(
     expect(page.locator("table.cell-responses tbody tr")).to_have_count(4)
     page.locator("table.cell-responses tbody tr a").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("回答 #")
+
+
+def test_the_dashboard_fits_a_phone(live_server, open_page, scored):
+    world, base = scored, live_server.url
+    page = open_page(phone=True)
+    log_in(page, base, world.viewer.username)
+    page.goto(f"{base}/t/{world.tenant.slug}/dashboard/?days=30")
+    expect(page.get_by_test_id("by-unit")).to_contain_text("浦东支行")
+    assert page.evaluate("window.innerWidth") == 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "dashboard-phone.png")
