@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
@@ -12,8 +12,9 @@ from analytics.text_overview import AspectCell, SentimentMix
 from organizations.charts import chart_json
 
 
-def weekly_trend_chart(trend: list[tuple[datetime, MetricSummary]]) -> str:
-    weeks = [week.date().isoformat() for week, _summary in trend]
+def weekly_trend_chart(trend: list[tuple[date, MetricSummary]]) -> str:
+    """Responses, NPS, CSAT and CES per week (the date of its Monday)."""
+    weeks = [week.isoformat() for week, _summary in trend]
     figure = go.Figure()
     figure.add_bar(
         x=weeks,

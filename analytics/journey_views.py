@@ -5,14 +5,12 @@ touchpoint's metrics, targets and weights. The map reads the daily rollups only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -21,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from analytics import metric_system
 from analytics.cx_index import METRIC_LABELS, METRIC_RANGES, SCORED_METRICS
+from analytics.filters import unit_choices, unit_parse, window_parse
 from analytics.journey_map import (
     Window,
     default_nps_target,
@@ -37,8 +36,6 @@ from organizations.models import OrgUnit
 
 PRESET_DAYS = (30, 90)
 DEFAULT_DAYS = 30
-MAX_DAYS = 366
-EARLIEST = date(2000, 1, 1)  # keeps the previous period within the calendar
 RESPONSES_PER_PAGE = 25
 
 
@@ -60,68 +57,18 @@ class MapFilters:
         return urlencode({**params, **extra})
 
 
-def _date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def map_filters(request: HttpRequest) -> MapFilters:
-    zone = ZoneInfo(request.tenant.time_zone)
-    today = timezone.localdate(timezone=zone)
-    problems: list[str] = []
-    days = request.GET.get("days", "")
-    days = int(days) if days.isdigit() and int(days) in PRESET_DAYS else None
-    start, end = _date(request.GET.get("start", "")), _date(request.GET.get("end", ""))
-    if days is None and (request.GET.get("start") or request.GET.get("end")):
-        if start is None or end is None:
-            problems.append(_("请输入有效的开始和结束日期（YYYY-MM-DD）。"))
-        elif start < EARLIEST or end > today + timedelta(days=MAX_DAYS):
-            problems.append(_("日期超出可查询的范围。"))
-        elif end < start:
-            problems.append(_("结束日期不能早于开始日期。"))
-        elif (end - start).days + 1 > MAX_DAYS:
-            problems.append(_("时间范围最长 %(days)s 天。") % {"days": MAX_DAYS})
-    if days is None and (problems or start is None or end is None):
-        days = DEFAULT_DAYS
-    if days is not None:
-        start, end = today - timedelta(days=days - 1), today
-    elif (end - start).days + 1 in PRESET_DAYS and end == today:
-        days = (end - start).days + 1
-
+    today = timezone.localdate(timezone=ZoneInfo(request.tenant.time_zone))
+    chosen = window_parse(request.GET, today=today, presets=PRESET_DAYS, default_days=DEFAULT_DAYS)
     scope = request.membership.org_unit
-    org_unit = scope
-    unit = request.GET.get("unit", "")
-    if unit:
-        chosen = OrgUnit.objects.filter(pk=unit).first() if unit.isdigit() else None
-        scope_path = scope.path if scope else ""
-        if chosen is None or not chosen.path.startswith(scope_path):
-            problems.append(_("所选组织单位不在您的查看范围内，已显示您范围内的数据。"))
-        else:
-            org_unit = chosen
+    org_unit, unit_problems = unit_parse(request.GET, scope=scope)
     return MapFilters(
-        window=Window(start, end), org_unit=org_unit, scope=scope, days=days, problems=problems
+        window=chosen.window,
+        org_unit=org_unit,
+        scope=scope,
+        days=int(chosen.preset) if chosen.preset else None,
+        problems=[*chosen.problems, *unit_problems],
     )
-
-
-def _unit_choices(scope: OrgUnit | None, shown: OrgUnit | None) -> list[tuple[int, str]]:
-    """The units the filter offers: the path from the top (or the member's scope) down to the
-    unit shown, and that unit's active children: a drill-down one level at a time, never a
-    list of every branch (thousands at a bank)."""
-    if shown is None:
-        roots = OrgUnit.objects.filter(parent__isnull=True).values("pk")
-        nearby = Q(parent__isnull=True) | Q(parent_id__in=roots, is_active=True)
-    else:
-        ancestors = [int(part) for part in shown.path.split("/") if part]
-        nearby = Q(pk__in=ancestors) | Q(parent=shown, is_active=True)
-    units = OrgUnit.objects.filter(nearby).order_by("path")
-    if scope is not None:
-        units = units.filter(path__startswith=scope.path)
-    return [
-        (pk, "\u3000" * (path.count("/") - 1) + name)
-        for pk, name, path in units.values_list("pk", "name", "path")
-    ]
 
 
 def _filter_context(request: HttpRequest, filters: MapFilters) -> dict:
@@ -129,7 +76,7 @@ def _filter_context(request: HttpRequest, filters: MapFilters) -> dict:
         "filters": filters,
         "query": filters.query(),
         "presets": PRESET_DAYS,
-        "unit_choices": _unit_choices(filters.scope, filters.org_unit),
+        "unit_choices": unit_choices(filters.scope, filters.org_unit),
         "whole_tenant": filters.scope is None,
     }
 

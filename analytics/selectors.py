@@ -7,12 +7,14 @@ Every aggregate runs in the database (one query each), scoped to the member's or
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from django.db import connection
 from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
@@ -65,6 +67,20 @@ class MetricSummary:
     ces_count: int
 
     @classmethod
+    def from_totals(cls, cells: Mapping[tuple[str, str], Totals]) -> MetricSummary:
+        """Of the metric rollup sums of one cell, keyed by (metric, key)."""
+        nps, csat, ces = (cells.get((metric, ""), Totals()) for metric in ("nps", "csat", "ces"))
+        return cls(
+            responses=cells.get(("responses", ""), Totals()).n,
+            nps=net_promoter_score(nps.good, nps.bad, nps.n),
+            nps_count=nps.n,
+            csat=round(csat.total / csat.n, 2) if csat.n else None,
+            csat_count=csat.n,
+            ces=round(ces.total / ces.n, 2) if ces.n else None,
+            ces_count=ces.n,
+        )
+
+    @classmethod
     def from_row(cls, row: dict) -> MetricSummary:
         return cls(
             responses=row["responses"],
@@ -100,56 +116,41 @@ def scores_in_scope(
 
 
 def metric_summary(scores: QuerySet[ResponseScore]) -> MetricSummary:
+    """The raw aggregate of `scores`: what the dashboard's rollups must add up to (the tests
+    and bench.dashboard compare the two)."""
     return MetricSummary.from_row(scores.aggregate(**_AGGREGATES))
 
 
-def metric_trend_by_week(scores: QuerySet[ResponseScore]) -> list[tuple[datetime, MetricSummary]]:
-    rows = (
-        scores.annotate(week=TruncWeek("response__submitted_at"))
-        .values("week")
-        .annotate(**_AGGREGATES)
-        .order_by("week")
-    )
-    return [(row["week"], MetricSummary.from_row(row)) for row in rows]
-
-
-@dataclass(frozen=True)
-class TouchpointMetrics:
-    touchpoint_id: int | None
-    name: str
-    journey: str
-    summary: MetricSummary
-
-
-def metric_by_touchpoint(scores: QuerySet[ResponseScore]) -> list[TouchpointMetrics]:
-    rows = (
-        scores.values(
-            "response__touchpoint_id",
-            "response__touchpoint__name",
-            "response__touchpoint__stage__journey__name",
+def touchpoint_catalogue() -> list[Touchpoint]:
+    """Every touchpoint of the tenant, archived ones too, with its stage and journey, in
+    journey, stage and touchpoint order: one query."""
+    return list(
+        Touchpoint.objects.select_related("stage__journey").order_by(
+            "stage__journey__name", "stage__position", "stage_id", "id"
         )
-        .annotate(**_AGGREGATES)
-        .order_by("-responses")
     )
-    return [
-        TouchpointMetrics(
-            touchpoint_id=row["response__touchpoint_id"],
-            name=row["response__touchpoint__name"] or "",
-            journey=row["response__touchpoint__stage__journey__name"] or "",
-            summary=MetricSummary.from_row(row),
-        )
-        for row in rows
-    ]
 
 
-def latest_verbatims(
-    scores: QuerySet[ResponseScore], *, limit: int = 10
+def dashboard_verbatims(
+    *,
+    org_unit_path: str,
+    since: datetime,
+    until: datetime,
+    touchpoint_ids: list[int] | None,
+    limit: int = 10,
 ) -> QuerySet[ResponseScore]:
-    return (
-        scores.exclude(verbatim="")
-        .select_related("response__touchpoint", "response__org_unit")
-        .order_by("-response__submitted_at")[:limit]
-    )
+    """The newest texts submitted in [since, until) in an org-unit subtree ("": the whole
+    tenant), of the touchpoints given (None: any), with their touchpoints and units."""
+    scores = ResponseScore.objects.filter(
+        response__submitted_at__gte=since, response__submitted_at__lt=until
+    ).exclude(verbatim="")
+    if org_unit_path:
+        scores = scores.filter(response__org_unit__path__startswith=org_unit_path)
+    if touchpoint_ids is not None:
+        scores = scores.filter(response__touchpoint_id__in=touchpoint_ids)
+    return scores.select_related("response__touchpoint", "response__org_unit").order_by(
+        "-response__submitted_at", "-pk"
+    )[:limit]
 
 
 # Compiled dictionaries of this process by tenant id, with the (id, revision, updated_at) of
@@ -503,33 +504,61 @@ def metric_totals_of_periods(
     *, org_unit_id: int, periods: list[tuple[date, date]], touchpoint_ids: list[int] | None
 ) -> list[dict[MetricCell, Totals]]:
     """metric_totals of several periods that do not overlap (a window and the one before it)
-    in one query: the map's only read of the rollups. Hand-written SQL: for the few thousand
-    sums a map needs, the ORM's per-row work costs more than the database does."""
+    in one query: the map's only read of the rollups."""
+    return metric_sums(org_unit_ids=[org_unit_id], periods=periods, touchpoint_ids=touchpoint_ids)
+
+
+SumsBy = Literal["touchpoint_id", "org_unit_id", "day"]
+
+
+def metric_sums(
+    *,
+    org_unit_ids: list[int],
+    periods: list[tuple[date, date]],
+    touchpoint_ids: list[int] | None,
+    by: SumsBy = "touchpoint_id",
+    metrics: list[str] | None = None,
+) -> list[dict[tuple, Totals]]:
+    """Per period (periods do not overlap, both ends included, tenant days), the sums of the
+    metric rollups of the org-unit subtrees `org_unit_ids` (0: the whole tenant) keyed by
+    (the value of `by`, metric, key): of the touchpoints given (None: all) and the metrics
+    given (None: all). One query over the rollup index, whatever the number of responses,
+    units or touchpoints. Hand-written SQL: for the few thousand sums a page needs, the ORM's
+    per-row work costs more than the database does."""
+    if not org_unit_ids or (touchpoint_ids is not None and not touchpoint_ids):
+        return [{} for _ in periods]
     table = connection.ops.quote_name(MetricDaily._meta.db_table)
     adapt = connection.ops.adapt_datefield_value
     which = " ".join(f"WHEN day BETWEEN %s AND %s THEN {i}" for i in range(len(periods)))
     params: list = [adapt(day) for period in periods for day in period]
-    params += [current_tenant().pk, org_unit_id]
+
+    def placeholders(values: list) -> str:
+        params.extend(values)
+        return ", ".join(["%s"] * len(values))
+
+    params.append(current_tenant().pk)
+    units = placeholders(list(org_unit_ids))
     # One range over all the periods, so the index is read as one range scan.
     params += [adapt(min(start for start, _ in periods)), adapt(max(end for _, end in periods))]
-    touchpoints = ""
+    narrowed = ""
     if touchpoint_ids is not None:
-        if not touchpoint_ids:
-            return [{} for _ in periods]
-        touchpoints = f"AND touchpoint_id IN ({', '.join(['%s'] * len(touchpoint_ids))})"
-        params += list(touchpoint_ids)
+        narrowed += f" AND touchpoint_id IN ({placeholders(list(touchpoint_ids))})"
+    if metrics is not None:
+        narrowed += f" AND metric IN ({placeholders([str(metric) for metric in metrics])})"
     key = connection.ops.quote_name("key")
     statement = (
-        f"SELECT CASE {which} END AS period, touchpoint_id, metric, {key}, "  # noqa: S608
+        f"SELECT CASE {which} END AS period, {by}, metric, {key}, "  # noqa: S608
         f"SUM(n), SUM(total), SUM(good), SUM(bad) FROM {table} "
-        f"WHERE tenant_id = %s AND org_unit_id = %s AND day BETWEEN %s AND %s {touchpoints} "
+        f"WHERE tenant_id = %s AND org_unit_id IN ({units}) AND day BETWEEN %s AND %s{narrowed} "
         "GROUP BY 1, 2, 3, 4"
     )
-    found: list[dict[MetricCell, Totals]] = [{} for _ in periods]
+    found: list[dict[tuple, Totals]] = [{} for _ in periods]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        for period, touchpoint_id, metric, key, n, total, good, bad in cursor.fetchall():
+        for period, group, metric, key, n, total, good, bad in cursor.fetchall():
             if period is None:  # a day between the periods
                 continue
-            found[period][(touchpoint_id, metric, key)] = Totals(n, total, good, bad)
+            if by == "day" and isinstance(group, str):  # SQLite
+                group = date.fromisoformat(group)
+            found[period][(group, metric, key)] = Totals(n, total, good, bad)
     return found

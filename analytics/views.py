@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -20,6 +21,8 @@ from analytics.charts import (
     sentiment_trend_chart,
     weekly_trend_chart,
 )
+from analytics.dashboard import dashboard_read, tp_label
+from analytics.filters import DASHBOARD_PRESETS, DashboardFilters, dashboard_filters, unit_choices
 from analytics.forms import (
     AspectTermsForm,
     SampleForm,
@@ -30,22 +33,85 @@ from analytics.forms import (
 from analytics.models import Aspect, Topic, UserWord
 from analytics.text import text_analyze
 from analytics.text_overview import text_overview_of_counts
+from journeys.models import Channel, KeyMoment, Touchpoint
 from organizations.access import tenant_view
+
+
+def _dashboard_choices(filters: DashboardFilters, catalogue: list[Touchpoint]) -> dict:
+    """The options of the dashboard's filter selects, from the touchpoint catalogue: the
+    journeys, the chosen journey's stages, and the touchpoints of the journey or stage."""
+    live = [tp for tp in catalogue if tp.archived_at is None]
+    journeys = {tp.stage.journey.pk: tp.stage.journey for tp in live}
+    journey_id = filters.journey.pk if filters.journey else None
+    stages = {tp.stage.pk: tp.stage for tp in live if tp.stage.journey_id == journey_id}
+    # Touchpoints are offered within a journey: a bank has hundreds of them.
+    offered = [
+        tp
+        for tp in live
+        if (journey_id and tp.stage.journey_id == journey_id)
+        and (filters.stage is None or tp.stage_id == filters.stage.pk)
+    ]
+    if filters.touchpoint is not None and filters.touchpoint not in offered:
+        offered += [tp for tp in catalogue if tp.pk == filters.touchpoint.pk]
+    return {
+        "journey_choices": [(pk, journey.name) for pk, journey in journeys.items()],
+        "stage_choices": [(pk, stage.name) for pk, stage in stages.items()],
+        "touchpoint_choices": [(tp.pk, tp_label(tp)) for tp in offered],
+        "channel_choices": Channel.choices,
+        "key_moment_choices": KeyMoment.choices,
+        "unit_choices": unit_choices(filters.scope, filters.org_unit),
+        "presets": DASHBOARD_PRESETS,
+    }
+
+
+def _up_query(filters: DashboardFilters) -> str | None:
+    """The query string of the unit one level up, if it is inside the member's scope."""
+    unit = filters.org_unit
+    if unit is None or unit == filters.scope:
+        return None
+    return filters.query(unit=unit.parent_id if unit.parent_id else None)
 
 
 @tenant_view("dashboard.view")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    scores = selectors.scores_in_scope(scope_path=request.membership.scope_path)
-    trend = selectors.metric_trend_by_week(scores)
+    """KPIs, the weekly trend, league tables of the child units and of the touchpoints, and
+    the newest verbatims, of the filters in the query string within the member's scope; the
+    numbers come from the daily metric rollups. Refused filters answer 400 with the reason
+    and the default view."""
+    zone = ZoneInfo(request.tenant.time_zone)
+    filters = dashboard_filters(
+        request.GET, membership=request.membership, today=timezone.localdate(timezone=zone)
+    )
+    catalogue = selectors.touchpoint_catalogue()
+    board = dashboard_read(filters=filters, catalogue=catalogue)
+    chosen = filters.touchpoints_of(catalogue)
+    since, until = filters.window.instants(zone)
     context = {
-        "summary": selectors.metric_summary(scores),
-        "trend": trend,
-        "trend_chart": weekly_trend_chart(trend) if trend else "",
-        "by_touchpoint": selectors.metric_by_touchpoint(scores),
-        "verbatims": selectors.latest_verbatims(scores),
-        "period_days": selectors.DEFAULT_PERIOD_DAYS,
+        "filters": filters,
+        "board": board,
+        "summary": board.summary,
+        "trend": board.trend,
+        "trend_chart": weekly_trend_chart(board.trend) if board.trend else "",
+        "verbatims": selectors.dashboard_verbatims(
+            org_unit_path=filters.org_unit.path if filters.org_unit else "",
+            since=since,
+            until=until,
+            touchpoint_ids=None if chosen is None else [tp.pk for tp in chosen],
+        ),
+        "responses_query": urlencode(
+            {
+                "start": filters.window.start.isoformat(),
+                "end": filters.window.end.isoformat(),
+                **({"unit": filters.org_unit.pk} if filters.org_unit else {}),
+            }
+        ),
+        "unit_query": filters.query(unit=None),
+        "window_query": filters.query(days=None, start=None, end=None),
+        "up_query": _up_query(filters),
+        **_dashboard_choices(filters, catalogue),
     }
-    return render(request, "analytics/dashboard.html", context)
+    status = 400 if filters.problems else 200
+    return render(request, "analytics/dashboard.html", context, status=status)
 
 
 @tenant_view("dashboard.view")

@@ -269,3 +269,19 @@ def test_b_analytics_and_exports_never_reach_a(client, world, other_world, a_ids
     with tenant_context(world.tenant):
         assert not Ticket.objects.filter(assignee__isnull=False).exists()
         assert TicketEvent.objects.count() == a_events
+
+
+def test_b_dashboard_refuses_filters_naming_a_rows(client, world, other_world, a_ids):
+    """The dashboard's filters take ids: A's unit, journey, stage and touchpoint given to B's
+    dashboard are refused (400), and none of A's rows is shown."""
+    client.login(username=f"{other_world.tenant.slug}-owner", password=PASSWORD)
+    dashboard = f"/t/{other_world.tenant.slug}/dashboard/"
+    for name, value in [
+        ("unit", world.branch.pk),
+        ("journey", world.journey.pk),
+        ("stage", world.touchpoint.stage.pk),
+        ("touchpoint", world.touchpoint.pk),
+    ]:
+        reply = client.get(f"{dashboard}?{name}={value}")
+        assert reply.status_code == 400, name
+        assert not any(marker in reply.content.decode() for marker in a_markers(world)), name
