@@ -16,7 +16,7 @@ import numpy as np
 from analytics.chinese import Segmented, segment
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "sentiment_model.npz"
-FORMAT = 2  # bump when the features or the file change: an old file would score garbage
+FORMAT = 3  # bump when the features or the file change: an old file would score garbage
 
 # Training choices, picked by 5-fold CV on chnsenticorp_train (online_shopping_train always in
 # the training folds), chnsenticorp_dev and a held-out 10 % of online_shopping_train.
@@ -90,6 +90,54 @@ def _pack(grams: list[str], n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class FeatureIndex:
+    """Where each feature of the vocabulary is: words in a dict; character n-grams, most of
+    the features, as sorted int64 keys with one numpy searchsorted per text (dict lookups of
+    ~250 fresh strings per hotel review took as long as jieba itself). Stored as such in the
+    model file, so that loading 800k features runs no Python loop over them."""
+
+    words: dict[str, int]
+    char_keys: np.ndarray  # sorted, then a sentinel larger than any key
+    char_ids: np.ndarray  # vocabulary id of each key
+
+    @classmethod
+    def of(cls, vocabulary: list[str]) -> FeatureIndex:
+        words: dict[str, int] = {}
+        grams: dict[int, list[str]] = {2: [], 3: []}
+        gram_ids: dict[int, list[int]] = {2: [], 3: []}
+        for i, feature in enumerate(vocabulary):
+            if feature[0] == "w":
+                words[feature[1:]] = i
+            else:
+                grams[len(feature) - 1].append(feature[1:])
+                gram_ids[len(feature) - 1].append(i)
+        keys = np.concatenate([_pack(grams[2], 2), _pack(grams[3], 3)])
+        order = np.argsort(keys)
+        ids = np.array(gram_ids[2] + gram_ids[3], dtype=np.int64)[order]
+        return cls.sorted(words, keys[order], ids)
+
+    @classmethod
+    def sorted(cls, words: dict[str, int], keys: np.ndarray, ids: np.ndarray) -> FeatureIndex:
+        # The sentinel keeps searchsorted's answer a valid index.
+        return cls(words, np.append(keys, np.iinfo(np.int64).max), ids)
+
+    def vocabulary(self) -> list[str]:
+        """Every feature, by its id (as features() spells it)."""
+        vocabulary = [""] * (len(self.words) + len(self.char_ids))
+        for word, i in self.words.items():
+            vocabulary[i] = "w" + word
+        keys = self.char_keys[:-1]
+        trigram = keys >= 1 << 2 * _BITS
+        mask = (1 << _BITS) - 1
+        for n, chosen in ((2, ~trigram), (3, trigram)):
+            codes = np.stack([(keys[chosen] >> _BITS * (n - 1 - k)) & mask for k in range(n)], 1)
+            chars = codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+            for j, i in enumerate(self.char_ids[chosen].tolist()):
+                vocabulary[i] = "c" + chars[n * j : n * (j + 1)]
+        return vocabulary
+
+
+@dataclass(frozen=True)
 class SentimentResult:
     label: str  # "positive" | "neutral" | "negative"
     score: float  # P(positive) in [0, 1]
@@ -107,7 +155,7 @@ class SentimentModel:
 
     def __init__(
         self,
-        vocabulary: list[str],
+        vocabulary: list[str] | FeatureIndex,
         idf: np.ndarray,
         coef: np.ndarray,
         intercept: float | np.ndarray,
@@ -117,7 +165,10 @@ class SentimentModel:
         *,
         specialist_share: float = 0.0,
     ) -> None:
-        self.vocabulary = vocabulary
+        if isinstance(vocabulary, FeatureIndex):
+            self.index = vocabulary
+        else:
+            self.index = FeatureIndex.of(vocabulary)
         self.idf = np.asarray(idf, dtype=np.float64)
         coef = np.asarray(coef, dtype=np.float64)
         self.coef = coef.reshape(len(coef), -1)
@@ -128,25 +179,12 @@ class SentimentModel:
         self.low = float(low)
         self.high = float(high)
         self.version = version
-        # Words are looked up in a dict; character n-grams, most of the features, as
-        # sorted int64 keys with one numpy searchsorted per text (dict lookups of ~250 fresh
-        # strings per hotel review took as long as jieba itself).
-        self._words: dict[str, int] = {}
-        grams: dict[int, list[str]] = {2: [], 3: []}
-        gram_ids: dict[int, list[int]] = {2: [], 3: []}
-        for i, feature in enumerate(vocabulary):
-            if feature[0] == "w":
-                self._words[feature[1:]] = i
-            else:
-                grams[len(feature) - 1].append(feature[1:])
-                gram_ids[len(feature) - 1].append(i)
-        keys = np.concatenate([_pack(grams[2], 2), _pack(grams[3], 3)])
-        order = np.argsort(keys)
-        # The sentinel, larger than any key, keeps searchsorted's answer a valid index.
-        self._char_keys = np.append(keys[order], np.iinfo(np.int64).max)
-        self._char_ids = np.array(gram_ids[2] + gram_ids[3], dtype=np.int64)[order]
         # The intercepts' log-odds: what a clause's own evidence is measured from.
         self.prior = self._combine(self.intercept)
+
+    @functools.cached_property
+    def vocabulary(self) -> list[str]:
+        return self.index.vocabulary()
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -156,9 +194,16 @@ class SentimentModel:
             meta = json.loads(str(data["meta"]))
             if meta["format"] != FORMAT:
                 raise ValueError(f"sentiment model format {meta['format']}, expected {FORMAT}")
-            vocabulary = data["vocabulary"].tobytes().decode("utf-8").split("\n")
+            words = data["words"].tobytes().decode("utf-8")
+            index = FeatureIndex.sorted(
+                dict(
+                    zip(words.split("\n") if words else [], data["word_ids"].tolist(), strict=True)
+                ),
+                data["char_keys"],
+                data["char_ids"],
+            )
             return cls(
-                vocabulary,
+                index,
                 data["idf"],
                 data["coef"],
                 np.array(meta["intercept"]),
@@ -179,12 +224,15 @@ class SentimentModel:
             "low": self.low,
             "high": self.high,
         }
-        vocabulary = np.frombuffer("\n".join(self.vocabulary).encode("utf-8"), dtype=np.uint8)
+        words = np.frombuffer("\n".join(self.index.words).encode("utf-8"), dtype=np.uint8)
         with path.open("wb") as fh:
             np.savez_compressed(
                 fh,
                 meta=np.array(json.dumps(meta)),
-                vocabulary=vocabulary,
+                words=words,
+                word_ids=np.fromiter(self.index.words.values(), dtype=np.int64),
+                char_keys=self.index.char_keys[:-1],
+                char_ids=self.index.char_ids,
                 # float32 halves the file; scores move by less than 1e-6.
                 idf=self.idf.astype(np.float32),
                 coef=self.coef.astype(np.float32),
@@ -207,17 +255,17 @@ class SentimentModel:
         gram_at = np.concatenate([np.arange(len(chars) - 1), np.arange(len(chars) - 2)])
         gram_len = np.repeat([2, 3], [max(len(chars) - 1, 0), max(len(chars) - 2, 0)])
         order = np.argsort(keys)  # sorted needles: searchsorted runs twice as fast
-        pos = np.searchsorted(self._char_keys, keys[order])
-        hit = self._char_keys[pos] == keys[order]
+        pos = np.searchsorted(self.index.char_keys, keys[order])
+        hit = self.index.char_keys[pos] == keys[order]
         gram_at, gram_len = gram_at[order][hit], gram_len[order][hit]
 
         known = [
-            (self._words[word], start, start + len(word))
+            (self.index.words[word], start, start + len(word))
             for word, start in zip(words, places, strict=True)
-            if word in self._words
+            if word in self.index.words
         ]
         word_ids, word_begins, word_ends = np.array(known, dtype=np.int64).reshape(-1, 3).T
-        ids = np.concatenate([word_ids, self._char_ids[pos[hit]]])
+        ids = np.concatenate([word_ids, self.index.char_ids[pos[hit]]])
         starts = np.concatenate([word_begins, offsets[gram_at]])
         ends = np.concatenate([word_ends, offsets[gram_at + gram_len - 1] + 1])
         contrasts = [
