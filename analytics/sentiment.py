@@ -16,21 +16,24 @@ import numpy as np
 from analytics.chinese import Segmented, segment
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "sentiment_model.npz"
-FORMAT = 1  # bump when the features change: an old file would silently score garbage
+FORMAT = 3  # bump when the features or the file change: an old file would score garbage
 
 # Training choices, picked by 5-fold CV on chnsenticorp_train (online_shopping_train always in
 # the training folds), chnsenticorp_dev and a held-out 10 % of online_shopping_train.
 C = 3.0  # inverse L2 strength of the logistic regression
 NB_ALPHA = 1.0  # smoothing of the naive-Bayes log-count ratios
-MIN_DF_LARGE = 5  # ~150k features on the full corpus; min_df=2 kept 3x as many, no better
+MIN_DF_LARGE = 2  # ~840k features on the full corpus; min_df=5 kept 200k, 1 point worse on dev
 NEUTRAL_HALF_WIDTH = 0.1  # neutral band 0.4-0.6 unless dev data says otherwise
+# The hotel specialist (see SentimentModel) takes over this share of a hotel text's log-odds.
+SPECIALIST_SHARE = 0.6
+GATE_C = 10.0  # inverse L2 strength of the gate's logistic regression (hotel or not)
 
 # In "A，但是B" the speaker's verdict is usually B. Matched as jieba tokens, so that words
 # like 不过如此 do not count.
 CONTRAST_WORDS = frozenset({"但是", "但", "不过", "可是", "然而"})
 # These are a contrast only when they open a clause: "大堂经理挺热情的，就是等的时间太长了".
 LEADING_CONTRAST_WORDS = frozenset({"就是", "只是", "可惜"})
-# A tail clause must reach this log-odds (its own evidence, without the intercept) to count as
+# A tail clause must reach this log-odds (its own evidence, less the model's prior) to count as
 # agreeing with the whole text; "服务很好，但是排队太久了" has a tail near 0. With 0.5, 10 % of
 # chnsenticorp_dev (long hotel reviews) and 2 % of online_shopping texts get capped.
 TAIL_MARGIN = 0.5
@@ -87,51 +90,101 @@ def _pack(grams: list[str], n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class FeatureIndex:
+    """Where each feature of the vocabulary is: words in a dict; character n-grams, most of
+    the features, as sorted int64 keys with one numpy searchsorted per text (dict lookups of
+    ~250 fresh strings per hotel review took as long as jieba itself). Stored as such in the
+    model file, so that loading 800k features runs no Python loop over them."""
+
+    words: dict[str, int]
+    char_keys: np.ndarray  # sorted, then a sentinel larger than any key
+    char_ids: np.ndarray  # vocabulary id of each key
+
+    @classmethod
+    def of(cls, vocabulary: list[str]) -> FeatureIndex:
+        words: dict[str, int] = {}
+        grams: dict[int, list[str]] = {2: [], 3: []}
+        gram_ids: dict[int, list[int]] = {2: [], 3: []}
+        for i, feature in enumerate(vocabulary):
+            if feature[0] == "w":
+                words[feature[1:]] = i
+            else:
+                grams[len(feature) - 1].append(feature[1:])
+                gram_ids[len(feature) - 1].append(i)
+        keys = np.concatenate([_pack(grams[2], 2), _pack(grams[3], 3)])
+        order = np.argsort(keys)
+        ids = np.array(gram_ids[2] + gram_ids[3], dtype=np.int64)[order]
+        return cls.sorted(words, keys[order], ids)
+
+    @classmethod
+    def sorted(cls, words: dict[str, int], keys: np.ndarray, ids: np.ndarray) -> FeatureIndex:
+        # The sentinel keeps searchsorted's answer a valid index.
+        return cls(words, np.append(keys, np.iinfo(np.int64).max), ids)
+
+    def vocabulary(self) -> list[str]:
+        """Every feature, by its id (as features() spells it)."""
+        vocabulary = [""] * (len(self.words) + len(self.char_ids))
+        for word, i in self.words.items():
+            vocabulary[i] = "w" + word
+        keys = self.char_keys[:-1]
+        trigram = keys >= 1 << 2 * _BITS
+        mask = (1 << _BITS) - 1
+        for n, chosen in ((2, ~trigram), (3, trigram)):
+            codes = np.stack([(keys[chosen] >> _BITS * (n - 1 - k)) & mask for k in range(n)], 1)
+            chars = codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+            for j, i in enumerate(self.char_ids[chosen].tolist()):
+                vocabulary[i] = "c" + chars[n * j : n * (j + 1)]
+        return vocabulary
+
+
+@dataclass(frozen=True)
 class SentimentResult:
     label: str  # "positive" | "neutral" | "negative"
     score: float  # P(positive) in [0, 1]
 
 
 class SentimentModel:
-    """Linear model over sublinear, l2-normalised TF-IDF n-grams.
+    """Linear models over sublinear, l2-normalised TF-IDF n-grams.
 
-    coef already includes the naive-Bayes ratios, so scoring is one sparse dot product.
+    coef has a column per linear model and already includes the naive-Bayes ratios, so scoring
+    is one sparse product. One column: the general model alone. Three: the general model, a
+    specialist trained on one domain's reviews only (hotels), and a gate, the log-odds that the
+    text is of that domain; the specialist then takes over specialist_share x P(domain) of the
+    log-odds (see _combine).
     """
 
     def __init__(
         self,
-        vocabulary: list[str],
+        vocabulary: list[str] | FeatureIndex,
         idf: np.ndarray,
         coef: np.ndarray,
-        intercept: float,
+        intercept: float | np.ndarray,
         low: float,
         high: float,
         version: str,
+        *,
+        specialist_share: float = 0.0,
     ) -> None:
-        self.vocabulary = vocabulary
+        if isinstance(vocabulary, FeatureIndex):
+            self.index = vocabulary
+        else:
+            self.index = FeatureIndex.of(vocabulary)
         self.idf = np.asarray(idf, dtype=np.float64)
-        self.coef = np.asarray(coef, dtype=np.float64)
-        self.intercept = float(intercept)
+        coef = np.asarray(coef, dtype=np.float64)
+        self.coef = coef.reshape(len(coef), -1)
+        self.intercept = np.asarray(intercept, dtype=np.float64).reshape(-1)
+        if self.coef.shape[1] not in (1, 3) or len(self.intercept) != self.coef.shape[1]:
+            raise ValueError("a sentiment model has 1 or 3 linear models, each with an intercept")
+        self.specialist_share = float(specialist_share)
         self.low = float(low)
         self.high = float(high)
         self.version = version
-        # Words are looked up in a dict; character n-grams, most of the features, as
-        # sorted int64 keys with one numpy searchsorted per text (dict lookups of ~250 fresh
-        # strings per hotel review took as long as jieba itself).
-        self._words: dict[str, int] = {}
-        grams: dict[int, list[str]] = {2: [], 3: []}
-        gram_ids: dict[int, list[int]] = {2: [], 3: []}
-        for i, feature in enumerate(vocabulary):
-            if feature[0] == "w":
-                self._words[feature[1:]] = i
-            else:
-                grams[len(feature) - 1].append(feature[1:])
-                gram_ids[len(feature) - 1].append(i)
-        keys = np.concatenate([_pack(grams[2], 2), _pack(grams[3], 3)])
-        order = np.argsort(keys)
-        # The sentinel, larger than any key, keeps searchsorted's answer a valid index.
-        self._char_keys = np.append(keys[order], np.iinfo(np.int64).max)
-        self._char_ids = np.array(gram_ids[2] + gram_ids[3], dtype=np.int64)[order]
+        # The intercepts' log-odds: what a clause's own evidence is measured from.
+        self.prior = self._combine(self.intercept)
+
+    @functools.cached_property
+    def vocabulary(self) -> list[str]:
+        return self.index.vocabulary()
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -141,15 +194,23 @@ class SentimentModel:
             meta = json.loads(str(data["meta"]))
             if meta["format"] != FORMAT:
                 raise ValueError(f"sentiment model format {meta['format']}, expected {FORMAT}")
-            vocabulary = data["vocabulary"].tobytes().decode("utf-8").split("\n")
+            words = data["words"].tobytes().decode("utf-8")
+            index = FeatureIndex.sorted(
+                dict(
+                    zip(words.split("\n") if words else [], data["word_ids"].tolist(), strict=True)
+                ),
+                data["char_keys"],
+                data["char_ids"],
+            )
             return cls(
-                vocabulary,
+                index,
                 data["idf"],
                 data["coef"],
-                meta["intercept"],
+                np.array(meta["intercept"]),
                 meta["low"],
                 meta["high"],
                 meta["version"],
+                specialist_share=meta["specialist_share"],
             )
 
     def save(self, path: Path | str) -> None:
@@ -158,16 +219,20 @@ class SentimentModel:
         meta = {
             "format": FORMAT,
             "version": self.version,
-            "intercept": self.intercept,
+            "intercept": self.intercept.tolist(),
+            "specialist_share": self.specialist_share,
             "low": self.low,
             "high": self.high,
         }
-        vocabulary = np.frombuffer("\n".join(self.vocabulary).encode("utf-8"), dtype=np.uint8)
+        words = np.frombuffer("\n".join(self.index.words).encode("utf-8"), dtype=np.uint8)
         with path.open("wb") as fh:
             np.savez_compressed(
                 fh,
                 meta=np.array(json.dumps(meta)),
-                vocabulary=vocabulary,
+                words=words,
+                word_ids=np.fromiter(self.index.words.values(), dtype=np.int64),
+                char_keys=self.index.char_keys[:-1],
+                char_ids=self.index.char_ids,
                 # float32 halves the file; scores move by less than 1e-6.
                 idf=self.idf.astype(np.float32),
                 coef=self.coef.astype(np.float32),
@@ -190,17 +255,17 @@ class SentimentModel:
         gram_at = np.concatenate([np.arange(len(chars) - 1), np.arange(len(chars) - 2)])
         gram_len = np.repeat([2, 3], [max(len(chars) - 1, 0), max(len(chars) - 2, 0)])
         order = np.argsort(keys)  # sorted needles: searchsorted runs twice as fast
-        pos = np.searchsorted(self._char_keys, keys[order])
-        hit = self._char_keys[pos] == keys[order]
+        pos = np.searchsorted(self.index.char_keys, keys[order])
+        hit = self.index.char_keys[pos] == keys[order]
         gram_at, gram_len = gram_at[order][hit], gram_len[order][hit]
 
         known = [
-            (self._words[word], start, start + len(word))
+            (self.index.words[word], start, start + len(word))
             for word, start in zip(words, places, strict=True)
-            if word in self._words
+            if word in self.index.words
         ]
         word_ids, word_begins, word_ends = np.array(known, dtype=np.int64).reshape(-1, 3).T
-        ids = np.concatenate([word_ids, self._char_ids[pos[hit]]])
+        ids = np.concatenate([word_ids, self.index.char_ids[pos[hit]]])
         starts = np.concatenate([word_begins, offsets[gram_at]])
         ends = np.concatenate([word_ends, offsets[gram_at + gram_len - 1] + 1])
         contrasts = [
@@ -220,12 +285,23 @@ class SentimentModel:
         return evidence.ids, evidence.tail_ids(0, math.inf)
 
     def _logit(self, ids: np.ndarray) -> float:
-        """Log-odds of positive from feature ids."""
+        """Log-odds of positive from feature ids; 0 (undecided) when there is none.
+
+        Not the intercepts' log-odds: with the narrow neutral band of a sure model they can lie
+        outside it, and a text the model knows nothing of is no verdict.
+        """
         if len(ids) == 0:
-            return self.intercept
+            return 0.0
         ids, tf = np.unique(ids, return_counts=True)
         x = (1.0 + np.log(tf)) * self.idf[ids]
-        return float(x @ self.coef[ids]) / float(np.sqrt(x @ x)) + self.intercept
+        return self._combine(x @ self.coef[ids] / float(np.sqrt(x @ x)) + self.intercept)
+
+    def _combine(self, z: np.ndarray) -> float:
+        """The text's log-odds from its linear models' (general[, specialist, gate])."""
+        if len(z) == 1:
+            return float(z[0])
+        general, specialist, gate = z
+        return float(general + self.specialist_share * _sigmoid(gate) * (specialist - general))
 
     def logit(self, text: str) -> float:
         """Log-odds of positive for a text as a whole, without the contrast rule."""
@@ -286,7 +362,7 @@ class Evidence:
         z = model._logit(self._inside(start, end))
         tail_ids = self.tail_ids(start, end)
         if tail_ids is not None:
-            evidence = model._logit(tail_ids) - model.intercept
+            evidence = model._logit(tail_ids) - model.prior if len(tail_ids) else 0.0
             if z > 0 and evidence < TAIL_MARGIN:
                 z = min(z, _logit(model.high))
             elif z < 0 and evidence > -TAIL_MARGIN:
@@ -339,32 +415,44 @@ def train(
     *,
     dev_rows: Iterable[tuple[int, str]] | None = None,
     version: str | None = None,
+    specialist_rows: Iterable[tuple[int, str]] | None = None,
 ) -> SentimentModel:
     """Fit a model on (label, text) rows, label 1 positive and 0 negative.
 
-    dev_rows, if given, set the neutral band (see _neutral_band); nothing else is tuned here:
-    the constants above were chosen on dev by hand. Without dev_rows the band is 0.4-0.6.
+    specialist_rows, if given, are one domain's reviews (hotels): the general model learns from
+    them with rows, and a specialist from them alone, with a gate that tells the domain's texts
+    from the others (see SentimentModel). dev_rows, if given, set the neutral band (see
+    _neutral_band); nothing else is tuned here: the constants above were chosen on dev by hand.
+    Without dev_rows the band is 0.4-0.6.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    labels, texts = _split_rows(rows)
+    rows = list(rows)
+    specialist_rows = list(specialist_rows or [])
+    labels, texts = _split_rows(rows + specialist_rows)
     if len(set(labels.tolist())) < 2:
         raise ValueError("training data needs both positive (1) and negative (0) rows")
+    in_domain = np.arange(len(texts)) >= len(rows)
+    if specialist_rows and len(set(labels[in_domain].tolist())) < 2:
+        raise ValueError("specialist data needs both positive (1) and negative (0) rows")
 
-    # With a tiny training set min_df=5 would keep no features at all.
+    # With a tiny training set min_df would keep no features at all.
     min_df = MIN_DF_LARGE if len(texts) >= 20_000 else 1
     vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=min_df)
     x = vectorizer.fit_transform(texts).tocsr()
 
-    # NB-LR (Wang & Manning 2012): scale each feature by its log-count ratio between the
-    # classes; on CV it beat plain TF-IDF logistic regression by ~0.8 points on hotel reviews.
-    present = (x > 0).astype(np.float64)
-    pos = np.asarray(present[labels == 1].sum(axis=0)).ravel() + NB_ALPHA
-    neg = np.asarray(present[labels == 0].sum(axis=0)).ravel() + NB_ALPHA
-    ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
-    clf = LogisticRegression(C=C, solver="liblinear", random_state=0)  # reproducible file
-    clf.fit(x.multiply(ratio).tocsr(), labels)
+    coefs, intercepts = zip(*[_nb_logistic(x, labels)], strict=True)
+    if specialist_rows:
+        specialist = _nb_logistic(x[in_domain], labels[in_domain])
+        # Balanced: hotels are a tenth of the rows, and an unbalanced gate gave a hotel review
+        # of dev a mean P(hotel) of 0.63 only.
+        gate = LogisticRegression(
+            C=GATE_C, class_weight="balanced", solver="liblinear", random_state=0
+        )
+        gate.fit(x, in_domain.astype(np.int64))
+        coefs += (specialist[0], gate.coef_.ravel())
+        intercepts += (specialist[1], float(gate.intercept_[0]))
 
     vocabulary = [""] * len(vectorizer.vocabulary_)
     for feature, i in vectorizer.vocabulary_.items():
@@ -372,17 +460,34 @@ def train(
     model = SentimentModel(
         vocabulary,
         vectorizer.idf_,
-        clf.coef_.ravel() * ratio,
-        float(clf.intercept_[0]),
+        np.column_stack(coefs),
+        np.array(intercepts),
         0.5 - NEUTRAL_HALF_WIDTH,
         0.5 + NEUTRAL_HALF_WIDTH,
         version or f"ours-{date.today():%Y.%m}-1",
+        specialist_share=SPECIALIST_SHARE if specialist_rows else 0.0,
     )
     if dev_rows is not None:
         dev_labels, dev_texts = _split_rows(dev_rows)
         if len(dev_texts):
             model.low, model.high = _neutral_band(model, dev_labels, dev_texts)
     return model
+
+
+def _nb_logistic(x, labels: np.ndarray) -> tuple[np.ndarray, float]:
+    """NB-LR (Wang & Manning 2012): each feature scaled by its log-count ratio between the
+    classes, then logistic regression; on CV it beat plain TF-IDF logistic regression by ~0.8
+    points on hotel reviews. Returns the coefficients with the ratios folded in, and the
+    intercept."""
+    from sklearn.linear_model import LogisticRegression
+
+    present = (x > 0).astype(np.float64)
+    pos = np.asarray(present[labels == 1].sum(axis=0)).ravel() + NB_ALPHA
+    neg = np.asarray(present[labels == 0].sum(axis=0)).ravel() + NB_ALPHA
+    ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
+    clf = LogisticRegression(C=C, solver="liblinear", random_state=0)  # reproducible file
+    clf.fit(x.multiply(ratio).tocsr(), labels)
+    return clf.coef_.ravel() * ratio, float(clf.intercept_[0])
 
 
 def _split_rows(rows: Iterable[tuple[int, str]]) -> tuple[np.ndarray, list[str]]:

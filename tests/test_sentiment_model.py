@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics.sentiment import (
+    SPECIALIST_SHARE,
     SentimentModel,
     SentimentResult,
     default_model,
@@ -105,6 +106,43 @@ def test_trained_model_saves_loads_and_predicts(tmp_path):
     before, after = model.predict(texts), loaded.predict(texts)
     assert [r.score for r in after] == pytest.approx([r.score for r in before], abs=1e-5)
     assert after[0].score > 0.5 > after[1].score
+
+
+HOTEL_ROWS = [
+    (1, "房间很干净，前台热情"),
+    (1, "酒店位置好，早餐丰富"),
+    (1, "房间大，床很舒服"),
+    (0, "房间有异味，隔音很差"),
+    (0, "酒店前台态度差，早餐难吃"),
+    (0, "床单不干净，空调坏了"),
+]
+
+
+def test_a_hotel_specialist_is_saved_and_gated_to_hotel_texts(tmp_path):
+    model = train(TINY_TRAINING_SET, specialist_rows=HOTEL_ROWS)
+    assert model.coef.shape[1] == 3
+    assert model.specialist_share == SPECIALIST_SHARE
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = SentimentModel.load(path)
+
+    assert loaded.specialist_share == model.specialist_share
+    texts = ["房间很干净，很满意", "柜员态度恶劣，太差了", ""]
+    before, after = model.predict(texts), loaded.predict(texts)
+    assert [r.score for r in after] == pytest.approx([r.score for r in before], abs=1e-5)
+    assert after[0].score > 0.5 > after[1].score
+    assert after[2].score == 0.5
+
+
+def test_without_a_specialist_the_general_model_alone_scores():
+    model = train(TINY_TRAINING_SET)
+    assert model.coef.shape[1] == 1
+    assert model.specialist_share == 0.0
+
+
+def test_a_specialist_needs_both_classes():
+    with pytest.raises(ValueError, match="specialist"):
+        train(TINY_TRAINING_SET, specialist_rows=[(1, "房间很干净"), (1, "早餐丰富")])
 
 
 def test_train_needs_both_classes_and_binary_labels():
