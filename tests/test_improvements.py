@@ -1,0 +1,456 @@
+"""Problem levels and improvement projects: the statistics of a review, the recurring-cause
+proposal, the owner's authority, the root-cause taxonomy editor, the review's verdict and who
+may change what."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts.models import RootCause, Ticket
+from alerts.root_causes import root_cause_create
+from analytics.services import response_score
+from improvements import selectors, services
+from improvements.models import ImprovementProject, Level, ProjectStatus, ProjectTicket
+from improvements.statistics import (
+    normal_cdf,
+    nps_difference_test,
+    student_t_cdf,
+    two_proportion_z_test,
+    welch_t_test,
+)
+from improvements.tasks import propose_for_recurring_causes
+from organizations.models import OrgUnit
+from organizations.tenancy import tenant_context
+from surveys.services import response_submit
+from tests.factories import PASSWORD
+from tests.helpers import BAD_ANSWERS, submit_and_score
+
+# --- the statistics module, on values computed by hand or read from tables -------------------
+
+
+def test_normal_cdf_matches_the_table():
+    assert normal_cdf(0.0) == pytest.approx(0.5)
+    assert normal_cdf(1.96) == pytest.approx(0.9750021, abs=1e-7)
+    assert normal_cdf(-2.5758) == pytest.approx(0.005, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("t", "df", "cdf"),
+    [
+        (12.706, 1, 0.975),  # the t table's two-sided 5 % critical values
+        (2.571, 5, 0.975),
+        (2.228, 10, 0.975),
+        (2.042, 30, 0.975),
+        (1.0, 1, 0.75),  # Cauchy: 1/2 + atan(1)/π
+        (0.0, 7, 0.5),
+    ],
+)
+def test_student_t_cdf_matches_the_table(t, df, cdf):
+    assert student_t_cdf(t, df) == pytest.approx(cdf, abs=2e-4)
+    assert student_t_cdf(-t, df) == pytest.approx(1 - cdf, abs=2e-4)
+
+
+def test_two_proportion_z_test_by_hand():
+    # 45/100 vs 60/100: pooled p = .525, SE = √(.525 · .475 · (1/100 + 1/100)) = .070622,
+    # z = .15 / .070622 = 2.1240, two-sided p = .0337.
+    result = two_proportion_z_test(45, 100, 60, 100)
+    assert result.statistic == pytest.approx(2.1240, abs=1e-4)
+    assert result.p_value == pytest.approx(0.03367, abs=1e-4)
+    assert result.significant
+    assert two_proportion_z_test(0, 0, 1, 10) is None
+
+
+def test_nps_difference_test_by_hand():
+    # before: 20 promoters, 50 detractors of 100 → NPS -0.30, variance .70 - .09 = .61;
+    # after: 50 promoters, 20 detractors of 100 → NPS +0.30, variance .61;
+    # z = .60 / √(.61/100 + .61/100) = .60 / .110454 = 5.4322.
+    result = nps_difference_test(20, 50, 100, 50, 20, 100)
+    assert result.statistic == pytest.approx(5.4322, abs=1e-4)
+    assert result.p_value < 1e-6
+    same = nps_difference_test(30, 30, 100, 31, 29, 100)
+    assert not same.significant
+
+
+def test_welch_t_test_by_hand():
+    # a = 1..5 (mean 3, variance 2.5), b = 2, 4, .., 10 (mean 6, variance 10), n = 5 each:
+    # SE = √(.5 + 2) = 1.58114, t = 1.89737, ν = 2.5² / (.5²/4 + 2²/4) = 5.88235.
+    result = welch_t_test(3.0, 2.5, 5, 6.0, 10.0, 5)
+    assert result.statistic == pytest.approx(1.89737, abs=1e-5)
+    # the two-sided p for t = 1.897 on 5.88 degrees of freedom lies between the table's
+    # .10 (t = 1.943 on 6) and .20 (t = 1.440 on 6)
+    assert 0.10 < result.p_value < 0.12
+    assert welch_t_test(3.0, 0.0, 5, 3.0, 0.0, 5) is None
+
+
+def test_student_t_agrees_with_scipy_where_it_is_installed():
+    stats = pytest.importorskip("scipy.stats")
+    for t, df in [(1.897, 5.88235), (-0.4, 2.5), (3.3, 41.2), (8.0, 3.0)]:
+        assert math.isclose(student_t_cdf(t, df), stats.t.cdf(t, df), abs_tol=1e-12)
+    assert welch_t_test(3.0, 2.5, 5, 6.0, 10.0, 5).p_value == pytest.approx(
+        stats.ttest_ind([2, 4, 6, 8, 10], [1, 2, 3, 4, 5], equal_var=False).pvalue, abs=1e-12
+    )
+
+
+# --- recurring causes ---------------------------------------------------------------------
+
+
+def _tickets_with_cause(world, cause, *, in_branch: int, in_other_branch: int) -> list[Ticket]:
+    for _ in range(in_branch):
+        submit_and_score(world, BAD_ANSWERS)
+    for _ in range(in_other_branch):
+        submit_and_score(world, BAD_ANSWERS, link=world.branch_link)
+    with tenant_context(world.tenant):
+        tickets = list(Ticket.objects.filter(root_cause__isnull=True))
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(root_cause=cause)
+        return tickets
+
+
+def test_a_cause_on_five_tickets_across_two_units_is_proposed_once(world, midday):
+    _tickets_with_cause(world, world.root_cause, in_branch=3, in_other_branch=2)
+    with tenant_context(world.tenant):
+        proposed = services.recurring_causes_propose()
+        assert len(proposed) == 1
+        project = proposed[0]
+        assert project.status == ProjectStatus.PROPOSED
+        assert project.origin == ImprovementProject.Origin.RECURRING
+        assert project.root_cause == world.root_cause
+        assert ProjectTicket.objects.filter(project=project).count() == 5
+        assert set(project.org_units.all()) == {world.branch, world.other_branch}
+    # the beat task, run twice, adds nothing while the proposal stands
+    assert propose_for_recurring_causes() == 0
+    assert propose_for_recurring_causes() == 0
+    with tenant_context(world.tenant):
+        assert ImprovementProject.objects.count() == 1
+
+
+def test_fewer_tickets_or_one_unit_or_old_tickets_propose_nothing(world, midday):
+    cause = world.root_cause
+    _tickets_with_cause(world, cause, in_branch=2, in_other_branch=2)
+    with tenant_context(world.tenant):
+        assert services.recurring_causes_propose() == []
+    _tickets_with_cause(world, cause, in_branch=3, in_other_branch=0)  # 7 tickets now
+    with tenant_context(world.tenant):
+        Ticket.objects.filter(org_unit=world.other_branch).update(
+            created_at=timezone.now() - timedelta(days=31)
+        )
+        assert services.recurring_causes_propose() == []  # 5 in one unit, 2 too old
+
+
+def test_the_thresholds_are_tenant_settings(world, midday):
+    world.tenant.settings[services.RECURRING] = {"tickets": 2, "days": 7, "units": 1}
+    world.tenant.save()
+    _tickets_with_cause(world, world.root_cause, in_branch=2, in_other_branch=0)
+    with tenant_context(world.tenant):
+        assert len(services.recurring_causes_propose()) == 1
+
+
+def test_a_done_project_lets_the_cause_be_proposed_again(world, midday):
+    _tickets_with_cause(world, world.root_cause, in_branch=3, in_other_branch=2)
+    with tenant_context(world.tenant):
+        (project,) = services.recurring_causes_propose()
+        ImprovementProject.objects.filter(pk=project.pk).update(status=ProjectStatus.DONE)
+        assert len(services.recurring_causes_propose()) == 1
+
+
+# --- authority -----------------------------------------------------------------------------
+
+
+def test_owner_without_the_authority_of_the_level_is_refused(world):
+    with tenant_context(world.tenant):
+        with pytest.raises(ValidationError, match="管理员或所有者"):
+            services.project_create(
+                title="收费改革", level=Level.STRATEGIC, owner=world.manager, by=world.manager
+            )
+        with pytest.raises(ValidationError, match="体验经理"):
+            services.project_create(
+                title="排队流程", level=Level.PROCESS, owner=world.agent, by=world.manager
+            )
+        with pytest.raises(ValidationError):
+            services.project_create(
+                title="个案", level=Level.INDIVIDUAL, owner=world.viewer, by=world.manager
+            )
+        assert ImprovementProject.objects.count() == 0
+
+
+def test_owner_with_the_authority_of_the_level_is_accepted(world):
+    with tenant_context(world.tenant):
+        from django.contrib.auth.models import User
+
+        boss = User.objects.get(username=f"{world.tenant.slug}-owner")
+        services.project_create(
+            title="收费改革", level=Level.STRATEGIC, owner=boss, by=world.manager
+        )
+        services.project_create(
+            title="个案回访", level=Level.INDIVIDUAL, owner=world.agent, by=world.manager
+        )
+        OrgUnit.objects.filter(pk=world.branch.pk).update(manager=world.agent)
+        services.project_create(
+            title="浦东排队",
+            level=Level.PROCESS,
+            owner=world.agent,
+            org_units=[world.branch],
+            by=world.manager,
+        )
+        assert ImprovementProject.objects.count() == 3
+
+
+def test_an_agent_cannot_open_a_project(world):
+    with tenant_context(world.tenant), pytest.raises(PermissionDenied):
+        services.project_create(title="x", level=Level.INDIVIDUAL, by=world.agent)
+
+
+def test_a_second_active_project_for_a_cause_is_refused(world):
+    with tenant_context(world.tenant):
+        services.project_create(
+            title="一", level=Level.PROCESS, root_cause=world.root_cause, by=world.manager
+        )
+        with pytest.raises(ValidationError, match="已有待确认或进行中"):
+            services.project_create(
+                title="二", level=Level.PROCESS, root_cause=world.root_cause, by=world.manager
+            )
+
+
+# --- the taxonomy editor ---------------------------------------------------------------
+
+
+@pytest.fixture
+def manager_client(client, world):
+    client.login(username=world.manager.username, password=PASSWORD)
+    return client
+
+
+def _causes(world) -> list[tuple]:
+    with tenant_context(world.tenant):
+        return list(RootCause.objects.order_by("pk").values_list("name", "level", "parent"))
+
+
+def test_taxonomy_editor_adds_a_cause(manager_client, world):
+    url = reverse("root_causes", args=[world.tenant.slug])
+    reply = manager_client.post(
+        url,
+        {"new-name": " 叫号系统故障 ", "new-level": "process", "new-parent": world.root_cause.pk},
+    )
+    assert reply.status_code == 302
+    with tenant_context(world.tenant):
+        cause = RootCause.objects.get(name="叫号系统故障")
+        assert cause.parent == world.root_cause and cause.level == "process"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("", "请填写根本原因的名称"), ("  ", "请填写根本原因的名称"), ("员工服务态度", "已有名为")],
+)
+def test_taxonomy_editor_refuses_an_empty_or_duplicate_name(manager_client, world, name, message):
+    before = _causes(world)
+    reply = manager_client.post(
+        reverse("root_causes", args=[world.tenant.slug]),
+        {"new-name": name, "new-level": "individual"},
+    )
+    assert reply.status_code == 200
+    assert message in reply.content.decode()
+    assert _causes(world) == before
+
+
+def test_taxonomy_editor_refuses_a_parent_that_makes_a_loop(manager_client, world):
+    with tenant_context(world.tenant):
+        top = root_cause_create(name="顶层", level="strategic", by=world.manager)
+        child = root_cause_create(name="中层", level="process", parent=top, by=world.manager)
+    before = _causes(world)
+    for parent in (child, top):
+        reply = manager_client.post(
+            reverse("root_cause_edit", args=[world.tenant.slug, top.pk]),
+            {"name": "顶层", "level": "strategic", "parent": parent.pk},
+        )
+        assert reply.status_code == 200
+        assert "会形成循环" in reply.content.decode()
+    assert _causes(world) == before
+
+
+def test_taxonomy_editor_renames_and_sets_the_level(manager_client, world):
+    reply = manager_client.post(
+        reverse("root_cause_edit", args=[world.tenant.slug, world.root_cause.pk]),
+        {"name": "柜员服务态度", "level": "process", "parent": ""},
+    )
+    assert reply.status_code == 302
+    with tenant_context(world.tenant):
+        world.root_cause.refresh_from_db()
+    assert (world.root_cause.name, world.root_cause.level) == ("柜员服务态度", "process")
+
+
+def test_a_cause_on_a_ticket_cannot_be_deleted_an_unused_one_can(manager_client, world):
+    _tickets_with_cause(world, world.root_cause, in_branch=1, in_other_branch=0)
+    with tenant_context(world.tenant):
+        unused = root_cause_create(name="无用原因", level="individual", by=world.manager)
+    reply = manager_client.post(
+        reverse("root_cause_delete", args=[world.tenant.slug, world.root_cause.pk]), follow=True
+    )
+    assert "已记录在工单上，不能删除" in reply.content.decode()
+    manager_client.post(reverse("root_cause_delete", args=[world.tenant.slug, unused.pk]))
+    with tenant_context(world.tenant):
+        assert RootCause.objects.filter(pk=world.root_cause.pk).exists()
+        assert not RootCause.objects.filter(pk=unused.pk).exists()
+
+
+def test_agents_and_viewers_cannot_edit_the_taxonomy(client, world):
+    for user in (world.agent, world.viewer):
+        client.login(username=user.username, password=PASSWORD)
+        url = reverse("root_causes", args=[world.tenant.slug])
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"new-name": "x", "new-level": "process"}).status_code == 403
+
+
+# --- the review (复盘) ---------------------------------------------------------------------
+
+
+def _plant(world, *, at, promoters: int, passives: int, detractors: int, link=None) -> None:
+    """Scored responses submitted at `at`: NPS answers 10, 8 and 2 with CSAT 5, 4 and 2."""
+    with tenant_context(world.tenant):
+        for count, nps, csat in ((promoters, 10, 5), (passives, 8, 4), (detractors, 2, 2)):
+            for _ in range(count):
+                submitted = response_submit(
+                    survey=world.survey,
+                    raw_answers={"nps_1": nps, "csat_1": csat},
+                    link=link or world.link,
+                    submitted_at=at,
+                    started_at=at,
+                )
+                response_score(response_id=submitted.response.pk)
+
+
+def _project_fixed(world, *, fix_days_ago: int = 20) -> ImprovementProject:
+    with tenant_context(world.tenant):
+        project = services.project_create(
+            title="缩短排队",
+            level=Level.PROCESS,
+            root_cause=world.root_cause,
+            touchpoints=[world.touchpoint],
+            by=world.manager,
+        )
+        project.fix_date = timezone.localdate() - timedelta(days=fix_days_ago)
+        project.save()
+        return project
+
+
+def test_review_calls_a_planted_rise_in_nps_real(world, manager_client, midday):
+    now = timezone.now()
+    _plant(world, at=now - timedelta(days=25), promoters=10, passives=10, detractors=20)
+    _plant(world, at=now - timedelta(days=10), promoters=25, passives=10, detractors=5)
+    project = _project_fixed(world)
+    with tenant_context(world.tenant):
+        review = selectors.project_review(project)
+    headline = review.headline
+    assert (round(headline.before), round(headline.after)) == (-25, 50)
+    assert headline.real
+    assert "NPS 从 -25 升至 50" in headline.verdict and "变化是真实的" in headline.verdict
+    page = manager_client.get(reverse("improvement_review", args=[world.tenant.slug, project.pk]))
+    assert page.status_code == 200
+    assert "变化是真实的" in page.content.decode()
+    assert "data-plotly" in page.content.decode()
+
+
+def test_review_calls_noise_not_enough_evidence(world, midday):
+    now = timezone.now()
+    _plant(world, at=now - timedelta(days=25), promoters=14, passives=12, detractors=14)
+    _plant(world, at=now - timedelta(days=10), promoters=15, passives=12, detractors=13)
+    project = _project_fixed(world)
+    with tenant_context(world.tenant):
+        headline = selectors.project_review(project).headline
+    assert not headline.real
+    assert "证据不足" in headline.verdict
+
+
+def test_review_below_the_minimum_sample_says_so(world, midday):
+    now = timezone.now()
+    _plant(world, at=now - timedelta(days=25), promoters=0, passives=0, detractors=10)
+    _plant(world, at=now - timedelta(days=10), promoters=10, passives=0, detractors=0)
+    project = _project_fixed(world)
+    with tenant_context(world.tenant):
+        headline = selectors.project_review(project).headline
+    assert not headline.real
+    assert "样本不足" in headline.verdict
+
+
+def test_review_without_a_fix_date_asks_for_one(world, manager_client):
+    with tenant_context(world.tenant):
+        project = services.project_create(title="x", level=Level.PROCESS, by=world.manager)
+    page = manager_client.get(reverse("improvement_review", args=[world.tenant.slug, project.pk]))
+    assert "尚未设置上线日期" in page.content.decode()
+
+
+# --- pages and roles ---------------------------------------------------------------------
+
+
+def test_manager_opens_a_project_by_hand_and_adds_an_action(manager_client, world):
+    slug = world.tenant.slug
+    reply = manager_client.post(
+        reverse("improvement_project_new", args=[slug]),
+        {
+            "title": "缩短排队时间",
+            "level": "process",
+            "root_cause": world.root_cause.pk,
+            "owner": world.manager.pk,
+            "touchpoints": [world.touchpoint.pk],
+            "org_units": [world.branch.pk, world.other_branch.pk],
+        },
+    )
+    assert reply.status_code == 302
+    with tenant_context(world.tenant):
+        project = ImprovementProject.objects.get()
+    assert project.status == ProjectStatus.OPEN and project.owner == world.manager
+    url = reverse("improvement_project", args=[slug, project.pk])
+    reply = manager_client.post(
+        url,
+        {"action": "add_action", "description": "增开高峰窗口", "action_owner": world.agent.pk},
+    )
+    assert reply.status_code == 302
+    page = manager_client.get(url).content.decode()
+    assert "增开高峰窗口" in page and "缩短排队时间" in page
+    assert (
+        "缩短排队时间"
+        in manager_client.get(reverse("improvement_projects", args=[slug])).content.decode()
+    )
+
+
+def test_a_bad_owner_on_the_page_is_a_message_not_a_change(manager_client, world):
+    with tenant_context(world.tenant):
+        project = services.project_create(title="战略", level=Level.STRATEGIC, by=world.manager)
+    reply = manager_client.post(
+        reverse("improvement_project", args=[world.tenant.slug, project.pk]),
+        {
+            "action": "update",
+            "owner": world.manager.pk,
+            "status": "open",
+            "review_days_before": 30,
+            "review_days_after": 30,
+        },
+    )
+    assert reply.status_code == 200 and "管理员或所有者" in reply.content.decode()
+    with tenant_context(world.tenant):
+        project.refresh_from_db()
+    assert project.owner is None
+
+
+def test_viewers_and_agents_read_projects_but_cannot_change_them(client, world):
+    with tenant_context(world.tenant):
+        project = services.project_create(title="只读", level=Level.PROCESS, by=world.manager)
+    slug = world.tenant.slug
+    for user in (world.agent, world.viewer):
+        client.login(username=user.username, password=PASSWORD)
+        assert client.get(reverse("improvement_projects", args=[slug])).status_code == 200
+        assert (
+            client.get(reverse("improvement_project", args=[slug, project.pk])).status_code == 200
+        )
+        assert client.get(reverse("improvement_project_new", args=[slug])).status_code == 403
+        refused = client.post(
+            reverse("improvement_project", args=[slug, project.pk]),
+            {"action": "add_action", "description": "x"},
+        )
+        assert refused.status_code == 403
+    with tenant_context(world.tenant):
+        assert not project.actions.exists()
