@@ -68,3 +68,9 @@ class ActionForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["action_owner"].queryset = _members()
+
+
+class RecurringSettingsForm(forms.Form):
+    tickets = forms.IntegerField(label=_("工单数（N）"))
+    days = forms.IntegerField(label=_("天数（M）"))
+    units = forms.IntegerField(label=_("单元数（K）"))

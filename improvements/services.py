@@ -59,6 +59,30 @@ def recurring_settings(tenant: Tenant) -> dict[str, int]:
     return {key: int(stored.get(key, default)) for key, default in RECURRING_DEFAULTS.items()}
 
 
+@transaction.atomic
+def recurring_settings_update(
+    *, tenant: Tenant, tickets: int, days: int, units: int, by: Actor
+) -> dict[str, int]:
+    """Set the recurring-cause rule of `tenant`; numbers out of range are refused."""
+    actor_require_permission(by, "improvement.manage")
+    if not (2 <= tickets <= 10_000 and 1 <= days <= 365 and 1 <= units <= 10_000):
+        raise ValidationError(
+            _("工单数须在 2 到 10000 之间，天数在 1 到 365 之间，单元数在 1 到 10000 之间。")
+        )
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = recurring_settings(tenant)
+    tenant.settings[RECURRING] = {"tickets": tickets, "days": days, "units": units}
+    tenant.save(update_fields=["settings"])
+    audit_record(
+        by=by,
+        action="improvement.recurring_settings",
+        target=tenant,
+        before=before,
+        after=tenant.settings[RECURRING],
+    )
+    return tenant.settings[RECURRING]
+
+
 def owner_may_lead(*, user: AbstractBaseUser, level: str, unit_ids: Iterable[int]) -> bool:
     membership = Membership.objects.filter(user=user, deactivated_at__isnull=True).first()
     if membership is None:

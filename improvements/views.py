@@ -11,7 +11,12 @@ from django.utils.translation import gettext as _
 
 from improvements import selectors, services
 from improvements.charts import before_after_chart
-from improvements.forms import ActionForm, ProjectCreateForm, ProjectUpdateForm
+from improvements.forms import (
+    ActionForm,
+    ProjectCreateForm,
+    ProjectUpdateForm,
+    RecurringSettingsForm,
+)
 from improvements.models import ImprovementProject, ProjectAction, ProjectStatus
 from improvements.services import owner_rule_text, recurring_settings
 from organizations.access import require_permission, tenant_view
@@ -25,6 +30,20 @@ def _project(project_id: int) -> ImprovementProject:
 
 @tenant_view("dashboard.view")
 def project_list(request: HttpRequest) -> HttpResponse:
+    """The projects, and (managers) the recurring-cause rule posted from the same page."""
+    form = RecurringSettingsForm(request.POST or None, initial=recurring_settings(request.tenant))
+    if request.method == "POST":
+        require_permission(request.membership, "improvement.manage")
+        if form.is_valid():
+            try:
+                services.recurring_settings_update(
+                    tenant=request.tenant, by=request.user, **form.cleaned_data
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("已保存复发原因的提议规则。"))
+                return redirect("improvement_projects", tenant_slug=request.tenant.slug)
     status = request.GET.get("status", "")
     if status not in ProjectStatus.values:
         status = ""
@@ -37,6 +56,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
             "statuses": ProjectStatus.choices,
             "counts": selectors.project_status_counts(),
             "recurring": recurring_settings(request.tenant),
+            "recurring_form": form,
         },
     )
 

@@ -1284,6 +1284,12 @@ EN = {
     "上线前：%(start)s 至 %(fix)s；上线后：%(fix)s 至 %(end)s。显著性检验：NPS 用差值 z 检验，满意度均值用 Welch t 检验，工单占比用两比例 z 检验；p &lt; 0.05 视为变化真实。": "Before: %(start)s to %(fix)s; after: %(fix)s to %(end)s. Tests: a z-test of the NPS difference, Welch's t-test for mean CSAT, a two-proportion z-test for ticket shares; p &lt; 0.05 counts as a real change.",
     "根本原因工单占比": "Share of tickets with the root cause",
     "这段时间内没有可比较的数据。": "No data to compare in these periods.",
+    "工单数须在 2 到 10000 之间，天数在 1 到 365 之间，单元数在 1 到 10000 之间。": "Tickets must be between 2 and 10000, days between 1 and 365, units between 1 and 10000.",
+    "工单数（N）": "Tickets (N)",
+    "天数（M）": "Days (M)",
+    "单元数（K）": "Org units (K)",
+    "已保存复发原因的提议规则。": "Recurring-cause rule saved.",
+    "复发原因的提议规则": "Recurring-cause rule",
 }
 PLURALS = {
     "已升级 %(level)s 级": ("Escalated %(level)s level", "Escalated %(level)s levels"),

@@ -454,3 +454,58 @@ def test_viewers_and_agents_read_projects_but_cannot_change_them(client, world):
         assert refused.status_code == 403
     with tenant_context(world.tenant):
         assert not project.actions.exists()
+
+
+def test_manager_sets_the_recurring_rule_and_bad_numbers_change_nothing(manager_client, world):
+    url = reverse("improvement_projects", args=[world.tenant.slug])
+    refused = manager_client.post(url, {"tickets": 5, "days": 0, "units": 2})
+    assert refused.status_code == 200 and "天数在 1 到 365 之间" in refused.content.decode()
+    world.tenant.refresh_from_db()
+    assert services.RECURRING not in world.tenant.settings
+    assert manager_client.post(url, {"tickets": 8, "days": 14, "units": 3}).status_code == 302
+    world.tenant.refresh_from_db()
+    assert services.recurring_settings(world.tenant) == {"tickets": 8, "days": 14, "units": 3}
+
+
+def test_viewers_cannot_set_the_recurring_rule(client, world):
+    client.login(username=world.viewer.username, password=PASSWORD)
+    url = reverse("improvement_projects", args=[world.tenant.slug])
+    assert client.post(url, {"tickets": 2, "days": 1, "units": 1}).status_code == 403
+
+
+def test_review_compares_each_unit_and_the_share_of_the_cause(world, midday):
+    now = timezone.now()
+    _plant(world, at=now - timedelta(days=25), promoters=10, passives=10, detractors=20)
+    _plant(world, at=now - timedelta(days=10), promoters=25, passives=10, detractors=5)
+    _plant(
+        world,
+        at=now - timedelta(days=25),
+        promoters=1,
+        passives=0,
+        detractors=1,
+        link=world.branch_link,
+    )
+    with tenant_context(world.tenant):
+        # every detractor opened a ticket (dated as its response); before the fix they all had
+        # the cause, after it none
+        for ticket in Ticket.objects.select_related("response"):
+            Ticket.objects.filter(pk=ticket.pk).update(created_at=ticket.response.submitted_at)
+        other = RootCause.objects.exclude(pk=world.root_cause.pk).first()
+        fix_at = timezone.now() - timedelta(days=20)
+        Ticket.objects.filter(created_at__lt=fix_at).update(root_cause=world.root_cause)
+        Ticket.objects.filter(created_at__gte=fix_at).update(root_cause=other)
+        project = services.project_create(
+            title="全行排队",
+            level=Level.PROCESS,
+            root_cause=world.root_cause,
+            org_units=[world.region],
+            by=world.manager,
+        )
+        project.fix_date = timezone.localdate() - timedelta(days=20)
+        project.save()
+        review = selectors.project_review(project)
+    assert [row.group for row in review.nps] == ["全部", "浦东支行", "西湖支行"]
+    assert review.nps[1].real and not review.nps[2].enough
+    share = review.cause_share[0]
+    assert (share.n_before, share.before, share.after) == (21, 1.0, 0.0)
+    assert "样本不足" in share.verdict  # 5 tickets after the fix, fewer than 20
