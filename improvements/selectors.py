@@ -36,13 +36,17 @@ from organizations.models import OrgUnit
 ALL = 0  # the group key of "all the project's scope"
 
 
-def project_list(*, status: str = "") -> QuerySet[ImprovementProject]:
+def project_list(
+    *, status: str = "", root_cause_id: int | None = None
+) -> QuerySet[ImprovementProject]:
     projects = ImprovementProject.objects.select_related("root_cause", "owner").annotate(
         ticket_count=Count("tickets", distinct=True),
         actions_open=Count("actions", filter=Q(actions__done_at__isnull=True), distinct=True),
     )
     if status:
         projects = projects.filter(status=status)
+    if root_cause_id:
+        projects = projects.filter(root_cause_id=root_cause_id)
     return projects.order_by("-created_at", "-id")
 
 

@@ -47,11 +47,13 @@ def project_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in ProjectStatus.values:
         status = ""
+    cause = request.GET.get("root_cause", "")
+    cause_id = int(cause) if cause.isdigit() else None
     return render(
         request,
         "improvements/project_list.html",
         {
-            "projects": selectors.project_list(status=status)[:200],
+            "projects": selectors.project_list(status=status, root_cause_id=cause_id)[:200],
             "status": status,
             "statuses": ProjectStatus.choices,
             "counts": selectors.project_status_counts(),

@@ -509,3 +509,18 @@ def test_review_compares_each_unit_and_the_share_of_the_cause(world, midday):
     share = review.cause_share[0]
     assert (share.n_before, share.before, share.after) == (21, 1.0, 0.0)
     assert "样本不足" in share.verdict  # 5 tickets after the fix, fewer than 20
+
+
+def test_the_ticket_page_links_to_the_projects_of_its_cause(manager_client, world):
+    _tickets_with_cause(world, world.root_cause, in_branch=1, in_other_branch=0)
+    with tenant_context(world.tenant):
+        number = Ticket.objects.get().number
+        services.project_create(
+            title="本原因项目", level=Level.PROCESS, root_cause=world.root_cause, by=world.manager
+        )
+        services.project_create(title="别的项目", level=Level.PROCESS, by=world.manager)
+    page = manager_client.get(reverse("ticket_detail", args=[world.tenant.slug, number]))
+    link = f"?root_cause={world.root_cause.pk}"
+    assert link in page.content.decode()
+    listed = manager_client.get(reverse("improvement_projects", args=[world.tenant.slug]) + link)
+    assert "本原因项目" in listed.content.decode() and "别的项目" not in listed.content.decode()
