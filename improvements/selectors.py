@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Avg, Case, CharField, Count, Q, QuerySet, Value, Variance, When
 from django.utils import timezone
@@ -32,6 +33,7 @@ from improvements.statistics import (
     welch_t_test,
 )
 from organizations.models import OrgUnit
+from organizations.tenancy import current_tenant
 
 ALL = 0  # the group key of "all the project's scope"
 
@@ -80,7 +82,10 @@ class Review:
 
 
 def _windows(project: ImprovementProject, now: datetime) -> tuple[datetime, datetime, datetime]:
-    fix_at = timezone.make_aware(datetime.combine(project.fix_date, time.min))
+    """Before: the days before the fix date; after: from the fix date's start (in the tenant's
+    time zone) for the window's days, or up to now."""
+    zone = ZoneInfo(current_tenant().time_zone)
+    fix_at = datetime.combine(project.fix_date, time.min, tzinfo=zone)
     return (
         fix_at - timedelta(days=project.review_days_before),
         fix_at,
@@ -118,7 +123,8 @@ def _grouped(rows: list[dict], unit_field: str, sums: tuple[str, ...]) -> dict[i
     """{unit id or ALL: {"before": {sum: value}, "after": {...}}} from per-unit, per-period rows."""
     groups: dict[int, dict] = {}
     for row in rows:
-        for key in (ALL, row[unit_field] or ALL):
+        # a row with no org unit counts in "all" only
+        for key in (ALL, row[unit_field]) if row[unit_field] else (ALL,):
             period = groups.setdefault(key, {}).setdefault(row["period"], dict.fromkeys(sums, 0))
             for name in sums:
                 period[name] += row[name] or 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -220,7 +221,8 @@ def project_update(
         raise ValidationError(_("未知的项目状态。"))
     if not (1 <= review_days_before <= 365 and 1 <= review_days_after <= 365):
         raise ValidationError(_("复盘的前后天数须在 1 到 365 之间。"))
-    if fix_date is not None and fix_date > timezone.localdate():
+    today = timezone.localdate(timezone=ZoneInfo(project.tenant.time_zone))
+    if fix_date is not None and fix_date > today:
         raise ValidationError(_("上线日期不能晚于今天：复盘只比较已经发生的数据。"))
     _owner_check(project, owner)
     now = timezone.now()

@@ -524,3 +524,20 @@ def test_the_ticket_page_links_to_the_projects_of_its_cause(manager_client, worl
     assert link in page.content.decode()
     listed = manager_client.get(reverse("improvement_projects", args=[world.tenant.slug]) + link)
     assert "本原因项目" in listed.content.decode() and "别的项目" not in listed.content.decode()
+
+
+def test_a_fix_date_in_the_future_is_refused(world):
+    with tenant_context(world.tenant):
+        project = services.project_create(title="未来", level=Level.PROCESS, by=world.manager)
+        with pytest.raises(ValidationError, match="上线日期不能晚于今天"):
+            services.project_update(
+                project=project,
+                owner=None,
+                status=ProjectStatus.OPEN,
+                fix_date=timezone.localdate() + timedelta(days=2),
+                review_days_before=30,
+                review_days_after=30,
+                by=world.manager,
+            )
+        project.refresh_from_db()
+        assert project.fix_date is None
