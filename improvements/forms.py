@@ -44,6 +44,18 @@ class ProjectCreateForm(forms.Form):
         self.fields["topics"].queryset = Topic.objects.order_by("name")
 
 
+class ProjectLinksForm(forms.Form):
+    touchpoints = forms.ModelMultipleChoiceField(label=_("触点"), queryset=None, required=False)
+    org_units = forms.ModelMultipleChoiceField(label=_("组织单元"), queryset=None, required=False)
+    topics = forms.ModelMultipleChoiceField(label=_("文本主题"), queryset=None, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["touchpoints"].queryset = Touchpoint.objects.order_by("name")
+        self.fields["org_units"].queryset = OrgUnit.objects.filter(is_active=True).order_by("path")
+        self.fields["topics"].queryset = Topic.objects.order_by("name")
+
+
 class ProjectUpdateForm(forms.Form):
     owner = MemberChoiceField(label=_("负责人"), queryset=None, required=False)
     status = forms.ChoiceField(label=_("状态"), choices=ProjectStatus.choices)

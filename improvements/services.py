@@ -249,6 +249,42 @@ def project_update(
 
 
 @transaction.atomic
+def project_links_set(
+    *,
+    project: ImprovementProject,
+    touchpoints: Iterable[Touchpoint],
+    org_units: Iterable[OrgUnit],
+    topics: Iterable[Topic],
+    by: Actor,
+) -> ImprovementProject:
+    """Replace the project's touchpoints, org units and topics (its tickets stay). Refused
+    when the owner led a process project only as the manager of a unit taken away."""
+    actor_require_permission(by, "improvement.manage")
+    project = ImprovementProject.objects.select_for_update().get(pk=project.pk)
+    before = _links_state(project)
+    for model in (ProjectTouchpoint, ProjectOrgUnit, ProjectTopic):
+        model.objects.filter(project=project).delete()
+    _links_add(project, touchpoints=touchpoints, org_units=org_units, topics=topics)
+    _owner_check(project, project.owner)
+    audit_record(
+        by=by,
+        action="improvement.links",
+        target=project,
+        before=before,
+        after=_links_state(project),
+    )
+    return project
+
+
+def _links_state(project: ImprovementProject) -> dict:
+    return {
+        "touchpoints": sorted(project.touchpoints.values_list("pk", flat=True)),
+        "org_units": sorted(project.org_units.values_list("pk", flat=True)),
+        "topics": sorted(project.topics.values_list("pk", flat=True)),
+    }
+
+
+@transaction.atomic
 def action_add(
     *,
     project: ImprovementProject,

@@ -14,6 +14,7 @@ from improvements.charts import before_after_chart
 from improvements.forms import (
     ActionForm,
     ProjectCreateForm,
+    ProjectLinksForm,
     ProjectUpdateForm,
     RecurringSettingsForm,
 )
@@ -80,11 +81,12 @@ def project_new(request: HttpRequest) -> HttpResponse:
 
 
 def _project_post(request: HttpRequest, project: ImprovementProject) -> tuple[bool, dict]:
-    """Apply the posted action (update, add_action, action_done); (saved, forms to show)."""
+    """Apply the posted action (update, links, add_action, action_done); (saved, forms)."""
     action = request.POST.get("action")
     update_form = ProjectUpdateForm(request.POST if action == "update" else None)
     action_form = ActionForm(request.POST if action == "add_action" else None)
-    forms = {"update_form": update_form, "action_form": action_form}
+    links_form = ProjectLinksForm(request.POST if action == "links" else None)
+    forms = {"update_form": update_form, "action_form": action_form, "links_form": links_form}
     try:
         if action == "action_done":
             done = get_object_or_404(
@@ -95,6 +97,9 @@ def _project_post(request: HttpRequest, project: ImprovementProject) -> tuple[bo
         require_permission(request.membership, "improvement.manage")
         if action == "update" and update_form.is_valid():
             services.project_update(project=project, by=request.user, **update_form.cleaned_data)
+            return True, forms
+        if action == "links" and links_form.is_valid():
+            services.project_links_set(project=project, by=request.user, **links_form.cleaned_data)
             return True, forms
         if action == "add_action" and action_form.is_valid():
             data = action_form.cleaned_data
@@ -107,7 +112,7 @@ def _project_post(request: HttpRequest, project: ImprovementProject) -> tuple[bo
             )
             return True, forms
     except ValidationError as error:
-        (update_form if action == "update" else action_form).add_error(None, error)
+        {"update": update_form, "links": links_form}.get(action, action_form).add_error(None, error)
     return False, forms
 
 
@@ -122,7 +127,15 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
                 "improvement_project", tenant_slug=request.tenant.slug, project_id=project.pk
             )
     else:
-        forms = {"update_form": None, "action_form": ActionForm()}
+        forms = {"update_form": None, "action_form": ActionForm(), "links_form": None}
+    if forms["links_form"] is None or not forms["links_form"].is_bound:
+        forms["links_form"] = ProjectLinksForm(
+            initial={
+                "touchpoints": list(project.touchpoints.values_list("pk", flat=True)),
+                "org_units": list(project.org_units.values_list("pk", flat=True)),
+                "topics": list(project.topics.values_list("pk", flat=True)),
+            }
+        )
     if forms["update_form"] is None or not forms["update_form"].is_bound:
         forms["update_form"] = ProjectUpdateForm(
             initial={

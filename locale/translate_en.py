@@ -1290,6 +1290,8 @@ EN = {
     "单元数（K）": "Org units (K)",
     "已保存复发原因的提议规则。": "Recurring-cause rule saved.",
     "复发原因的提议规则": "Recurring-cause rule",
+    "修改关联": "Change links",
+    "保存关联": "Save links",
 }
 PLURALS = {
     "已升级 %(level)s 级": ("Escalated %(level)s level", "Escalated %(level)s levels"),

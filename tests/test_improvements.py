@@ -541,3 +541,27 @@ def test_a_fix_date_in_the_future_is_refused(world):
             )
         project.refresh_from_db()
         assert project.fix_date is None
+
+
+def test_manager_changes_the_links_but_not_from_under_a_unit_managers_project(
+    manager_client, world
+):
+    with tenant_context(world.tenant):
+        OrgUnit.objects.filter(pk=world.branch.pk).update(manager=world.agent)
+        project = services.project_create(
+            title="浦东排队",
+            level=Level.PROCESS,
+            owner=world.agent,
+            org_units=[world.branch],
+            by=world.manager,
+        )
+    url = reverse("improvement_project", args=[world.tenant.slug, project.pk])
+    both = {"action": "links", "org_units": [world.branch.pk, world.other_branch.pk]}
+    assert (
+        manager_client.post(url, {**both, "touchpoints": [world.touchpoint.pk]}).status_code == 302
+    )
+    refused = manager_client.post(url, {"action": "links", "org_units": [world.other_branch.pk]})
+    assert refused.status_code == 200 and "所涉单元的负责人" in refused.content.decode()
+    with tenant_context(world.tenant):
+        assert set(project.org_units.all()) == {world.branch, world.other_branch}
+        assert list(project.touchpoints.all()) == [world.touchpoint]
