@@ -12,12 +12,24 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Case, CharField, Count, Q, QuerySet, Value, Variance, When
+from django.db.models import (
+    Avg,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    Variance,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts.models import Ticket
-from analytics.models import NpsCategory, ResponseScore
+from analytics.models import NpsCategory, ResponseScore, TextKind, TextMention
 from improvements.models import ImprovementProject, ProjectAction, ProjectStatus
 from improvements.review import (
     MIN_RESPONSES,
@@ -74,6 +86,7 @@ class Review:
     nps: tuple[Comparison, ...] = ()
     csat: tuple[Comparison, ...] = ()
     cause_share: tuple[Comparison, ...] = ()
+    topic_share: tuple[Comparison, ...] = ()
 
     @property
     def headline(self) -> Comparison | None:
@@ -154,15 +167,15 @@ def project_review(
         return Review(fix_date_missing=True)
     windows = _windows(project, now or timezone.now())
     names = {**dict(OrgUnit.objects.values_list("pk", "name")), ALL: _("全部")}
+    topic_names = list(project.topics.values_list("name", flat=True))
 
+    in_review = ResponseScore.objects.filter(
+        _scope(project, prefix="response__", scope_path=scope_path),
+        response__submitted_at__gte=windows[0],
+        response__submitted_at__lt=windows[2],
+    ).annotate(period=_period("response__submitted_at", windows))
     scores = (
-        ResponseScore.objects.filter(
-            _scope(project, prefix="response__", scope_path=scope_path),
-            response__submitted_at__gte=windows[0],
-            response__submitted_at__lt=windows[2],
-        )
-        .annotate(period=_period("response__submitted_at", windows))
-        .values("response__org_unit", "period")
+        in_review.values("response__org_unit", "period")
         .annotate(
             promoters=Count("id", filter=Q(nps_category=NpsCategory.PROMOTER)),
             detractors=Count("id", filter=Q(nps_category=NpsCategory.DETRACTOR)),
@@ -170,17 +183,31 @@ def project_review(
             csat_n=Count("csat"),
             csat_mean=Avg("csat"),
             csat_var=Variance("csat", sample=True),
+            texts=Count("id", filter=~Q(verbatim="")),
         )
         .order_by()
     )
     score_rows = list(scores)
-    sums = ("promoters", "detractors", "nps_n", "csat_n")
-    nps_rows, csat_rows = [], []
+    mentioning = _topic_texts(in_review, topic_names) if topic_names else {}
+    for row in score_rows:
+        row["topic_texts"] = mentioning.get((row["response__org_unit"], row["period"]), 0)
+    sums = ("promoters", "detractors", "nps_n", "csat_n", "texts", "topic_texts")
+    nps_rows, csat_rows, topic_rows = [], [], []
     for key, periods in sorted(_grouped(score_rows, "response__org_unit", sums).items()):
         empty = dict.fromkeys(sums, 0)
         before, after = periods.get("before", empty), periods.get("after", empty)
         nps_rows.append(_nps_comparison(names.get(key, "—"), before, after))
         csat_rows.append(_csat_comparison(names.get(key, "—"), key, score_rows))
+        if topic_names:
+            topic_rows.append(
+                _share_comparison(
+                    _("提及关联主题的文本占比"),
+                    names.get(key, "—"),
+                    (before["topic_texts"], before["texts"]),
+                    (after["topic_texts"], after["texts"]),
+                    minimum=MIN_RESPONSES,
+                )
+            )
 
     cause_rows = []
     if project.root_cause_id:
@@ -204,18 +231,12 @@ def project_review(
             empty = {"with_cause": 0, "total": 0}
             before, after = periods.get("before", empty), periods.get("after", empty)
             cause_rows.append(
-                Comparison(
-                    metric=_("「%(cause)s」工单占比") % {"cause": project.root_cause.name},
-                    group=names.get(key, "—"),
-                    n_before=before["total"],
-                    n_after=after["total"],
-                    before=before["with_cause"] / before["total"] if before["total"] else None,
-                    after=after["with_cause"] / after["total"] if after["total"] else None,
-                    test=two_proportion_z_test(
-                        before["with_cause"], before["total"], after["with_cause"], after["total"]
-                    ),
+                _share_comparison(
+                    _("「%(cause)s」工单占比") % {"cause": project.root_cause.name},
+                    names.get(key, "—"),
+                    (before["with_cause"], before["total"]),
+                    (after["with_cause"], after["total"]),
                     minimum=MIN_TICKETS,
-                    shown=share_shown,
                 )
             )
     return Review(
@@ -226,6 +247,36 @@ def project_review(
         nps=tuple(nps_rows),
         csat=tuple(csat_rows),
         cause_share=tuple(cause_rows),
+        topic_share=tuple(topic_rows),
+    )
+
+
+def _topic_texts(in_review: QuerySet[ResponseScore], names: list[str]) -> dict[tuple, int]:
+    """{(org unit id, period): texts mentioning one of the topics `names`}."""
+    mentions = TextMention.objects.filter(score=OuterRef("pk"), kind=TextKind.TOPIC, key__in=names)
+    rows = (
+        in_review.filter(Exists(mentions))
+        .values("response__org_unit", "period")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {(row["response__org_unit"], row["period"]): row["n"] for row in rows}
+
+
+def _share_comparison(
+    metric: str, group: str, before: tuple[int, int], after: tuple[int, int], *, minimum: int
+) -> Comparison:
+    """A share (hits of n) before and after the fix, with the two-proportion z-test."""
+    return Comparison(
+        metric=metric,
+        group=group,
+        n_before=before[1],
+        n_after=after[1],
+        before=before[0] / before[1] if before[1] else None,
+        after=after[0] / after[1] if after[1] else None,
+        test=two_proportion_z_test(before[0], before[1], after[0], after[1]),
+        minimum=minimum,
+        shown=share_shown,
     )
 
 

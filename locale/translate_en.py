@@ -1292,6 +1292,7 @@ EN = {
     "复发原因的提议规则": "Recurring-cause rule",
     "修改关联": "Change links",
     "保存关联": "Save links",
+    "提及关联主题的文本占比": "Share of texts on the linked topics",
 }
 PLURALS = {
     "已升级 %(level)s 级": ("Escalated %(level)s level", "Escalated %(level)s levels"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from alerts.models import RootCause, Ticket
 from alerts.root_causes import root_cause_create
-from analytics.services import response_score
+from analytics.services import response_score, topic_keywords_add
 from improvements import selectors, services
 from improvements.models import ImprovementProject, Level, ProjectStatus, ProjectTicket
 from improvements.statistics import (
@@ -565,3 +565,28 @@ def test_manager_changes_the_links_but_not_from_under_a_unit_managers_project(
     with tenant_context(world.tenant):
         assert set(project.org_units.all()) == {world.branch, world.other_branch}
         assert list(project.touchpoints.all()) == [world.touchpoint]
+
+
+def test_review_compares_the_share_of_texts_on_the_linked_topics(world, midday):
+    now = timezone.now()
+    with tenant_context(world.tenant):
+        topic = topic_keywords_add(name="排队等候", keywords="排队、叫号", by=world.manager)
+        for days_ago, queue_texts, other_texts in ((25, 30, 10), (10, 5, 35)):
+            at = now - timedelta(days=days_ago)
+            for text in ["排队等了一个小时"] * queue_texts + ["柜员很专业"] * other_texts:
+                submitted = response_submit(
+                    survey=world.survey,
+                    raw_answers={"nps_1": 7, "csat_1": 4, "text_1": text},
+                    link=world.link,
+                    submitted_at=at,
+                    started_at=at,
+                )
+                response_score(response_id=submitted.response.pk)
+        project = services.project_create(
+            title="排队", level=Level.PROCESS, topics=[topic], by=world.manager
+        )
+        project.fix_date = timezone.localdate() - timedelta(days=20)
+        project.save()
+        share = selectors.project_review(project).topic_share[0]
+    assert (share.n_before, share.before, share.after) == (40, 0.75, 0.125)
+    assert share.real and "降至 12.5%" in share.verdict
