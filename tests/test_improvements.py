@@ -590,3 +590,20 @@ def test_review_compares_the_share_of_texts_on_the_linked_topics(world, midday):
         share = selectors.project_review(project).topic_share[0]
     assert (share.n_before, share.before, share.after) == (40, 0.75, 0.125)
     assert share.real and "降至 12.5%" in share.verdict
+
+
+def test_the_owner_of_an_action_marks_it_done_another_agent_cannot(client, world):
+    with tenant_context(world.tenant):
+        project = services.project_create(title="行动", level=Level.PROCESS, by=world.manager)
+        action = services.action_add(
+            project=project, description="回访", owner=world.agent, due_date=None, by=world.manager
+        )
+    url = reverse("improvement_project", args=[world.tenant.slug, project.pk])
+    done = {"action": "action_done", "action_id": action.pk}
+    client.login(username=world.other_agent.username, password=PASSWORD)
+    assert client.post(url, done).status_code == 403
+    client.login(username=world.agent.username, password=PASSWORD)
+    assert client.post(url, done).status_code == 302
+    with tenant_context(world.tenant):
+        action.refresh_from_db()
+    assert action.done_at is not None
