@@ -106,7 +106,8 @@ def two_proportion_z_test(
 def nps_difference_test(
     promoters_a: int, detractors_a: int, n_a: int, promoters_b: int, detractors_b: int, n_b: int
 ) -> TestResult | None:
-    """Two-sided test that NPS b differs from NPS a (both on the -1..1 scale internally)."""
+    """Two-sided test that NPS b differs from NPS a (both on the -1..1 scale internally); None
+    when a sample is empty or both are one and the same value throughout."""
     if n_a == 0 or n_b == 0:
         return None
 
@@ -118,8 +119,16 @@ def nps_difference_test(
     mean_b, variance_b = mean_and_variance(promoters_b, detractors_b, n_b)
     error = math.sqrt(variance_a / n_a + variance_b / n_b)
     if error == 0.0:
-        return None
+        return _without_spread(mean_a, mean_b)
     return _two_sided_normal((mean_b - mean_a) / error)
+
+
+def _without_spread(mean_a: float, mean_b: float) -> TestResult | None:
+    """Both samples without any spread: the same value (nothing to test), or two different
+    values, every case on each side alike (a certain difference)."""
+    if mean_a == mean_b:
+        return None
+    return TestResult(statistic=math.copysign(math.inf, mean_b - mean_a), p_value=0.0)
 
 
 def welch_t_test(
@@ -127,12 +136,12 @@ def welch_t_test(
 ) -> TestResult | None:
     """Two-sided Welch's t-test that mean b differs from mean a, from each sample's mean,
     sample variance (n - 1 denominator) and size, as the database aggregates them; None with
-    fewer than two values on a side or no variance in either."""
+    fewer than two values on a side, or the same value throughout both."""
     if n_a < 2 or n_b < 2:
         return None
     share_a, share_b = variance_a / n_a, variance_b / n_b
     if share_a + share_b == 0.0:
-        return None
+        return _without_spread(mean_a, mean_b)
     t = (mean_b - mean_a) / math.sqrt(share_a + share_b)
     df = (share_a + share_b) ** 2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
     return TestResult(statistic=t, p_value=2.0 * student_t_cdf(-abs(t), df))

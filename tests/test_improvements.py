@@ -75,6 +75,8 @@ def test_nps_difference_test_by_hand():
     assert result.p_value < 1e-6
     same = nps_difference_test(30, 30, 100, 31, 29, 100)
     assert not same.significant
+    assert nps_difference_test(40, 0, 40, 40, 0, 40) is None  # 100 and 100: nothing to test
+    assert nps_difference_test(0, 40, 40, 40, 0, 40).significant  # -100 to 100: certain
 
 
 def test_welch_t_test_by_hand():
@@ -86,6 +88,7 @@ def test_welch_t_test_by_hand():
     # .10 (t = 1.943 on 6) and .20 (t = 1.440 on 6)
     assert 0.10 < result.p_value < 0.12
     assert welch_t_test(3.0, 0.0, 5, 3.0, 0.0, 5) is None
+    assert welch_t_test(2.0, 0.0, 5, 5.0, 0.0, 5).significant
 
 
 def test_student_t_agrees_with_scipy_where_it_is_installed():
