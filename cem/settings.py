@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "surveys",
     "analytics",
     "alerts",
+    "improvements",
     "notifications",
     "integrations",
     "demo",
@@ -218,6 +219,11 @@ CELERY_BEAT_SCHEDULE = {
     # Themes of the text page: found on a worker, for the tenants with new texts since.
     "discover-text-themes": {
         "task": "analytics.tasks.discover_due_text_themes",
+        "schedule": 3600.0,
+    },
+    # Recurring root causes become proposed improvement projects (improvements/recurring.py).
+    "propose-improvement-projects": {
+        "task": "improvements.tasks.propose_for_recurring_causes",
         "schedule": 3600.0,
     },
 }

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from alerts import root_cause_views
 from alerts import views as alert_views
 from analytics import journey_views as journey_map_views
 from analytics import views as analytics_views
@@ -92,6 +93,18 @@ tenant_patterns = [
     ),
     path("alerts/rules/", alert_views.alert_rule_list, name="alert_rules"),
     path("settings/sla/", alert_views.sla_settings, name="sla_settings"),
+    path("settings/root-causes/", root_cause_views.root_cause_list, name="root_causes"),
+    path(
+        "settings/root-causes/<int:cause_id>/",
+        root_cause_views.root_cause_edit,
+        name="root_cause_edit",
+    ),
+    path(
+        "settings/root-causes/<int:cause_id>/delete/",
+        root_cause_views.root_cause_delete,
+        name="root_cause_delete",
+    ),
+    path("improvements/", include("improvements.urls")),
     path("alerts/rules/new/", alert_views.alert_rule_new, name="alert_rule_new"),
     path("alerts/rules/<int:rule_id>/", alert_views.alert_rule_edit, name="alert_rule_edit"),
     path(

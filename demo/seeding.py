@@ -35,6 +35,8 @@ from analytics.services import (
 )
 from customers.models import ContactPolicy, Customer
 from customers.services import contact_policy_update, customer_unsubscribe
+from improvements.models import ImprovementProject
+from improvements.services import recurring_causes_propose
 from integrations.models import InboundEvent
 from integrations.services import event_ingest, event_process
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
@@ -629,6 +631,8 @@ def tenant_data_delete(tenant: Tenant) -> None:
         for model in in_order:
             model.all_tenants.filter(tenant=tenant).delete()
 
+    # Projects first: they protect the root causes they are about.
+    delete(ImprovementProject)
     delete(TicketEvent, Ticket, AlertRule, Invitation, Trigger, InboundEvent, OutboundMessage)
     delete(ContactPolicy)
     _tree_delete(RootCause.all_tenants.filter(tenant=tenant))
@@ -699,6 +703,7 @@ def demo_seed(*, responses: int, seed: int) -> Tenant:
         # After the invitations, whose responses are moved back to the days of their events.
         tickets_work(demo, rng)
         tickets_backdate()
+        recurring_causes_propose()  # as the hourly sweep would: the causes that recur
         text_rollups_rebuild()
         metric_rollups_rebuild()
         text_themes_discover()  # as the worker's beat would within the hour

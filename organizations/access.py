@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "member.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "org.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "sla.manage": frozenset({Role.OWNER, Role.ADMIN}),
+    "root_cause.manage": _MANAGERS,
+    "improvement.manage": _MANAGERS,
 }
 
 

@@ -15,6 +15,8 @@ from playwright.sync_api import Page, expect
 from alerts.models import Ticket
 from alerts.services import ticket_reassign
 from customers.services import customer_upsert, unsubscribe_token
+from improvements.models import Level
+from improvements.services import action_add, project_create
 from organizations.business_hours import tenant_calendar, working_time_add
 from organizations.models import OrgUnitImport, Role
 from organizations.services import membership_create
@@ -88,6 +90,23 @@ def test_every_page_a_person_uses_passes_axe_core(
         ticket = Ticket.objects.get(response=response)
         rule = ticket.rules.get()
         customer = customer_upsert(external_id="c-1", name="张三", mobile="13800000000")
+        project = project_create(
+            title="缩短排队时间",
+            level=Level.PROCESS,
+            root_cause=world.root_cause,
+            touchpoints=[world.touchpoint],
+            org_units=[world.branch],
+            by=world.manager,
+        )
+        action_add(
+            project=project,
+            description="增开高峰窗口",
+            owner=world.agent,
+            due_date=None,
+            by=world.manager,
+        )
+        project.fix_date = timezone.localdate() - timedelta(days=10)
+        project.save()
     with tenant_context(other_world.tenant):  # two tenants: the manager picks one after login
         membership_create(user=world.manager, role=Role.VIEWER)
     sla_states_show(world)
@@ -140,6 +159,12 @@ def test_every_page_a_person_uses_passes_axe_core(
         ("text analytics", url("text_analytics")),
         ("dictionary", url("text_dictionary")),
         ("response detail", url("response_detail", response_id=response.pk)),
+        ("root causes", url("root_causes")),
+        ("root cause editor", url("root_cause_edit", cause_id=world.root_cause.pk)),
+        ("improvement projects", url("improvement_projects")),
+        ("new improvement project", url("improvement_project_new")),
+        ("improvement project", url("improvement_project", project_id=project.pk)),
+        ("improvement review", url("improvement_review", project_id=project.pk)),
     ]:
         walk.visit(manager, name, path)
 

@@ -11,7 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from alerts.models import AlertRule, Ticket, TicketEvent
+from alerts.models import AlertRule, RootCause, Ticket, TicketEvent
+from improvements.models import ImprovementProject, Level
 from notifications.models import Notification
 from organizations.members import INVITATION_LIFETIME, invitation_token_hash
 from organizations.models import MemberInvitation, OrgUnitImport, Role
@@ -93,6 +94,8 @@ def a_ids(world, other_world):
         )
         import_job = OrgUnitImport.objects.create(file_name="a.csv", created_by=world.manager)
         ticket = Ticket.objects.get(response=response)
+        project = ImprovementProject.objects.create(title="A 的改进项目", level=Level.PROCESS)
+        cause_id = RootCause.objects.order_by("pk").values_list("pk", flat=True).first()
         notification = Notification.objects.create(
             recipient=world.manager,
             kind=Notification.Kind.REASSIGNED,
@@ -117,6 +120,8 @@ def a_ids(world, other_world):
         "unit_id": world.branch.pk,
         "job_id": import_job.pk,
         "notification_id": notification.pk,
+        "project_id": project.pk,
+        "cause_id": cause_id,
     }
 
 
@@ -143,6 +148,7 @@ def a_markers(world) -> list[str]:
         world.touchpoint.stage.name,
         A_INVITEE,
         world.agent.username,
+        "A 的改进项目",
     ]
 
 

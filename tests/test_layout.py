@@ -18,6 +18,7 @@ FEATURE_APPS = {
     "surveys",
     "analytics",
     "alerts",
+    "improvements",
     "notifications",
     "integrations",
     "demo",

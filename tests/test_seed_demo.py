@@ -78,6 +78,13 @@ def test_seed_demo_creates_a_realistic_bank_tenant_once():
 def test_seed_demo_reset_deletes_the_demo_tenant_and_seeds_it_afresh():
     seed(responses=12)
     old = Tenant.objects.get(slug="demo-bank")
+    with tenant_context(old):  # a project protects its root cause; the reset still goes through
+        from alerts.models import RootCause
+        from improvements.models import ImprovementProject
+
+        ImprovementProject.objects.create(
+            title="x", level="process", root_cause=RootCause.objects.first()
+        )
 
     output = seed(responses=8, reset=True)
 
