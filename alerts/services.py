@@ -67,6 +67,7 @@ from customers.models import Customer
 from organizations.access import PERMISSIONS, actor_require_permission, actor_scope_path
 from organizations.business_hours import tenant_calendar, working_time_add
 from organizations.conditions import ConditionError
+from organizations.db.rows import update_many
 from organizations.models import Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.org_units import SENIOR_QUEUE
 from organizations.services import Actor, audit_record, tenant_calendar_update
@@ -1125,9 +1126,7 @@ def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, in
                 at=now,
             )
         )
-    Ticket.objects.bulk_update(
-        tickets, ["escalation_level", "escalated_at", "escalation_check_at", "updated_at"]
-    )
+    update_many(tickets, ["escalation_level", "escalated_at", "escalation_check_at", "updated_at"])
     if events:
         TicketEvent.objects.bulk_create(events)
         ticket_events_created_on_commit([event.pk for event in events])

@@ -53,3 +53,29 @@ def test_insert_one_stores_the_row_save_stores(in_tenant):
     assert _stored(by_insert)["external_customer_id"] == "客户"
     assert Response.objects.get(pk=by_insert.pk).client_submission_id == "42"
     assert Response.objects.get(pk=by_insert.pk).updated_at is not None  # auto_now ran
+
+
+def test_update_many_writes_each_rows_own_values_and_nothing_of_another_tenant(world, other_world):
+    from organizations.db.rows import update_many
+    from organizations.models import OrgUnit
+    from organizations.tenancy import system_context
+
+    with system_context():
+        mine = [world.branch, world.other_branch]
+        theirs = OrgUnit.all_tenants.get(pk=other_world.branch.pk)
+    mine[0].name, mine[0].manager = "浦东新区支行", world.manager
+    mine[1].name, mine[1].manager = "西湖 支行", None
+    theirs.name = "不应写入"
+    theirs.tenant_id = world.tenant.pk  # a forged row: the tenant check leaves the row alone
+    with system_context():
+        update_many([*mine, theirs], ["name", "manager"])
+        stored = {
+            unit.pk: unit
+            for unit in OrgUnit.all_tenants.filter(pk__in=[u.pk for u in mine] + [theirs.pk])
+        }
+    assert (
+        stored[mine[0].pk].name == "浦东新区支行"
+        and stored[mine[0].pk].manager_id == world.manager.pk
+    )
+    assert stored[mine[1].pk].name == "西湖 支行" and stored[mine[1].pk].manager_id is None
+    assert stored[theirs.pk].name == other_world.branch.name

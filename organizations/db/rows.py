@@ -122,3 +122,36 @@ def insert_one(instance: models.Model) -> None:
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
     instance._state.db = connection.alias
+
+
+def update_many(instances: Sequence[models.Model], field_names: Sequence[str]) -> None:
+    """Write the fields named of each of `instances` (rows of one tenant-owned model, already
+    stored): on PostgreSQL one UPDATE from arrays, the values prepared by each field as the
+    ORM would. Django's bulk_update builds a CASE expression per field with a branch per row,
+    which takes seconds of Python for thousands of rows (5,000 org units: 8 s against 0.1 s)."""
+    if not instances:
+        return
+    model = type(instances[0])
+    if connection.vendor != "postgresql":
+        model._base_manager.bulk_update(instances, field_names)
+        return
+    fields = [model._meta.get_field(name) for name in field_names]
+    arrays = ", ".join(
+        f'unnest(%s::{field.db_type(connection)}[]) AS "{field.column}"' for field in fields
+    )
+    assignments = ", ".join(f'"{field.column}" = v."{field.column}"' for field in fields)
+    sql = (
+        f'UPDATE "{model._meta.db_table}" AS u SET {assignments} '  # noqa: S608 - model names
+        "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::bigint[]) AS tenant_id, "
+        f"{arrays}) AS v WHERE u.id = v.id AND u.tenant_id = v.tenant_id"
+    )
+    params = [[instance.pk for instance in instances], [i.tenant_id for i in instances]]
+    params += [
+        [
+            field.get_db_prep_save(getattr(instance, field.attname), connection)
+            for instance in instances
+        ]
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
