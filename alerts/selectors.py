@@ -69,6 +69,14 @@ def ticket_list(
     return tickets.order_by("sla_due_at", "number")
 
 
+def tickets_first(tickets: QuerySet[Ticket], limit: int) -> list[Ticket]:
+    """The first `limit` of `tickets`, in their order, read in two steps: the ids alone, then
+    those rows with what they show. In one step the planner joined every open ticket of a
+    head office (50,000 at a bank) to its response and score before keeping the first 200."""
+    ids = list(tickets.values_list("pk", flat=True)[:limit])
+    return list(tickets.filter(pk__in=ids))
+
+
 def ticket_workers(*, scope_path: str = "") -> list[Membership]:
     """The active members whose role works tickets and whose scope meets the subtree
     `scope_path` (inside it, or above it), by name: whom the queue's bulk action offers (the

@@ -48,6 +48,8 @@ from organizations.services import audit_record
 from organizations.spreadsheets import csv_response, xlsx_response
 from surveys.rendering import answer_rows
 
+QUEUE_ROWS = 200
+
 
 @tenant_view("ticket.view")
 def ticket_queue(request: HttpRequest) -> HttpResponse:
@@ -63,12 +65,15 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
     if status not in TicketStatus.values:
         status = ""
     escalated = request.GET.get("escalated") == "1"
-    tickets = selectors.ticket_list(
-        scope_path=request.membership.scope_path,
-        status=status,
-        open_only=not status,
-        escalated=escalated,
-    )[:200]
+    tickets = selectors.tickets_first(
+        selectors.ticket_list(
+            scope_path=request.membership.scope_path,
+            status=status,
+            open_only=not status,
+            escalated=escalated,
+        ),
+        QUEUE_ROWS,
+    )
     clock = sla_clock_reader(request.tenant, now=timezone.now())
     bulk_form = None
     if has_permission(request.membership, "ticket.manage"):

@@ -1,6 +1,7 @@
-"""In Chromium: an agent on a phone works a complaint through to the customer's recovery (logs
-a call, records a gift after a refused cost, claims, resolves, closes with the follow-up
-survey), and a manager reads the ticket analytics; every page state passes axe-core."""
+"""In Chromium: an agent on a phone is told of a complaint given to them, opens it from the
+notification and works it through to the customer's recovery (logs a call, records a gift
+after a refused cost, resolves, closes with the follow-up survey), and a manager reads the
+ticket analytics; every page state passes axe-core."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 
 from alerts import recovery
 from alerts.models import Ticket, TicketContact, TicketRecovery
+from alerts.services import ticket_reassign
 from customers.models import ContactPolicy
 from customers.services import customer_upsert
 from organizations.tenancy import tenant_context
@@ -40,12 +42,20 @@ def test_an_agent_recovers_a_customer_on_a_phone_and_a_manager_reads_the_figures
     response = submit_and_score(world, BAD_ANSWERS, external_customer_id="C-88")
     with tenant_context(world.tenant):
         ticket = Ticket.objects.get(response=response)
+        ticket_reassign(ticket=ticket, to=world.agent, reason="请今天回电", by=world.manager)
     page_url = live_server.url + reverse("ticket_detail", args=[world.tenant.slug, ticket.number])
     walk = Walk(live_server.url)
 
+    # The agent is told: the queue fits the phone, and the notification opens the ticket.
     agent = open_page(phone=True)
     log_in(agent, live_server.url, world.agent.username)
-    agent.goto(page_url)
+    agent.goto(live_server.url + reverse("ticket_queue", args=[world.tenant.slug]))
+    expect(agent.locator(f'tr[data-ticket="{ticket.number}"]')).to_be_visible()
+    assert agent.evaluate("document.documentElement.scrollWidth") <= 390
+    walk.check(agent, "ticket queue on a phone")
+    agent.goto(live_server.url + reverse("notification_centre", args=[world.tenant.slug]))
+    agent.get_by_role("button", name=f"工单 #{ticket.number}").click()
+    agent.wait_for_url(page_url)
     contact = agent.get_by_test_id("contact")
     contact.get_by_label("联系方式").select_option("call")
     contact.get_by_label("联系结果").select_option("accepted")
@@ -65,8 +75,7 @@ def test_an_agent_recovers_a_customer_on_a_phone_and_a_manager_reads_the_figures
     gift.get_by_role("button", name="记录补救").click()
     expect(agent.get_by_text("礼品，成本 ¥30.00")).to_be_visible()
 
-    agent.get_by_role("button", name="认领", exact=True).click()
-    expect(agent.get_by_test_id("ticket-status")).to_have_text("处理中")
+    expect(agent.get_by_test_id("ticket-status")).to_have_text("处理中")  # given to the agent
     agent.get_by_label("根本原因").select_option(label=world.root_cause.name)
     agent.get_by_role("button", name="解决", exact=True).click()
     expect(agent.get_by_test_id("ticket-status")).to_have_text("已解决")
