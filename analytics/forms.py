@@ -84,6 +84,8 @@ class TextFilterForm(forms.Form):
         choices=RiskFlag.choices, required=False, widget=forms.HiddenInput
     )
     keyword = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
+    target = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
+    opinion = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, scope_path: str = "", **kwargs) -> None:
         if data is not None and not data.get("days"):

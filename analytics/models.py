@@ -49,6 +49,8 @@ class ResponseScore(TenantOwnedModel):
     # [{"flag": "regulator", "term": "银保监会"}]: the term found is the reason
     risk_flags = models.JSONField(default=list, blank=True)
     topics = models.JSONField(default=list, blank=True)  # names of the tenant's topics
+    # [{"target": "柜员", "opinion": "态度差"}]: what is talked about and what is said of it
+    relations = models.JSONField(default=list, blank=True)
     model_version = models.CharField(max_length=64)
     scored_at = models.DateTimeField(default=timezone.now)
 
@@ -137,6 +139,7 @@ class TextKind(models.TextChoices):
     RISK = "risk"  # key: risk flag; label: the term that raised it
     AT_RISK = "at_risk"  # a text with at least one risk flag
     KEYWORD = "keyword"  # key: the keyword
+    RELATION = "relation"  # key: what is talked about; label: what is said of it
 
 
 class TextDaily(TenantOwnedModel):
