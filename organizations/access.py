@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ticket.view": _EVERYONE,
     "ticket.work": _MANAGERS | {Role.AGENT},
     "alert_rule.manage": _MANAGERS,
+    "external_post.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "member.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "org.manage": frozenset({Role.OWNER, Role.ADMIN}),
