@@ -14,7 +14,8 @@ from rest_framework.test import APIClient
 from analytics.external_posts import external_posts_analyze
 from analytics.models import ExternalPost
 from organizations.models import AuditEvent
-from organizations.tenancy import tenant_context
+from organizations.tenancy import system_context, tenant_context
+from tests.conftest import require_real_services, wait_until
 from tests.test_text_analytics_pages import login, url, verbatims_of
 
 CSV_HEAD = "source_id,text,author,posted_at\n"
@@ -292,3 +293,28 @@ def test_another_tenants_posts_never_show(client, world, other_world):
     page = client.get(url("text_analytics", world), {"source": "external"}).content.decode()
     assert "推诿" not in page
     assert "推诿" not in client.get(url("external_posts", world)).content.decode()
+
+
+# ---- end to end, on real components
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_is_analysed_by_the_worker_and_shown_on_the_text_page(
+    client, world, celery_worker_process
+):
+    require_real_services()
+    login(client, world.manager)
+    assert upload(client, world, (CSV_HEAD + ROWS).encode("gb18030")).status_code == 302
+
+    def analysed():
+        with system_context():
+            posts = ExternalPost.all_tenants.filter(tenant=world.tenant).exclude(model_version="")
+            return len(posts) == 2 and {post.source_id: post for post in posts}
+
+    posts = wait_until(analysed, timeout=60)
+    assert posts["T-1"].sentiment_label == "negative"
+    assert {"flag": "regulator", "term": "银保监会"} in posts["T-1"].risk_flags
+    assert {"target": "柜员", "opinion": "态度差"} in posts["T-1"].relations
+    page = client.get(url("text_analytics", world), {"source": "external"}).content.decode()
+    assert "柜员态度差" in verbatims_of(page) and "App老是闪退" in verbatims_of(page)
