@@ -4,7 +4,7 @@ request."""
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response as ApiResponse
@@ -18,6 +18,7 @@ from analytics.external_posts import (
     external_posts_take,
 )
 from integrations import fields
+from integrations.schema import ErrorOutput
 from integrations.services import event_ingest
 from surveys.forms import MOBILE
 
@@ -161,7 +162,17 @@ class ExternalPostIngestApi(APIView):
     analysed like survey texts on a worker and shown on the text analytics page.
     """
 
-    @extend_schema(request=ExternalPostsInput, responses={202: ExternalPostBatchOutput})
+    @extend_schema(
+        request=ExternalPostsInput,
+        responses={
+            202: ExternalPostBatchOutput,
+            409: OpenApiResponse(
+                ErrorOutput,
+                description="`conflict`: a source id stored before (or sent twice in the "
+                "batch) with another text; nothing of the batch is stored.",
+            ),
+        },
+    )
     def post(self, request):
         items = request.data if isinstance(request.data, list) else [request.data]
         if not items or len(items) > MAX_BATCH:
