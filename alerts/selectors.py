@@ -40,6 +40,7 @@ def ticket_list(
         "response__survey",
         "response__touchpoint",
         "response__score",
+        "external_post",
         "org_unit",
         "assignee",
     ).prefetch_related(ticket_rules_prefetch())

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from analytics.external_posts import (
     FIELD_LIMITS,
     MAX_TEXT,
+    URL_PATTERN,
     PostInput,
     PostsRefused,
     external_posts_take,
@@ -110,7 +111,7 @@ class ExternalPostInput(serializers.Serializer):
     text = fields.Text(max_length=MAX_TEXT)
     author = fields.Text(max_length=FIELD_LIMITS["author"], required=False, allow_blank=True)
     url = fields.TextMatching(
-        r"^https?://", max_length=FIELD_LIMITS["url"], required=False, allow_blank=True
+        URL_PATTERN, max_length=FIELD_LIMITS["url"], required=False, allow_blank=True
     )
     posted_at = fields.Moment(required=False, help_text="When it was posted; default: now.")
 

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 from rest_framework.test import APIClient
 
+from alerts.models import AlertRule, Ticket
 from analytics.external_posts import external_posts_analyze
 from analytics.models import ExternalPost
 from organizations.models import AuditEvent
@@ -54,6 +55,10 @@ def api(world):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {world.api_key_plaintext}")
     return client
+
+
+def reverse_tenant(name, world, **kwargs):
+    return url(name, world, **kwargs)
 
 
 def send(api, body):
@@ -293,6 +298,59 @@ def test_another_tenants_posts_never_show(client, world, other_world):
     page = client.get(url("text_analytics", world), {"source": "external"}).content.decode()
     assert "推诿" not in page
     assert "推诿" not in client.get(url("external_posts", world)).content.decode()
+
+
+# ---- tickets
+
+
+def test_a_risk_signal_in_a_post_opens_one_ticket_through_the_same_rules(api, world, taken):
+    post = {"source": "黑猫投诉", "id": "R-1", "text": "年费乱收，已经投诉到银保监会了"}
+    taken(send, api, [post, {"source": "黑猫投诉", "id": "R-2", "text": "网点环境很干净"}])
+    with tenant_context(world.tenant):
+        ticket = Ticket.objects.get()
+        assert ticket.external_post.source_id == "R-1" and ticket.response is None
+        assert ticket.priority == "urgent" and ticket.org_unit == world.hq
+        created = ticket.events.get(kind="created")
+        assert "监管投诉" in created.note
+        risky = ExternalPost.objects.get(source_id="R-1")
+        risky.model_version = ""
+        risky.save()
+    external_posts_analyze(post_ids=[risky.pk])  # analysed again: the same one ticket
+    with tenant_context(world.tenant):
+        assert Ticket.objects.count() == 1
+
+
+def test_an_alert_rule_on_a_negative_aspect_matches_a_post(api, world, taken):
+    with tenant_context(world.tenant):
+        AlertRule.objects.update(is_active=False)
+        AlertRule.objects.create(
+            name="App 故障",
+            conditions={
+                "all": [{"fact": "aspect_negative", "op": "contains", "value": "App/系统"}]
+            },
+            priority="high",
+            sla_hours=24,
+        )
+    taken(send, api, [{"source": "App Store", "id": "a", "text": "App老是闪退，登录不上"}])
+    with tenant_context(world.tenant):
+        ticket = Ticket.objects.get()
+        assert [rule.name for rule in ticket.rules.all()] == ["App 故障"]
+
+
+def test_a_posts_ticket_shows_on_the_workbench_its_page_and_the_api(client, api, world, taken):
+    taken(send, api, {"source": "微博", "id": "w1", "text": "柜员态度差，我要发到微博上曝光"})
+    with tenant_context(world.tenant):
+        number = Ticket.objects.get().number
+    login(client, world.manager)
+    queue = client.get(reverse_tenant("ticket_queue", world)).content.decode()
+    assert "柜员态度差" in queue and "微博" in queue
+    page = client.get(reverse_tenant("ticket_detail", world, number=number)).content.decode()
+    assert "微博 · w1" in page and "柜员态度差，我要发到微博上曝光" in page and "媒体曝光" in page
+    listed = api.get("/api/v1/tickets/").json()["results"]
+    assert [(t["response_id"], t["external_post"]) for t in listed] == [
+        (None, {"source": "微博", "id": "w1"})
+    ]
+    assert listed[0]["external_customer_id"] == ""
 
 
 # ---- end to end, on real components
