@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 EN = {
+    "帖子内容": "The post",
     "含有空字符（NUL），请检查文件或数据": "Contains a NUL character: check the file or data",
     "%(field)s 超过 %(limit)s 个字符": "%(field)s is longer than %(limit)s characters",
     "缺少来源": "The source is missing",
