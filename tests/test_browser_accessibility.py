@@ -138,6 +138,8 @@ def test_every_page_a_person_uses_passes_axe_core(
         ("alert rule editor", url("alert_rule_edit", rule_id=rule.pk)),
         ("text analytics", url("text_analytics")),
         ("dictionary", url("text_dictionary")),
+        ("text analytics of external voices", url("text_analytics") + "?source=external"),
+        ("external voices upload", url("external_posts")),
         ("response detail", url("response_detail", response_id=response.pk)),
     ]:
         walk.visit(manager, name, path)
