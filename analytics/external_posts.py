@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -248,6 +248,22 @@ def posts_waiting_ids(*, limit: int = SWEEP_BATCH) -> list[int]:
             .order_by("received_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
+
+
+def outdated_posts_enqueue(*, days: int) -> int:
+    """Enqueue the analysis of the current tenant's posts of the last `days` analysed with
+    another analyzer or dictionary version than its current one (重新分析 asks for it with the
+    survey texts); returns how many."""
+    version = analyzer_version(text_dictionary())
+    ids = list(
+        ExternalPost.objects.filter(posted_at__gte=timezone.now() - timedelta(days=days))
+        .exclude(model_version=version)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), SWEEP_BATCH):
+        _analysis_enqueue(ids[start : start + SWEEP_BATCH])
+    return len(ids)
 
 
 _ANALYSIS_FIELDS = [

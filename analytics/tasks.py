@@ -64,7 +64,8 @@ def rescore_texts(tenant_id: int, days: int) -> int:
     if tenant is None:
         return 0
     with tenant_context(tenant):
-        return services.outdated_texts_enqueue(days=days)
+        texts = services.outdated_texts_enqueue(days=days)
+        return texts + external_posts.outdated_posts_enqueue(days=days)
 
 
 @shared_task(acks_late=True)

@@ -14,6 +14,8 @@ from rest_framework.test import APIClient
 from alerts.models import AlertRule, Ticket
 from analytics.external_posts import external_posts_analyze
 from analytics.models import ExternalPost
+from analytics.services import aspect_terms_add
+from analytics.tasks import rescore_texts
 from organizations.models import AuditEvent
 from organizations.tenancy import system_context, tenant_context
 from tests.conftest import require_real_services, wait_until
@@ -298,6 +300,17 @@ def test_another_tenants_posts_never_show(client, world, other_world):
     page = client.get(url("text_analytics", world), {"source": "external"}).content.decode()
     assert "推诿" not in page
     assert "推诿" not in client.get(url("external_posts", world)).content.decode()
+
+
+def test_rescoring_the_dictionary_analyses_the_posts_again(api, world, taken):
+    taken(send, api, {"source": "微博", "id": "d1", "text": "大额存单的年化收益太低了"})
+    with tenant_context(world.tenant):
+        aspect_terms_add(name="理财收益", terms="年化、收益", by=world.manager)
+    rescore_texts(world.tenant.pk, 90)
+    with tenant_context(world.tenant):
+        post = ExternalPost.objects.get()
+        assert post.model_version.endswith("/d1")
+        assert "理财收益" in [opinion["aspect"] for opinion in post.aspects]
 
 
 # ---- tickets
