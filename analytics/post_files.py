@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -63,12 +64,12 @@ def posts_read(
         rows = _csv_rows(content)
     else:
         raise PostFileError(_("只支持 CSV（.csv）或 Excel（.xlsx）文件"))
-    header = next((row for row in rows if any(cell.strip() for cell in row)), None)
+    header = next((row for _line, row in rows if any(cell.strip() for cell in row)), None)
     if header is None:
         raise PostFileError(_("文件是空的"))
     positions = _columns(header)
     posts, problems = [], []
-    for line, cells in enumerate(rows, start=2):
+    for line, cells in rows:
         if not any(cell.strip() for cell in cells):
             continue
         if len(posts) + len(problems) >= MAX_POSTS:
@@ -129,26 +130,30 @@ def _decoded(content: bytes) -> str:
     raise PostFileError(_("无法识别文件编码：请将 CSV 另存为 UTF-8 或 GBK/GB18030 编码后再上传"))
 
 
-def _csv_rows(content: bytes):
+def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The file's rows, each with its line number."""
     text = _decoded(content)
     if "\x00" in text:
         raise PostFileError(_("文件含有空字符（NUL），不是有效的文本 CSV"))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
+        ended = 0  # the line the previous row ended on: a quoted field may span lines
         for row in reader:
+            start, ended = ended + 1, reader.line_num
             if any(len(cell) > MAX_FIELD_CHARS for cell in row):
                 raise PostFileError(
                     _("第 %(line)s 行有超长的字段（超过 %(n)s 个字符），文件可能缺少引号")
-                    % {"line": reader.line_num, "n": MAX_FIELD_CHARS}
+                    % {"line": start, "n": MAX_FIELD_CHARS}
                 )
-            yield row
+            yield start, row
     except csv.Error as error:
         raise PostFileError(
             _("第 %(line)s 行无法读取：%(error)s") % {"line": reader.line_num, "error": error}
         ) from error
 
 
-def _excel_rows(content: bytes):
+def _excel_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows, each with its row number."""
     from openpyxl import load_workbook
 
     try:
@@ -156,12 +161,12 @@ def _excel_rows(content: bytes):
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise PostFileError(_("无法读取 Excel 文件，请确认是 .xlsx 格式")) from error
     try:
-        for row in book.worksheets[0].iter_rows(values_only=True):
+        for line, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
             cells = [_cell_text(cell) for cell in row]
             if any(len(cell) > MAX_FIELD_CHARS for cell in cells):
                 message = _("有超长的单元格（超过 %(n)s 个字符）") % {"n": MAX_FIELD_CHARS}
                 raise PostFileError(message)
-            yield cells
+            yield line, cells
     finally:
         book.close()
 

@@ -246,6 +246,7 @@ def test_an_unreadable_file_gets_a_clear_message_and_changes_nothing(
         ("T-1,年费乱收,,\nT-2,,,\n", "第 3 行：内容为空"),
         ("T-1,年费乱收,,\nT-2," + "长" * 5001 + ",,\n", "第 3 行：内容超过 5000 个字符"),
         ("T-1,年费乱收,,昨天\n", "第 2 行：无法识别的发布时间：昨天"),
+        ('T-1,"年费乱收\n还不退",,\nT-2,,,\n', "第 4 行：内容为空"),
     ],
 )
 def test_a_bad_row_refuses_the_file_naming_its_line(client, world, rows, message):
