@@ -18,14 +18,26 @@ from integrations.pagination import QUEUE_ORDER, SYNC_ORDER, QueueOrSyncPaginati
 from organizations.selectors import members_named
 
 
+class ExternalPostRefOutput(serializers.Serializer):
+    source = serializers.CharField()
+    id = serializers.CharField()
+
+
 class TicketOutput(serializers.ModelSerializer):
     """A ticket. `rules` names every rule its response matched, in the order they matched;
     `rule`, kept for older clients, is the first of them (null for a ticket opened by a risk
     signal alone)."""
 
-    response_id = serializers.IntegerField()
+    response_id = serializers.IntegerField(
+        allow_null=True, help_text="null for a ticket of an external post."
+    )
+    external_post = serializers.SerializerMethodField(
+        help_text='The external post a ticket is about ({"source", "id"}), or null.'
+    )
     external_customer_id = serializers.CharField(
-        source="response.external_customer_id", help_text='Your customer id; "" if none.'
+        source="response.external_customer_id",
+        default="",
+        help_text='Your customer id; "" if none.',
     )
     rule = serializers.SerializerMethodField()
     rules = serializers.SerializerMethodField()
@@ -41,6 +53,7 @@ class TicketOutput(serializers.ModelSerializer):
             "status",
             "priority",
             "response_id",
+            "external_post",
             "external_customer_id",
             "rule",
             "rules",
@@ -68,6 +81,11 @@ class TicketOutput(serializers.ModelSerializer):
 
     def get_rules(self, ticket: Ticket) -> list[str]:
         return [match.rule.name for match in ticket.matches.all()]
+
+    @extend_schema_field(ExternalPostRefOutput(allow_null=True))
+    def get_external_post(self, ticket: Ticket) -> dict | None:
+        post = ticket.external_post
+        return None if post is None else {"source": post.source, "id": post.source_id}
 
 
 class TicketUpdateInput(serializers.Serializer):

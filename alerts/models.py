@@ -83,11 +83,21 @@ OPEN_STATUSES = (
 
 class Ticket(TenantOwnedModel):
     """One per response: every rule the response matches (now or after a rescore) is listed
-    on it through TicketRule, and a risk signal opens it even when no rule matches."""
+    on it through TicketRule, and a risk signal opens it even when no rule matches.
+
+    A ticket of an external voice (舆情, analytics.ExternalPost) has the post instead of a
+    response, one per post the same way: exactly one of the two is set."""
 
     number = models.PositiveIntegerField()
     response = models.ForeignKey(
-        "surveys.Response", on_delete=models.PROTECT, related_name="tickets"
+        "surveys.Response", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    external_post = models.ForeignKey(
+        "analytics.ExternalPost",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
     )
     rules = models.ManyToManyField(AlertRule, through="TicketRule", related_name="tickets")
     org_unit = models.ForeignKey(
@@ -135,6 +145,14 @@ class Ticket(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="ticket_number_unique"),
             models.UniqueConstraint(fields=["tenant", "response"], name="ticket_one_per_response"),
+            models.UniqueConstraint(
+                fields=["tenant", "external_post"], name="ticket_one_per_external_post"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(response__isnull=False, external_post__isnull=True)
+                | models.Q(response__isnull=True, external_post__isnull=False),
+                name="ticket_response_or_external_post",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "sla_due_at"], name="ticket_queue"),

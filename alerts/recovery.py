@@ -207,7 +207,7 @@ def follow_up_problem(ticket: Ticket) -> str:
         return _("这张工单已发送过回访问卷。")
     if follow_up_survey(current_tenant()) is None:
         return _("尚未设置回访问卷：请所有者或管理员在「回访问卷」设置中选择。")
-    if ticket.response.customer_id is None:
+    if ticket.response_id is None or ticket.response.customer_id is None:
         return _("这份反馈没有关联客户，无法发送回访问卷。")
     return ""
 

@@ -24,7 +24,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from analytics.models import ResponseScore, Sentiment
+from analytics.models import ExternalPost, ResponseScore, Sentiment
 from organizations.conditions import (
     ConditionError,
     condition_leaves,
@@ -93,19 +93,40 @@ def response_facts(score: ResponseScore) -> dict:
         "nps_category": score.nps_category,
         "csat": score.csat,
         "ces": score.ces,
-        "sentiment": score.sentiment_label,
-        "sentiment_score": score.sentiment_score,
         "touchpoint": response.touchpoint.code if response.touchpoint_id else None,
         "org_unit": response.org_unit.code if response.org_unit_id else None,
-        "risk_flag": [risk["flag"] for risk in score.risk_flags],
-        "aspect_negative": _aspects_with(score, Sentiment.NEGATIVE),
-        "aspect_positive": _aspects_with(score, Sentiment.POSITIVE),
-        "topic": list(score.topics),
+        **_text_facts(score),
     }
 
 
-def _aspects_with(score: ResponseScore, polarity: str) -> list[str]:
-    return [opinion["aspect"] for opinion in score.aspects if opinion["polarity"] == polarity]
+def external_post_facts(post: ExternalPost) -> dict:
+    """What alert rules can test about an analysed external post: the facts of its text, as a
+    response's; it has no survey scores, touchpoint or org unit, so leaves on those do not
+    match it."""
+    return {
+        "nps": None,
+        "nps_category": None,
+        "csat": None,
+        "ces": None,
+        "touchpoint": None,
+        "org_unit": None,
+        **_text_facts(post),
+    }
+
+
+def _text_facts(analysis: ResponseScore | ExternalPost) -> dict:
+    return {
+        "sentiment": analysis.sentiment_label,
+        "sentiment_score": analysis.sentiment_score,
+        "risk_flag": [risk["flag"] for risk in analysis.risk_flags],
+        "aspect_negative": _aspects_with(analysis.aspects, Sentiment.NEGATIVE),
+        "aspect_positive": _aspects_with(analysis.aspects, Sentiment.POSITIVE),
+        "topic": list(analysis.topics),
+    }
+
+
+def _aspects_with(aspects: list[dict], polarity: str) -> list[str]:
+    return [opinion["aspect"] for opinion in aspects if opinion["polarity"] == polarity]
 
 
 # What a rule may ask of a fact: every operator FACT_OPERATORS offers for some fact.

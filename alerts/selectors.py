@@ -51,6 +51,7 @@ def ticket_list(
             "response__survey",
             "response__touchpoint",
             "response__score",
+            "external_post",
             "org_unit",
             "assignee",
         )

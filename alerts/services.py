@@ -43,6 +43,7 @@ from alerts.rules import (
     conditions_match,
     conditions_problems,
     conditions_validate,
+    external_post_facts,
     response_facts,
 )
 from alerts.signals import ticket_events_created_on_commit
@@ -61,7 +62,7 @@ from alerts.sla import (
     working_span,
 )
 from analytics.metric_rollups import MetricKey, Totals
-from analytics.models import Metric, ResponseScore, RiskFlag
+from analytics.models import ExternalPost, Metric, ResponseScore, RiskFlag
 from analytics.services import metric_ticket_count
 from customers.models import Customer
 from organizations.access import PERMISSIONS, actor_require_permission, actor_scope_path
@@ -302,7 +303,10 @@ class _Reasons:
 
 
 def _reasons_for(score: ResponseScore, rules: list[AlertRule]) -> _Reasons:
-    facts = response_facts(score)
+    return _reasons_of(response_facts(score), rules)
+
+
+def _reasons_of(facts: dict, rules: list[AlertRule]) -> _Reasons:
     return _Reasons(
         rules=[rule for rule in rules if conditions_match(rule.conditions, facts)],
         risks=[flag for flag in RISK_ESCALATING_FLAGS if flag in facts["risk_flag"]],
@@ -341,21 +345,52 @@ def tickets_open_for_scores(*, scores: Sequence[ResponseScore]) -> list[Ticket]:
         found = _reasons_for(score, rules)
         if found.rules or found.risks:
             reasons[score.response_id] = (score.response, found)
+    return _tickets_open(reasons, subject="response")
+
+
+@transaction.atomic
+def tickets_open_for_external_posts(*, posts: Sequence[ExternalPost]) -> list[Ticket]:
+    """Open or join each analysed external post's one ticket, by the same rules and risk flags
+    and in the same way as tickets_open_for_scores (the unique (tenant, external_post)
+    constraint backs it up). A post has no org unit: its ticket goes to the tenant's top unit,
+    or for a risk to the senior queue. Its tickets count in no metric rollup: they belong to
+    no touchpoint."""
+    rules = list(AlertRule.objects.filter(is_active=True).order_by("id"))
+    reasons: dict[int, tuple[ExternalPost, _Reasons]] = {}
+    for post in posts:
+        found = _reasons_of(external_post_facts(post), rules)
+        if found.rules or found.risks:
+            reasons[post.pk] = (post, found)
+    return _tickets_open(reasons, subject="external_post")
+
+
+# What a ticket is about: a survey response, or an external post.
+_Subject = Response | ExternalPost
+
+
+def _tickets_open(reasons: dict[int, tuple[_Subject, _Reasons]], *, subject: str) -> list[Ticket]:
+    """Open or join the tickets of `reasons` (by the id of their response or external post,
+    as `subject` names the ticket's field); the tickets opened."""
     if not reasons:
         return []
     now = timezone.now()
-    tickets = _tickets_locked(list(reasons))
+    tickets = _tickets_locked(list(reasons), subject=subject)
     opened: list[Ticket] = []
     if len(tickets) < len(reasons):
         # Lock the tenant row so per-tenant ticket numbers are handed out one batch at a time;
         # FOR NO KEY UPDATE, which leaves alone the inserts whose foreign key points at it.
         tenant = Tenant.objects.select_for_update(no_key=True).get(pk=current_tenant().pk)
-        tickets.update(_tickets_locked([pk for pk in reasons if pk not in tickets]))
+        tickets.update(
+            _tickets_locked([pk for pk in reasons if pk not in tickets], subject=subject)
+        )
         opened = _tickets_create(
-            [reasons[pk] for pk in reasons if pk not in tickets], tenant=tenant, now=now
+            [reasons[pk] for pk in reasons if pk not in tickets],
+            tenant=tenant,
+            now=now,
+            subject=subject,
         )
     _tickets_join(
-        [(ticket, reasons[response_id][1]) for response_id, ticket in tickets.items()],
+        [(ticket, reasons[subject_id][1]) for subject_id, ticket in tickets.items()],
         tenant=current_tenant(),
         now=now,
     )
@@ -385,8 +420,16 @@ def _senior_queue_id(tenant: Tenant) -> int | None:
 VIP_TAG = "vip"  # a customer tagged so (any case) is a VIP
 
 
-def _vip_customer_ids(responses: list[Response]) -> set[int]:
-    ids = {response.customer_id for response in responses if response.customer_id}
+def _customer_id(subject: _Subject) -> int | None:
+    return subject.customer_id if isinstance(subject, Response) else None
+
+
+def _unit_id(subject: _Subject) -> int | None:
+    return subject.org_unit_id if isinstance(subject, Response) else None
+
+
+def _vip_customer_ids(subjects: list[_Subject]) -> set[int]:
+    ids = {_customer_id(subject) for subject in subjects} - {None}
     if not ids:
         return set()
     return {
@@ -396,38 +439,39 @@ def _vip_customer_ids(responses: list[Response]) -> set[int]:
     }
 
 
-def _tickets_locked(response_ids: list[int]) -> dict[int, Ticket]:
-    """The tickets of these responses, by response id, locked in a stable order."""
-    found = Ticket.objects.select_for_update().filter(response_id__in=response_ids)
-    return {ticket.response_id: ticket for ticket in found.order_by("pk")}
+def _tickets_locked(subject_ids: list[int], *, subject: str = "response") -> dict[int, Ticket]:
+    """The tickets of these responses (or external posts), by their id, locked in a stable
+    order."""
+    found = Ticket.objects.select_for_update().filter(**{f"{subject}_id__in": subject_ids})
+    return {getattr(ticket, f"{subject}_id"): ticket for ticket in found.order_by("pk")}
 
 
 def _tickets_create(
-    waiting: list[tuple[Response, _Reasons]], *, tenant: Tenant, now
+    waiting: list[tuple[_Subject, _Reasons]], *, tenant: Tenant, now, subject: str = "response"
 ) -> list[Ticket]:
-    """New tickets for responses that have none, numbered after the tenant's last; the caller
-    holds the tenant's row lock."""
+    """New tickets for responses (or external posts) that have none, numbered after the
+    tenant's last; the caller holds the tenant's row lock."""
     if not waiting:
         return []
     top = Ticket.objects.aggregate(top=Max("number"))["top"] or 0
     risk_hours = risk_sla_hours(tenant)
     calendar, policy = tenant_calendar(tenant), sla_policy(tenant)
     queue_id = None
-    if any(response.org_unit_id is None for response, _reasons in waiting):
+    if any(_unit_id(about) is None for about, _reasons in waiting):
         queue_id = default_queue_unit_id()
     senior = _senior_queue_id(tenant)
-    vip = _vip_customer_ids([response for response, _reasons in waiting]) if senior else set()
+    vip = _vip_customer_ids([about for about, _reasons in waiting]) if senior else set()
     tickets = []
-    for number, (response, reasons) in enumerate(waiting, start=top + 1):
+    for number, (about, reasons) in enumerate(waiting, start=top + 1):
         priority, hours = reasons.terms(risk_hours=risk_hours)
         due = due_times(priority=priority, hours=hours, calendar=calendar, policy=policy, start=now)
-        to_senior = senior and (reasons.risks or response.customer_id in vip)
+        to_senior = senior and (reasons.risks or _customer_id(about) in vip)
         tickets.append(
             Ticket(
                 tenant_id=tenant.pk,
                 number=number,
-                response=response,
-                org_unit_id=senior if to_senior else (response.org_unit_id or queue_id),
+                **{subject: about},
+                org_unit_id=senior if to_senior else (_unit_id(about) or queue_id),
                 priority=priority,
                 sla_due_at=due.resolution_due_at,
                 sla_minutes=due.resolution_minutes,
@@ -552,7 +596,11 @@ def _last_given_portable(unit_ids: list[int]) -> dict[int, int]:
 
 def tickets_metric_totals(tickets: Iterable[Ticket]) -> dict[int, dict[MetricKey, Totals]]:
     """What tickets add to the metric rollups, by response id: one ticket per response."""
-    return {ticket.response_id: {(Metric.TICKETS, ""): Totals(1)} for ticket in tickets}
+    return {
+        ticket.response_id: {(Metric.TICKETS, ""): Totals(1)}
+        for ticket in tickets
+        if ticket.response_id is not None  # an external post's ticket has no touchpoint
+    }
 
 
 def _matches(ticket: Ticket, rules: list[AlertRule], *, now) -> list[TicketRule]:

@@ -289,7 +289,10 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
             "clock": sla_clock_reader(request.tenant, now=timezone.now())(ticket),
             "sla_zone": calendar_zone_name(request.tenant),
             "response": ticket.response,
-            "answers": answer_rows(ticket.response, request.LANGUAGE_CODE),
+            "post": ticket.external_post,
+            "answers": answer_rows(ticket.response, request.LANGUAGE_CODE)
+            if ticket.response_id
+            else [],
             "events": selectors.ticket_events(ticket),
             "actions": [
                 (name, services.TRANSITIONS[name].label)

@@ -54,11 +54,37 @@ PERIOD_CHOICES = [
 DEFAULT_PERIOD = 90
 
 
+class TextSource:
+    SURVEY = "survey"
+    EXTERNAL = "external"
+
+
+SOURCE_CHOICES = [(TextSource.SURVEY, _("问卷反馈")), (TextSource.EXTERNAL, _("外部声音"))]
+
+
+class ExternalPostsUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("文件（CSV 或 Excel .xlsx）"),
+        help_text=_(
+            "必需的列：source_id（编号）、text（内容）；可选：source（来源）、author（作者）、"
+            "posted_at（发布时间）、url（链接）。CSV 请用 UTF-8 或 GBK 编码。"
+        ),
+    )
+    source = forms.CharField(
+        label=_("来源"),
+        max_length=40,
+        help_text=_("文件没有来源列时使用，如 黑猫投诉、App Store、微博"),
+    )
+
+
 class TextFilterForm(forms.Form):
     """The page's filters, and the drill-down its tables and charts link to (hidden)."""
 
     days = forms.TypedChoiceField(
         label=_("时间"), choices=PERIOD_CHOICES, coerce=int, required=False, initial=DEFAULT_PERIOD
+    )
+    source = forms.ChoiceField(
+        label=_("来源"), choices=SOURCE_CHOICES, required=False, initial=TextSource.SURVEY
     )
     journey = forms.ModelChoiceField(
         label=_("旅程"), queryset=Journey.all_tenants.none(), required=False, empty_label=_("全部")
@@ -84,6 +110,8 @@ class TextFilterForm(forms.Form):
         choices=RiskFlag.choices, required=False, widget=forms.HiddenInput
     )
     keyword = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
+    target = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
+    opinion = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, scope_path: str = "", **kwargs) -> None:
         if data is not None and not data.get("days"):
@@ -110,6 +138,10 @@ class TextFilterForm(forms.Form):
     @property
     def days_value(self) -> int:
         return self.value("days") or DEFAULT_PERIOD
+
+    @property
+    def source_value(self) -> str:
+        return self.value("source") or TextSource.SURVEY
 
     @property
     def drill_down(self) -> DrillDown:

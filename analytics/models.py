@@ -49,6 +49,8 @@ class ResponseScore(TenantOwnedModel):
     # [{"flag": "regulator", "term": "银保监会"}]: the term found is the reason
     risk_flags = models.JSONField(default=list, blank=True)
     topics = models.JSONField(default=list, blank=True)  # names of the tenant's topics
+    # [{"target": "柜员", "opinion": "态度差"}]: what is talked about and what is said of it
+    relations = models.JSONField(default=list, blank=True)
     model_version = models.CharField(max_length=64)
     scored_at = models.DateTimeField(default=timezone.now)
 
@@ -137,6 +139,7 @@ class TextKind(models.TextChoices):
     RISK = "risk"  # key: risk flag; label: the term that raised it
     AT_RISK = "at_risk"  # a text with at least one risk flag
     KEYWORD = "keyword"  # key: the keyword
+    RELATION = "relation"  # key: what is talked about; label: what is said of it
 
 
 class TextDaily(TenantOwnedModel):
@@ -355,3 +358,43 @@ class OrgUnitMetricTarget(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.touchpoint_metric_id} @ {self.org_unit_id}: {self.target}"
+
+
+class ExternalPost(TenantOwnedModel):
+    """A customer's voice from outside the surveys (舆情): a complaint platform's export, an app
+    store review, a social post, uploaded or sent through the API, and its text analysis.
+
+    One row per (tenant, source, source id): a post sent again with the same text is a
+    duplicate, with another text a conflict, refused. `model_version` is empty until a worker
+    has analysed it. The post has no touchpoint or org unit: it belongs to the whole tenant."""
+
+    source = models.CharField(_("来源"), max_length=40)  # 黑猫投诉, App Store, 微博…
+    source_id = models.CharField(_("来源编号"), max_length=128)
+    text = models.TextField(_("内容"))
+    author = models.CharField(_("作者"), max_length=100, blank=True)
+    url = models.URLField(_("链接"), max_length=500, blank=True)
+    posted_at = models.DateTimeField(_("发布时间"))
+    received_at = models.DateTimeField(default=timezone.now)
+    sentiment_label = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
+    sentiment_score = models.FloatField(null=True, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    aspects = models.JSONField(default=list, blank=True)
+    risk_flags = models.JSONField(default=list, blank=True)
+    topics = models.JSONField(default=list, blank=True)
+    relations = models.JSONField(default=list, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    analyzed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "source", "source_id"], name="externalpost_unique_source_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "posted_at"], name="externalpost_tenant_posted"),
+            models.Index(fields=["tenant", "analyzed_at"], name="externalpost_tenant_analyzed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.source_id}"

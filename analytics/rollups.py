@@ -41,6 +41,7 @@ class ScoredText(Protocol):
     risk_flags: list[dict]
     topics: list[str]
     keywords: list[str]
+    relations: list[dict]
 
 
 def _key(value: str) -> str:
@@ -50,7 +51,8 @@ def _key(value: str) -> str:
 def text_tallies(text: ScoredText) -> dict[TallyKey, Tally]:
     """What one scored text adds to the rollups of its day, touchpoint and org unit: itself
     under its sentiment, under each of its topics (or as uncovered) and as at risk if it is;
-    one mention of each aspect polarity and risk term; itself under each keyword."""
+    one mention of each aspect polarity and risk term; itself under each keyword and each
+    relation (target, opinion)."""
     label = text.sentiment_label
     scored = text.sentiment_score is not None
     weighed = Tally(1, text.sentiment_score if scored else 0.0, int(scored))
@@ -65,6 +67,12 @@ def text_tallies(text: ScoredText) -> dict[TallyKey, Tally]:
         *((TextKind.ASPECT, _key(o["aspect"]), o["polarity"]) for o in text.aspects),
         *((TextKind.RISK, _key(r["flag"]), _key(r["term"])) for r in text.risk_flags),
         *((TextKind.KEYWORD, _key(word), "") for word in dict.fromkeys(text.keywords)),
+        *(
+            (TextKind.RELATION, _key(target), _key(opinion))
+            for target, opinion in dict.fromkeys(
+                (pair["target"], pair["opinion"]) for pair in getattr(text, "relations", ())
+            )
+        ),
     ]
     for mention in mentions:
         tallies[mention] = tallies.get(mention, Tally()).plus(ONE)
@@ -81,19 +89,21 @@ def tallies_difference(
 
 
 # What a drill-down looks for; of a risk, the flag alone.
-_MENTIONED = {TextKind.ASPECT, TextKind.TOPIC, TextKind.RISK, TextKind.KEYWORD}
+_MENTIONED = {TextKind.ASPECT, TextKind.TOPIC, TextKind.RISK, TextKind.KEYWORD, TextKind.RELATION}
+# Mentions that keep their label: an aspect's polarity, a relation's opinion.
+_LABELLED = {TextKind.ASPECT, TextKind.RELATION}
 
 
 def text_mentions(text: ScoredText) -> list[TallyKey]:
-    """The (kind, key, label) of each aspect (with its polarity), topic, risk flag and keyword
-    of a scored text."""
+    """The (kind, key, label) of each aspect (with its polarity), topic, risk flag, keyword and
+    relation (with its opinion) of a scored text."""
     return tallies_mentions(text_tallies(text))
 
 
 def tallies_mentions(tallies: Mapping[TallyKey, Tally]) -> list[TallyKey]:
     """text_mentions of a text whose text_tallies are `tallies`."""
     mentioned = (
-        (kind, key, label if kind == TextKind.ASPECT else "")
+        (kind, key, label if kind in _LABELLED else "")
         for kind, key, label in tallies
         if kind in _MENTIONED
     )
@@ -246,11 +256,15 @@ def rollups_rebuild(
     """
     daily._base_manager.filter(tenant_id=tenant_id).delete()
     mention._base_manager.filter(tenant_id=tenant_id).delete()
+    # A migration older than a score field (relations: 0011) reads what its model has; the
+    # scores then have none of it to count.
+    known = {"pk"} | {field.name for field in scores.model._meta.get_fields()}
+    fields = [name for name in TEXT_ROW_FIELDS if name.split("__")[0] in known]
     rows = (
         scores.filter(tenant_id=tenant_id)
         .exclude(verbatim="")
         .order_by("response__submitted_at", "pk")
-        .values_list(*TEXT_ROW_FIELDS, named=True)
+        .values_list(*fields, named=True)
     )
     texts = rollup_rows = mention_count = 0
     day: date | None = None

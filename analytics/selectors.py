@@ -305,6 +305,8 @@ def text_verbatims(
         scores = scores.filter(_mentioning(TextKind.RISK, drill.risk_flag))
     if drill.keyword:
         scores = scores.filter(_mentioning(TextKind.KEYWORD, drill.keyword))
+    if drill.target:
+        scores = scores.filter(_mentioning(TextKind.RELATION, drill.target, drill.opinion))
     if drill:
         # Counted with the same query: COUNT(*) OVER () is taken before the LIMIT.
         scores = scores.annotate(matched=Window(Count("pk")))
@@ -351,7 +353,7 @@ def text_counts(
     org_unit: OrgUnit | None = None,
 ) -> TextCounts:
     """The sums of the rollups of the `days` days from `first_day`, and of the as many days
-    before it (what is rising): five queries, however many texts there are."""
+    before it (what is rising): six queries, however many texts there are."""
     rollups = _rollups_in(
         scope_path=scope_path, journey=journey, touchpoint=touchpoint, org_unit=org_unit
     ).filter(day__gte=first_day - timedelta(days=days))
@@ -406,6 +408,12 @@ def text_counts(
         .annotate(Sum("count"))
         .order_by()
     )
+    relations = (
+        rollups.filter(current, kind=TextKind.RELATION)
+        .values_list("key", "label")
+        .annotate(Sum("count"))
+        .order_by()
+    )
     return TextCounts(
         sentiment_days=sentiment_days,
         previous_texts=totals["previous"],
@@ -421,6 +429,7 @@ def text_counts(
             for touchpoint_id, org_unit_id, aspect, polarity, mentions in aspects
         ],
         risks=list(risks),
+        relations=list(relations),
     )
 
 

@@ -212,6 +212,7 @@ SCORE_FIELDS = (
     "aspects",
     "risk_flags",
     "topics",
+    "relations",
     "model_version",
     "scored_at",
 )
@@ -235,6 +236,7 @@ def _score_fields(
         "aspects": analysis.aspects if analysis else [],
         "risk_flags": analysis.risk_flags if analysis else [],
         "topics": analysis.topics if analysis else [],
+        "relations": analysis.relations if analysis else [],
         "model_version": version,
         "scored_at": now,
     }

@@ -12,3 +12,7 @@ responses_scored = Signal()
 # them: {response id: {(metric, key): analytics.metric_rollups.Totals}} (alerts: one ticket
 # per response that has one).
 metric_rollups_recounting = Signal()
+
+# Sent inside the transaction that saved the analysis of a batch of one tenant's external posts
+# (kwargs: posts, the ExternalPosts analysed); alerts opens or joins their tickets.
+external_posts_analyzed = Signal()

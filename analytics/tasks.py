@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from analytics import services
+from analytics import external_posts, services
 from organizations.broker import publish, take_batch
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ def rescore_texts(tenant_id: int, days: int) -> int:
     if tenant is None:
         return 0
     with tenant_context(tenant):
-        return services.outdated_texts_enqueue(days=days)
+        texts = services.outdated_texts_enqueue(days=days)
+        return texts + external_posts.outdated_posts_enqueue(days=days)
 
 
 @shared_task(acks_late=True)
@@ -115,3 +116,22 @@ def discover_due_text_themes() -> int:
     for tenant_id in tenant_ids:
         publish(discover_text_themes, tenant_id)
     return len(tenant_ids)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError, OSError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def analyze_external_posts(post_ids: list[int]) -> int:
+    """Analyse external posts; safe to run twice."""
+    return external_posts.external_posts_analyze(post_ids=post_ids)
+
+
+@shared_task(acks_late=True)
+def analyze_unanalyzed_external_posts() -> int:
+    """The beat's sweep: posts a broker outage kept from their analysis, or analysed by an
+    older analyzer, are analysed now (a bounded batch each run)."""
+    return external_posts.external_posts_analyze(post_ids=external_posts.posts_waiting_ids())

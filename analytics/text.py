@@ -16,12 +16,13 @@ from analytics.chinese import Segmented, segment
 from analytics.hedges import hedges_find
 from analytics.keywords import keywords_extract, user_words_pattern
 from analytics.models import Sentiment
+from analytics.relations import RelationFinder
 from analytics.risks import risk_flags_find
 from analytics.sentiment import default_model
 from analytics.topics import TopicDefinition, TopicMatcher
 
 # Bump when the analysis changes in a way that should rescore stored texts.
-ANALYZER_VERSION = "text-4"  # 4: hedges, sarcasm, sector aspects, risks in paraphrase
+ANALYZER_VERSION = "text-5"  # 4: hedges, sarcasm, sector aspects, risks; 5: relations
 # How far past the neutral band a hedged complaint's score is put.
 HEDGE_MARGIN = 0.05
 # A hedge is the verdict of a short text ("整体还行吧"); in a long review it qualifies one point
@@ -41,11 +42,13 @@ class TenantDictionary:
     user_words: Sequence[str] = ()
     topics: Sequence[TopicDefinition] = ()
     aspect_finder: AspectFinder = field(init=False, repr=False)
+    relation_finder: RelationFinder = field(init=False, repr=False)
     topic_matcher: TopicMatcher = field(init=False, repr=False)
     user_words_pattern: re.Pattern | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.aspect_finder = AspectFinder(aspects_merge(BUILTIN_ASPECTS, self.aspects))
+        self.relation_finder = RelationFinder(self.aspect_finder.aspects)
         self.topic_matcher = TopicMatcher(self.topics)
         self.user_words_pattern = user_words_pattern(self.user_words)
 
@@ -73,6 +76,7 @@ class TextAnalysis:
     aspects: list[dict]  # {aspect, polarity, score, clause}
     risk_flags: list[dict]  # {flag, term}
     topics: list[str]
+    relations: list[dict]  # {target, opinion}
 
 
 def text_analyze(
@@ -124,4 +128,5 @@ def text_analyze(
         aspects=[aspect.as_json() for aspect in aspects],
         risk_flags=risk_flags,
         topics=dictionary.topic_matcher.assign(segmented.text),
+        relations=[relation.as_json() for relation in dictionary.relation_finder.find(segmented)],
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple, TypeVar
 
@@ -25,6 +25,9 @@ Named = TypeVar("Named")
 RISING_TOPICS = 5
 RISING_KEYWORDS = 8
 RISING_MIN_COUNT = 2  # a keyword seen once this period is noise, not a trend
+RELATIONS = 20  # pairs shown, most frequent first
+RELATION_TARGETS = 10  # targets shown with what is said of them
+RELATION_OPINIONS = 5  # judgements shown per target
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class TextRow:
     risk_flags: list[dict]
     topics: list[str]
     keywords: list[str]
+    relations: list[dict] = field(default_factory=list)
 
 
 # The ResponseScore values a TextRow is made of, in its order.
@@ -55,6 +59,7 @@ TEXT_ROW_FIELDS = (
     "risk_flags",
     "topics",
     "keywords",
+    "relations",
 )
 
 
@@ -183,6 +188,25 @@ class RiskCount:
 
 
 @dataclass(frozen=True)
+class RelationCount:
+    """Texts that say `opinion` of `target` (柜员-态度差)."""
+
+    target: str
+    opinion: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RelationTarget:
+    """A target, in how many pairs' texts it is judged, and its most frequent judgements: the
+    words that travel together."""
+
+    target: str
+    count: int
+    opinions: list[RelationCount]
+
+
+@dataclass(frozen=True)
 class TextOverview:
     texts: int  # of the period, with or without a sentiment label
     mix: SentimentMix
@@ -197,6 +221,8 @@ class TextOverview:
     risks: list[RiskCount]
     with_risk: int
     previous_total: int
+    relations: list[RelationCount] = field(default_factory=list)
+    relation_targets: list[RelationTarget] = field(default_factory=list)
 
 
 def week_start(moment: datetime) -> date:
@@ -226,8 +252,10 @@ def text_overview(
     by_touchpoint: _GroupCells = defaultdict(dict)
     by_org_unit: _GroupCells = defaultdict(dict)
     risks: dict[str, Counter] = defaultdict(Counter)
+    relations: Counter = Counter()
     with_risk = uncovered = 0
     for row in current:
+        relations.update({(pair["target"], pair["opinion"]) for pair in row.relations})
         mix.add(row.sentiment, row.sentiment_score)
         weeks[week_start(row.submitted_at)].add(row.sentiment, row.sentiment_score)
         for topic in row.topics:
@@ -268,6 +296,7 @@ def text_overview(
         risks=_risk_counts(risks),
         with_risk=with_risk,
         previous_total=len(previous),
+        **_relation_lists(relations),
     )
 
 
@@ -285,6 +314,7 @@ class TextCounts:
     # touchpoint, org unit, aspect, polarity, mentions
     aspects: list[tuple[int | None, int | None, str, str, int]]
     risks: list[tuple[str, str, int]]  # flag, term, texts
+    relations: list[tuple[str, str, int]] = field(default_factory=list)  # target, opinion, texts
 
 
 def text_overview_of_counts(
@@ -346,6 +376,9 @@ def text_overview_of_counts(
         risks=_risk_counts(risks),
         with_risk=counts.with_risk,
         previous_total=counts.previous_texts,
+        **_relation_lists(
+            Counter({(target, opinion): n for target, opinion, n in counts.relations})
+        ),
     )
 
 
@@ -426,6 +459,25 @@ def _risk_counts(risks: dict[str, Counter]) -> list[RiskCount]:
     return [RiskCount(flag, totals[flag], most_first(risks[flag])) for flag in most_first(totals)]
 
 
+def _relation_lists(pairs: Counter) -> dict[str, list]:
+    """The most frequent pairs, and the most judged targets with their judgements."""
+    ranked = sorted(
+        (RelationCount(target, opinion, n) for (target, opinion), n in pairs.items() if n),
+        key=lambda pair: (-pair.count, pair.target, pair.opinion),
+    )
+    by_target: dict[str, list[RelationCount]] = defaultdict(list)
+    for pair in ranked:
+        by_target[pair.target].append(pair)
+    targets = sorted(
+        (
+            RelationTarget(target, sum(p.count for p in found), found[:RELATION_OPINIONS])
+            for target, found in by_target.items()
+        ),
+        key=lambda target: (-target.count, target.target),
+    )
+    return {"relations": ranked[:RELATIONS], "relation_targets": targets[:RELATION_TARGETS]}
+
+
 @dataclass(frozen=True)
 class DrillDown:
     """Which verbatims to list: all of the period, or those a chart cell points at."""
@@ -436,6 +488,8 @@ class DrillDown:
     polarity: str = ""
     risk_flag: str = ""
     keyword: str = ""
+    target: str = ""  # of a relation
+    opinion: str = ""
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
@@ -452,6 +506,11 @@ class DrillDown:
         ):
             return False
         if self.risk_flag and all(risk["flag"] != self.risk_flag for risk in row.risk_flags):
+            return False
+        if self.target and not any(
+            pair["target"] == self.target and (not self.opinion or pair["opinion"] == self.opinion)
+            for pair in row.relations
+        ):
             return False
         return not self.keyword or self.keyword in row.keywords
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics import selectors, services
+from analytics import external_posts, post_files, selectors, services
 from analytics.charts import (
     aspect_chart,
     sentiment_mix_chart,
@@ -25,14 +25,17 @@ from analytics.dashboard import dashboard_read, tp_label
 from analytics.filters import DASHBOARD_PRESETS, DashboardFilters, dashboard_filters, unit_choices
 from analytics.forms import (
     AspectTermsForm,
+    ExternalPostsUploadForm,
     SampleForm,
     TextFilterForm,
+    TextSource,
     TopicKeywordsForm,
     UserWordsForm,
 )
 from analytics.models import Aspect, Topic, UserWord
-from analytics.text import text_analyze
-from analytics.text_overview import text_overview_of_counts
+from analytics.post_files import PostFileError, RowProblem, posts_read
+from analytics.text import TenantDictionary, text_analyze
+from analytics.text_overview import drill_down, text_overview, text_overview_of_counts
 from journeys.models import Channel, KeyMoment, Touchpoint
 from organizations.access import tenant_view
 
@@ -135,6 +138,8 @@ def text_analytics(request: HttpRequest) -> HttpResponse:
         "org_unit": form.value("org_unit"),
     }
     dictionary = selectors.text_dictionary()
+    if form.source_value == TextSource.EXTERNAL:
+        return _external_text_analytics(request, form=form, since=since, dictionary=dictionary)
     overview = text_overview_of_counts(
         selectors.text_counts(first_day=first_day, days=days, **filters),
         aspect_names=dictionary.aspect_finder.names,
@@ -157,8 +162,98 @@ def text_analytics(request: HttpRequest) -> HttpResponse:
         "drill": drill,
         "matched": overview.texts if matched is None else matched,
         "verbatims": verbatims,
+        "source": TextSource.SURVEY,
     }
     return render(request, "analytics/text_analytics.html", context)
+
+
+def _external_text_analytics(
+    request: HttpRequest, *, form: TextFilterForm, since: datetime, dictionary: TenantDictionary
+) -> HttpResponse:
+    """The text page over external posts: counted post by post from the newest of the period
+    and the one before it (they have no rollups), with no touchpoint, org unit or themes."""
+    days = form.days_value
+    rows = external_posts.external_text_rows(
+        scope_path=request.membership.scope_path, since=since - timedelta(days=days)
+    )
+    overview = text_overview(
+        rows,
+        since=since,
+        aspect_names=dictionary.aspect_finder.names,
+        topic_names=dictionary.topic_matcher.names,
+        touchpoint_names={},
+        org_unit_names={},
+    )
+    drill = form.drill_down
+    matched, post_ids = drill_down(rows, drill, since=since, limit=selectors.VERBATIM_LIMIT)
+    context = {
+        "form": form,
+        "days": days,
+        "overview": overview,
+        "mix_chart": sentiment_mix_chart(overview.mix) if overview.mix.total else "",
+        "trend_chart": sentiment_trend_chart(overview.weeks) if overview.weeks else "",
+        "aspect_chart": aspect_chart(overview.aspects) if overview.aspects else "",
+        "drill": drill,
+        "matched": matched,
+        "verbatims": external_posts.external_posts_of(post_ids),
+        "source": TextSource.EXTERNAL,
+        "scoped_out": bool(request.membership.scope_path),
+    }
+    return render(request, "analytics/text_analytics.html", context)
+
+
+@tenant_view("external_post.manage")
+def external_posts_upload(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV or Excel file of external posts; the whole file is taken or, with any bad
+    row, none of it, each problem named by its line."""
+    form = ExternalPostsUploadForm()
+    problems: list[RowProblem] = []
+    if request.method == "POST":
+        form = ExternalPostsUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            problems = _posts_upload(request, form)
+            if not problems and not form.errors:
+                return redirect("external_posts", tenant_slug=request.tenant.slug)
+    context = {
+        "form": form,
+        "problems": problems,
+        "posts": external_posts.external_post_list(),
+        "max_posts": external_posts.MAX_POSTS,
+    }
+    return render(request, "analytics/external_posts.html", context)
+
+
+def _posts_upload(request: HttpRequest, form: ExternalPostsUploadForm) -> list[RowProblem]:
+    """Take the form's file: the problems of its rows (nothing taken then), or none."""
+    upload = form.cleaned_data["file"]
+    try:
+        rows, problems = posts_read(
+            name=upload.name,
+            content=upload.read(post_files.MAX_FILE_BYTES + 1),
+            default_source=form.cleaned_data["source"].strip(),
+            zone=ZoneInfo(request.tenant.time_zone),
+        )
+    except PostFileError as error:
+        form.add_error("file", str(error))
+        return []
+    if problems:
+        return problems
+    try:
+        statuses = external_posts.external_posts_take(
+            posts=[row.post for row in rows], by=request.user
+        )
+    except external_posts.PostsRefused as refused:
+        return [
+            RowProblem(rows[p.index].line if p.index < len(rows) else 0, p.message)
+            for p in refused.problems
+        ]
+    created = statuses.count(external_posts.PostStatus.CREATED)
+    messages.success(
+        request,
+        _("已导入 %(created)s 条，%(duplicates)s 条重复已跳过；分析完成后显示在文本分析页。")
+        % {"created": created, "duplicates": len(statuses) - created},
+    )
+    return []
 
 
 def _tenant_row(model: type[Model], request: HttpRequest) -> Model:

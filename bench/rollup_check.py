@@ -15,7 +15,7 @@ _RESPONSES = """
            COALESCE(r.touchpoint_id, 0) AS touchpoint_id,
            COALESCE(r.org_unit_id, 0) AS org_unit_id, COALESCE(u.path, '') AS path,
            s.nps, s.nps_category, s.csat, s.ces, s.verbatim, s.sentiment_label,
-           s.sentiment_score, s.keywords, s.aspects, s.risk_flags, s.topics
+           s.sentiment_score, s.keywords, s.aspects, s.risk_flags, s.topics, s.relations
     FROM surveys_response r
     JOIN analytics_responsescore s ON s.response_id = r.id
     JOIN cem_tenant t ON t.id = r.tenant_id
@@ -72,7 +72,8 @@ _METRIC_ROLLED = """
 """
 
 # A text counts under its sentiment and each of its topics (weighed by its score), as
-# uncovered or at risk, once per aspect opinion and risk term, once per distinct keyword.
+# uncovered or at risk, once per aspect opinion and risk term, once per distinct keyword and
+# relation.
 _TEXT_RAW = f"""
     WITH texts AS (SELECT * FROM ({_RESPONSES}) scored WHERE verbatim <> '')
     SELECT tenant_id, day, touchpoint_id, org_unit_id, 'sentiment', sentiment_label, '',
@@ -102,6 +103,14 @@ _TEXT_RAW = f"""
            count(*), 0.0, 0
     FROM texts, LATERAL (SELECT DISTINCT jsonb_array_elements_text(keywords) AS word) w
     GROUP BY 1, 2, 3, 4, 6
+    UNION ALL
+    SELECT tenant_id, day, touchpoint_id, org_unit_id, 'relation', target, opinion, count(*),
+           0.0, 0
+    FROM texts, LATERAL (
+        SELECT DISTINCT left(p ->> 'target', 100) AS target, left(p ->> 'opinion', 100) AS opinion
+        FROM jsonb_array_elements(relations) p
+    ) r
+    GROUP BY 1, 2, 3, 4, 6, 7
 """
 
 _TEXT_ROLLED = """

@@ -203,6 +203,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "sweep-unscored-responses": {"task": "analytics.tasks.sweep_unscored", "schedule": 60.0},
+    "analyze-external-posts": {
+        "task": "analytics.tasks.analyze_unanalyzed_external_posts",
+        "schedule": 60.0,
+    },
     "escalate-due-tickets": {
         "task": "alerts.tasks.escalate_due",
         "schedule": float(os.environ.get("CEM_ESCALATION_SWEEP_SECONDS", "60")),

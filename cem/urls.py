@@ -22,6 +22,11 @@ tenant_patterns = [
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
     path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
+    path(
+        "text-analytics/external-posts/",
+        analytics_views.external_posts_upload,
+        name="external_posts",
+    ),
     path("journeys/", journey_map_views.journey_index, name="journey_map"),
     path("journeys/<int:journey_id>/", journey_map_views.journey_detail, name="journey_detail"),
     path(

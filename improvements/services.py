@@ -386,7 +386,9 @@ def recurring_causes_propose(*, now: datetime | None = None) -> list[Improvement
                     ),
                     touchpoints=Touchpoint.objects.filter(
                         pk__in={
-                            t.response.touchpoint_id for t in tickets if t.response.touchpoint_id
+                            t.response.touchpoint_id
+                            for t in tickets
+                            if t.response_id and t.response.touchpoint_id
                         }
                     ),
                 )

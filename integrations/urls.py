@@ -42,6 +42,11 @@ urlpatterns = [
     path("root-causes/", alert_api.RootCauseListApi.as_view(), name="api_root_causes"),
     path("org-units/", organization_api.OrgUnitListApi.as_view(), name="api_org_units"),
     path("events/", integration_api.EventIngestApi.as_view(), name="api_events"),
+    path(
+        "external-posts/",
+        integration_api.ExternalPostIngestApi.as_view(),
+        name="api_external_posts",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Managers' view of the tickets: the analytics page, bulk actions, exports.
     "ticket.manage": _MANAGERS,
     "alert_rule.manage": _MANAGERS,
+    "external_post.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "member.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "org.manage": frozenset({Role.OWNER, Role.ADMIN}),

@@ -158,6 +158,8 @@ def test_every_page_a_person_uses_passes_axe_core(
         ("alert rule editor", url("alert_rule_edit", rule_id=rule.pk)),
         ("text analytics", url("text_analytics")),
         ("dictionary", url("text_dictionary")),
+        ("text analytics of external voices", url("text_analytics") + "?source=external"),
+        ("external voices upload", url("external_posts")),
         ("response detail", url("response_detail", response_id=response.pk)),
         ("root causes", url("root_causes")),
         ("root cause editor", url("root_cause_edit", cause_id=world.root_cause.pk)),

@@ -123,3 +123,44 @@ def test_viewer_sees_the_text_analytics_of_their_region_only(live_server, open_p
     expect(viewer.get_by_role("link", name="词典与主题分类")).to_have_count(0)
     response = viewer.goto(f"{live_server.url}/t/acme/text-analytics/dictionary/")
     assert response.status == 403
+
+
+def test_manager_uploads_external_posts_and_reads_them_as_their_own_source(
+    live_server, open_page, world, eager_tasks, tmp_path
+):
+    """Upload a CSV (refused first for a missing column, then taken), read the posts and their
+    relations on the text page under the external source; the pages pass axe."""
+    base = live_server.url
+    manager = open_page(viewport={"width": 1280, "height": 900})
+    log_in(manager, base, world.manager.username)
+    manager.goto(f"{base}/t/acme/text-analytics/")
+    manager.get_by_role("link", name="导入外部声音").click()
+    expect(manager.get_by_role("heading", name="导入外部声音", exact=True)).to_be_visible()
+    assert_accessible(manager)
+
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("source_id,author\nT-1,小王\n", encoding="utf-8")
+    manager.get_by_label("文件（CSV 或 Excel .xlsx）").set_input_files(wrong)
+    manager.get_by_role("textbox", name=re.compile("^来源")).fill("黑猫投诉")
+    manager.get_by_role("button", name="导入").click()
+    expect(manager.get_by_test_id("file-error")).to_contain_text("缺少必需的列：text")
+    assert_accessible(manager)
+
+    posts = tmp_path / "posts.csv"
+    posts.write_text(
+        "编号,内容\nT-1,柜员态度差，我要投诉到银保监会\nT-2,App老是闪退\n", encoding="gb18030"
+    )
+    manager.get_by_label("文件（CSV 或 Excel .xlsx）").set_input_files(posts)
+    manager.get_by_role("textbox", name=re.compile("^来源")).fill("黑猫投诉")
+    manager.get_by_role("button", name="导入").click()
+    expect(manager.get_by_role("status")).to_contain_text("已导入 2 条")
+    expect(manager.get_by_test_id("posts")).to_contain_text("柜员-态度差")
+
+    manager.get_by_role("link", name="查看外部声音的文本分析").click()
+    expect(manager.get_by_test_id("kpi-texts").locator(".value")).to_have_text("2")
+    expect(manager.get_by_test_id("risks")).to_contain_text("监管投诉")
+    manager.get_by_test_id("relations").get_by_role("link", name="闪退").click()
+    verbatims = manager.get_by_test_id("verbatims")
+    expect(verbatims).to_contain_text("App老是闪退")
+    expect(verbatims).not_to_contain_text("柜员态度差")
+    assert_accessible(manager)

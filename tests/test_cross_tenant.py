@@ -12,6 +12,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alerts.models import AlertRule, RootCause, Ticket, TicketEvent
+from analytics.external_posts import external_posts_analyze
+from analytics.models import ExternalPost
 from improvements.models import ImprovementProject, Level
 from notifications.models import Notification
 from organizations.members import INVITATION_LIFETIME, invitation_token_hash
@@ -96,6 +98,12 @@ def a_ids(world, other_world):
         ticket = Ticket.objects.get(response=response)
         project = ImprovementProject.objects.create(title="A 的改进项目", level=Level.PROCESS)
         cause_id = RootCause.objects.order_by("pk").values_list("pk", flat=True).first()
+        post = ExternalPost.objects.create(
+            source="黑猫投诉",
+            source_id="a-1",
+            text=f"{world.tenant.name}网点：柜员态度差",
+            posted_at=timezone.now(),
+        )
         notification = Notification.objects.create(
             recipient=world.manager,
             kind=Notification.Kind.REASSIGNED,
@@ -122,6 +130,7 @@ def a_ids(world, other_world):
         "notification_id": notification.pk,
         "project_id": project.pk,
         "cause_id": cause_id,
+        "external_post_id": post.pk,
     }
 
 
@@ -219,6 +228,35 @@ def test_events_of_b_stay_in_b(b_api, world, other_world):
     with system_context():
         tenants = list(InboundEvent.all_tenants.values_list("tenant_id", flat=True))
     assert tenants == [other_world.tenant.pk]
+
+
+def test_tenant_b_never_sees_tenant_a_external_posts(client, world, other_world, a_ids):
+    external_posts_analyze(post_ids=[a_ids["external_post_id"]])
+    client.login(username=f"{other_world.tenant.slug}-owner", password=PASSWORD)
+    slug = other_world.tenant.slug
+    for path in (
+        f"/t/{slug}/text-analytics/?source=external",
+        f"/t/{slug}/text-analytics/?source=external&target=柜员&opinion=态度差",
+        f"/t/{slug}/text-analytics/external-posts/",
+    ):
+        reply = client.get(path)
+        assert reply.status_code == 200, path
+        assert world.tenant.name not in reply.content.decode(), path
+
+
+def test_external_posts_of_b_stay_in_b_and_never_meet_a_ids(b_api, world, other_world, a_ids):
+    """B sends A's source and id with another text: no conflict with A's post, a row of B's."""
+    body = {"source": "黑猫投诉", "id": "a-1", "text": "网点排队太久"}
+    reply = b_api.post("/api/v1/external-posts/", body, format="json")
+    assert reply.status_code == 202 and reply.json()["results"][0]["status"] == "created"
+    with system_context():
+        rows = sorted(ExternalPost.all_tenants.values_list("tenant_id", "text"))
+    assert rows == sorted(
+        [
+            (world.tenant.pk, f"{world.tenant.name}网点：柜员态度差"),
+            (other_world.tenant.pk, "网点排队太久"),
+        ]
+    )
 
 
 def test_b_sync_lists_hold_only_b_rows(b_api, world, other_world, a_ids):

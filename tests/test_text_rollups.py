@@ -190,6 +190,8 @@ def test_scoring_counts_a_text_in_the_rollups_of_its_day_touchpoint_and_org_unit
         (*cell, TextKind.ASPECT, "服务态度", "positive"): (1, 0.0, 0),
         (*cell, TextKind.ASPECT, "等待时间", "negative"): (1, 0.0, 0),
         **{(*cell, TextKind.KEYWORD, word, ""): (1, 0.0, 0) for word in score.keywords},
+        (*cell, TextKind.RELATION, "服务态度", "好"): (1, 0.0, 0),
+        (*cell, TextKind.RELATION, "排队", "久"): (1, 0.0, 0),
     }
     assert rollups(world.tenant)["daily"] == expected
     assert rollups(world.tenant)["mentions"] == sorted(
@@ -198,6 +200,8 @@ def test_scoring_counts_a_text_in_the_rollups_of_its_day_touchpoint_and_org_unit
             (score.pk, TextKind.ASPECT, "服务态度", "positive"),
             (score.pk, TextKind.ASPECT, "等待时间", "negative"),
             *((score.pk, TextKind.KEYWORD, word, "") for word in score.keywords),
+            (score.pk, TextKind.RELATION, "服务态度", "好"),
+            (score.pk, TextKind.RELATION, "排队", "久"),
         ]
     )
 
@@ -416,4 +420,13 @@ def test_the_migration_counts_the_scores_made_before_it(world):
         executor.migrate([("analytics", "0004_topics")])
         executor = MigrationExecutor(connection)  # the graph, as it is after going back
         executor.migrate(executor.loader.graph.leaf_nodes())
-    assert rollups(world.tenant) == kept and kept["mentions"]
+    # Going back before 0011 drops the scores' relations (derived data: a rescore finds them
+    # again), so the rebuilt rollups count everything but them.
+    assert rollups(world.tenant) == without_relations(kept) and kept["mentions"]
+
+
+def without_relations(counted: dict) -> dict:
+    return {
+        "daily": {cell: n for cell, n in counted["daily"].items() if cell[3] != TextKind.RELATION},
+        "mentions": [row for row in counted["mentions"] if row[1] != TextKind.RELATION],
+    }
