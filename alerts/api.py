@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
@@ -249,6 +249,32 @@ class TicketAssignApi(APIView):
                 ticket=ticket, to=members[0].user, reason=data["reason"], by=request.auth
             )
         return ApiResponse(TicketOutput(get_object_or_404(_tickets(), number=number)).data)
+
+
+class TicketCustomerReplyInput(serializers.Serializer):
+    text = fields.Text(
+        max_length=services.NOTE_MAX, help_text="What the customer answered, as they wrote it."
+    )
+
+
+class TicketCustomerReplyApi(APIView):
+    """Record the customer's reply to a ticket (from your CRM, WeChat or call centre): a
+    `customer_reply` event that notifies the ticket's assignee. A ticket waiting on the
+    customer goes back to in progress and its SLA clock runs again; a closed ticket is refused
+    with a 400."""
+
+    @extend_schema(request=TicketCustomerReplyInput, responses={201: TicketOutput})
+    def post(self, request, number: int):
+        ticket = get_object_or_404(_tickets(), number=number)
+        payload = TicketCustomerReplyInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.ticket_customer_reply(
+            ticket=ticket, text=payload.validated_data["text"], by=request.auth
+        )
+        return ApiResponse(
+            TicketOutput(get_object_or_404(_tickets(), number=number)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class RootCauseOutput(serializers.ModelSerializer):

@@ -223,6 +223,7 @@ class TicketEvent(TenantOwnedModel):
         RECOVERY = "recovery", _("补救措施")
         FOLLOW_UP = "follow_up", _("回访问卷")
         DUPLICATE = "duplicate", _("重复工单关闭")
+        CUSTOMER_REPLY = "customer_reply", _("客户回复")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -69,6 +69,7 @@ from organizations.access import PERMISSIONS, actor_require_permission, actor_sc
 from organizations.business_hours import tenant_calendar, working_time_add
 from organizations.conditions import ConditionError
 from organizations.db.rows import update_many
+from organizations.json_input import text_without_unstorable
 from organizations.models import Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.org_units import SENIOR_QUEUE
 from organizations.services import Actor, audit_record, tenant_calendar_update
@@ -1047,12 +1048,38 @@ def tickets_close_as_duplicate(
     return tickets
 
 
+NOTE_MAX = 5000  # characters of a note or a customer's reply
+
+
+@transaction.atomic
+def ticket_customer_reply(*, ticket: Ticket, text: str, by: Actor) -> Ticket:
+    """Record what the customer answered, relayed by an agent or a partner's system, as its
+    own event, which tells the ticket's assignee. A ticket waiting on the customer goes back
+    to in progress, its SLA clock running again; a closed one is refused (the customer's new
+    complaint is a new response)."""
+    actor_require_permission(by, "ticket.work")
+    text = text_without_unstorable(text).strip()
+    if not text:
+        raise TicketTransitionError(_("客户回复不能为空。"))
+    if len(text) > NOTE_MAX:
+        raise TicketTransitionError(_("客户回复最多 %(max)d 字。") % {"max": NOTE_MAX})
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.status == S.CLOSED:
+        raise TicketTransitionError(_("工单已关闭，不能再记录客户回复。"))
+    event = _event(ticket, by=by, kind=TicketEvent.Kind.CUSTOMER_REPLY, note=text)
+    ticket_events_created_on_commit([event.pk])
+    if ticket.status == S.WAITING_CUSTOMER:
+        return ticket_transition(ticket=ticket, action="resume", by=by)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    return ticket
+
+
 @transaction.atomic
 def ticket_note_add(*, ticket: Ticket, by: Actor, note: str) -> TicketEvent:
     note = note.strip()
     if not note:
         raise TicketTransitionError(_("跟进记录不能为空。"))
-    if len(note) > 5000:
+    if len(note) > NOTE_MAX:
         raise TicketTransitionError(_("跟进记录最多 5000 字。"))
     now = timezone.now()
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)

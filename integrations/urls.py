@@ -39,6 +39,11 @@ urlpatterns = [
         alert_api.TicketAssignApi.as_view(),
         name="api_ticket_assign",
     ),
+    path(
+        "tickets/<int:number>/customer-replies/",
+        alert_api.TicketCustomerReplyApi.as_view(),
+        name="api_ticket_customer_reply",
+    ),
     path("root-causes/", alert_api.RootCauseListApi.as_view(), name="api_root_causes"),
     path("org-units/", organization_api.OrgUnitListApi.as_view(), name="api_org_units"),
     path("events/", integration_api.EventIngestApi.as_view(), name="api_events"),

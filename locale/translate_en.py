@@ -1460,6 +1460,12 @@ EN = {
     "修改关联": "Change links",
     "保存关联": "Save links",
     "提及关联主题的文本占比": "Share of texts on the linked topics",
+    # Customer replies to tickets (issue 11, part 5)
+    "客户回复": "Customer reply",
+    "客户回复了您的工单": "The customer replied to your ticket",
+    "客户回复不能为空。": "The customer's reply cannot be empty.",
+    "客户回复最多 %(max)d 字。": "A customer's reply has at most %(max)d characters.",
+    "工单已关闭，不能再记录客户回复。": "The ticket is closed: no customer reply can be recorded on it.",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (

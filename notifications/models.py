@@ -21,6 +21,7 @@ class Notification(TenantOwnedModel):
         ASSIGNED = "assigned", _("工单分派给您")
         REASSIGNED = "reassigned", _("工单改派给您")
         ESCALATED = "escalated", _("工单升级到您")
+        CUSTOMER_REPLY = "customer_reply", _("客户回复了您的工单")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

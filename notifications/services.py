@@ -26,14 +26,15 @@ NOTIFIED_KINDS = {
     TicketEvent.Kind.ASSIGNED: Notification.Kind.ASSIGNED,
     TicketEvent.Kind.REASSIGNED: Notification.Kind.REASSIGNED,
     TicketEvent.Kind.ESCALATED: Notification.Kind.ESCALATED,
+    TicketEvent.Kind.CUSTOMER_REPLY: Notification.Kind.CUSTOMER_REPLY,
 }
 
 
 def notifications_for_ticket_events(*, event_ids: list[int]) -> list[Notification]:
     """Notify the member each event concerns, whichever tenants the events are of: an
-    assignment or a reassignment tells the ticket's assignee (unless they did it themselves),
-    an escalation the member it reached. Safe to run twice: an event notifies a member once.
-    Called after the events' transaction has committed."""
+    assignment, a reassignment or a customer's reply tells the ticket's assignee (unless they
+    did it themselves), an escalation the member it reached. Safe to run twice: an event
+    notifies a member once. Called after the events' transaction has committed."""
     with system_context():
         tenant_ids = set(
             TicketEvent.all_tenants.filter(pk__in=event_ids).values_list("tenant_id", flat=True)
