@@ -127,6 +127,8 @@ class Ticket(TenantOwnedModel):
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
     escalation_check_at = models.DateTimeField(null=True, blank=True)
+    # When the assignee was told the resolution SLA is near breach (once per resolution clock).
+    near_breach_warned_at = models.DateTimeField(null=True, blank=True)
     root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT)
     resolution = models.TextField(blank=True)
     # Closed as a duplicate of another ticket of the same complaint (a bulk action of the queue).
@@ -224,6 +226,7 @@ class TicketEvent(TenantOwnedModel):
         FOLLOW_UP = "follow_up", _("回访问卷")
         DUPLICATE = "duplicate", _("重复工单关闭")
         CUSTOMER_REPLY = "customer_reply", _("客户回复")
+        NEAR_BREACH = "near_breach", _("即将超时")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from alerts import selectors
 from alerts.escalation import (
     ESCALATION,
+    EscalationStep,
     Reached,
     chain_people,
     escalation_chain,
@@ -822,6 +823,7 @@ def _sla_follow_status(ticket: Ticket, *, previous: str, now) -> list[tuple[str,
         ticket.sla_due_at = working_time_add(calendar, now, minutes)
         # A new resolution clock: the chain starts again from its first step.
         ticket.escalation_level, ticket.escalated_at, ticket.escalation_check_at = 0, None, now
+        ticket.near_breach_warned_at = None
         return [(TicketEvent.Kind.SLA_RESUMED, sla_reopen_note(ticket.sla_due_at, calendar))]
     if ticket.status == S.WAITING_CUSTOMER:
         left = sla_pause(calendar, due_at=ticket.sla_due_at, at=now)
@@ -1154,9 +1156,10 @@ def tickets_escalate_due(*, batch: int = ESCALATION_BATCH) -> int:
 def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, int]:
     """One batch of the current tenant's tickets due a look, in five queries whatever its size:
     each either takes its next step (an `escalated` event naming the manager reached, its level
-    raised) or has the time of that step kept for the next look. Rows are locked and those
+    raised) or has the time of that step kept for the next look, and its assignee is told once
+    when the resolution clock is near breach (a `near_breach` event). Rows are locked and those
     another sweep holds are skipped; the lock re-reads a row another sweep just changed, so a
-    level is never taken twice. Returns (events written, tickets taken)."""
+    level is never taken twice. Returns (escalations written, tickets taken)."""
     tickets = list(
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("org_unit")
@@ -1172,40 +1175,90 @@ def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, in
         return 0, 0
     chain = escalation_chain(tenant)
     calendar, policy = tenant_calendar(tenant), sla_policy(tenant)
+    near_breach = EscalationStep(policy.near_breach_percent, "unit")
     people = _escalation_people(tickets, chain)
     events: list[TicketEvent] = []
     for ticket in tickets:
-        level = ticket.escalation_level
-        ticket.escalation_check_at = None
-        if level >= len(chain):
-            continue
-        due = step_due_at(ticket, chain[level], calendar=calendar, policy=policy)
-        if due > now:
-            ticket.escalation_check_at = due
-            continue
-        reached = people[ticket.pk][level]
-        ticket.escalation_level = level + 1
-        ticket.escalated_at = ticket.updated_at = now
-        ticket.escalation_check_at = (
-            step_due_at(ticket, chain[level + 1], calendar=calendar, policy=policy)
-            if level + 1 < len(chain)
-            else None
+        # The assignee is told once when the resolution clock is near breach; the chain's
+        # steps reach the managers above.
+        warn_at = None
+        if ticket.near_breach_warned_at is None and ticket.assignee_id:
+            warn_at = step_due_at(ticket, near_breach, calendar=calendar, policy=policy)
+            if warn_at <= now:
+                ticket.near_breach_warned_at, ticket.updated_at, warn_at = now, now, None
+                events.append(_near_breach_event(ticket, policy=policy, now=now))
+        step_at = _escalation_step(
+            ticket,
+            chain=chain,
+            people=people[ticket.pk],
+            events=events,
+            calendar=calendar,
+            policy=policy,
+            now=now,
         )
-        events.append(
-            TicketEvent(
-                tenant_id=tenant.pk,
-                ticket=ticket,
-                kind=TicketEvent.Kind.ESCALATED,
-                to_user_id=reached.user_id,
-                note=_escalation_note(reached, level=level + 1),
-                at=now,
-            )
-        )
-    update_many(tickets, ["escalation_level", "escalated_at", "escalation_check_at", "updated_at"])
+        ticket.escalation_check_at = min((t for t in (warn_at, step_at) if t), default=None)
+    update_many(
+        tickets,
+        [
+            "escalation_level",
+            "escalated_at",
+            "escalation_check_at",
+            "near_breach_warned_at",
+            "updated_at",
+        ],
+    )
     if events:
         TicketEvent.objects.bulk_create(events)
         ticket_events_created_on_commit([event.pk for event in events])
-    return len(events), len(tickets)
+    return sum(event.kind == TicketEvent.Kind.ESCALATED for event in events), len(tickets)
+
+
+def _escalation_step(
+    ticket: Ticket,
+    *,
+    chain: Sequence[EscalationStep],
+    people: list[Reached],
+    events: list[TicketEvent],
+    calendar,
+    policy,
+    now,
+):
+    """Take the ticket's next step of the chain if it is due (its event added to `events`);
+    returns when the ticket's next step is due, None when none is left."""
+    level = ticket.escalation_level
+    if level >= len(chain):
+        return None
+    due = step_due_at(ticket, chain[level], calendar=calendar, policy=policy)
+    if due > now:
+        return due
+    reached = people[level]
+    ticket.escalation_level = level + 1
+    ticket.escalated_at = ticket.updated_at = now
+    events.append(
+        TicketEvent(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            kind=TicketEvent.Kind.ESCALATED,
+            to_user_id=reached.user_id,
+            note=_escalation_note(reached, level=level + 1),
+            at=now,
+        )
+    )
+    if level + 1 < len(chain):
+        return step_due_at(ticket, chain[level + 1], calendar=calendar, policy=policy)
+    return None
+
+
+def _near_breach_event(ticket: Ticket, *, policy, now) -> TicketEvent:
+    return TicketEvent(
+        tenant_id=ticket.tenant_id,
+        ticket=ticket,
+        kind=TicketEvent.Kind.NEAR_BREACH,
+        to_user_id=ticket.assignee_id,
+        note=_("解决时限已用 %(percent)d%%（工作时间），请尽快处理。")
+        % {"percent": policy.near_breach_percent},
+        at=now,
+    )
 
 
 def _escalation_people(tickets: list[Ticket], chain) -> dict[int, list[Reached]]:

@@ -1466,6 +1466,8 @@ EN = {
     "客户回复不能为空。": "The customer's reply cannot be empty.",
     "客户回复最多 %(max)d 字。": "A customer's reply has at most %(max)d characters.",
     "工单已关闭，不能再记录客户回复。": "The ticket is closed: no customer reply can be recorded on it.",
+    "您的工单即将超时": "Your ticket is near breach",
+    "解决时限已用 %(percent)d%%（工作时间），请尽快处理。": "%(percent)d%% of the resolution time (working hours) is used: please act soon.",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (

@@ -22,6 +22,7 @@ class Notification(TenantOwnedModel):
         REASSIGNED = "reassigned", _("工单改派给您")
         ESCALATED = "escalated", _("工单升级到您")
         CUSTOMER_REPLY = "customer_reply", _("客户回复了您的工单")
+        NEAR_BREACH = "near_breach", _("您的工单即将超时")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

@@ -27,14 +27,16 @@ NOTIFIED_KINDS = {
     TicketEvent.Kind.REASSIGNED: Notification.Kind.REASSIGNED,
     TicketEvent.Kind.ESCALATED: Notification.Kind.ESCALATED,
     TicketEvent.Kind.CUSTOMER_REPLY: Notification.Kind.CUSTOMER_REPLY,
+    TicketEvent.Kind.NEAR_BREACH: Notification.Kind.NEAR_BREACH,
 }
 
 
 def notifications_for_ticket_events(*, event_ids: list[int]) -> list[Notification]:
     """Notify the member each event concerns, whichever tenants the events are of: an
-    assignment, a reassignment or a customer's reply tells the ticket's assignee (unless they
-    did it themselves), an escalation the member it reached. Safe to run twice: an event
-    notifies a member once. Called after the events' transaction has committed."""
+    assignment, a reassignment, a customer's reply or a near breach tells the ticket's
+    assignee (unless they did it themselves), an escalation the member it reached. Safe to
+    run twice: an event notifies a member once. Called after the events' transaction has
+    committed."""
     with system_context():
         tenant_ids = set(
             TicketEvent.all_tenants.filter(pk__in=event_ids).values_list("tenant_id", flat=True)
