@@ -70,12 +70,14 @@ def ticket_list(
     return tickets.order_by("sla_due_at", "number")
 
 
-def tickets_first(tickets: QuerySet[Ticket], limit: int) -> list[Ticket]:
-    """The first `limit` of `tickets`, in their order, read in two steps: the ids alone, then
-    those rows with what they show. In one step the planner joined every open ticket of a
-    head office (50,000 at a bank) to its response and score before keeping the first 200."""
-    ids = list(tickets.values_list("pk", flat=True)[:limit])
-    return list(tickets.filter(pk__in=ids))
+def tickets_page(tickets: QuerySet[Ticket], *, page: int, per_page: int) -> tuple[list, bool]:
+    """One page of `tickets` in their order, and whether another follows, read in two steps:
+    the page's ids alone, then those rows with what they show. In one step the planner joined
+    every open ticket of a head office (50,000 at a bank) to its response and score before
+    keeping the first page."""
+    start = (page - 1) * per_page
+    ids = list(tickets.values_list("pk", flat=True)[start : start + per_page + 1])
+    return list(tickets.filter(pk__in=ids[:per_page])), len(ids) > per_page
 
 
 def ticket_workers(*, scope_path: str = "") -> list[Membership]:

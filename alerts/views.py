@@ -48,7 +48,8 @@ from organizations.services import audit_record
 from organizations.spreadsheets import csv_response, xlsx_response
 from surveys.rendering import answer_rows
 
-QUEUE_ROWS = 200
+QUEUE_ROWS = 50  # the most urgent first; a page a phone can hold
+QUEUE_PAGES_MAX = 10_000
 
 
 @tenant_view("ticket.view")
@@ -65,14 +66,17 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
     if status not in TicketStatus.values:
         status = ""
     escalated = request.GET.get("escalated") == "1"
-    tickets = selectors.tickets_first(
+    page = request.GET.get("page", "")
+    page = int(page) if page.isdigit() and 0 < int(page) <= QUEUE_PAGES_MAX else 1
+    tickets, more = selectors.tickets_page(
         selectors.ticket_list(
             scope_path=request.membership.scope_path,
             status=status,
             open_only=not status,
             escalated=escalated,
         ),
-        QUEUE_ROWS,
+        page=page,
+        per_page=QUEUE_ROWS,
     )
     clock = sla_clock_reader(request.tenant, now=timezone.now())
     bulk_form = None
@@ -89,6 +93,9 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
             "escalated": escalated,
             "statuses": TicketStatus.choices,
             "bulk_form": bulk_form,
+            "page": page,
+            "more": more,
+            "filter_query": _queue_query(request.GET).lstrip("?"),
         },
     )
 

@@ -1468,6 +1468,8 @@ EN = {
     "工单已关闭，不能再记录客户回复。": "The ticket is closed: no customer reply can be recorded on it.",
     "您的工单即将超时": "Your ticket is near breach",
     "解决时限已用 %(percent)d%%（工作时间），请尽快处理。": "%(percent)d%% of the resolution time (working hours) is used: please act soon.",
+    "工单分页": "Ticket pages",
+    "第 %(page)s 页": "Page %(page)s",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (
