@@ -184,13 +184,16 @@ def worker_start(database_url: str) -> subprocess.Popen:
     return process_start(args, env, WORKER_LOG)
 
 
-def worker_ready_wait(worker: subprocess.Popen, timeout: float = 60.0) -> None:
+def worker_ready_wait(
+    worker: subprocess.Popen, *, log: str = WORKER_LOG, timeout: float = 60.0
+) -> None:
+    """Wait until the worker answers a ping; its log's tail when it exits first."""
     from celery import current_app as app
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.poll() is not None:
-            raise RuntimeError(f"celery worker exited at start-up:\n{log_tail(WORKER_LOG)}")
+            raise RuntimeError(f"celery worker exited at start-up:\n{log_tail(log)}")
         if app.control.ping(timeout=1.0):
             return
     raise RuntimeError(f"celery worker did not answer a ping within {timeout:.0f} s")

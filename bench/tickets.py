@@ -87,7 +87,7 @@ from bench.journey_map import (
     timed,
     tree_build,
 )
-from bench.scoring_worker import COMPLAINTS
+from bench.scoring_worker import COMPLAINTS, worker_ready_wait
 
 BENCH_DB = "cem_tickets_bench"
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/7"
@@ -831,18 +831,6 @@ def worker_start(database_url: str) -> subprocess.Popen:
     return process_start(args, env, WORKER_LOG)
 
 
-def worker_ready_wait(worker: subprocess.Popen, timeout: float = 60.0) -> None:
-    from celery import current_app as app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise RuntimeError(f"celery worker exited at start-up:\n{log_tail(WORKER_LOG)}")
-        if app.control.ping(timeout=1.0):
-            return
-    raise RuntimeError(f"celery worker did not answer a ping within {timeout:.0f} s")
-
-
 def deliveries_sent(tenant_id: int) -> tuple[int, int, int]:
     """(sent, distinct notifications sent, failed attempts) in the delivery log."""
     return sql(
@@ -879,7 +867,7 @@ def notify_measure(place: Place, database_url: str, count: int) -> None:
             flush=True,
         )
         worker = worker_start(database_url)
-        worker_ready_wait(worker)
+        worker_ready_wait(worker, log=WORKER_LOG)
         started, already = time.perf_counter(), receiver.received()
         cpu_before = group_cpu_seconds(worker.pid)
         deadline = time.monotonic() + 60 + created  # a stall fails instead of hanging
