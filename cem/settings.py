@@ -225,7 +225,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.discover_due_text_themes",
         "schedule": 3600.0,
     },
-    # Recurring root causes become proposed improvement projects (improvements/recurring.py).
+    # Recurring root causes become proposed improvement projects (improvements.services).
     "propose-improvement-projects": {
         "task": "improvements.tasks.propose_for_recurring_causes",
         "schedule": 3600.0,
