@@ -14,8 +14,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from integrations.throttles import api_limits_count
+from organizations.config_version import SeenVersion
 from organizations.models import ApiKey
-from organizations.selectors import api_key_by_prefix
+from organizations.selectors import api_key_by_prefix, api_key_tenant_kept
 from organizations.services import API_KEY_PREFIX, api_key_hash
 from organizations.tenancy import tenant_activate
 
@@ -28,9 +29,12 @@ class ApiClient:
     is_authenticated = True
     is_anonymous = False
 
-    def __init__(self, api_key: ApiKey):
+    def __init__(self, api_key: ApiKey, seen: SeenVersion | None = None):
         self.api_key = api_key
         self.tenant = api_key.tenant
+        # The tenant's configuration version as this request read it, before any row: what
+        # the process kept under it may be used (organizations.config_version).
+        self.seen_version = seen
 
     def __str__(self) -> str:
         return f"api-key:{self.api_key.prefix}"
@@ -52,17 +56,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme != self.keyword:
             raw = request.headers.get("X-Api-Key", "")
         raw = raw.strip()
-        api_limits_count(request, raw)
+        parts = api_key_parse(raw) if raw else None
+        prefix = parts[0] if parts else None
+        seen = api_limits_count(request, raw, tenant_id=api_key_tenant_kept(prefix))
         if not raw:
             return None
-        parts = api_key_parse(raw)
         if parts is None:
             raise exceptions.AuthenticationFailed("Malformed API key.")
-        prefix, secret = parts
-        api_key = api_key_by_prefix(prefix)
+        api_key = api_key_by_prefix(prefix, seen=seen)
         if (
             api_key is None
-            or not hmac.compare_digest(api_key.secret_hash, api_key_hash(secret))
+            or not hmac.compare_digest(api_key.secret_hash, api_key_hash(parts[1]))
             or api_key.revoked_at is not None
             or not api_key.tenant.is_active
         ):
@@ -71,7 +75,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         tenant_activate(api_key.tenant)
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        return ApiClient(api_key), api_key
+            api_key.last_used_at = now  # the process may keep this key: it knows it wrote
+        return ApiClient(api_key, seen), api_key
 
     def authenticate_header(self, request) -> str:
         return self.keyword

@@ -1,4 +1,5 @@
-"""The organisation core's app: the failed-login audit and the tenant guard after every migrate."""
+"""The organisation core's app: the failed-login audit, the tenant guard after every migrate,
+and the tenant configuration version its rows are kept under (organizations.config_version)."""
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
@@ -11,12 +12,16 @@ class OrganizationsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_login_failed
 
+        from organizations.config_version import tenant_config_watch
         from organizations.login_throttle import login_failure_audit
+        from organizations.models import ApiKey, AuditEvent, OrgUnit, Tenant
 
         user_login_failed.connect(
             login_failure_audit, dispatch_uid="organizations.login_failure_audit"
         )
         post_migrate.connect(tenant_guard_after_migrate, sender=self)
+        # Every audited change too: that is how the services record their writes in bulk.
+        tenant_config_watch(Tenant, ApiKey, OrgUnit, AuditEvent)
 
 
 def tenant_guard_after_migrate(sender, using, **kwargs) -> None:

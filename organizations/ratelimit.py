@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,15 +68,26 @@ class _LocalCounts:
 
 
 # For each (current, previous) pair of keys: INCR the current window (setting its expiry when
-# it starts) and read the previous one. One command per request however many limits it
-# counts, cheaper for the request's process than a pipeline.
+# it starts) and read the previous one; then read each token key asked for, setting a fresh
+# token where there is none (tenant configuration versions: organizations.config_version).
+# One command per request however many limits it counts, cheaper for the request's process
+# than a pipeline. ARGV: the number of pairs, their expiries, a fresh token.
 COUNT_SCRIPT = """
+local windows = tonumber(ARGV[1])
 local counts = {}
-for i = 1, #KEYS, 2 do
-  local now = redis.call('INCR', KEYS[i])
-  if now == 1 then redis.call('EXPIRE', KEYS[i], ARGV[(i + 1) / 2]) end
+for i = 1, windows do
+  local now = redis.call('INCR', KEYS[2 * i - 1])
+  if now == 1 then redis.call('EXPIRE', KEYS[2 * i - 1], ARGV[i + 1]) end
   counts[#counts + 1] = now
-  counts[#counts + 1] = tonumber(redis.call('GET', KEYS[i + 1])) or 0
+  counts[#counts + 1] = tonumber(redis.call('GET', KEYS[2 * i])) or 0
+end
+for i = 2 * windows + 1, #KEYS do
+  local token = redis.call('GET', KEYS[i])
+  if not token then
+    token = ARGV[windows + 2]
+    redis.call('SET', KEYS[i], token)
+  end
+  counts[#counts + 1] = token
 end
 return counts
 """
@@ -87,12 +99,12 @@ class _RedisCounts:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client = redis.Redis.from_url(
+        self.client = redis.Redis.from_url(
             url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
-        self._count = self._client.register_script(COUNT_SCRIPT)
+        self._count = self.client.register_script(COUNT_SCRIPT)
         self._down_until = 0.0
 
     def available(self) -> bool:
@@ -101,10 +113,15 @@ class _RedisCounts:
     def mark_down(self) -> None:
         self._down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
 
-    def count(self, windows: list[tuple[str, str, int]]) -> list[tuple[int, int]]:
+    def count(
+        self, windows: list[tuple[str, str, int]], token_keys: Sequence[str] = ()
+    ) -> tuple[list[tuple[int, int]], list[str]]:
         keys = [key for current, previous, _ttl in windows for key in (current, previous)]
-        flat = self._count(keys=keys, args=[ttl for _current, _previous, ttl in windows])
-        return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+        args = [len(windows), *(ttl for _current, _previous, ttl in windows), uuid.uuid4().hex]
+        flat = self._count(keys=[*keys, *token_keys], args=args)
+        pairs = 2 * len(windows)
+        counts = [(int(flat[i]), int(flat[i + 1])) for i in range(0, pairs, 2)]
+        return counts, [token.decode() for token in flat[pairs:]]
 
 
 _local = _LocalCounts()
@@ -121,21 +138,37 @@ def _redis_counts() -> _RedisCounts | None:
     return _redis
 
 
-def rate_limits_exceeded(limits: Sequence[Limit]) -> list[bool]:
-    """Count one request against each of `limits`, in one round trip; for each, True once
-    more than its limit fell in its last window (a sliding window). Never raises for want of
-    Redis."""
+def shared_redis() -> redis.Redis | None:
+    """The limiter's Redis client, or None without one (the embedded default)."""
+    shared = _redis_counts()
+    return shared.client if shared is not None else None
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What counting a request found: per limit, whether it is exceeded; and the token under
+    each key asked for (empty when Redis did not answer)."""
+
+    exceeded: list[bool]
+    tokens: dict[str, str]
+
+
+def rate_limits_count(limits: Sequence[Limit], *, token_keys: Sequence[str] = ()) -> Counted:
+    """Count one request against each of `limits` (a sliding window: exceeded once more than
+    its limit fell in its last window) and read the tokens under `token_keys` (a fresh one is
+    set where a key has none), in one round trip. Never raises for want of Redis."""
     now = time.time()
     windows = []
     for limit in limits:
         window = int(now // limit.window_seconds)
         name = f"rl:{limit.scope}:{limit.key}"
         windows.append((f"{name}:{window}", f"{name}:{window - 1}", 2 * limit.window_seconds))
-    counts = None
+    counts, tokens = None, {}
     shared = _redis_counts()
     if shared is not None and shared.available():
         try:
-            counts = shared.count(windows)
+            counts, found = shared.count(windows, token_keys)
+            tokens = dict(zip(token_keys, found, strict=True))
         except redis.RedisError as error:
             shared.mark_down()
             logger.warning(
@@ -149,7 +182,14 @@ def rate_limits_exceeded(limits: Sequence[Limit]) -> list[bool]:
     for limit, (in_window, in_previous) in zip(limits, counts, strict=True):
         overlap = 1.0 - (now % limit.window_seconds) / limit.window_seconds
         exceeded.append(in_window + in_previous * overlap > limit.limit)
-    return exceeded
+    return Counted(exceeded, tokens)
+
+
+def rate_limits_exceeded(limits: Sequence[Limit]) -> list[bool]:
+    """Count one request against each of `limits`, in one round trip; for each, True once
+    more than its limit fell in its last window (a sliding window). Never raises for want of
+    Redis."""
+    return rate_limits_count(limits).exceeded
 
 
 def rate_limit_exceeded(*, scope: str, key: str, limit: int, window_seconds: int = 60) -> bool:

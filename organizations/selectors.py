@@ -7,6 +7,7 @@ import functools
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
+from organizations.config_version import KeptRows, SeenVersion
 from organizations.db.rows import columns, fetch_one
 from organizations.models import ApiKey, Membership, OrgUnit, Tenant
 from organizations.tenancy import system_context
@@ -21,15 +22,29 @@ def _api_key_sql() -> str:
     )
 
 
-def api_key_by_prefix(prefix: str) -> ApiKey | None:
+_kept_api_keys: KeptRows[ApiKey] = KeptRows()
+
+
+def api_key_tenant_kept(prefix: str | None) -> int | None:
+    """The tenant of the key this process keeps under `prefix`: the configuration version a
+    request presenting it should read before api_key_by_prefix."""
+    return _kept_api_keys.tenant_of(prefix) if prefix else None
+
+
+def api_key_by_prefix(prefix: str, *, seen: SeenVersion | None = None) -> ApiKey | None:
     """The API key with this prefix and its tenant, across tenants: the key names the tenant.
-    Read on every API request, so in one statement (organizations/db/rows.py)."""
+    Read on every API request: kept by the process while its tenant's configuration version
+    is `seen` (organizations.config_version), otherwise in one statement."""
+    kept = _kept_api_keys.get(prefix, seen)
+    if kept is not None:
+        return kept
     with system_context():
         found = fetch_one(_api_key_sql(), [prefix], [ApiKey, Tenant])
     if not found:
         return None
     api_key, tenant = found
     api_key.tenant = tenant
+    _kept_api_keys.put(prefix, tenant.pk, seen, api_key)
     return api_key
 
 

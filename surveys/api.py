@@ -217,7 +217,7 @@ class ResponseCreateApi(APIView):
         },
     )
     def post(self, request, pk: int):
-        survey = survey_for_submission(pk)
+        survey = survey_for_submission(pk, seen=request.user.seen_version)
         if survey is None:
             raise NotFound("No such survey.")
         payload = ResponseInput(data=request.data)

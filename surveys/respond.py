@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
+from organizations.config_version import SeenVersion, rate_limits_count_seeing
 from organizations.json_input import text_without_unstorable
-from organizations.ratelimit import client_address, rate_limit_exceeded
+from organizations.ratelimit import Limit, client_address
 from organizations.tenancy import tenant_context
 from surveys.definition import localized, page_of
 from surveys.distribution import invitation_track
@@ -35,7 +36,7 @@ from surveys.rendering import (
     respondent_theme,
     thanks_redirect_url,
 )
-from surveys.selectors import link_by_token, response_in_progress
+from surveys.selectors import link_by_token, link_tenant_kept, response_in_progress
 from surveys.services import (
     ResponseAlreadyStartedError,
     SurveyClosedError,
@@ -51,8 +52,8 @@ RESUME_KEY = re.compile(r"[A-Za-z0-9:_-]{1,64}")
 HIDDEN_VALUE_MAX = 200
 
 
-def _link_or_404(token: str) -> Link:
-    link = link_by_token(token)
+def _link_or_404(token: str, seen: SeenVersion | None = None) -> Link:
+    link = link_by_token(token, seen=seen)
     if link is None:
         raise Http404(_("问卷链接无效。"))
     return link
@@ -138,12 +139,18 @@ FRAMED_ANYWHERE = csp_replace({"frame-ancestors": ["*"]})
 @xframe_options_exempt
 @FRAMED_ANYWHERE
 def respond(request: HttpRequest, token: str) -> HttpResponse:
+    over_limit, seen = False, None
+    if request.method == "POST":
+        # Counted first, in the round trip that reads the link's tenant's configuration
+        # version, by which a link the process keeps is used without reading it again.
+        limit = Limit("respond", client_address(request), settings.CEM_PUBLIC_SUBMIT_RATE)
+        (over_limit,), seen = rate_limits_count_seeing([limit], tenant_id=link_tenant_kept(token))
     try:
-        reply = _respond(request, token, stored_first=False)
+        reply = _respond(request, token, over_limit=over_limit, seen=seen, stored_first=False)
     except ResponseAlreadyStartedError:
         # The page was rendered for a respondent with nothing stored, but a response is
         # stored under its key by now (a double click, a second tab): go on with that one.
-        reply = _respond(request, token, stored_first=True)
+        reply = _respond(request, token, over_limit=over_limit, seen=seen, stored_first=True)
     # A page shows what the respondent entered (a personal link: their answers), so none is
     # cached. A redirect shows nothing and no cache keeps one it is not told to keep: the
     # busiest POST there is skips the headers.
@@ -152,8 +159,15 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     return reply
 
 
-def _respond(request: HttpRequest, token: str, *, stored_first: bool) -> HttpResponse:
-    link = _link_or_404(token)
+def _respond(
+    request: HttpRequest,
+    token: str,
+    *,
+    over_limit: bool,
+    seen: SeenVersion | None,
+    stored_first: bool,
+) -> HttpResponse:
+    link = _link_or_404(token, seen)
     survey = link.survey
     with tenant_context(link.tenant):
         stale_form = False
@@ -181,9 +195,7 @@ def _respond(request: HttpRequest, token: str, *, stored_first: bool) -> HttpRes
         if reason:
             return _closed(request, link, survey_closed_error(reason))
         if request.method == "POST":
-            if rate_limit_exceeded(
-                scope="respond", key=client_address(request), limit=settings.CEM_PUBLIC_SUBMIT_RATE
-            ):
+            if over_limit:
                 error = SurveyClosedError(_("提交过于频繁，请稍后再试。"), "rate_limited")
                 context = {"survey": survey, "message": str(error), "reason": error.reason}
                 return render(request, "surveys/respond_closed.html", context, status=429)

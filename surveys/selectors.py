@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
 from journeys.models import Touchpoint
+from organizations.config_version import KeptRows, SeenVersion
 from organizations.db.rows import columns, fetch_one
 from organizations.models import OrgUnit, Tenant
 from organizations.tenancy import current_tenant, system_context
@@ -96,13 +97,29 @@ def _link_by_token_sql() -> str:
     )
 
 
-def link_by_token(token: str) -> Link | None:
+_kept_links: KeptRows[Link] = KeptRows()
+_kept_surveys: KeptRows[Survey] = KeptRows()
+
+
+def link_tenant_kept(token: str) -> int | None:
+    """The tenant of the link this process keeps under `token`: the configuration version a
+    request through it should read before link_by_token."""
+    return _kept_links.tenant_of(token)
+
+
+def link_by_token(token: str, *, seen: SeenVersion | None = None) -> Link | None:
     """The link for a public token, across tenants: the token is what names the tenant. With
     what a respondent's request reads: tenant, survey, live version and the touchpoints a
     response is routed by (their org units by id), in one statement (organizations/db/rows.py).
-    Anything that cannot be a token (NUL bytes and the like in a typed URL) names none."""
+    A shared link (a QR code, a link on a receipt) is kept by the process while its tenant's
+    configuration version is `seen` (organizations.config_version); a personal link, used by
+    one person, is not. Anything that cannot be a token (NUL bytes and the like in a typed
+    URL) names none."""
     if not LINK_TOKEN.fullmatch(token):
         return None
+    kept = _kept_links.get(token, seen)
+    if kept is not None:
+        return kept
     with system_context():
         found = fetch_one(
             _link_by_token_sql(),
@@ -117,6 +134,8 @@ def link_by_token(token: str) -> Link | None:
     link.tenant = tenant
     link.survey = survey
     link.touchpoint = link_touchpoint
+    if link.kind != Link.Kind.PERSONAL:
+        _kept_links.put(token, tenant.pk, seen, link)
     return link
 
 
@@ -133,15 +152,20 @@ def _survey_for_submission_sql() -> str:
     )
 
 
-def survey_for_submission(survey_id: int) -> Survey | None:
+def survey_for_submission(survey_id: int, *, seen: SeenVersion | None = None) -> Survey | None:
     """A survey of the current tenant with what a submission reads: its live version and its
-    touchpoint with the touchpoint's org unit. In one statement (organizations/db/rows.py): the API
-    reads it for every response a partner sends."""
+    touchpoint with the touchpoint's org unit. The API reads it for every response a partner
+    sends: kept by the process while the tenant's configuration version is `seen`
+    (organizations.config_version), otherwise in one statement (organizations/db/rows.py)."""
     if not 0 < survey_id < 2**63:  # no row has such an id, and a database may refuse it
         return None
+    tenant_id = current_tenant().pk
+    kept = _kept_surveys.get((tenant_id, survey_id), seen)
+    if kept is not None:
+        return kept
     found = fetch_one(
         _survey_for_submission_sql(),
-        [current_tenant().pk, survey_id],
+        [tenant_id, survey_id],
         [Survey, SurveyVersion, Touchpoint, OrgUnit],
     )
     if not found:
@@ -151,6 +175,7 @@ def survey_for_submission(survey_id: int) -> Survey | None:
         touchpoint.org_unit = org_unit
     survey.live_version = live_version
     survey.touchpoint = touchpoint
+    _kept_surveys.put((tenant_id, survey_id), tenant_id, seen, survey)
     return survey
 
 

@@ -72,13 +72,15 @@ def test_a_wrong_secret_with_a_keys_prefix_does_not_use_up_that_keys_limit(world
 
 
 def test_a_request_counts_its_address_and_its_key_in_one_round_trip(world, monkeypatch):
-    import organizations.ratelimit
+    import organizations.config_version
 
     counted = []
-    real = organizations.ratelimit.rate_limits_exceeded
+    real = organizations.config_version.rate_limits_count_seeing
     monkeypatch.setattr(
-        "integrations.throttles.rate_limits_exceeded",
-        lambda limits: counted.append([limit.scope for limit in limits]) or real(limits),
+        "integrations.throttles.rate_limits_count_seeing",
+        lambda limits, **kwargs: (
+            counted.append([limit.scope for limit in limits]) or real(limits, **kwargs)
+        ),
     )
     client = client_from("198.51.100.4", world.api_key_plaintext)
     assert client.get("/api/v1/surveys/").status_code == 200

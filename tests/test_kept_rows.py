@@ -1,0 +1,174 @@
+"""Rows a process keeps for the submission paths, under the tenant's configuration version
+(organizations.config_version, issue 9): a kept API key, survey and link save their reads, and
+every change to them shows on the very next request."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from organizations.config_version import config_version_key
+from organizations.models import ApiKey
+from organizations.ratelimit import shared_redis
+from organizations.services import api_key_revoke
+from organizations.tenancy import tenant_context
+from surveys.models import Link, Response, Survey
+from surveys.services import link_update, survey_close
+from tests.conftest import require_real_services
+
+ANSWERS = {"nps_1": 3, "csat_1": 2}
+
+
+@pytest.fixture(autouse=True)
+def limiter_redis(db, settings):
+    require_real_services()  # the versions live in the limiter's Redis
+    settings.CEM_RATELIMIT_REDIS_URL = settings.REDIS_URL
+
+
+def an_address() -> str:
+    """A client address of this test's own: the limiter's counts outlive the test."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}"
+
+
+def api_client(world) -> APIClient:
+    client = APIClient(REMOTE_ADDR=an_address())
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {world.api_key_plaintext}")
+    return client
+
+
+def submit(client, world, **body):
+    return client.post(
+        f"/api/v1/surveys/{world.survey.pk}/responses/",
+        {"answers": ANSWERS, **body},
+        format="json",
+    )
+
+
+def statements(queries) -> list[str]:
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def reads_of(model, sql: list[str]) -> list[str]:
+    return [statement for statement in sql if f'FROM "{model._meta.db_table}"' in statement]
+
+
+def test_a_partners_second_submission_reads_neither_key_nor_survey(world):
+    client = api_client(world)
+    assert submit(client, world).status_code == 201  # names the key's tenant
+    assert submit(client, world).status_code == 201  # reads the version, then the rows
+    with CaptureQueriesContext(connection) as queries:
+        assert submit(client, world).status_code == 201
+    sql = statements(queries)
+    assert not reads_of(ApiKey, sql)
+    assert not reads_of(Survey, sql)
+    assert len([s for s in sql if 'INSERT INTO "surveys_response"' in s]) == 1
+
+
+def test_a_revoked_key_is_refused_on_the_next_request(world):
+    client = api_client(world)
+    for _ in range(3):
+        assert submit(client, world).status_code == 201
+    with tenant_context(world.tenant):
+        api_key_revoke(api_key=world.api_key, by=world.manager)
+    assert submit(client, world).status_code == 401
+
+
+def test_a_closed_survey_refuses_the_next_submission(world):
+    client = api_client(world)
+    for _ in range(3):
+        assert submit(client, world).status_code == 201
+    with tenant_context(world.tenant):
+        survey_close(survey=world.survey, by=world.manager)
+    reply = submit(client, world)
+    assert reply.status_code == 409
+    assert reply.json()["error"]["code"] == "survey_closed"
+
+
+def test_a_change_announced_by_another_process_is_read_again(world):
+    """Another process's write replaces the version in Redis; this one sees it at once."""
+    client = api_client(world)
+    for _ in range(3):
+        assert submit(client, world).status_code == 201
+    shared_redis().set(config_version_key(world.tenant.pk), "another-process-wrote")
+    with CaptureQueriesContext(connection) as queries:
+        assert submit(client, world).status_code == 201
+    assert reads_of(ApiKey, statements(queries))
+    assert reads_of(Survey, statements(queries))
+
+
+def test_kept_rows_are_not_used_without_the_limiters_redis(world, settings):
+    client = api_client(world)
+    for _ in range(3):
+        assert submit(client, world).status_code == 201
+    settings.CEM_RATELIMIT_REDIS_URL = ""  # counting per process: no version to trust
+    with CaptureQueriesContext(connection) as queries:
+        assert submit(client, world).status_code == 201
+    assert reads_of(ApiKey, statements(queries))
+    assert reads_of(Survey, statements(queries))
+
+
+def test_a_kept_survey_never_answers_for_another_tenant(world, other_world):
+    mine = api_client(world)
+    for _ in range(3):
+        assert submit(mine, world).status_code == 201
+    theirs = api_client(other_world)
+    reply = theirs.post(
+        f"/api/v1/surveys/{world.survey.pk}/responses/", {"answers": ANSWERS}, format="json"
+    )
+    assert reply.status_code == 404
+    with tenant_context(other_world.tenant):
+        assert not Response.objects.exists()
+
+
+def respondent_form(client, url: str) -> dict:
+    page = client.get(url).content.decode()
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    return {**hidden, "page": "p1", "q_nps_1": "9", "q_csat_1": "4"}
+
+
+def test_a_respondents_post_through_a_kept_link_reads_no_link(world):
+    client = Client(REMOTE_ADDR=an_address())
+    url = reverse("respond", args=[world.branch_link.token])
+    for _ in range(2):
+        client.cookies.clear()
+        assert client.post(url, respondent_form(client, url)).status_code == 302
+    client.cookies.clear()
+    data = respondent_form(client, url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(url, data).status_code == 302
+    assert not reads_of(Link, statements(queries))
+    with tenant_context(world.tenant):
+        stored = Response.objects.filter(link=world.branch_link)
+        assert stored.count() == 3
+        assert set(stored.values_list("org_unit_id", flat=True)) == {world.other_branch.pk}
+
+
+def test_a_link_changed_by_its_manager_shows_on_the_next_post(world):
+    client = Client(REMOTE_ADDR=an_address())
+    url = reverse("respond", args=[world.branch_link.token])
+    for _ in range(2):
+        client.cookies.clear()
+        assert client.post(url, respondent_form(client, url)).status_code == 302
+    client.cookies.clear()
+    data = respondent_form(client, url)
+    with tenant_context(world.tenant):
+        link_update(
+            link=world.branch_link,
+            response_limit=None,
+            one_response_per_device=False,
+            expires_at=timezone.now() - timedelta(minutes=1),
+            by=world.manager,
+        )
+    reply = client.post(url, data)
+    assert reply.status_code == 410
+    with tenant_context(world.tenant):
+        assert Response.objects.filter(link=world.branch_link).count() == 2
