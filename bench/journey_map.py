@@ -200,13 +200,15 @@ def text_pool_load(world: Any, rng: random.Random) -> None:
                         json.dumps(analysis.aspects, ensure_ascii=False),
                         json.dumps(analysis.risk_flags, ensure_ascii=False),
                         json.dumps(analysis.topics, ensure_ascii=False),
+                        json.dumps(analysis.relations, ensure_ascii=False),
                     )
                 )
     sql(
         "CREATE TEMPORARY TABLE bench_text (slot int PRIMARY KEY, text text, label text, "
-        "score float, keywords jsonb, aspects jsonb, risk_flags jsonb, topics jsonb)"
+        "score float, keywords jsonb, aspects jsonb, risk_flags jsonb, topics jsonb, "
+        "relations jsonb)"
     )
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     sql(f"INSERT INTO bench_text VALUES {values}", [value for row in rows for value in row])
 
 
@@ -285,14 +287,15 @@ def scores_insert(world: Any, template_id: int, model_version: str) -> None:
         """
         INSERT INTO analytics_responsescore (tenant_id, response_id, nps, nps_category, csat,
             ces, verbatim, sentiment_label, sentiment_score, keywords, aspects, risk_flags,
-            topics, model_version, scored_at)
+            topics, relations, model_version, scored_at)
         SELECT r.tenant_id, r.id, (r.answers ->> %(nps)s)::int,
                CASE WHEN (r.answers ->> %(nps)s)::int >= 9 THEN 'promoter'
                     WHEN (r.answers ->> %(nps)s)::int >= 7 THEN 'passive'
                     ELSE 'detractor' END,
                (r.answers ->> %(csat)s)::int, NULL, COALESCE(t.text, ''), COALESCE(t.label, ''),
                t.score, COALESCE(t.keywords, '[]'), COALESCE(t.aspects, '[]'),
-               COALESCE(t.risk_flags, '[]'), COALESCE(t.topics, '[]'), %(version)s,
+               COALESCE(t.risk_flags, '[]'), COALESCE(t.topics, '[]'),
+               COALESCE(t.relations, '[]'), %(version)s,
                r.submitted_at
         FROM surveys_response r LEFT JOIN bench_text t ON t.text = r.answers ->> %(text)s
         WHERE r.tenant_id = %(tenant)s AND r.id > %(template)s

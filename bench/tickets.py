@@ -287,10 +287,10 @@ def responses_insert(world: Any, template_id: int) -> None:
         """
         INSERT INTO analytics_responsescore (tenant_id, response_id, nps, nps_category, csat,
             ces, verbatim, sentiment_label, sentiment_score, keywords, aspects, risk_flags,
-            topics, model_version, scored_at)
+            topics, relations, model_version, scored_at)
         SELECT r.tenant_id, r.id, (r.answers ->> %(nps)s)::int, 'detractor',
                (r.answers ->> %(csat)s)::int, NULL, r.answers ->> %(text)s, 'negative', 0.1,
-               '[]', '[]', '[]', '[]', 'bench', r.submitted_at + interval '1 minute'
+               '[]', '[]', '[]', '[]', '[]', 'bench', r.submitted_at + interval '1 minute'
         FROM bench_plan p JOIN surveys_response r ON r.id = p.response_id
         """,
         {"nps": keys["nps"], "csat": keys["csat"], "text": keys["text"]},
