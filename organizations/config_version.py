@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -119,21 +119,26 @@ class KeptRows(Generic[Row]):
         self._rows.clear()
 
 
-def tenant_config_watch(*models) -> None:
-    """Retire a tenant's kept rows whenever a row of `models` is saved or deleted."""
+def tenant_config_watch(*models, kept_if: Callable[[object], bool] | None = None) -> None:
+    """Retire a tenant's kept rows whenever a row of `models` is saved or deleted; with
+    `kept_if`, only a row of the kind a process keeps (a personal link, never kept, is created
+    by the thousand with a batch of invitations and retires nothing)."""
     from django.db.models.signals import post_delete, post_save
+
+    def row_changed(sender, instance, **kwargs) -> None:
+        if kept_if is not None and not kept_if(instance):
+            return
+        tenant_id = (
+            instance.pk if sender._meta.label == "organizations.Tenant" else instance.tenant_id
+        )
+        if tenant_id:
+            tenant_config_changed(tenant_id)
 
     for model in models:
         for signal in (post_save, post_delete):
             signal.connect(
-                _row_changed,
+                row_changed,
                 sender=model,
                 weak=False,
                 dispatch_uid=f"tenant-config-{signal is post_save}-{model._meta.label}",
             )
-
-
-def _row_changed(sender, instance, **kwargs) -> None:
-    tenant_id = instance.pk if sender._meta.label == "organizations.Tenant" else instance.tenant_id
-    if tenant_id:
-        tenant_config_changed(tenant_id)

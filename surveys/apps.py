@@ -9,4 +9,5 @@ class SurveysConfig(AppConfig):
         from surveys.models import Link, Survey, SurveyVersion
 
         # What a submission resolves, kept by each process until one of them changes.
-        tenant_config_watch(Survey, SurveyVersion, Link)
+        tenant_config_watch(Survey, SurveyVersion)
+        tenant_config_watch(Link, kept_if=lambda link: link.kind != Link.Kind.PERSONAL)

@@ -172,3 +172,15 @@ def test_a_link_changed_by_its_manager_shows_on_the_next_post(world):
     assert reply.status_code == 410
     with tenant_context(world.tenant):
         assert Response.objects.filter(link=world.branch_link).count() == 2
+
+
+def test_personal_links_of_a_batch_of_invitations_retire_nothing(world):
+    client = shared_redis()
+    key = config_version_key(world.tenant.pk)
+    client.set(key, "before")
+    with tenant_context(world.tenant):
+        for _ in range(3):
+            Link.objects.create(survey=world.survey, kind=Link.Kind.PERSONAL)
+        assert client.get(key) == b"before"
+        Link.objects.create(survey=world.survey, kind=Link.Kind.ANONYMOUS)
+    assert client.get(key) != b"before"
