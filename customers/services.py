@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import ContactPolicy, Customer
 from organizations.services import audit_record
-from organizations.tenancy import system_context
+from organizations.tenancy import current_tenant, system_context
 
 
 def customer_upsert(
@@ -35,6 +35,40 @@ def customer_upsert(
     if changed:
         customer.save(update_fields=changed)
     return customer
+
+
+def customers_upsert(people: list[dict]) -> list[Customer]:
+    """customer_upsert for a batch from a CRM, in a few queries whatever its size: the
+    customers of `people` ({id, name, mobile, email}) in their order; a person listed twice is
+    one customer, the later non-blank fields winning as they would one call after another."""
+    customers: dict[str, Customer] = {}
+    changed: set[str] = set()
+    ids = {person["id"].strip() for person in people}
+    for customer in Customer.objects.filter(external_id__in=ids):
+        customers[customer.external_id] = customer
+    new = [external_id for external_id in ids if external_id not in customers]
+    if new:
+        tenant = current_tenant()
+        Customer.objects.bulk_create(
+            [Customer(tenant=tenant, external_id=external_id) for external_id in new],
+            ignore_conflicts=True,  # created meanwhile by another request: read below
+        )
+        for customer in Customer.objects.filter(external_id__in=new):
+            customers[customer.external_id] = customer
+    found = []
+    for person in people:
+        customer = customers[person["id"].strip()]
+        for field in ("name", "mobile", "email"):
+            value = person.get(field, "")
+            if value and getattr(customer, field) != value:
+                setattr(customer, field, value)
+                changed.add(customer.external_id)
+        found.append(customer)
+    if changed:
+        Customer.objects.bulk_update(
+            [customers[external_id] for external_id in changed], ["name", "mobile", "email"]
+        )
+    return found
 
 
 UNSUBSCRIBE_SALT = "customers.unsubscribe"

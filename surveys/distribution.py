@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from customers.models import ContactPolicy, Customer
-from customers.services import unsubscribe_token
+from customers.services import customers_upsert, unsubscribe_token
 from organizations.broker import publish
 from organizations.conditions import (
     ConditionError,
@@ -207,9 +207,11 @@ def invitation_schedule(
     event_id: str = "",
     touchpoint=None,
     org_unit=None,
+    policy: ContactPolicy | None = None,
 ) -> Invitation:
-    """Plan an invitation, or record at once why the contact policy stops it."""
-    policy = contact_policy()
+    """Plan an invitation, or record at once why the contact policy stops it (`policy`: the
+    tenant's, read once by a caller that plans many)."""
+    policy = policy or contact_policy()
     now = timezone.now()
     at = at or now
     invitation = Invitation(
@@ -428,22 +430,16 @@ def invitations_create(
 ) -> list[Invitation]:
     """Invite known customers directly (a list from the CRM): each person is upserted by
     their external id, then planned within the contact policy like a triggered invitation."""
-    from customers.services import customer_upsert
-
     if channel not in Channel.values:
         raise ValidationError(_("未知渠道：%(channel)s") % {"channel": channel})
-    invitations = []
     with transaction.atomic():
-        for person in people:
-            customer = customer_upsert(
-                external_id=person["id"],
-                name=person.get("name", ""),
-                mobile=person.get("mobile", ""),
-                email=person.get("email", ""),
+        policy = contact_policy()
+        invitations = [
+            invitation_schedule(
+                survey=survey, customer=customer, channel=channel, at=at, policy=policy
             )
-            invitations.append(
-                invitation_schedule(survey=survey, customer=customer, channel=channel, at=at)
-            )
+            for customer in customers_upsert(people)
+        ]
         audit_record(
             by=by,
             action="survey.invite",

@@ -5,6 +5,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -302,6 +304,25 @@ def test_known_customers_are_invited_directly_through_the_api(api, world, trigge
         url, {"channel": "fax", "customers": [{"id": "K3", "mobile": "123"}]}, format="json"
     )
     assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"channel", "customers"}
+
+
+def test_a_crm_batch_costs_a_few_queries_per_person_not_a_customer_read_each(api, world, trigger):
+    url = f"/api/v1/surveys/{world.survey.pk}/invitations/"
+
+    def queries_for(count: int, prefix: str) -> int:
+        people = [{"id": f"{prefix}{i}", "mobile": f"1370000{i:04d}"} for i in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            reply = api.post(url, {"channel": "sms", "customers": people}, format="json")
+        assert reply.status_code == 201, reply.content
+        return len(queries)
+
+    # Per person: the frequency check, the link and the invitation; the customers are read
+    # and created for the whole batch at once, the contact policy once.
+    few = queries_for(10, "A")  # the first also creates the tenant's contact policy
+    assert queries_for(40, "B") - few <= 30 * 3
+    with tenant_context(world.tenant):
+        assert Customer.objects.filter(external_id__startswith="B").count() == 40
+        assert Invitation.objects.filter(customer__external_id__startswith="B").count() == 40
 
 
 def test_a_pasted_customer_list_is_invited_or_refused_whole(client, world, trigger):
