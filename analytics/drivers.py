@@ -34,6 +34,7 @@ from journeys.models import Touchpoint
 
 LOW_CSAT = 2  # CSAT 1-2 of 5: the "bad" answers of the metric rollups
 PROMOTER_FROM, DETRACTOR_TO = 9, 6
+MAX_GAP = 200.0  # an NPS of 100 against one of -100
 # The frame's names of selectors.DRIVER_ANSWER_FIELDS, in their order.
 ANSWER_COLUMNS = ["score", "external_id", "response", "touchpoint", "nps", "csat", "submitted_at"]
 assert len(ANSWER_COLUMNS) == len(DRIVER_ANSWER_FIELDS)
@@ -90,7 +91,7 @@ class Driver:
     @property
     def interval(self) -> tuple[float, float] | None:
         """The gap's 95 % interval: the two groups are independent samples, so the variances
-        of their NPS add up."""
+        of their NPS add up. Clipped to the gaps there can be, as one NPS's interval is."""
         if self.suppressed:
             return None
         error = (
@@ -99,7 +100,7 @@ class Driver:
             * math.sqrt(self.low.variance / self.low.n + self.rest.variance / self.rest.n)
         )
         gap = self.rest.nps - self.low.nps
-        return round(gap - error, 1), round(gap + error, 1)
+        return round(max(gap - error, -MAX_GAP), 1), round(min(gap + error, MAX_GAP), 1)
 
     @property
     def significant(self) -> bool:

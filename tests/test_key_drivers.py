@@ -193,6 +193,10 @@ def test_the_gap_interval_is_that_of_two_independent_nps():
     # p + d - (p - d)^2 with p = .6, d = .133.
     error = 100 * 1.96 * ((0.6 + 4 / 30 - (0.6 - 4 / 30) ** 2) / 30) ** 0.5
     assert driver.interval == pytest.approx((146.7 - error, 146.7 + error), abs=0.11)
+    every_one_against_none = Driver(
+        label="y", low=Group(10, 0, 10), rest=Group(30, 30, 0), everyone=40, min_sample=5
+    )
+    assert every_one_against_none.interval == (200.0, 200.0)
     assert driver.impact_interval == pytest.approx(
         (driver.interval[0] / 4, driver.interval[1] / 4), abs=0.06
     )
