@@ -7,6 +7,7 @@ from datetime import date
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
+from analytics.drivers import Driver
 from analytics.selectors import MetricSummary
 from analytics.text_overview import AspectCell, SentimentMix
 from organizations.charts import chart_json
@@ -150,5 +151,35 @@ def aspect_chart(aspects: list[tuple[str, AspectCell]]) -> str:
         height=60 + 32 * len(cells),
         xaxis={"title": _("提及次数（负面 ← → 正面）")},
         **_LAYOUT,
+    )
+    return chart_json(figure, _CONFIG)
+
+
+def driver_chart(drivers: list[Driver]) -> str:
+    """Each driver's impact on the NPS (points it would gain) as a horizontal bar, largest on
+    top, with the 95 % interval; drivers whose gap chance could explain are drawn pale."""
+    shown = [driver for driver in drivers if not driver.suppressed][::-1]
+    figure = go.Figure()
+    figure.add_bar(
+        y=[driver.label for driver in shown],
+        x=[driver.impact for driver in shown],
+        orientation="h",
+        marker_color=["#dc2626" if driver.significant else "#fca5a5" for driver in shown],
+        error_x={
+            "type": "data",
+            "symmetric": False,
+            "array": [driver.impact_interval[1] - driver.impact for driver in shown],
+            "arrayminus": [driver.impact - driver.impact_interval[0] for driver in shown],
+            "color": "#475569",
+        },
+        hovertemplate="%{y}: %{x}<extra></extra>",
+    )
+    figure.update_layout(
+        margin={"l": 10, "r": 20, "t": 30, "b": 40},
+        height=80 + 32 * len(shown),
+        xaxis={"title": _("对 NPS 的影响（分）"), "zeroline": True},
+        yaxis={"automargin": True},
+        showlegend=False,
+        **{key: value for key, value in _LAYOUT.items() if key != "legend"},
     )
     return chart_json(figure, _CONFIG)

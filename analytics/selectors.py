@@ -24,6 +24,7 @@ from analytics.models import (
     MetricDaily,
     NpsCategory,
     ResponseScore,
+    Sentiment,
     TextDaily,
     TextDictionary,
     TextKind,
@@ -141,16 +142,68 @@ def dashboard_verbatims(
 ) -> QuerySet[ResponseScore]:
     """The newest texts submitted in [since, until) in an org-unit subtree ("": the whole
     tenant), of the touchpoints given (None: any), with their touchpoints and units."""
+    scores = _scores_submitted(
+        org_unit_path=org_unit_path, since=since, until=until, touchpoint_ids=touchpoint_ids
+    ).exclude(verbatim="")
+    return scores.select_related("response__touchpoint", "response__org_unit").order_by(
+        "-response__submitted_at", "-pk"
+    )[:limit]
+
+
+def _scores_submitted(
+    *, org_unit_path: str, since: datetime, until: datetime, touchpoint_ids: list[int] | None
+) -> QuerySet[ResponseScore]:
+    """The scores of the responses submitted in [since, until) in an org-unit subtree ("": the
+    whole tenant), of the touchpoints given (None: any): what the dashboard's filters leave."""
     scores = ResponseScore.objects.filter(
         response__submitted_at__gte=since, response__submitted_at__lt=until
-    ).exclude(verbatim="")
+    )
     if org_unit_path:
         scores = scores.filter(response__org_unit__path__startswith=org_unit_path)
     if touchpoint_ids is not None:
         scores = scores.filter(response__touchpoint_id__in=touchpoint_ids)
-    return scores.select_related("response__touchpoint", "response__org_unit").order_by(
-        "-response__submitted_at", "-pk"
-    )[:limit]
+    return scores
+
+
+# Of each NPS answer the key driver analysis reads: score id, customer (the external id, ""
+# when unknown), response id, touchpoint id (None: none), NPS (0-10), CSAT (1-5 or None), and
+# when it was submitted.
+DRIVER_ANSWER_FIELDS = (
+    "pk",
+    "response__external_customer_id",
+    "response_id",
+    "response__touchpoint_id",
+    "nps",
+    "csat",
+    "response__submitted_at",
+)
+
+
+@dataclass(frozen=True)
+class DriverRows:
+    """The rows of a key driver analysis: the NPS answers (DRIVER_ANSWER_FIELDS) and the
+    (score id, aspect) of every aspect those answers' texts mention negatively."""
+
+    answers: list[tuple]
+    negative_aspects: list[tuple[int, str]]
+
+
+def driver_rows(
+    *, org_unit_path: str, since: datetime, until: datetime, touchpoint_ids: list[int] | None
+) -> DriverRows:
+    """The NPS answers submitted in [since, until) in an org-unit subtree ("": the whole
+    tenant) of the touchpoints given (None: any), and their negative aspect mentions: two
+    queries, whatever the number of answers, touchpoints or aspects."""
+    answered = _scores_submitted(
+        org_unit_path=org_unit_path, since=since, until=until, touchpoint_ids=touchpoint_ids
+    ).filter(nps__isnull=False)
+    mentions = TextMention.objects.filter(
+        kind=TextKind.ASPECT, label=Sentiment.NEGATIVE, score__in=answered.values("pk")
+    )
+    return DriverRows(
+        answers=list(answered.values_list(*DRIVER_ANSWER_FIELDS)),
+        negative_aspects=list(mentions.values_list("score_id", "key").distinct()),
+    )
 
 
 # Compiled dictionaries of this process by tenant id, with the (id, revision, updated_at) of

@@ -11,19 +11,23 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics import external_posts, post_files, selectors, services
 from analytics.charts import (
     aspect_chart,
+    driver_chart,
     sentiment_mix_chart,
     sentiment_trend_chart,
     weekly_trend_chart,
 )
 from analytics.dashboard import dashboard_read, tp_label
+from analytics.drivers import Driver, key_drivers_read
 from analytics.filters import DASHBOARD_PRESETS, DashboardFilters, dashboard_filters, unit_choices
 from analytics.forms import (
+    PERIOD_CHOICES,
     AspectTermsForm,
     ExternalPostsUploadForm,
     SampleForm,
@@ -32,7 +36,7 @@ from analytics.forms import (
     TopicKeywordsForm,
     UserWordsForm,
 )
-from analytics.models import Aspect, Topic, UserWord
+from analytics.models import Aspect, Sentiment, Topic, UserWord
 from analytics.post_files import PostFileError, RowProblem, posts_read
 from analytics.text import TenantDictionary, text_analyze
 from analytics.text_overview import drill_down, text_overview, text_overview_of_counts
@@ -75,6 +79,23 @@ def _up_query(filters: DashboardFilters) -> str | None:
     return filters.query(unit=unit.parent_id if unit.parent_id else None)
 
 
+def _dashboard_filters_of(request: HttpRequest) -> DashboardFilters:
+    zone = ZoneInfo(request.tenant.time_zone)
+    return dashboard_filters(
+        request.GET, membership=request.membership, today=timezone.localdate(timezone=zone)
+    )
+
+
+def _filter_form_context(filters: DashboardFilters, catalogue: list[Touchpoint]) -> dict:
+    """What the dashboard's filter form (analytics/_dashboard_filters.html) needs."""
+    return {
+        "filters": filters,
+        "window_query": filters.query(days=None, start=None, end=None),
+        "up_query": _up_query(filters),
+        **_dashboard_choices(filters, catalogue),
+    }
+
+
 @tenant_view("dashboard.view")
 def dashboard(request: HttpRequest) -> HttpResponse:
     """KPIs, the weekly trend, league tables of the child units and of the touchpoints, and
@@ -82,15 +103,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     numbers come from the daily metric rollups. Refused filters answer 400 with the reason
     and the default view."""
     zone = ZoneInfo(request.tenant.time_zone)
-    filters = dashboard_filters(
-        request.GET, membership=request.membership, today=timezone.localdate(timezone=zone)
-    )
+    filters = _dashboard_filters_of(request)
     catalogue = selectors.touchpoint_catalogue()
     board = dashboard_read(filters=filters, catalogue=catalogue)
     chosen = filters.touchpoints_of(catalogue)
     since, until = filters.window.instants(zone)
     context = {
-        "filters": filters,
         "board": board,
         "summary": board.summary,
         "trend": board.trend,
@@ -109,12 +127,77 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             }
         ),
         "unit_query": filters.query(unit=None),
-        "window_query": filters.query(days=None, start=None, end=None),
-        "up_query": _up_query(filters),
-        **_dashboard_choices(filters, catalogue),
+        **_filter_form_context(filters, catalogue),
     }
     status = 400 if filters.problems else 200
     return render(request, "analytics/dashboard.html", context, status=status)
+
+
+def _narrowed_to(filters: DashboardFilters, touchpoint: Touchpoint) -> str:
+    """The query string of `filters` narrowed to one touchpoint (its journey too: the filter
+    form offers touchpoints within a journey)."""
+    return filters.query(touchpoint=touchpoint.pk, journey=touchpoint.stage.journey_id, stage=None)
+
+
+def _driver_chart_of(drivers: list[Driver]) -> str:
+    """The chart of the drivers with a large enough sample; none when no driver has one."""
+    return driver_chart(drivers) if any(not driver.suppressed for driver in drivers) else ""
+
+
+def _text_period(days: int) -> int:
+    """The text analytics page's period that covers `days`: its shortest one at least as long,
+    or its longest."""
+    periods = [period for period, _label in PERIOD_CHOICES]
+    return next((period for period in periods if period >= days), periods[-1])
+
+
+@tenant_view("dashboard.view")
+def key_drivers(request: HttpRequest) -> HttpResponse:
+    """Which touchpoints and which text aspects move the NPS most, for the dashboard's filters
+    within the member's scope (analytics.drivers, docs/key-drivers.md): a chart and a table
+    of each, every touchpoint linking to the dashboard narrowed to it and every aspect to its
+    negative verbatims. Refused filters answer 400 with the reason and the default view."""
+    zone = ZoneInfo(request.tenant.time_zone)
+    filters = _dashboard_filters_of(request)
+    catalogue = selectors.touchpoint_catalogue()
+    chosen = filters.touchpoints_of(catalogue)
+    since, until = filters.window.instants(zone)
+    rows = selectors.driver_rows(
+        org_unit_path=filters.org_unit.path if filters.org_unit else "",
+        since=since,
+        until=until,
+        touchpoint_ids=None if chosen is None else [tp.pk for tp in chosen],
+    )
+    drivers = key_drivers_read(rows=rows, catalogue=catalogue)
+    # The text page filters by one journey, touchpoint and unit over its own periods: its
+    # verbatims are those of the period that covers this window, ending today.
+    verbatim_filters = {
+        "days": _text_period((timezone.localdate(timezone=zone) - filters.window.start).days + 1),
+        "journey": filters.journey.pk if filters.journey else "",
+        "touchpoint": filters.touchpoint.pk if filters.touchpoint else "",
+        "org_unit": filters.org_unit.pk if filters.org_unit else "",
+        "polarity": Sentiment.NEGATIVE,
+    }
+    verbatim_filters = {key: value for key, value in verbatim_filters.items() if value != ""}
+    dashboard_url = reverse("dashboard", kwargs={"tenant_slug": request.tenant.slug})
+    text_url = reverse("text_analytics", kwargs={"tenant_slug": request.tenant.slug})
+    context = {
+        "drivers": drivers,
+        "touchpoint_chart": _driver_chart_of(drivers.touchpoints),
+        "aspect_chart": _driver_chart_of(drivers.aspects),
+        "touchpoint_rows": [
+            (driver, f"{dashboard_url}?{_narrowed_to(filters, driver.touchpoint)}")
+            for driver in drivers.touchpoints_shown
+        ],
+        "aspect_rows": [
+            (driver, f"{text_url}?{urlencode({**verbatim_filters, 'aspect': driver.aspect})}")
+            for driver in drivers.aspects_shown
+        ],
+        "dashboard_query": filters.query(),
+        **_filter_form_context(filters, catalogue),
+    }
+    status = 400 if filters.problems else 200
+    return render(request, "analytics/key_drivers.html", context, status=status)
 
 
 @tenant_view("dashboard.view")

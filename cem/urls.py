@@ -20,6 +20,7 @@ from surveys import views as survey_views
 tenant_patterns = [
     path("", organization_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
+    path("dashboard/drivers/", analytics_views.key_drivers, name="key_drivers"),
     path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
     path(

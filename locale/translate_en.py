@@ -1470,6 +1470,23 @@ EN = {
     "解决时限已用 %(percent)d%%（工作时间），请尽快处理。": "%(percent)d%% of the resolution time (working hours) is used: please act soon.",
     "工单分页": "Ticket pages",
     "第 %(page)s 页": "Page %(page)s",
+    # Key drivers (issue 12, part 3)
+    "对 NPS 的影响（分）": "Impact on the NPS (points)",
+    "NPS（有 / 无）": "NPS (with / without)",
+    "差距（95%% 区间）": "Gap (95%% interval)",
+    "影响": "Impact",
+    "不显著": "not significant",
+    "关键驱动因素：哪些触点和方面最影响 NPS": "Key drivers: which touchpoints and aspects move the NPS most",
+    "关键驱动因素": "Key drivers",
+    "返回体验仪表盘": "Back to the dashboard",
+    "影响 = NPS 差距 × 占比：若有此问题的客户像其余客户一样推荐，整体 NPS 可提高的分数。两组均需至少 %(n)s 人，否则显示“样本不足”。这是相关关系，不代表因果。": "Impact = NPS gap × share: the points the overall NPS would gain if the customers with this problem recommended as the others do. Each group needs at least %(n)s people, else the row says “Too few answers”. This is correlation, not causation.",
+    "方法见文档 docs/key-drivers.md。": "The method is described in docs/key-drivers.md.",
+    "触点驱动因素": "Touchpoint drivers",
+    "比较在该触点 CSAT 打 1–2 分的客户与在该触点打 3–5 分的客户的 NPS（每位客户取其最近一次 NPS 回答）。共 %(customers)s 位客户，其中 %(rated)s 位有触点 CSAT。": "Compares the NPS of the customers who gave the touchpoint a CSAT of 1–2 with that of those who gave it 3–5 (each customer by their latest NPS answer). %(customers)s customers, %(rated)s of them with a touchpoint CSAT.",
+    "低分客户 · 占比": "Low raters · share",
+    "文本方面驱动因素": "Text aspect drivers",
+    "比较文本中负面提及该方面的回答与其余回答的 NPS。共 %(n)s 份 NPS 回答。点击方面查看负面原声。": "Compares the NPS of the answers whose text mentions the aspect negatively with that of the other answers. %(n)s NPS answers. Open an aspect to read its negative verbatims.",
+    "负面提及 · 占比": "Negative mentions · share",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (

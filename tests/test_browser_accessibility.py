@@ -132,6 +132,7 @@ def test_every_page_a_person_uses_passes_axe_core(
     survey = {"survey_id": world.survey.pk}
     for name, path in [
         ("dashboard", url("dashboard")),
+        ("key drivers", url("key_drivers")),
         ("journeys", url("journey_map")),
         ("new journey", url("journey_new")),
         ("journey editor", url("journey_edit", journey_id=world.journey.pk)),

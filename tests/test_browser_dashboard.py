@@ -90,3 +90,29 @@ def test_the_dashboard_fits_a_phone(live_server, open_page, scored):
     assert page.evaluate("window.innerWidth") == 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "dashboard-phone.png")
+
+
+def test_the_key_drivers_open_from_the_dashboard_fit_a_phone_and_are_accessible(
+    live_server, open_page, scored
+):
+    world, base = scored, live_server.url
+    for _ in range(3):
+        answered(
+            world,
+            nps=0,
+            csat=1,
+            org_unit=world.branch,
+            touchpoint=world.touchpoint,
+            text="排队太久了",
+        )
+    page = open_page(phone=True)
+    log_in(page, base, world.manager.username)
+    page.goto(f"{base}/t/{world.tenant.slug}/dashboard/?days=30")
+    page.get_by_role("link", name=re.compile("关键驱动因素")).click()
+    page.wait_for_url(re.compile(r"/dashboard/drivers/\?days=30"))
+    expect(page.get_by_test_id("touchpoint-drivers")).to_contain_text("网点柜台")
+    expect(page.get_by_test_id("aspect-drivers")).to_contain_text("等待时间")
+    expect(page.locator(".chart .js-plotly-plot")).to_have_count(2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)
+    screenshot(page, "key-drivers-phone.png")

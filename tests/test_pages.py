@@ -42,6 +42,9 @@ def test_agent_lands_on_the_workbench_and_manager_on_the_dashboard(client, world
         ("agent", "api_keys", 403),
         ("manager", "api_keys", 403),
         ("viewer", "dashboard", 200),
+        # Key drivers are read like the dashboard: every role, each within their own scope.
+        ("viewer", "key_drivers", 200),
+        ("agent", "key_drivers", 200),
     ],
 )
 def test_roles_gate_pages(client, world, who, page, status):
