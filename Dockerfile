@@ -19,10 +19,10 @@ RUN pip install -c requirements.lock . && rm -rf build *.egg-info
 COPY . .
 
 # Hashed, compressed static files (whitenoise) are built into the image; settings need no
-# secrets or services for this. var/ is where beat keeps its schedule: the one place the
-# non-root user writes.
+# secrets or services for this. var/ is where beat keeps its schedule and var/media/ the
+# exports: the one place the non-root user writes.
 RUN CEM_MANIFEST_STATIC=1 python manage.py collectstatic --noinput -v0 \
- && mkdir -p var && chown cem:cem var
+ && mkdir -p var/media && chown -R cem:cem var
 
 ENV CEM_MANIFEST_STATIC=1
 USER cem

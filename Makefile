@@ -67,7 +67,7 @@ db-roles: setup
 web: db-roles
 	$(VENV)/bin/gunicorn cem.wsgi --bind $(HOST):$(PORT) --workers 2
 worker: db-roles
-	$(VENV)/bin/celery -A cem worker -Q default,scoring,alerts,notifications --loglevel INFO
+	$(VENV)/bin/celery -A cem worker -Q default,scoring,alerts,notifications,reports --loglevel INFO
 beat: db-roles
 	$(VENV)/bin/celery -A cem beat --loglevel INFO
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -398,3 +399,52 @@ class ExternalPost(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.source} {self.source_id}"
+
+
+def export_file_path(job: ExportJob, file_name: str) -> str:
+    """Where a finished export is kept: one folder per tenant under MEDIA_ROOT/exports/."""
+    return f"exports/{job.tenant_id}/{file_name}"
+
+
+class ExportJob(TenantOwnedModel):
+    """One export asked for by a member, written to a file by a worker (analytics/exports.py)."""
+
+    class Kind(models.TextChoices):
+        RESPONSES = "responses", _("回答明细")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("导出中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RESPONSES)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    # The dashboard's filter query string, with the window as explicit dates.
+    filters = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to=export_file_path, max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "created_by", "created_at"], name="exportjob_tenant_by")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.format} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from analytics import external_posts, services
+from analytics import exports, external_posts, services
 from organizations.broker import publish, take_batch
 
 logger = logging.getLogger(__name__)
@@ -135,3 +135,13 @@ def analyze_unanalyzed_external_posts() -> int:
     """The beat's sweep: posts a broker outage kept from their analysis, or analysed by an
     older analyzer, are analysed now (a bounded batch each run)."""
     return external_posts.external_posts_analyze(post_ids=external_posts.posts_waiting_ids())
+
+
+@shared_task(acks_late=True)
+def run_export(job_id: int) -> str:
+    return exports.export_run(job_id=job_id)
+
+
+@shared_task
+def requeue_export_jobs() -> int:
+    return exports.export_jobs_requeue()

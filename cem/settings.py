@@ -159,6 +159,10 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Files the platform writes (exports): kept on disk here, served only through views that check
+# who asks, never as static files.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+MEDIA_URL = "/media/"
 # Serve straight from the apps in development; production serves the collected files.
 WHITENOISE_USE_FINDERS = not env_bool("CEM_MANIFEST_STATIC", False)
 
@@ -184,6 +188,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_DEFAULT_QUEUE", "default")
 CELERY_TASK_ROUTES = {
+    # Exact names win over the patterns below: exports run long, so never before scoring.
+    "analytics.tasks.run_export": {"queue": os.environ.get("CELERY_REPORTS_QUEUE", "reports")},
     "analytics.tasks.*": {"queue": os.environ.get("CELERY_SCORING_QUEUE", "scoring")},
     "alerts.tasks.*": {"queue": os.environ.get("CELERY_ALERTS_QUEUE", "alerts")},
     "surveys.tasks.*": {"queue": os.environ.get("CELERY_NOTIFICATIONS_QUEUE", "notifications")},
@@ -216,6 +222,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "organizations.tasks.requeue_org_unit_imports",
         "schedule": 60.0,
     },
+    "requeue-export-jobs": {"task": "analytics.tasks.requeue_export_jobs", "schedule": 60.0},
     "process-pending-events": {
         "task": "integrations.tasks.sweep_unprocessed_events",
         "schedule": 60.0,

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from alerts import root_cause_views
 from alerts import views as alert_views
+from analytics import export_views
 from analytics import journey_views as journey_map_views
 from analytics import views as analytics_views
 from cem import views as project_views
@@ -21,6 +22,9 @@ tenant_patterns = [
     path("", organization_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
     path("dashboard/drivers/", analytics_views.key_drivers, name="key_drivers"),
+    path("exports/", export_views.export_list, name="exports"),
+    path("exports/new/", export_views.export_create, name="export_create"),
+    path("exports/<int:export_id>/download/", export_views.export_download, name="export_download"),
     path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
     path(

@@ -1487,6 +1487,27 @@ EN = {
     "文本方面驱动因素": "Text aspect drivers",
     "比较文本中负面提及该方面的回答与其余回答的 NPS。共 %(n)s 份 NPS 回答。点击方面查看负面原声。": "Compares the NPS of the answers whose text mentions the aspect negatively with that of the other answers. %(n)s NPS answers. Open an aspect to read its negative verbatims.",
     "负面提及 · 占比": "Negative mentions · share",
+    # Exports of responses (analytics/exports.py, templates/analytics/exports.html).
+    "已开始导出，完成后可在此下载。": "The export has started; download it here once it is done.",
+    "请选择 CSV 或 Excel 格式。": "Choose CSV or Excel.",
+    "回答编号": "Response ID",
+    "触点编码": "Touchpoint code",
+    "组织单位编码": "Org unit code",
+    "客户编号": "Customer ID",
+    "风险标记": "Risk flags",
+    "回答明细": "Responses",
+    "导出人已无权导出这些数据。": "The person who asked for this export may no longer export this data.",
+    "导出失败，请稍后重试。": "The export failed; please try again later.",
+    "导出中": "Exporting",
+    "导出格式": "Export format",
+    "导出": "Export",
+    "我的导出": "My exports",
+    "有导出正在进行，本页每 %(refresh_seconds)s 秒自动刷新。": "An export is running; this page refreshes every %(refresh_seconds)s seconds.",
+    "格式": "Format",
+    "筛选条件": "Filters",
+    "导出进度": "Export progress",
+    "下载": "Download",
+    "还没有导出。在体验仪表盘上选好筛选条件后点击“导出”。": "No exports yet. Choose the filters on the CX dashboard, then click “Export”.",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (

@@ -22,6 +22,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ticket.work": _MANAGERS | {Role.AGENT},
     # Managers' view of the tickets: the analytics page, bulk actions, exports.
     "ticket.manage": _MANAGERS,
+    # Responses as a file (answers, customer ids, verbatims): what a viewer only reads on screen.
+    "response.export": _MANAGERS,
     "alert_rule.manage": _MANAGERS,
     "external_post.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),

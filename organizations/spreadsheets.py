@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.functional import Promise
@@ -16,6 +17,8 @@ from openpyxl import Workbook
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Rows of an Excel sheet, its header included; the rows beyond go on to a sheet of their own.
+XLSX_MAX_ROWS = 1_048_576
 
 
 def spreadsheet_cell(value: object) -> object:
@@ -55,17 +58,39 @@ def csv_response(rows: Iterable[Sequence[object]], *, filename: str) -> Streamin
     return response
 
 
+def csv_write(rows: Iterable[Sequence[object]], handle: IO[str]) -> None:
+    """Write the rows as CSV lines (see csv_lines) to a text file, one line at a time."""
+    for line in csv_lines(rows):
+        handle.write(line)
+
+
+def xlsx_write(sheets: Iterable[tuple[str, Iterable[Sequence[object]]]], handle: IO[bytes]) -> None:
+    """Write each (title, rows) sheet, its first row the header, with openpyxl in write-only
+    mode (rows go to disk as they come, never the whole workbook in memory) to a binary file.
+    A sheet longer than Excel allows goes on in "title (2)", ... with the header repeated."""
+    workbook = Workbook(write_only=True)
+    for title, rows in sheets:
+        rows = iter(rows)
+        header = spreadsheet_row(next(rows, []))
+        sheet, part = workbook.create_sheet(title=title[:31]), 1
+        sheet.append(header)
+        written = 1
+        for row in rows:
+            if written == XLSX_MAX_ROWS:
+                part += 1
+                sheet = workbook.create_sheet(title=f"{title[:25]} ({part})")
+                sheet.append(header)
+                written = 1
+            sheet.append(spreadsheet_row(row))
+            written += 1
+    workbook.save(handle)
+
+
 def xlsx_response(
     sheets: Iterable[tuple[str, Iterable[Sequence[object]]]], *, filename: str
 ) -> FileResponse:
-    """Write each (title, rows) sheet with openpyxl in write-only mode (rows go to disk as they
-    come, never the whole workbook in memory) to a temporary file, then stream the file."""
-    workbook = Workbook(write_only=True)
-    for title, rows in sheets:
-        sheet = workbook.create_sheet(title=title[:31])
-        for row in rows:
-            sheet.append(spreadsheet_row(row))
+    """Write the sheets (see xlsx_write) to a temporary file, then stream the file."""
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
-    workbook.save(handle)
+    xlsx_write(sheets, handle)
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX_TYPE)

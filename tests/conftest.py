@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -75,6 +77,8 @@ def pytest_configure(config):
     # was nine tenths of building a world. Logins in this process (the test client, the live
     # server) check with the same fast hasher; nothing here tests the hasher itself.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Files the tests make (exports) go to a folder of this run, shared with its worker.
+    settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="cem-test-media-")
     if config.getoption("--clock"):
         import time_machine
 
@@ -84,6 +88,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
     if hasattr(config, "clock_traveller"):
         config.clock_traveller.stop()
 
@@ -139,6 +144,7 @@ def celery_process_env(**extra: str) -> dict[str, str]:
         ),
         "REDIS_URL": settings.REDIS_URL,
         "DB_CONN_MAX_AGE": "0",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         **extra,
     }
 
@@ -164,7 +170,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             "--pool",
             "solo",
             "-Q",
-            "default,scoring,alerts,notifications",
+            "default,scoring,alerts,notifications,reports",
             "--hostname",
             f"test-worker-{os.getpid()}@%h",
             "--loglevel",

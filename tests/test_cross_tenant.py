@@ -7,13 +7,14 @@ contain A's rows. A new URL pattern fails this test until it is covered here.
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alerts.models import AlertRule, RootCause, Ticket, TicketEvent
 from analytics.external_posts import external_posts_analyze
-from analytics.models import ExternalPost
+from analytics.models import ExportJob, ExternalPost
 from improvements.models import ImprovementProject, Level
 from notifications.models import Notification
 from organizations.members import INVITATION_LIFETIME, invitation_token_hash
@@ -95,6 +96,8 @@ def a_ids(world, other_world):
             expires_at=timezone.now() + INVITATION_LIFETIME,
         )
         import_job = OrgUnitImport.objects.create(file_name="a.csv", created_by=world.manager)
+        export = ExportJob.objects.create(format="csv", status="done", created_by=world.manager)
+        export.file.save("a.csv", ContentFile(world.survey.name.encode()))
         ticket = Ticket.objects.get(response=response)
         project = ImprovementProject.objects.create(title="A 的改进项目", level=Level.PROCESS)
         cause_id = RootCause.objects.order_by("pk").values_list("pk", flat=True).first()
@@ -127,6 +130,7 @@ def a_ids(world, other_world):
         "touchpoint_id": world.touchpoint.pk,
         "unit_id": world.branch.pk,
         "job_id": import_job.pk,
+        "export_id": export.pk,
         "notification_id": notification.pk,
         "project_id": project.pk,
         "cause_id": cause_id,
