@@ -21,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,6 +47,9 @@ from surveys.models import Response, SurveyVersion
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 2000
+# A running job whose progress has not moved for this long lost its worker (a page takes
+# seconds, the final save of a million-row workbook minutes) and is taken again.
+STALE_AFTER = timedelta(minutes=30)
 # Question types whose answers are written as numbers, for the spreadsheet to compute with.
 NUMBER_TYPES = (*SCALES, "rating", "number")
 
@@ -106,17 +109,25 @@ def export_start(*, query: str, file_format: str, by: AbstractBaseUser) -> Expor
     return job
 
 
+def _takeable(now) -> Q:
+    """Jobs a worker may take: queued, or running without progress for STALE_AFTER."""
+    stale = Q(status=ExportJob.Status.RUNNING, progress_at__lt=now - STALE_AFTER)
+    return Q(status=ExportJob.Status.QUEUED) | stale
+
+
 def export_jobs_requeue(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Hand the jobs still queued after `older_than` to the workers again (all tenants): the
-    broker was down when they were asked for. A job runs once, so one queued twice is harmless."""
+    """Hand the jobs still queued after `older_than` (the broker was down when they were asked
+    for) and the running ones whose worker died to the workers again (all tenants). A job is
+    taken once, so one handed over twice is harmless. Returns how many were handed over."""
     from analytics.tasks import run_export
     from organizations.broker import publish
 
+    now = timezone.now()
     with system_context():
         waiting = list(
-            ExportJob.all_tenants.filter(
-                status=ExportJob.Status.QUEUED, created_at__lte=timezone.now() - older_than
-            ).values_list("pk", flat=True)[:100]
+            ExportJob.all_tenants.filter(_takeable(now), created_at__lte=now - older_than)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:100]
         )
     return sum(publish(run_export, job_id) for job_id in waiting)
 
@@ -279,7 +290,7 @@ def response_rows(
         for response in page:
             yield _fixed_cells(response, zone) + columns.cells(response)
         done += len(page)
-        ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
+        ExportJob.objects.filter(pk=job.pk).update(rows_done=done, progress_at=timezone.now())
 
 
 # ---- Running a job
@@ -303,12 +314,14 @@ def _file_written(job: ExportJob, rows: Iterator[list[object]]) -> None:
 
 
 def export_run(*, job_id: int) -> str:
-    """Run a queued export job; safe to run twice (a job runs once). Returns its status."""
+    """Run a queued export job, or a running one whose worker died (from the start); safe to
+    run twice (a job is taken once). Returns its status."""
     with system_context():
         job = ExportJob.all_tenants.select_related("tenant", "created_by").get(pk=job_id)
     with tenant_context(job.tenant):
-        started = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).update(
-            status=ExportJob.Status.RUNNING
+        now = timezone.now()
+        started = ExportJob.objects.filter(_takeable(now), pk=job_id).update(
+            status=ExportJob.Status.RUNNING, rows_done=0, progress_at=now
         )
         if not started:
             return ExportJob.objects.get(pk=job_id).status

@@ -435,6 +435,9 @@ class ExportJob(TenantOwnedModel):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when a worker takes the job and at each page it writes: a running job whose worker
+    # died stops moving, and is taken again (analytics/exports.py, STALE_AFTER).
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

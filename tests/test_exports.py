@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.exports import export_run, export_start
+from analytics.exports import STALE_AFTER, export_jobs_requeue, export_run, export_start
 from analytics.models import ExportJob
 from analytics.services import response_score
 from organizations.models import Role
@@ -246,3 +246,42 @@ def test_a_sheet_longer_than_excel_allows_goes_on_in_another(monkeypatch):
     workbook = openpyxl.load_workbook(io.BytesIO(handle.getvalue()), read_only=True)
     sheets = [[row[0] for row in sheet.iter_rows(values_only=True)] for sheet in workbook]
     assert sheets == [["id", 1, 2], ["id", 3, 4], ["id", 5]]
+
+
+@pytest.mark.usefixtures("midday")
+def test_a_running_job_whose_worker_died_is_taken_again_and_a_live_one_is_left(world):
+    answered(world, nps=9)
+    with tenant_context(world.tenant):
+        job = export_start(query="days=30", file_format="csv", by=world.manager)
+        running = ExportJob.objects.filter(pk=job.pk)
+        running.update(status="running", progress_at=timezone.now() - timedelta(minutes=5))
+    assert export_run(job_id=job.pk) == "running"  # its worker is still at it
+    with tenant_context(world.tenant):
+        running.update(progress_at=timezone.now() - STALE_AFTER - timedelta(minutes=1))
+    assert export_run(job_id=job.pk) == "done"
+    with tenant_context(world.tenant):
+        assert running.get().rows_done == 1
+
+
+@pytest.mark.usefixtures("midday")
+def test_the_sweeper_hands_over_queued_and_stale_jobs_only(world, monkeypatch):
+    handed = []
+    monkeypatch.setattr(
+        "organizations.broker.publish", lambda task, job_id: handed.append(job_id) or True
+    )
+    long_ago = timezone.now() - timedelta(hours=1)
+    with tenant_context(world.tenant):
+        jobs = {
+            status: ExportJob.objects.create(
+                format="csv",
+                status=status,
+                created_by=world.manager,
+                created_at=long_ago,
+                progress_at=long_ago if status == "running" else None,
+            )
+            for status in ("queued", "running", "done")
+        }
+        fresh = ExportJob.objects.create(format="csv", created_by=world.manager)
+    assert export_jobs_requeue() == 2
+    assert sorted(handed) == sorted([jobs["queued"].pk, jobs["running"].pk])
+    assert fresh.pk not in handed

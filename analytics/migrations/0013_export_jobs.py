@@ -58,6 +58,7 @@ class Migration(migrations.Migration):
                 ),
                 ("error", models.TextField(blank=True)),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("progress_at", models.DateTimeField(blank=True, null=True)),
                 ("finished_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "created_by",
