@@ -14,7 +14,7 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -50,6 +50,8 @@ PAGE_SIZE = 2000
 # A running job whose progress has not moved for this long lost its worker (a page takes
 # seconds, the final save of a million-row workbook minutes) and is taken again.
 STALE_AFTER = timedelta(minutes=30)
+# Exports one member may have waiting or running at once: each can be a million rows.
+RUNNING_PER_MEMBER = 3
 # Question types whose answers are written as numbers, for the spreadsheet to compute with.
 NUMBER_TYPES = (*SCALES, "rating", "number")
 
@@ -91,6 +93,13 @@ def export_start(*, query: str, file_format: str, by: AbstractBaseUser) -> Expor
     if file_format not in ExportJob.Format.values:
         raise ValidationError(_("请选择 CSV 或 Excel 格式。"))
     filters = _filters_read(query, membership)
+    running = ExportJob.objects.filter(
+        created_by=by, status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING]
+    )
+    if running.count() >= RUNNING_PER_MEMBER:
+        raise ValidationError(
+            _("您已有 %(n)d 个导出在进行，请等它们完成后再导出。") % {"n": RUNNING_PER_MEMBER}
+        )
     # The window as dates: "the last 30 days" must not move while the job waits.
     fixed = filters.query(
         days=None, start=filters.window.start.isoformat(), end=filters.window.end.isoformat()
@@ -109,7 +118,7 @@ def export_start(*, query: str, file_format: str, by: AbstractBaseUser) -> Expor
     return job
 
 
-def _takeable(now) -> Q:
+def _takeable(now: datetime) -> Q:
     """Jobs a worker may take: queued, or running without progress for STALE_AFTER."""
     stale = Q(status=ExportJob.Status.RUNNING, progress_at__lt=now - STALE_AFTER)
     return Q(status=ExportJob.Status.QUEUED) | stale

@@ -1508,6 +1508,7 @@ EN = {
     "导出进度": "Export progress",
     "下载": "Download",
     "还没有导出。在体验仪表盘上选好筛选条件后点击“导出”。": "No exports yet. Choose the filters on the CX dashboard, then click “Export”.",
+    "您已有 %(n)d 个导出在进行，请等它们完成后再导出。": "You already have %(n)d exports running; wait for them to finish before exporting again.",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (

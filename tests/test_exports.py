@@ -15,7 +15,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.exports import STALE_AFTER, export_jobs_requeue, export_run, export_start
+from analytics.exports import (
+    RUNNING_PER_MEMBER,
+    STALE_AFTER,
+    export_jobs_requeue,
+    export_run,
+    export_start,
+)
 from analytics.models import ExportJob
 from analytics.services import response_score
 from organizations.models import Role
@@ -285,3 +291,11 @@ def test_the_sweeper_hands_over_queued_and_stale_jobs_only(world, monkeypatch):
     assert export_jobs_requeue() == 2
     assert sorted(handed) == sorted([jobs["queued"].pk, jobs["running"].pk])
     assert fresh.pk not in handed
+
+
+def test_a_member_may_have_only_a_few_exports_running_at_once(world):
+    with tenant_context(world.tenant):
+        for _ in range(RUNNING_PER_MEMBER):
+            export_start(query="", file_format="csv", by=world.manager)
+        with pytest.raises(ValidationError):
+            export_start(query="", file_format="csv", by=world.manager)
