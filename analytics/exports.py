@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -139,6 +140,23 @@ def export_jobs_requeue(*, older_than: timedelta = timedelta(minutes=1)) -> int:
             .values_list("pk", flat=True)[:100]
         )
     return sum(publish(run_export, job_id) for job_id in waiting)
+
+
+def export_files_expire() -> int:
+    """Remove the files of the exports finished more than CEM_EXPORT_KEEP_DAYS ago (all
+    tenants), a bounded batch a run: a file of customers' answers is not kept for ever.
+    Returns how many were removed."""
+    until = timezone.now() - timedelta(days=settings.CEM_EXPORT_KEEP_DAYS)
+    with system_context():
+        jobs = list(
+            ExportJob.all_tenants.filter(
+                status=ExportJob.Status.DONE, finished_at__lt=until
+            ).order_by("pk")[:500]
+        )
+        for job in jobs:
+            job.file.delete(save=False)
+            ExportJob.all_tenants.filter(pk=job.pk).update(status=ExportJob.Status.EXPIRED, file="")
+    return len(jobs)
 
 
 def export_jobs_of(user: AbstractBaseUser) -> QuerySet[ExportJob]:

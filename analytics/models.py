@@ -421,6 +421,7 @@ class ExportJob(TenantOwnedModel):
         RUNNING = "running", _("导出中")
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
+        EXPIRED = "expired", _("已过期")  # the file was removed after EXPORT_KEEP_DAYS
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RESPONSES)
     format = models.CharField(max_length=8, choices=Format.choices)

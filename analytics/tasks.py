@@ -145,3 +145,8 @@ def run_export(job_id: int) -> str:
 @shared_task
 def requeue_export_jobs() -> int:
     return exports.export_jobs_requeue()
+
+
+@shared_task
+def expire_export_files() -> int:
+    return exports.export_files_expire()

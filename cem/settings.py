@@ -163,6 +163,8 @@ STORAGES = {
 # who asks, never as static files.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# Days an export's file is kept after it was written; beat removes it then.
+CEM_EXPORT_KEEP_DAYS = int(os.environ.get("CEM_EXPORT_KEEP_DAYS", "7"))
 # Serve straight from the apps in development; production serves the collected files.
 WHITENOISE_USE_FINDERS = not env_bool("CEM_MANIFEST_STATIC", False)
 
@@ -223,6 +225,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "requeue-export-jobs": {"task": "analytics.tasks.requeue_export_jobs", "schedule": 60.0},
+    "expire-export-files": {"task": "analytics.tasks.expire_export_files", "schedule": 3600.0},
     "process-pending-events": {
         "task": "integrations.tasks.sweep_unprocessed_events",
         "schedule": 60.0,

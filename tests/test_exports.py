@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from analytics.exports import (
     RUNNING_PER_MEMBER,
     STALE_AFTER,
+    export_files_expire,
     export_jobs_requeue,
     export_run,
     export_start,
@@ -299,3 +301,21 @@ def test_a_member_may_have_only_a_few_exports_running_at_once(world):
             export_start(query="", file_format="csv", by=world.manager)
         with pytest.raises(ValidationError):
             export_start(query="", file_format="csv", by=world.manager)
+
+
+@pytest.mark.usefixtures("midday")
+def test_files_of_old_exports_are_removed_and_the_job_marked_expired(world, settings):
+    answered(world, nps=9)
+    old = run_in_process(world, world.manager, "days=30")
+    recent = run_in_process(world, world.manager, "days=30")
+    path = old.file.path
+    with tenant_context(world.tenant):
+        days_ago = timezone.now() - timedelta(days=settings.CEM_EXPORT_KEEP_DAYS + 1)
+        ExportJob.objects.filter(pk=old.pk).update(finished_at=days_ago)
+    assert export_files_expire() == 1
+    with tenant_context(world.tenant):
+        old.refresh_from_db()
+        recent.refresh_from_db()
+    assert old.status == "expired" and not old.file
+    assert not os.path.exists(path)
+    assert recent.status == "done" and os.path.exists(recent.file.path)

@@ -43,6 +43,7 @@ class Migration(migrations.Migration):
                             ("running", "导出中"),
                             ("done", "已完成"),
                             ("failed", "失败"),
+                            ("expired", "已过期"),
                         ],
                         default="queued",
                         max_length=16,
