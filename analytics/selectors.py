@@ -18,9 +18,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
+from analytics.metric_drops import HISTORY_WEEKS, WINDOW_DAYS, WeekNps, week_ends
 from analytics.metric_rollups import Totals
 from analytics.models import (
     Aspect,
+    Metric,
+    MetricAlert,
     MetricDaily,
     NpsCategory,
     ResponseScore,
@@ -571,3 +574,45 @@ def metric_sums(
                 group = date.fromisoformat(group)
             found[period][(group, metric, key)] = Totals(n, total, good, bad)
     return found
+
+
+# An org unit's subtree, over all its touchpoints (None) or at one touchpoint.
+SeriesKey = tuple[int, int | None]
+
+
+def nps_weeks_of_series(*, window_end: date) -> dict[SeriesKey, list[WeekNps]]:
+    """The NPS answers per week (metric_drops.week_ends: the history weeks, oldest first, then
+    the window ending on `window_end`) of every org unit's subtree, over all its touchpoints
+    and at each touchpoint, read from the daily rollups in one query."""
+    ends = week_ends(window_end)
+    rows = (
+        MetricDaily.objects.filter(
+            metric=Metric.NPS,
+            key="",
+            day__range=(ends[0] - timedelta(days=WINDOW_DAYS - 1), window_end),
+        )
+        .exclude(org_unit_id=0)
+        .values_list("org_unit_id", "touchpoint_id", "day", "n", "good", "bad")
+    )
+    series: dict[SeriesKey, list[WeekNps]] = {}
+    for unit_id, touchpoint_id, day, answers, promoters, detractors in rows.iterator():
+        week = HISTORY_WEEKS - (window_end - day).days // WINDOW_DAYS
+        keys = [(unit_id, None), *([(unit_id, touchpoint_id)] if touchpoint_id else [])]
+        for key in keys:
+            weeks = series.setdefault(key, [WeekNps(end) for end in ends])
+            weeks[week] = weeks[week].plus(
+                answers=answers, promoters=promoters, detractors=detractors
+            )
+    return series
+
+
+def metric_alerts_in_scope(*, scope_path: str) -> QuerySet[MetricAlert]:
+    """The metric alerts of the units in the member's subtree, newest first."""
+    return MetricAlert.objects.filter(org_unit__path__startswith=scope_path).select_related(
+        "org_unit", "touchpoint", "owner"
+    )
+
+
+def metric_alerts_open(*, scope_path: str) -> QuerySet[MetricAlert]:
+    """Those still to be dealt with (open or acknowledged)."""
+    return metric_alerts_in_scope(scope_path=scope_path).exclude(status=MetricAlert.Status.CLOSED)

@@ -1,0 +1,196 @@
+"""Metric alerts on NPS drops (docs/metric-alerts.md): the test against a series' own history,
+its daily detection, routing to the unit's owner, and the pages that show and settle them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from analytics.metric_drops import MIN_WINDOW_ANSWERS, WeekNps, drop_test, week_ends
+from analytics.metric_rollups import Totals, metric_rows_add, rows_for
+from analytics.models import Metric, MetricAlert, MetricDaily
+from analytics.services import metric_drops_detect
+from organizations.tenancy import tenant_context
+
+# The tenant's today under the `midday` fixture (Wednesday 2026-06-10, Asia/Shanghai): the
+# window is the seven days before it.
+TODAY = date(2026, 6, 10)
+WINDOW_END = TODAY - timedelta(days=1)
+STEADY = [(36, 12), (35, 13), (37, 11), (36, 12), (34, 12), (38, 13)] * 2  # NPS ~ +40 of 60
+DROP = (16, 22)  # of 64 answers: NPS about -9
+SWINGING = [(36, 12), (18, 24)] * 6  # +40 and -10, week after week, of 60 each
+
+
+def weeks_of(counts: list[tuple[int, int]], *, answers: int = 60) -> list[WeekNps]:
+    ends = week_ends(WINDOW_END)[:-1]
+    return [
+        WeekNps(end, answers, promoters, detractors)
+        for end, (promoters, detractors) in zip(ends, counts, strict=True)
+    ]
+
+
+def window(promoters: int, detractors: int, *, answers: int = 64) -> WeekNps:
+    return WeekNps(WINDOW_END, answers, promoters, detractors)
+
+
+# --- the test, without the database -------------------------------------------------------------
+
+
+def test_a_planted_drop_is_a_drop():
+    found = drop_test(history=weeks_of(STEADY), window=window(*DROP))
+    assert found is not None and found.is_drop
+    assert 35 < found.baseline_nps < 45
+    assert found.dispersion == 1.0  # steady weeks vary no more than sampling says
+
+
+def test_a_steady_window_is_no_drop():
+    found = drop_test(history=weeks_of(STEADY), window=window(35, 12))
+    assert found is not None and not found.is_drop
+
+
+def test_noise_of_the_same_size_is_no_drop():
+    """Weeks that swing between +40 and -10 widen the limit: one more -10 is their usual."""
+    found = drop_test(history=weeks_of(SWINGING), window=window(*DROP))
+    assert found is not None and not found.is_drop
+    assert found.dispersion > 3
+
+
+def test_a_handful_of_answers_is_never_judged():
+    """25 answers at NPS -40 lie below the limit drawn for them, but are too few to judge."""
+    few = window(3, 13, answers=MIN_WINDOW_ANSWERS - 5)
+    assert drop_test(history=weeks_of(STEADY), window=few) is None
+
+
+def test_a_short_history_is_never_judged():
+    history = weeks_of(STEADY)
+    sparse = [week if i >= 9 else WeekNps(week.end) for i, week in enumerate(history)]
+    assert drop_test(history=sparse, window=window(*DROP)) is None
+
+
+# --- detection over the rollups -----------------------------------------------------------------
+
+
+def plant(world, *, unit, day: date, answers: int, promoters: int, detractors: int) -> None:
+    """Rollup rows as scoring would write them for answers of the world's touchpoint."""
+    totals = {(Metric.NPS, ""): Totals(answers, 0.0, promoters, detractors)}
+    rows = rows_for(
+        day=day, touchpoint_id=world.touchpoint.pk, org_unit_path=unit.path, totals=totals
+    )
+    with tenant_context(world.tenant):
+        metric_rows_add(MetricDaily, tenant_id=world.tenant.pk, rows=rows)
+
+
+def plant_history(world, unit, counts: list[tuple[int, int]], *, window_end: date = WINDOW_END):
+    for end, (promoters, detractors) in zip(week_ends(window_end), counts, strict=False):
+        # The week's answers on its first and last day: both count in that week only.
+        plant(world, unit=unit, day=end, answers=30, promoters=promoters // 2, detractors=0)
+        plant(
+            world,
+            unit=unit,
+            day=end - timedelta(days=6),
+            answers=30,
+            promoters=promoters - promoters // 2,
+            detractors=detractors,
+        )
+
+
+def plant_window(world, unit, promoters: int, detractors: int, *, answers: int = 64):
+    plant(
+        world,
+        unit=unit,
+        day=WINDOW_END,
+        answers=answers,
+        promoters=promoters,
+        detractors=detractors,
+    )
+
+
+def alerts_of(world) -> list[MetricAlert]:
+    with tenant_context(world.tenant):
+        return list(MetricAlert.objects.order_by("id"))
+
+
+def detect(world) -> list[MetricAlert]:
+    with tenant_context(world.tenant):
+        return metric_drops_detect()
+
+
+@pytest.mark.django_db
+def test_a_planted_drop_raises_one_alert_at_the_branch_and_touchpoint_and_a_rerun_none(
+    world, midday
+):
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    [alert] = detect(world)
+    assert (alert.org_unit_id, alert.touchpoint_id) == (world.branch.pk, world.touchpoint.pk)
+    assert (alert.window_start, alert.window_end) == (TODAY - timedelta(days=7), WINDOW_END)
+    assert alert.answers == 64 and alert.nps == pytest.approx(100 * (16 - 22) / 64)
+    assert alert.nps < alert.lower_limit < alert.baseline_nps
+    assert len(alert.weeks) == 13 and alert.weeks[-1]["end"] == WINDOW_END.isoformat()
+    assert alert.status == MetricAlert.Status.OPEN
+    assert detect(world) == []
+    assert len(alerts_of(world)) == 1
+
+
+@pytest.mark.django_db
+def test_a_lasting_drop_is_not_raised_again_the_next_day(world, midday):
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    detect(world)
+    plant(world, unit=world.branch, day=TODAY, answers=40, promoters=8, detractors=16)
+    with tenant_context(world.tenant):
+        assert metric_drops_detect(today=TODAY + timedelta(days=1)) == []
+    assert len(alerts_of(world)) == 1
+
+
+@pytest.mark.django_db
+def test_noise_of_the_same_size_raises_nothing(world, midday):
+    plant_history(world, world.branch, SWINGING)
+    plant_window(world, world.branch, *DROP)
+    assert detect(world) == []
+
+
+@pytest.mark.django_db
+def test_a_drop_on_a_handful_of_answers_raises_nothing(world, midday):
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, 2, 18, answers=MIN_WINDOW_ANSWERS - 1)
+    assert detect(world) == []
+
+
+@pytest.mark.django_db
+def test_answers_before_the_window_count_in_the_history_not_the_window(world, midday):
+    """The drop planted the day before the window starts is last week's, not this one's."""
+    plant_history(world, world.branch, STEADY)
+    plant(
+        world,
+        unit=world.branch,
+        day=TODAY - timedelta(days=8),
+        answers=64,
+        promoters=16,
+        detractors=22,
+    )
+    plant_window(world, world.branch, 36, 12, answers=60)
+    assert detect(world) == []
+
+
+@pytest.mark.django_db
+def test_the_alert_is_owned_by_the_unit_manager(world, midday):
+    with tenant_context(world.tenant):
+        world.branch.manager = world.manager
+        world.branch.save(update_fields=["manager"])
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    [alert] = detect(world)
+    assert alert.owner_id == world.manager.pk
+
+
+@pytest.mark.django_db
+def test_another_tenant_has_no_alert_of_this_one(world, other_world, midday):
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    detect(world)
+    assert detect(other_world) == []
+    assert alerts_of(other_world) == []
+    assert timezone.localdate() == TODAY  # the frozen clock the windows were placed from
