@@ -10,13 +10,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics import external_posts, post_files, selectors, services
 from analytics.charts import (
     aspect_chart,
+    metric_alert_chart,
     sentiment_mix_chart,
     sentiment_trend_chart,
     weekly_trend_chart,
@@ -37,7 +38,7 @@ from analytics.post_files import PostFileError, RowProblem, posts_read
 from analytics.text import TenantDictionary, text_analyze
 from analytics.text_overview import drill_down, text_overview, text_overview_of_counts
 from journeys.models import Channel, KeyMoment, Touchpoint
-from organizations.access import tenant_view
+from organizations.access import require_permission, tenant_view
 
 
 def _dashboard_choices(filters: DashboardFilters, catalogue: list[Touchpoint]) -> dict:
@@ -75,6 +76,10 @@ def _up_query(filters: DashboardFilters) -> str | None:
     return filters.query(unit=unit.parent_id if unit.parent_id else None)
 
 
+# Open metric alerts the dashboard shows with their charts; the rest are a link away.
+DASHBOARD_METRIC_ALERTS = 5
+
+
 @tenant_view("dashboard.view")
 def dashboard(request: HttpRequest) -> HttpResponse:
     """KPIs, the weekly trend, league tables of the child units and of the touchpoints, and
@@ -108,6 +113,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 **({"unit": filters.org_unit.pk} if filters.org_unit else {}),
             }
         ),
+        "metric_alerts": [
+            (alert, metric_alert_chart(alert, height=220))
+            for alert in selectors.metric_alerts_open(scope_path=request.membership.scope_path)[
+                :DASHBOARD_METRIC_ALERTS
+            ]
+        ],
         "unit_query": filters.query(unit=None),
         "window_query": filters.query(days=None, start=None, end=None),
         "up_query": _up_query(filters),
@@ -327,3 +338,28 @@ def text_dictionary(request: HttpRequest) -> HttpResponse:
         "rescore_days": services.RESCORE_DAYS,
     }
     return render(request, "analytics/text_dictionary.html", context)
+
+
+@tenant_view("dashboard.view")
+def metric_alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """One metric alert of the member's subtree with the chart that explains it; managers
+    acknowledge or close it here."""
+    alert = get_object_or_404(
+        selectors.metric_alerts_in_scope(scope_path=request.membership.scope_path), pk=alert_id
+    )
+    if request.method == "POST":
+        require_permission(request.membership, "metric_alert.manage")
+        try:
+            services.metric_alert_transition(
+                alert_id=alert.pk, action=request.POST.get("action", ""), by=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("已更新指标预警的状态。"))
+        return redirect("metric_alert_detail", tenant_slug=request.tenant.slug, alert_id=alert.pk)
+    return render(
+        request,
+        "analytics/metric_alert_detail.html",
+        {"alert": alert, "chart": metric_alert_chart(alert)},
+    )

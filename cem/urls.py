@@ -20,6 +20,11 @@ from surveys import views as survey_views
 tenant_patterns = [
     path("", organization_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
+    path(
+        "metric-alerts/<int:alert_id>/",
+        analytics_views.metric_alert_detail,
+        name="metric_alert_detail",
+    ),
     path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
     path(

@@ -12,7 +12,9 @@ from analytics.metric_drops import MIN_WINDOW_ANSWERS, WeekNps, drop_test, week_
 from analytics.metric_rollups import Totals, metric_rows_add, rows_for
 from analytics.models import Metric, MetricAlert, MetricDaily
 from analytics.services import metric_drops_detect
+from organizations.models import AuditEvent
 from organizations.tenancy import tenant_context
+from tests.factories import PASSWORD
 
 # The tenant's today under the `midday` fixture (Wednesday 2026-06-10, Asia/Shanghai): the
 # window is the seven days before it.
@@ -194,3 +196,99 @@ def test_another_tenant_has_no_alert_of_this_one(world, other_world, midday):
     assert detect(other_world) == []
     assert alerts_of(other_world) == []
     assert timezone.localdate() == TODAY  # the frozen clock the windows were placed from
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def alert(world, midday) -> MetricAlert:
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    [raised] = detect(world)
+    return raised
+
+
+def page(client, user, tenant, alert_id: int, **post: str):
+    client.login(username=user.username, password=PASSWORD)
+    url = f"/t/{tenant.slug}/metric-alerts/{alert_id}/"
+    return client.post(url, post) if post else client.get(url)
+
+
+def status_of(world, alert: MetricAlert) -> str:
+    with tenant_context(world.tenant):
+        return MetricAlert.objects.get(pk=alert.pk).status
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_the_open_alert_with_its_chart(client, world, alert):
+    client.login(username=world.manager.username, password=PASSWORD)
+    html = client.get(f"/t/{world.tenant.slug}/dashboard/").content.decode()
+    assert 'data-testid="metric-alerts"' in html
+    assert f"/t/{world.tenant.slug}/metric-alerts/{alert.pk}/" in html
+    assert "data-plotly" in html and "控制下限" in html
+
+
+@pytest.mark.django_db
+def test_the_alert_page_shows_its_figures_and_chart(client, world, alert):
+    html = page(client, world.viewer, world.tenant, alert.pk).content.decode()
+    assert "浦东支行" in html and "网点柜台" in html
+    assert f"{alert.nps:.1f}" in html and "data-plotly" in html
+    assert "确认" not in html  # a viewer has no buttons
+
+
+@pytest.mark.django_db
+def test_a_cx_manager_acknowledges_then_closes_the_alert_audited(client, world, alert):
+    assert (
+        page(client, world.manager, world.tenant, alert.pk, action="acknowledge").status_code == 302
+    )
+    assert status_of(world, alert) == MetricAlert.Status.ACKNOWLEDGED
+    page(client, world.manager, world.tenant, alert.pk, action="close")
+    assert status_of(world, alert) == MetricAlert.Status.CLOSED
+    with tenant_context(world.tenant):
+        actions = list(
+            AuditEvent.objects.filter(target_id=str(alert.pk), target_type="analytics.metricalert")
+            .order_by("id")
+            .values_list("action", "actor_user_id", "after")
+        )
+    assert actions == [
+        ("metric_alert.acknowledge", world.manager.pk, {"status": "acknowledged"}),
+        ("metric_alert.close", world.manager.pk, {"status": "closed"}),
+    ]
+    html = client.get(f"/t/{world.tenant.slug}/dashboard/").content.decode()
+    assert 'data-testid="metric-alerts"' not in html  # closed: off the dashboard
+
+
+@pytest.mark.django_db
+def test_a_closed_alert_cannot_be_acknowledged(client, world, alert):
+    page(client, world.manager, world.tenant, alert.pk, action="close")
+    page(client, world.manager, world.tenant, alert.pk, action="acknowledge")
+    assert status_of(world, alert) == MetricAlert.Status.CLOSED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["viewer", "agent"])
+def test_viewer_and_agent_cannot_acknowledge_or_close(client, world, alert, role):
+    user = getattr(world, role)
+    assert page(client, user, world.tenant, alert.pk).status_code == 200  # in their scope
+    for action in ("acknowledge", "close"):
+        assert page(client, user, world.tenant, alert.pk, action=action).status_code == 403
+    assert status_of(world, alert) == MetricAlert.Status.OPEN
+
+
+@pytest.mark.django_db
+def test_an_agent_of_another_branch_does_not_see_the_alert(client, world, alert):
+    assert page(client, world.other_agent, world.tenant, alert.pk).status_code == 404
+    html = client.get(f"/t/{world.tenant.slug}/dashboard/").content.decode()
+    assert 'data-testid="metric-alerts"' not in html
+
+
+@pytest.mark.django_db
+def test_another_tenant_cannot_see_or_change_the_alert(client, world, other_world, alert):
+    other = other_world.manager
+    assert page(client, other, other_world.tenant, alert.pk).status_code == 404
+    assert page(client, other, other_world.tenant, alert.pk, action="close").status_code == 404
+    assert page(client, other, world.tenant, alert.pk).status_code == 404  # not a member of A
+    assert status_of(world, alert) == MetricAlert.Status.OPEN
+    html = client.get(f"/t/{other_world.tenant.slug}/dashboard/").content.decode()
+    assert 'data-testid="metric-alerts"' not in html
