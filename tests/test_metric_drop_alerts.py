@@ -12,7 +12,9 @@ from analytics.metric_drops import MIN_WINDOW_ANSWERS, WeekNps, drop_test, week_
 from analytics.metric_rollups import Totals, metric_rows_add, rows_for
 from analytics.models import Metric, MetricAlert, MetricDaily
 from analytics.services import metric_drops_detect
-from organizations.models import AuditEvent
+from notifications.models import Notification
+from notifications.services import notification_preference_set, notifications_for_metric_alerts
+from organizations.models import AuditEvent, OrgUnit
 from organizations.tenancy import tenant_context
 from tests.factories import PASSWORD
 
@@ -292,3 +294,57 @@ def test_another_tenant_cannot_see_or_change_the_alert(client, world, other_worl
     assert status_of(world, alert) == MetricAlert.Status.OPEN
     html = client.get(f"/t/{other_world.tenant.slug}/dashboard/").content.decode()
     assert 'data-testid="metric-alerts"' not in html
+
+
+# --- routing to the unit's owner ----------------------------------------------------------------
+
+
+def manage_branch(world, user, *, channels: list[str]) -> None:
+    user.email = "boss@example.com"
+    user.save(update_fields=["email"])
+    with tenant_context(world.tenant):
+        OrgUnit.objects.filter(pk=world.branch.pk).update(manager=user)
+        notification_preference_set(
+            user=user, kinds=["metric_drop"], channels=channels, quiet_from=None, quiet_until=None
+        )
+
+
+@pytest.mark.django_db
+def test_the_unit_manager_is_told_in_the_centre_and_by_email_with_a_deep_link_once(
+    client, world, midday, eager_tasks, mailoutbox, django_capture_on_commit_callbacks
+):
+    manage_branch(world, world.manager, channels=["email"])
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    with django_capture_on_commit_callbacks(execute=True):
+        [alert] = detect(world)
+    with tenant_context(world.tenant):
+        [told] = Notification.objects.filter(recipient=world.manager)
+    assert (told.kind, told.metric_alert_id, told.ticket_id) == ("metric_drop", alert.pk, None)
+    link = f"/t/{world.tenant.slug}/metric-alerts/{alert.pk}/"
+    [mail] = mailoutbox
+    assert mail.to == ["boss@example.com"] and link in mail.body and "浦东支行" in mail.subject
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert detect(world) == []
+    assert notifications_for_metric_alerts(alert_ids=[alert.pk]) == []  # announced again
+    assert len(mailoutbox) == 1
+
+    client.login(username=world.manager.username, password=PASSWORD)
+    centre = client.get(f"/t/{world.tenant.slug}/notifications/").content.decode()
+    assert "NPS 下降：浦东支行" in centre
+    opened = client.post(f"/t/{world.tenant.slug}/notifications/{told.pk}/read/", {"open": "1"})
+    assert opened.status_code == 302 and opened.url == link
+
+
+@pytest.mark.django_db
+def test_a_unit_without_a_manager_keeps_the_alert_in_its_queue(
+    world, midday, django_capture_on_commit_callbacks
+):
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    with django_capture_on_commit_callbacks(execute=True):
+        [alert] = detect(world)
+    assert alert.owner_id is None
+    with tenant_context(world.tenant):
+        assert not Notification.objects.exists()
