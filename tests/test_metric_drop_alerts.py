@@ -3,19 +3,25 @@ its daily detection, routing to the unit's owner, and the pages that show and se
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from celery import current_app as celery_app
+from django.conf import settings
 from django.utils import timezone
 
 from analytics.metric_drops import MIN_WINDOW_ANSWERS, WeekNps, drop_test, week_ends
 from analytics.metric_rollups import Totals, metric_rows_add, rows_for
 from analytics.models import Metric, MetricAlert, MetricDaily
 from analytics.services import metric_drops_detect
+from analytics.tasks import detect_metric_drops
 from notifications.models import Notification
 from notifications.services import notification_preference_set, notifications_for_metric_alerts
 from organizations.models import AuditEvent, OrgUnit
 from organizations.tenancy import tenant_context
+from tests.conftest import celery_beat, require_real_services, wait_until
 from tests.factories import PASSWORD
 
 # The tenant's today under the `midday` fixture (Wednesday 2026-06-10, Asia/Shanghai): the
@@ -348,3 +354,35 @@ def test_a_unit_without_a_manager_keeps_the_alert_in_its_queue(
     assert alert.owner_id is None
     with tenant_context(world.tenant):
         assert not Notification.objects.exists()
+
+
+# --- the daily detection, through a real worker and beat ----------------------------------------
+
+
+def test_beat_schedules_the_detection_daily():
+    entry = settings.CELERY_BEAT_SCHEDULE["detect-metric-drops"]
+    assert entry["task"] == detect_metric_drops.name == "analytics.tasks.detect_metric_drops"
+    assert entry["schedule"] == 86400.0
+    assert entry["task"] in celery_app.tasks
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_beat_and_a_worker_raise_the_planted_drop_once(world, celery_worker_process, tmp_path):
+    """The worker and beat keep the real clock: the drop is planted on the eight local days up
+    to today, so the window holds it whatever the hour (a midnight passing during the test
+    moves the window by one day, still over the drop)."""
+    require_real_services()
+    today = timezone.localdate(timezone=ZoneInfo(world.tenant.time_zone))
+    plant_history(world, world.branch, STEADY, window_end=today - timedelta(days=1))
+    for days_ago in range(8):
+        day = today - timedelta(days=days_ago)
+        plant(world, unit=world.branch, day=day, answers=10, promoters=2, detractors=4)
+
+    with celery_beat(tmp_path, CEM_METRIC_DROP_SWEEP_SECONDS="1"):
+        wait_until(lambda: alerts_of(world), timeout=90)
+        time.sleep(3)  # beat keeps sending the detection: a second run adds nothing
+    celery_app.control.purge()  # no run left queued to overlap the next tests' flush
+    [alert] = alerts_of(world)
+    assert (alert.org_unit_id, alert.touchpoint_id) == (world.branch.pk, world.touchpoint.pk)
+    assert alert.nps < alert.lower_limit
