@@ -23,7 +23,7 @@ from analytics import selectors
 from analytics.chinese import terms_parse
 from analytics.journey_map_cache import journey_maps_changed
 from analytics.keywords import is_content_word
-from analytics.metric_drops import WINDOW_DAYS, drop_test
+from analytics.metric_drops import WINDOW_DAYS, DropTest, WeekNps, drop_test
 from analytics.metric_rollups import (
     MetricKey,
     ResponseCount,
@@ -705,7 +705,7 @@ def metric_drops_detect(*, today: date | None = None) -> list[MetricAlert]:
             pk__in={touchpoint for _unit, touchpoint in series if touchpoint}
         ).values_list("pk", flat=True)
     )
-    drops = {}
+    drops: dict[SeriesKey, _Drop] = {}
     for (unit_id, touchpoint_id), weeks in series.items():
         unit = units.get(unit_id)
         if (
@@ -716,7 +716,7 @@ def metric_drops_detect(*, today: date | None = None) -> list[MetricAlert]:
             continue
         found = drop_test(history=weeks[:-1], window=weeks[-1])
         if found is not None and found.is_drop:
-            drops[(unit_id, touchpoint_id)] = (unit, found, weeks)
+            drops[(unit_id, touchpoint_id)] = _Drop(unit, found, weeks)
     recently_alerted = set(
         MetricAlert.objects.filter(window_end__gte=window_start).values_list(
             "org_unit_id", "touchpoint_id"
@@ -758,19 +758,27 @@ def metric_drops_detect(*, today: date | None = None) -> list[MetricAlert]:
     return raised
 
 
-def _most_specific(drops: dict[SeriesKey, tuple[OrgUnit, Any, Any]]) -> list[SeriesKey]:
+class _Drop(NamedTuple):
+    """A series whose window fell below its limit: its unit, the test, its weeks."""
+
+    unit: OrgUnit
+    found: DropTest
+    weeks: list[WeekNps]
+
+
+def _most_specific(drops: dict[SeriesKey, _Drop]) -> list[SeriesKey]:
     """The drops no narrower drop explains: a unit's drop is left out when a unit of its
     subtree dropped at the same touchpoint (or at any, for its all-touchpoint series), so one
     branch's fall is raised once, at the branch and touchpoint, not again for the region
     and head office its answers also count in."""
     return [
         (unit_id, touchpoint_id)
-        for (unit_id, touchpoint_id), (unit, _found, _weeks) in drops.items()
+        for (unit_id, touchpoint_id), drop in drops.items()
         if not any(
-            other_unit.path.startswith(unit.path)
+            other.unit.path.startswith(drop.unit.path)
             and (touchpoint_id is None or other_touchpoint == touchpoint_id)
             and (other_unit_id, other_touchpoint) != (unit_id, touchpoint_id)
-            for (other_unit_id, other_touchpoint), (other_unit, _f, _w) in drops.items()
+            for (other_unit_id, other_touchpoint), other in drops.items()
         )
     ]
 

@@ -113,11 +113,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 **({"unit": filters.org_unit.pk} if filters.org_unit else {}),
             }
         ),
+        # Of the unit shown, which the filters keep inside the member's scope.
         "metric_alerts": [
             (alert, metric_alert_chart(alert, height=220))
-            for alert in selectors.metric_alerts_open(scope_path=request.membership.scope_path)[
-                :DASHBOARD_METRIC_ALERTS
-            ]
+            for alert in selectors.metric_alerts_open(
+                scope_path=filters.org_unit.path if filters.org_unit else ""
+            )[:DASHBOARD_METRIC_ALERTS]
         ],
         "unit_query": filters.query(unit=None),
         "window_query": filters.query(days=None, start=None, end=None),

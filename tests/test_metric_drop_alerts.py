@@ -238,6 +238,15 @@ def test_the_dashboard_shows_the_open_alert_with_its_chart(client, world, alert)
 
 
 @pytest.mark.django_db
+def test_the_dashboard_of_another_unit_does_not_show_the_alert(client, world, alert):
+    client.login(username=world.manager.username, password=PASSWORD)
+    url = f"/t/{world.tenant.slug}/dashboard/?unit="
+    assert 'data-testid="metric-alerts"' in client.get(url + str(world.region.pk)).content.decode()
+    other = client.get(url + str(world.other_branch.pk)).content.decode()
+    assert 'data-testid="metric-alerts"' not in other
+
+
+@pytest.mark.django_db
 def test_the_alert_page_shows_its_figures_and_chart(client, world, alert):
     html = page(client, world.viewer, world.tenant, alert.pk).content.decode()
     assert "浦东支行" in html and "网点柜台" in html
