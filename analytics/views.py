@@ -33,7 +33,7 @@ from analytics.forms import (
     TopicKeywordsForm,
     UserWordsForm,
 )
-from analytics.models import Aspect, Topic, UserWord
+from analytics.models import Aspect, MetricAlert, Topic, UserWord
 from analytics.post_files import PostFileError, RowProblem, posts_read
 from analytics.text import TenantDictionary, text_analyze
 from analytics.text_overview import drill_down, text_overview, text_overview_of_counts
@@ -76,8 +76,9 @@ def _up_query(filters: DashboardFilters) -> str | None:
     return filters.query(unit=unit.parent_id if unit.parent_id else None)
 
 
-# Open metric alerts the dashboard shows with their charts; the rest are a link away.
+# Open metric alerts the dashboard shows with their charts; the rest are on their list.
 DASHBOARD_METRIC_ALERTS = 5
+METRIC_ALERT_LIST_SIZE = 200
 
 
 @tenant_view("dashboard.view")
@@ -339,6 +340,22 @@ def text_dictionary(request: HttpRequest) -> HttpResponse:
         "rescore_days": services.RESCORE_DAYS,
     }
     return render(request, "analytics/text_dictionary.html", context)
+
+
+@tenant_view("dashboard.view")
+def metric_alert_list(request: HttpRequest) -> HttpResponse:
+    """The metric alerts of the member's subtree: those still open first, newest first."""
+    alerts = selectors.metric_alerts_in_scope(scope_path=request.membership.scope_path)
+    if request.GET.get("status") != "all":
+        alerts = alerts.exclude(status=MetricAlert.Status.CLOSED)
+    return render(
+        request,
+        "analytics/metric_alert_list.html",
+        {
+            "alerts": alerts[:METRIC_ALERT_LIST_SIZE],
+            "show_all": request.GET.get("status") == "all",
+        },
+    )
 
 
 @tenant_view("dashboard.view")

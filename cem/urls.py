@@ -20,6 +20,7 @@ from surveys import views as survey_views
 tenant_patterns = [
     path("", organization_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
+    path("metric-alerts/", analytics_views.metric_alert_list, name="metric_alert_list"),
     path(
         "metric-alerts/<int:alert_id>/",
         analytics_views.metric_alert_detail,

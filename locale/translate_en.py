@@ -1493,6 +1493,9 @@ EN = {
     "基线取自此前 12 周的 %(history)s 份回答；周间波动系数 %(dispersion)s（已计入控制下限）。窗口 NPS 低于控制下限即预警。": "The baseline comes from %(history)s answers in the 12 weeks before; the weeks vary %(dispersion)s times as much as sampling explains (the limit allows for it). A window whose NPS is below the lower control limit raises the alert.",
     "周（截止日）": "Week (last day)",
     "确认": "Acknowledge",
+    "只看未关闭的": "Only those not closed",
+    "包括已关闭的": "Closed ones too",
+    "暂无指标预警。": "No metric alerts.",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (

@@ -247,6 +247,24 @@ def test_the_dashboard_of_another_unit_does_not_show_the_alert(client, world, al
 
 
 @pytest.mark.django_db
+def test_the_list_shows_the_alerts_of_the_member_scope_closed_ones_on_request(
+    client, world, other_world, alert
+):
+    def listed(user, tenant, query: str = "") -> bool:
+        client.login(username=user.username, password=PASSWORD)
+        reply = client.get(f"/t/{tenant.slug}/metric-alerts/{query}")
+        assert reply.status_code == 200
+        return f"/metric-alerts/{alert.pk}/" in reply.content.decode()
+
+    assert listed(world.viewer, world.tenant) and listed(world.agent, world.tenant)
+    assert not listed(world.other_agent, world.tenant)
+    assert not listed(other_world.manager, other_world.tenant)
+    page(client, world.manager, world.tenant, alert.pk, action="close")
+    assert not listed(world.manager, world.tenant)
+    assert listed(world.manager, world.tenant, "?status=all")
+
+
+@pytest.mark.django_db
 def test_the_alert_page_shows_its_figures_and_chart(client, world, alert):
     html = page(client, world.viewer, world.tenant, alert.pk).content.decode()
     assert "浦东支行" in html and "网点柜台" in html
