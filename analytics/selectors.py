@@ -13,12 +13,26 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
-from analytics.metric_drops import HISTORY_WEEKS, WINDOW_DAYS, WeekNps, week_ends
+from analytics.metric_drops import WINDOW_DAYS, WeekNps, week_ends
 from analytics.metric_rollups import Totals
 from analytics.models import (
     Aspect,
@@ -583,8 +597,15 @@ SeriesKey = tuple[int, int | None]
 def nps_weeks_of_series(*, window_end: date) -> dict[SeriesKey, list[WeekNps]]:
     """The NPS answers per week (metric_drops.week_ends: the history weeks, oldest first, then
     the window ending on `window_end`) of every org unit's subtree, over all its touchpoints
-    and at each touchpoint, read from the daily rollups in one query."""
+    and at each touchpoint: the daily rollups summed per week in the database, one query."""
     ends = week_ends(window_end)
+    week_of_day = Case(
+        *[
+            When(day__range=(end - timedelta(days=WINDOW_DAYS - 1), end), then=Value(index))
+            for index, end in enumerate(ends)
+        ],
+        output_field=IntegerField(),
+    )
     rows = (
         MetricDaily.objects.filter(
             metric=Metric.NPS,
@@ -592,16 +613,18 @@ def nps_weeks_of_series(*, window_end: date) -> dict[SeriesKey, list[WeekNps]]:
             day__range=(ends[0] - timedelta(days=WINDOW_DAYS - 1), window_end),
         )
         .exclude(org_unit_id=0)
-        .values_list("org_unit_id", "touchpoint_id", "day", "n", "good", "bad")
+        .values("org_unit_id", "touchpoint_id", week=week_of_day)
+        .annotate(answers=Sum("n"), promoters=Sum("good"), detractors=Sum("bad"))
+        .order_by()
     )
     series: dict[SeriesKey, list[WeekNps]] = {}
-    for unit_id, touchpoint_id, day, answers, promoters, detractors in rows.iterator():
-        week = HISTORY_WEEKS - (window_end - day).days // WINDOW_DAYS
+    for row in rows:
+        unit_id, touchpoint_id, week = row["org_unit_id"], row["touchpoint_id"], row["week"]
         keys = [(unit_id, None), *([(unit_id, touchpoint_id)] if touchpoint_id else [])]
         for key in keys:
             weeks = series.setdefault(key, [WeekNps(end) for end in ends])
             weeks[week] = weeks[week].plus(
-                answers=answers, promoters=promoters, detractors=detractors
+                answers=row["answers"], promoters=row["promoters"], detractors=row["detractors"]
             )
     return series
 
