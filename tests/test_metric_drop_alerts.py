@@ -413,3 +413,36 @@ def test_beat_and_a_worker_raise_the_planted_drop_once(world, celery_worker_proc
     [alert] = alerts_of(world)
     assert (alert.org_unit_id, alert.touchpoint_id) == (world.branch.pk, world.touchpoint.pk)
     assert alert.nps < alert.lower_limit
+
+
+@pytest.mark.django_db
+def test_a_manager_who_turned_the_event_off_is_not_told(
+    world, midday, eager_tasks, mailoutbox, django_capture_on_commit_callbacks
+):
+    manage_branch(world, world.manager, channels=["email"])
+    with tenant_context(world.tenant):
+        notification_preference_set(
+            user=world.manager,
+            kinds=["assigned"],
+            channels=["email"],
+            quiet_from=None,
+            quiet_until=None,
+        )
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    with django_capture_on_commit_callbacks(execute=True):
+        [alert] = detect(world)
+    assert alert.owner_id == world.manager.pk
+    with tenant_context(world.tenant):
+        assert not Notification.objects.exists()
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_a_deactivated_unit_raises_nothing(world, midday):
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    with tenant_context(world.tenant):
+        OrgUnit.objects.filter(pk=world.branch.pk).update(is_active=False)
+    [alert] = detect(world)  # the region it counts in still drops
+    assert (alert.org_unit_id, alert.touchpoint_id) == (world.region.pk, world.touchpoint.pk)
