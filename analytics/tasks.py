@@ -135,3 +135,10 @@ def analyze_unanalyzed_external_posts() -> int:
     """The beat's sweep: posts a broker outage kept from their analysis, or analysed by an
     older analyzer, are analysed now (a bounded batch each run)."""
     return external_posts.external_posts_analyze(post_ids=external_posts.posts_waiting_ids())
+
+
+@shared_task(acks_late=True)
+def detect_metric_drops() -> int:
+    """The daily beat job: every tenant's NPS drops become metric alerts; safe to run twice
+    (a series alerted for a window overlapping this one is not tested again)."""
+    return services.metric_drops_sweep()

@@ -21,6 +21,12 @@ tenant_patterns = [
     path("", organization_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
     path("dashboard/drivers/", analytics_views.key_drivers, name="key_drivers"),
+    path("metric-alerts/", analytics_views.metric_alert_list, name="metric_alert_list"),
+    path(
+        "metric-alerts/<int:alert_id>/",
+        analytics_views.metric_alert_detail,
+        name="metric_alert_detail",
+    ),
     path("text-analytics/", analytics_views.text_analytics, name="text_analytics"),
     path("text-analytics/dictionary/", analytics_views.text_dictionary, name="text_dictionary"),
     path(

@@ -1,5 +1,6 @@
-"""Writes of notifications: telling members about the ticket events that concern them (and
-handing the sends outside to notifications.delivery), marking what they have read, each
+"""Writes of notifications: telling members about the ticket events that concern them and the
+metric alerts raised for the units they manage (and handing the sends outside to
+notifications.delivery), marking what they have read, each
 member's preferences, and the group robots owners and admins configure."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts.models import TicketEvent
+from analytics.models import MetricAlert
 from notifications import selectors
 from notifications.delivery import notifications_dispatch
 from notifications.models import Channel, GroupRobot, Notification, NotificationPreference
@@ -85,6 +87,54 @@ def _notifications_create(event_ids: list[int]) -> list[Notification]:
         for n in Notification.objects.filter(event_id__in=[n.event_id for n in notifications])
         if (n.event_id, n.recipient_id) not in told
     ]
+    notifications_dispatch(created)
+    return created
+
+
+def notifications_for_metric_alerts(*, alert_ids: list[int]) -> list[Notification]:
+    """Tell each alert's owner (the unit's manager at detection) about it, by their
+    preferences, whichever tenants the alerts are of; an alert without an owner stays with
+    its unit's queue on the dashboard. Safe to run twice: an alert notifies its owner once.
+    Called after the alerts' transaction has committed."""
+    with system_context():
+        tenant_ids = set(
+            MetricAlert.all_tenants.filter(pk__in=alert_ids).values_list("tenant_id", flat=True)
+        )
+        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
+    created: list[Notification] = []
+    for tenant in tenants:
+        with tenant_context(tenant):
+            created += _metric_alert_notifications_create(alert_ids)
+    return created
+
+
+def _metric_alert_notifications_create(alert_ids: list[int]) -> list[Notification]:
+    alerts = MetricAlert.objects.filter(pk__in=alert_ids, owner__isnull=False)
+    told = set(
+        Notification.objects.filter(metric_alert_id__in=alert_ids).values_list(
+            "metric_alert_id", flat=True
+        )
+    )
+    alerts = [alert for alert in alerts if alert.pk not in told]
+    preferences = selectors.notification_preferences_of({alert.owner_id for alert in alerts})
+    wanted = [
+        Notification(
+            tenant_id=alert.tenant_id,
+            recipient_id=alert.owner_id,
+            kind=Notification.Kind.METRIC_DROP,
+            metric_alert=alert,
+            created_at=alert.raised_at,
+        )
+        for alert in alerts
+        if Notification.Kind.METRIC_DROP in preferences[alert.owner_id].kinds
+    ]
+    # Two runs at once: the constraint keeps one row, and the delivery log one send.
+    Notification.objects.bulk_create(wanted, ignore_conflicts=True)
+    created = list(
+        Notification.objects.filter(
+            metric_alert_id__in=[n.metric_alert_id for n in wanted]
+        ).select_related("metric_alert")
+    )
     notifications_dispatch(created)
     return created
 
