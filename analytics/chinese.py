@@ -3,6 +3,8 @@ lookup."""
 
 from __future__ import annotations
 
+import bisect
+import functools
 import logging
 import re
 import threading
@@ -73,6 +75,18 @@ class Segmented:
     text: str  # normalise()d
     words: tuple[str, ...]  # jieba's words, whitespace dropped
     starts: tuple[int, ...]  # where each word starts in text
+
+    # Cut once, on first use, for the aspects and the relations both.
+    @functools.cached_property
+    def clauses(self) -> list[Clause]:
+        return clauses(self.text)
+
+    def clause_words(self, clause: Clause) -> list[tuple[int, str]]:
+        """(start, word) of the words that start inside the clause; the words are in text order,
+        so two bisections find them instead of a scan of every word for every clause."""
+        first = bisect.bisect_left(self.starts, clause.start)
+        last = bisect.bisect_left(self.starts, clause.end, first)
+        return list(zip(self.starts[first:last], self.words[first:last], strict=True))
 
 
 def segment(text: str, *, user_words: re.Pattern | None = None) -> Segmented:

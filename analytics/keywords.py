@@ -28,6 +28,8 @@ def stopwords() -> frozenset[str]:
     return frozenset(normalise(line.strip()) for line in lines if line and line[0] != "#")
 
 
+# Cached: a few thousand words make most of every text, and each is judged by three regexes.
+@lru_cache(maxsize=100_000)
 def is_content_word(word: str) -> bool:
     """Could be a keyword: two characters or more, not a stopword, has a letter or hanzi."""
     return (

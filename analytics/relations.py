@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics.aspects import AspectDefinition
-from analytics.chinese import Segmented, TermMatcher, clauses
+from analytics.chinese import Segmented, TermMatcher
 
 
 def _words(text: str) -> list[str]:
@@ -86,13 +86,8 @@ class RelationFinder:
     def find(self, text: Segmented) -> list[Relation]:
         """The relations of a text, in order, each pair once."""
         found: dict[Relation, None] = {}
-        for clause in clauses(text.text):
-            words = [
-                (start, word)
-                for start, word in zip(text.starts, text.words, strict=True)
-                if clause.start <= start < clause.end
-            ]
-            relation = self._in_clause(clause.text, clause.start, words)
+        for clause in text.clauses:
+            relation = self._in_clause(clause.text, clause.start, text.clause_words(clause))
             if relation is not None:
                 found.setdefault(relation)
         return list(found)
