@@ -129,6 +129,9 @@ class Ticket(TenantOwnedModel):
     escalation_check_at = models.DateTimeField(null=True, blank=True)
     # When the assignee was told the resolution SLA is near breach (once per resolution clock).
     near_breach_warned_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep escalated the ticket because nobody had responded by its first-response
+    # due time (once per ticket: a first response is never due again).
+    first_response_escalated_at = models.DateTimeField(null=True, blank=True)
     root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT)
     resolution = models.TextField(blank=True)
     # Closed as a duplicate of another ticket of the same complaint (a bulk action of the queue).

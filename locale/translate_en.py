@@ -1338,10 +1338,10 @@ EN = {
     "升级链最多 %(max)d 步。": "An escalation chain has at most %(max)d steps.",
     "第 %(n)d 步：请选择升级到哪一级。": "Step %(n)d: choose whom it escalates to.",
     "第 %(n)d 步：阈值应为 SLA 的 %(low)d%% 到 %(high)d%%。": "Step %(n)d: the threshold should be %(low)d%% to %(high)d%% of the SLA.",
-    "第 %(n)d 步升级到「%(level)s」，不高于上一步的「%(previous)s」：升级链会回到已经通知过的人，形成循环。请让每一步升到更高一级。": "Step %(n)d escalates to \u201c%(level)s\u201d, no higher than the step before (\u201c%(previous)s\u201d): the chain would loop back to someone already told. Make each step go one level higher.",
+    "第 %(n)d 步升级到「%(level)s」，不高于上一步的「%(previous)s」：升级链会回到已经通知过的人，形成循环。请让每一步升到更高一级。": "Step %(n)d escalates to “%(level)s”, no higher than the step before (“%(previous)s”): the chain would loop back to someone already told. Make each step go one level higher.",
     "第 %(n)d 步的阈值（%(percent)d%%）应高于上一步（%(previous)d%%）。": "Step %(n)d's threshold (%(percent)d%%) should be higher than the step before (%(previous)d%%).",
     "第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）：上级均无可通知的负责人。": "Escalation level %(level)d (%(step)s, %(percent)d%% of the SLA used): no manager above is left to tell.",
-    "第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）：通知「%(unit)s」负责人。": "Escalation level %(level)d (%(step)s, %(percent)d%% of the SLA used): the manager of \u201c%(unit)s\u201d is told.",
+    "第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）：通知「%(unit)s」负责人。": "Escalation level %(level)d (%(step)s, %(percent)d%% of the SLA used): the manager of “%(unit)s” is told.",
     "升级到": "Escalate to",
     "（不升级）": "(no step)",
     "SLA 已用（%）": "SLA used (%)",
@@ -1470,6 +1470,11 @@ EN = {
     "解决时限已用 %(percent)d%%（工作时间），请尽快处理。": "%(percent)d%% of the resolution time (working hours) is used: please act soon.",
     "工单分页": "Ticket pages",
     "第 %(page)s 页": "Page %(page)s",
+    # Issue 11 leftovers: first-response escalation, root causes kept, partner API, proposals
+    "首次响应超时，无人响应：上级均无可通知的负责人。": "First response overdue, nobody has responded: no manager above to tell.",
+    "首次响应超时，无人响应：「%(unit)s」负责人已收到本工单的升级通知。": "First response overdue, nobody has responded: the manager of “%(unit)s” was already told of this ticket.",
+    "首次响应超时，无人响应：通知「%(unit)s」负责人。": "First response overdue, nobody has responded: the manager of “%(unit)s” is told.",
+    "第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）：「%(unit)s」负责人已在首次响应超时时收到通知。": "Escalation level %(level)d (%(step)s, %(percent)d%% of the SLA used): the manager of “%(unit)s” was told when the first response was overdue.",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (
