@@ -157,10 +157,14 @@ class TicketDetailApi(generics.RetrieveAPIView):
         actor = request.auth
         root_cause = None
         if data.get("root_cause"):
-            root_cause = RootCause.objects.filter(name=data["root_cause"]).first()
+            root_cause = (
+                selectors.root_cause_choices(keep=ticket.root_cause_id)
+                .filter(name=data["root_cause"])
+                .first()
+            )
             if root_cause is None:
                 raise ValidationError(
-                    {"root_cause": [f"No root cause named {data['root_cause']!r}."]}
+                    {"root_cause": [f"No active root cause named {data['root_cause']!r}."]}
                 )
         if data.get("action"):
             services.ticket_transition(
@@ -286,9 +290,10 @@ class RootCauseOutput(serializers.ModelSerializer):
 
 
 class RootCauseListApi(generics.ListAPIView):
-    """The tenant's root causes, by level then name: resolving a ticket names one of them."""
+    """The tenant's active root causes, by level then name: resolving a ticket names one of
+    them (a deactivated cause is still named on the tickets that recorded it)."""
 
     serializer_class = RootCauseOutput
 
     def get_queryset(self):
-        return selectors.root_cause_list().select_related("parent")
+        return selectors.root_cause_choices().select_related("parent")

@@ -51,6 +51,9 @@ class RootCause(TenantOwnedModel):
     name = models.CharField(_("名称"), max_length=200)
     level = models.CharField(max_length=16, choices=Level.choices)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
+    # A cause tickets point at is deactivated instead of deleted: no longer offered for new
+    # resolutions, still shown on the tickets that recorded it.
+    is_active = models.BooleanField(default=True)
 
     class Meta:
         constraints = [

@@ -108,7 +108,14 @@ def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:
 
 
 def root_cause_list() -> QuerySet[RootCause]:
+    """Every cause of the tenant's taxonomy, active or not (the editor lists them all)."""
     return RootCause.objects.order_by("level", "name")
+
+
+def root_cause_choices(*, keep: int | None = None) -> QuerySet[RootCause]:
+    """The causes a ticket may be resolved with: the active ones, and `keep` (the id of the one
+    a ticket already records, so that its form still shows it after it was deactivated)."""
+    return root_cause_list().filter(Q(is_active=True) | Q(pk=keep))
 
 
 RULE_TICKET_DAYS = 30  # the rule list counts the tickets each rule opened in this many days

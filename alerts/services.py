@@ -772,6 +772,11 @@ def ticket_transition(
         root_cause = root_cause or ticket.root_cause
         if root_cause is None:
             raise TicketTransitionError(_("解决工单前请选择根本原因。"))
+        offered = selectors.root_cause_choices(keep=ticket.root_cause_id)
+        if not offered.filter(pk=root_cause.pk).exists():  # re-read: deactivated meanwhile
+            raise TicketTransitionError(
+                _("根本原因「%(name)s」已停用，请选择其他原因。") % {"name": root_cause.name}
+            )
         ticket.root_cause = root_cause
         ticket.resolution = resolution.strip() or ticket.resolution
     previous = ticket.status

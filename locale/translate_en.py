@@ -1475,6 +1475,13 @@ EN = {
     "首次响应超时，无人响应：「%(unit)s」负责人已收到本工单的升级通知。": "First response overdue, nobody has responded: the manager of “%(unit)s” was already told of this ticket.",
     "首次响应超时，无人响应：通知「%(unit)s」负责人。": "First response overdue, nobody has responded: the manager of “%(unit)s” is told.",
     "第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）：「%(unit)s」负责人已在首次响应超时时收到通知。": "Escalation level %(level)d (%(step)s, %(percent)d%% of the SLA used): the manager of “%(unit)s” was told when the first response was overdue.",
+    "根本原因「%(name)s」已停用，请选择其他原因。": "The root cause “%(name)s” is deactivated: please choose another.",
+    "「%(name)s」已记录在工单上，不能删除；可以停用它，工单上仍会显示。": "“%(name)s” is recorded on tickets and cannot be deleted; you may deactivate it, and tickets still show it.",
+    "已启用根本原因「%(name)s」。": "Root cause “%(name)s” reactivated.",
+    "已停用根本原因「%(name)s」。": "Root cause “%(name)s” deactivated.",
+    "每个原因对应解决它的层级：个案补救由一线处理，流程改进由流程负责人处理，战略改进由管理层处理。已记录在工单上的原因不能删除，可以停用：停用的原因不再供解决工单时选择，已记录它的工单仍会显示，之后也可以重新启用。": "Each cause has the level that solves it: individual recovery by the frontline, process fixes by process owners, strategic fixes by management. A cause recorded on tickets cannot be deleted but can be deactivated: it is no longer offered when resolving tickets, the tickets that recorded it still show it, and it can be reactivated later.",
+    "使用中": "Active",
+    "停用此原因": "Deactivate",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (
