@@ -53,7 +53,7 @@ def notification_deliver(*, tenant_id: int, notification_id: int, channel: str) 
         tenant = Tenant.objects.get(pk=tenant_id)
     with tenant_context(tenant):
         notification = (
-            Notification.objects.select_related("ticket__org_unit", "recipient")
+            Notification.objects.select_related("ticket__org_unit", "recipient", "project")
             .filter(pk=notification_id)
             .first()
         )
@@ -88,7 +88,8 @@ def _finish(delivery: Delivery, status: str, *, error: str = "") -> None:
     delivery.save(update_fields=["status", "error", "finished_at"])
 
 
-def _target(notification: Notification, channel: str) -> _Target | None:
+def _ticket_text(notification: Notification) -> tuple[str, list[str], str]:
+    """A ticket's notification as a message: its title, lines and link."""
     ticket = notification.ticket
     title = _("%(kind)s：工单 #%(number)s") % {
         "kind": notification.get_kind_display(),
@@ -99,11 +100,32 @@ def _target(notification: Notification, channel: str) -> _Target | None:
         _("单元：%(unit)s") % {"unit": ticket.org_unit.name if ticket.org_unit_id else "–"},
         _("处理人：%(user)s") % {"user": notification.recipient.get_username()},
     ]
-    link = settings.CEM_PUBLIC_BASE_URL.rstrip("/") + reverse(
-        "ticket_detail", args=[current_tenant().slug, ticket.number]
-    )
+    return title, lines, reverse("ticket_detail", args=[current_tenant().slug, ticket.number])
+
+
+def _project_text(notification: Notification) -> tuple[str, list[str], str]:
+    """A proposed project's notification as a message: its title, lines and link."""
+    project = notification.project
+    title = _("%(kind)s：%(title)s") % {
+        "kind": notification.get_kind_display(),
+        "title": project.title,
+    }
+    lines = [
+        _("问题层级：%(level)s") % {"level": project.get_level_display()},
+        project.description,
+    ]
+    return title, lines, reverse("improvement_project", args=[current_tenant().slug, project.pk])
+
+
+def _target(notification: Notification, channel: str) -> _Target | None:
+    texts = _project_text if notification.project_id else _ticket_text
+    title, lines, path = texts(notification)
+    link = settings.CEM_PUBLIC_BASE_URL.rstrip("/") + path
     if channel in ROBOT_CHANNELS:
-        robot = selectors.group_robot_for(kind=channel, org_unit=ticket.org_unit)
+        ticket = notification.ticket
+        robot = selectors.group_robot_for(
+            kind=channel, org_unit=ticket.org_unit if ticket else None
+        )
         if robot is None:
             return None
         card = ticket_card(channel, title=title, lines=lines, link=link)

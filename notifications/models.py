@@ -1,5 +1,5 @@
-"""What a member is told about the tickets they work: in-app notifications, and how they want
-to be told (their preferences)."""
+"""What a member is told about the tickets they work and the improvement projects proposed in
+their scope: in-app notifications, and how they want to be told (their preferences)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from organizations.tenancy import TenantOwnedModel
 
 
 class Notification(TenantOwnedModel):
-    """One line in a member's notification centre: a ticket event that concerns them."""
+    """One line in a member's notification centre: a ticket event that concerns them, or an
+    improvement project proposed for a recurring cause in their scope (no ticket then)."""
 
     class Kind(models.TextChoices):
         ASSIGNED = "assigned", _("工单分派给您")
@@ -23,13 +24,25 @@ class Notification(TenantOwnedModel):
         ESCALATED = "escalated", _("工单升级到您")
         CUSTOMER_REPLY = "customer_reply", _("客户回复了您的工单")
         NEAR_BREACH = "near_breach", _("您的工单即将超时")
+        PROJECT_PROPOSED = "project_proposed", _("复发原因建议立项")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    ticket = models.ForeignKey("alerts.Ticket", on_delete=models.CASCADE, related_name="+")
-    event = models.ForeignKey("alerts.TicketEvent", on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(
+        "alerts.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(
+        "alerts.TicketEvent", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    project = models.ForeignKey(
+        "improvements.ImprovementProject",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -38,7 +51,13 @@ class Notification(TenantOwnedModel):
             # An event announced twice (a retried task, a signal sent again) tells them once.
             models.UniqueConstraint(
                 fields=["tenant", "event", "recipient"], name="notification_once_per_event"
-            )
+            ),
+            # A proposal announced twice tells each manager once.
+            models.UniqueConstraint(
+                fields=["tenant", "project", "recipient"],
+                condition=models.Q(project__isnull=False),
+                name="notification_once_per_project",
+            ),
         ]
         indexes = [
             models.Index(
@@ -48,7 +67,7 @@ class Notification(TenantOwnedModel):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} of {self.ticket_id} to {self.recipient_id}"
+        return f"{self.kind} of {self.ticket_id or self.project_id} to {self.recipient_id}"
 
 
 class Channel(models.TextChoices):
@@ -148,7 +167,10 @@ class Delivery(TenantOwnedModel):
         FAILED = "failed", _("失败")
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="+")
-    ticket = models.ForeignKey("alerts.Ticket", on_delete=models.CASCADE, related_name="+")
+    # The ticket whose delivery log shows it; none for a project's notification.
+    ticket = models.ForeignKey(
+        "alerts.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     recipient = models.CharField(max_length=254)  # an address, or the robot's platform and unit
     attempt = models.PositiveSmallIntegerField()
