@@ -16,8 +16,7 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from alerts.models import Ticket, TicketContact, TicketEvent, TicketRecovery
-from improvements.models import ImprovementProject, ProjectAction
-from improvements.services import _links_add
+from improvements.models import ImprovementProject, ProjectAction, ProjectTicket
 from organizations.models import AuditEvent
 from organizations.tenancy import tenant_context
 from tests.helpers import BAD_ANSWERS, submit_and_score
@@ -48,7 +47,7 @@ def project(world, ticket) -> ImprovementProject:
             title="开户排队过长", root_cause=world.root_cause, level="process", owner=world.manager
         )
         ProjectAction.objects.create(project=project, description="增开午间窗口", owner=world.agent)
-        _links_add(project, tickets=[ticket], org_units=[], touchpoints=[])
+        ProjectTicket.objects.create(project=project, ticket=ticket)
         return project
 
 
