@@ -1482,6 +1482,7 @@ EN = {
     "每个原因对应解决它的层级：个案补救由一线处理，流程改进由流程负责人处理，战略改进由管理层处理。已记录在工单上的原因不能删除，可以停用：停用的原因不再供解决工单时选择，已记录它的工单仍会显示，之后也可以重新启用。": "Each cause has the level that solves it: individual recovery by the frontline, process fixes by process owners, strategic fixes by management. A cause recorded on tickets cannot be deleted but can be deactivated: it is no longer offered when resolving tickets, the tickets that recorded it still show it, and it can be reactivated later.",
     "使用中": "Active",
     "停用此原因": "Deactivate",
+    "首次响应超时已升级": "Escalated: first response overdue",
     "复发原因建议立项": "A recurring cause is proposed as a project",
     "%(kind)s：%(title)s": "%(kind)s: %(title)s",
     "问题层级：%(level)s": "Problem level: %(level)s",

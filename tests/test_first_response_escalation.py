@@ -6,6 +6,7 @@ chain's steps do not tell that manager a second time. Every test fixes the clock
 from datetime import timedelta
 
 import time_machine
+from django.urls import reverse
 
 from alerts.models import Ticket, TicketEvent
 from alerts.services import ticket_note_add
@@ -13,6 +14,7 @@ from notifications.models import Notification
 from organizations.models import OrgUnit, Tenant
 from organizations.tenancy import tenant_context
 from tests import test_ticket_escalation
+from tests.factories import PASSWORD
 from tests.test_ticket_escalation import STEP_1, STEP_2, escalations, sweep
 from tests.test_ticket_sla import FRIDAY_EVENING, at, open_ticket
 
@@ -131,3 +133,16 @@ def test_each_tenants_unanswered_tickets_reach_only_its_own_managers(world, othe
     with tenant_context(other_world.tenant):
         assert TicketEvent.objects.get(ticket=other, kind="escalated").to_user_id is None
         assert not Notification.objects.exists()
+
+
+def test_the_queues_escalated_filter_lists_an_unanswered_ticket_escalated(client, world, bosses):
+    unanswered = open_ticket(world, FRIDAY_EVENING)
+    calm = open_ticket(world, FRIDAY_EVENING + timedelta(days=3))  # due a response later
+    assert sweep(FIRST_RESPONSE_DUE) == 1
+    assert client.login(username=world.manager.username, password=PASSWORD)
+    queue = reverse("ticket_queue", args=[world.tenant.slug])
+    with time_machine.travel(FIRST_RESPONSE_DUE, tick=False):
+        only = client.get(queue, {"escalated": "1"}).content.decode()
+    assert f'data-ticket="{unanswered.number}"' in only
+    assert f'data-ticket="{calm.number}"' not in only
+    assert "首次响应超时已升级" in only
