@@ -112,6 +112,11 @@ tenant_patterns = [
         name="root_cause_edit",
     ),
     path(
+        "settings/root-causes/<int:cause_id>/active/",
+        root_cause_views.root_cause_set_active,
+        name="root_cause_set_active",
+    ),
+    path(
         "settings/root-causes/<int:cause_id>/delete/",
         root_cause_views.root_cause_delete,
         name="root_cause_delete",

@@ -7,8 +7,10 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from alerts.signals import ticket_events_created
         from analytics.signals import metric_alerts_raised
+        from improvements.signals import projects_proposed
         from notifications.services import (
             notifications_for_metric_alerts,
+            notifications_for_proposed_projects,
             notifications_for_ticket_events,
         )
 
@@ -24,4 +26,11 @@ class NotificationsConfig(AppConfig):
 
         metric_alerts_raised.connect(
             notify_metric_alerts, weak=False, dispatch_uid="notifications-on-metric-alerts"
+        )
+
+        def tell_managers(sender, project_ids, **kwargs):
+            notifications_for_proposed_projects(project_ids=project_ids)
+
+        projects_proposed.connect(
+            tell_managers, weak=False, dispatch_uid="notifications-on-projects-proposed"
         )

@@ -57,6 +57,7 @@ def notification_deliver(*, tenant_id: int, notification_id: int, channel: str) 
                 "ticket__org_unit",
                 "metric_alert__org_unit",
                 "metric_alert__touchpoint",
+                "project",
                 "recipient",
             )
             .filter(pk=notification_id)
@@ -96,7 +97,7 @@ def _finish(delivery: Delivery, status: str, *, error: str = "") -> None:
 @dataclass(frozen=True)
 class _Card:
     """What a notification says outside the centre: a title, lines, a link, and the unit
-    whose group robot carries it."""
+    whose group robot carries it (None: the tenant-wide robot)."""
 
     title: str
     lines: list[str]
@@ -141,6 +142,20 @@ def _metric_alert_card(notification: Notification) -> _Card:
     )
 
 
+def _project_card(notification: Notification) -> _Card:
+    project = notification.project
+    return _Card(
+        title=_("%(kind)s：%(title)s")
+        % {"kind": notification.get_kind_display(), "title": project.title},
+        lines=[
+            _("问题层级：%(level)s") % {"level": project.get_level_display()},
+            project.description,
+        ],
+        link=_public_url("improvement_project", project.pk),
+        org_unit=None,
+    )
+
+
 def _public_url(name: str, key: int) -> str:
     return settings.CEM_PUBLIC_BASE_URL.rstrip("/") + reverse(
         name, args=[current_tenant().slug, key]
@@ -148,11 +163,12 @@ def _public_url(name: str, key: int) -> str:
 
 
 def _target(notification: Notification, channel: str) -> _Target | None:
-    card = (
-        _metric_alert_card(notification)
-        if notification.metric_alert_id
-        else _ticket_card(notification)
-    )
+    if notification.metric_alert_id:
+        card = _metric_alert_card(notification)
+    elif notification.project_id:
+        card = _project_card(notification)
+    else:
+        card = _ticket_card(notification)
     title, lines, link = card.title, card.lines, card.link
     if channel in ROBOT_CHANNELS:
         robot = selectors.group_robot_for(kind=channel, org_unit=card.org_unit)
