@@ -1,5 +1,6 @@
 """Partner API of alerts: list tickets (or sync them), update them (transitions and follow-up
-notes), read their history, assign them; list the root causes resolving a ticket names."""
+notes), read their history, assign them, log contacts with the customer and recovery actions;
+list the root causes resolving a ticket names."""
 
 from __future__ import annotations
 
@@ -10,8 +11,19 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from alerts import selectors, services
-from alerts.models import RootCause, Ticket, TicketEvent, TicketStatus
+from alerts import recovery, selectors, services
+from alerts.models import (
+    RECOVERY_COST_MAX,
+    ContactChannel,
+    ContactOutcome,
+    RecoveryKind,
+    RootCause,
+    Ticket,
+    TicketContact,
+    TicketEvent,
+    TicketRecovery,
+    TicketStatus,
+)
 from integrations import fields
 from integrations.filters import SyncFilterInput, org_unit_by_code, sync_filters
 from integrations.pagination import QUEUE_ORDER, SYNC_ORDER, QueueOrSyncPagination
@@ -157,10 +169,14 @@ class TicketDetailApi(generics.RetrieveAPIView):
         actor = request.auth
         root_cause = None
         if data.get("root_cause"):
-            root_cause = RootCause.objects.filter(name=data["root_cause"]).first()
+            root_cause = (
+                selectors.root_cause_choices(keep=ticket.root_cause_id)
+                .filter(name=data["root_cause"])
+                .first()
+            )
             if root_cause is None:
                 raise ValidationError(
-                    {"root_cause": [f"No root cause named {data['root_cause']!r}."]}
+                    {"root_cause": [f"No active root cause named {data['root_cause']!r}."]}
                 )
         if data.get("action"):
             services.ticket_transition(
@@ -277,6 +293,67 @@ class TicketCustomerReplyApi(APIView):
         )
 
 
+class TicketContactInput(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=ContactChannel.values, help_text="How.")
+    outcome = serializers.ChoiceField(choices=ContactOutcome.values, help_text="How it went.")
+    note = fields.Text(max_length=recovery.NOTE_MAX, required=False, default="", allow_blank=True)
+
+
+class TicketContactOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TicketContact
+        fields = ["id", "channel", "outcome", "note", "at"]
+
+
+class TicketContactApi(APIView):
+    """Log a call, visit or message to the ticket's customer with its outcome, as the agent's
+    page does (a `contact` event; the ticket's first response if nobody had acted yet)."""
+
+    @extend_schema(request=TicketContactInput, responses={201: TicketContactOutput})
+    def post(self, request, number: int):
+        ticket = get_object_or_404(_tickets(), number=number)
+        payload = TicketContactInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        contact = recovery.ticket_contact_log(
+            ticket=ticket, by=request.auth, **payload.validated_data
+        )
+        return ApiResponse(TicketContactOutput(contact).data, status=status.HTTP_201_CREATED)
+
+
+class TicketRecoveryInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=RecoveryKind.values, help_text="The action taken.")
+    cost = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        max_value=RECOVERY_COST_MAX,
+        help_text="Its cost in CNY (yuan), 0 to 99999999.99, at most two decimals; "
+        'a JSON string ("88.00") or number.',
+    )
+    note = fields.Text(max_length=recovery.NOTE_MAX, required=False, default="", allow_blank=True)
+
+
+class TicketRecoveryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TicketRecovery
+        fields = ["id", "kind", "cost", "currency", "note", "at"]
+
+
+class TicketRecoveryApi(APIView):
+    """Record a recovery action for the ticket's customer (fee waiver, gift, apology, other)
+    and its cost, as the agent's page does (a `recovery` event and an audit row)."""
+
+    @extend_schema(request=TicketRecoveryInput, responses={201: TicketRecoveryOutput})
+    def post(self, request, number: int):
+        ticket = get_object_or_404(_tickets(), number=number)
+        payload = TicketRecoveryInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        action = recovery.ticket_recovery_record(
+            ticket=ticket, by=request.auth, **payload.validated_data
+        )
+        return ApiResponse(TicketRecoveryOutput(action).data, status=status.HTTP_201_CREATED)
+
+
 class RootCauseOutput(serializers.ModelSerializer):
     parent = serializers.CharField(source="parent.name", default=None, allow_null=True)
 
@@ -286,9 +363,10 @@ class RootCauseOutput(serializers.ModelSerializer):
 
 
 class RootCauseListApi(generics.ListAPIView):
-    """The tenant's root causes, by level then name: resolving a ticket names one of them."""
+    """The tenant's active root causes, by level then name: resolving a ticket names one of
+    them (a deactivated cause is still named on the tickets that recorded it)."""
 
     serializer_class = RootCauseOutput
 
     def get_queryset(self):
-        return selectors.root_cause_list().select_related("parent")
+        return selectors.root_cause_choices().select_related("parent")

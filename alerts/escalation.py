@@ -1,7 +1,8 @@
 """The escalation chain of a tenant's tickets: at thresholds of a ticket's resolution SLA (per
 cent of its target, in working time) the ticket reaches a manager further up the org tree,
-from the manager of its own unit to head office. Reads and arithmetic only; the sweep that
-writes the steps is alerts.services.tickets_escalate_due.
+from the manager of its own unit to head office; and a ticket nobody has responded to by its
+first-response due time reaches its unit's manager once (`FIRST_RESPONSE_STEP`). Reads and
+arithmetic only; the sweep that writes the steps is alerts.services.tickets_escalate_due.
 
 A step names a level of the tree. A unit without a manager (or whose manager has left the
 tenant) is passed for the next unit up with one, and a person the ticket already reached (or
@@ -48,6 +49,10 @@ class EscalationStep:
     def level_label(self) -> str:
         return str(LEVELS[self.level])
 
+
+# At 100 % of the first-response target of a ticket nobody has responded to, the manager of its
+# unit is told (climbing like a chain step past a unit without a manager, or the assignee).
+FIRST_RESPONSE_STEP = EscalationStep(100, "unit")
 
 DEFAULT_CHAIN = (
     EscalationStep(80, "unit"),

@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from alerts import selectors
 from alerts.escalation import ESCALATION, LEVELS, PERCENT_RANGE, STEPS_MAX
 from alerts.models import (
     AlertRule,
@@ -65,9 +66,9 @@ class TicketActionForm(forms.Form):
     )
     follow_up = forms.BooleanField(label=_("关闭时向客户发送回访问卷"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, root_cause_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["root_cause"].queryset = RootCause.objects.order_by("level", "name")
+        self.fields["root_cause"].queryset = selectors.root_cause_choices(keep=root_cause_id)
 
 
 class TicketContactForm(forms.Form):

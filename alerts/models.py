@@ -51,6 +51,9 @@ class RootCause(TenantOwnedModel):
     name = models.CharField(_("名称"), max_length=200)
     level = models.CharField(max_length=16, choices=Level.choices)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
+    # A cause tickets point at is deactivated instead of deleted: no longer offered for new
+    # resolutions, still shown on the tickets that recorded it.
+    is_active = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
@@ -129,6 +132,9 @@ class Ticket(TenantOwnedModel):
     escalation_check_at = models.DateTimeField(null=True, blank=True)
     # When the assignee was told the resolution SLA is near breach (once per resolution clock).
     near_breach_warned_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep escalated the ticket because nobody had responded by its first-response
+    # due time (once per ticket: a first response is never due again).
+    first_response_escalated_at = models.DateTimeField(null=True, blank=True)
     root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT)
     resolution = models.TextField(blank=True)
     # Closed as a duplicate of another ticket of the same complaint (a bulk action of the queue).

@@ -1,5 +1,5 @@
-"""The root-cause taxonomy editor: every cause with its level and parent; managers add, change
-and delete (unused) causes here."""
+"""The root-cause taxonomy editor: every cause with its level, parent and state; managers add,
+change, deactivate and reactivate causes here, and delete the unused ones."""
 
 from __future__ import annotations
 
@@ -70,6 +70,18 @@ def root_cause_edit(request: HttpRequest, cause_id: int) -> HttpResponse:
         )
         return redirect("root_causes", tenant_slug=request.tenant.slug)
     return render(request, "alerts/root_cause_edit.html", {"cause": cause, "form": form})
+
+
+@require_POST
+@tenant_view("root_cause.manage")
+def root_cause_set_active(request: HttpRequest, cause_id: int) -> HttpResponse:
+    """Deactivate (`is_active=0`) or reactivate (`is_active=1`) a cause."""
+    cause = _cause(cause_id)
+    is_active = request.POST.get("is_active") == "1"
+    root_causes.root_cause_set_active(cause=cause, is_active=is_active, by=request.user)
+    done = _("已启用根本原因「%(name)s」。") if is_active else _("已停用根本原因「%(name)s」。")
+    messages.success(request, done % {"name": cause.name})
+    return redirect("root_causes", tenant_slug=request.tenant.slug)
 
 
 @require_POST

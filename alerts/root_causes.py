@@ -1,6 +1,6 @@
 """Writes of the root-cause taxonomy (a tree per tenant, each cause with its level): add, rename,
-move, set the level, delete an unused cause. Bad input is refused with a message and changes
-nothing."""
+move, set the level, deactivate or reactivate a cause, delete an unused one. Bad input is
+refused with a message and changes nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from organizations.services import Actor, audit_record
 
 
 def _state(cause: RootCause) -> dict:
-    return {"name": cause.name, "level": cause.level, "parent": cause.parent_id}
+    return {
+        "name": cause.name,
+        "level": cause.level,
+        "parent": cause.parent_id,
+        "is_active": cause.is_active,
+    }
 
 
 def _checked(*, cause: RootCause | None, name: str, level: str, parent: RootCause | None) -> str:
@@ -74,6 +79,27 @@ def root_cause_update(
     return cause
 
 
+@transaction.atomic
+def root_cause_set_active(*, cause: RootCause, is_active: bool, by: Actor) -> RootCause:
+    """Deactivate a cause (no longer offered when a ticket is resolved; the tickets that
+    recorded it keep it) or reactivate it. Audited; setting the state it has changes nothing."""
+    actor_require_permission(by, "root_cause.manage")
+    cause = RootCause.objects.select_for_update().get(pk=cause.pk)
+    if cause.is_active == is_active:
+        return cause
+    before = _state(cause)
+    cause.is_active = is_active
+    cause.save(update_fields=["is_active"])
+    audit_record(
+        by=by,
+        action="root_cause.reactivate" if is_active else "root_cause.deactivate",
+        target=cause,
+        before=before,
+        after=_state(cause),
+    )
+    return cause
+
+
 def root_cause_in_use(cause: RootCause) -> bool:
     """Recorded on a ticket, or the parent of another cause."""
     return (
@@ -90,7 +116,8 @@ def root_cause_delete(*, cause: RootCause, by: Actor) -> None:
     cause = RootCause.objects.select_for_update().get(pk=cause.pk)
     if Ticket.objects.filter(root_cause=cause).exists():
         raise ValidationError(
-            _("「%(name)s」已记录在工单上，不能删除；可以改名或调整层级。") % {"name": cause.name}
+            _("「%(name)s」已记录在工单上，不能删除；可以停用它，工单上仍会显示。")
+            % {"name": cause.name}
         )
     if RootCause.objects.filter(parent=cause).exists():
         raise ValidationError(

@@ -42,7 +42,8 @@ def ticket_list(
     external_customer_id: str = "",
 ) -> QuerySet[Ticket]:
     """Tickets in the org subtree `scope_path` ("" = whole tenant), most urgent SLA first;
-    `escalated`: only those that took at least one step up their escalation chain; for a
+    `escalated`: only those that took at least one step up their escalation chain or were
+    escalated for want of a first response; for a
     partner's sync, those changed at or after `updated_since` and those of the customer the
     tenant calls `external_customer_id`."""
     tickets = (
@@ -62,7 +63,9 @@ def ticket_list(
     elif open_only:
         tickets = tickets.filter(status__in=OPEN_STATUSES)
     if escalated:
-        tickets = tickets.filter(escalation_level__gt=0)
+        tickets = tickets.filter(
+            Q(escalation_level__gt=0) | Q(first_response_escalated_at__isnull=False)
+        )
     if updated_since is not None:
         tickets = tickets.filter(updated_at__gte=updated_since)
     if external_customer_id:
@@ -108,7 +111,14 @@ def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:
 
 
 def root_cause_list() -> QuerySet[RootCause]:
+    """Every cause of the tenant's taxonomy, active or not (the editor lists them all)."""
     return RootCause.objects.order_by("level", "name")
+
+
+def root_cause_choices(*, keep: int | None = None) -> QuerySet[RootCause]:
+    """The causes a ticket may be resolved with: the active ones, and `keep` (the id of the one
+    a ticket already records, so that its form still shows it after it was deactivated)."""
+    return root_cause_list().filter(Q(is_active=True) | Q(pk=keep))
 
 
 RULE_TICKET_DAYS = 30  # the rule list counts the tickets each rule opened in this many days

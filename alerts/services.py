@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from alerts import selectors
 from alerts.escalation import (
     ESCALATION,
+    FIRST_RESPONSE_STEP,
     EscalationStep,
     Reached,
     chain_people,
@@ -770,6 +772,11 @@ def ticket_transition(
         root_cause = root_cause or ticket.root_cause
         if root_cause is None:
             raise TicketTransitionError(_("解决工单前请选择根本原因。"))
+        offered = selectors.root_cause_choices(keep=ticket.root_cause_id)
+        if not offered.filter(pk=root_cause.pk).exists():  # re-read: deactivated meanwhile
+            raise TicketTransitionError(
+                _("根本原因「%(name)s」已停用，请选择其他原因。") % {"name": root_cause.name}
+            )
         ticket.root_cause = root_cause
         ticket.resolution = resolution.strip() or ticket.resolution
     previous = ticket.status
@@ -1157,9 +1164,11 @@ def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, in
     """One batch of the current tenant's tickets due a look, in five queries whatever its size:
     each either takes its next step (an `escalated` event naming the manager reached, its level
     raised) or has the time of that step kept for the next look, and its assignee is told once
-    when the resolution clock is near breach (a `near_breach` event). Rows are locked and those
-    another sweep holds are skipped; the lock re-reads a row another sweep just changed, so a
-    level is never taken twice. Returns (escalations written, tickets taken)."""
+    when the resolution clock is near breach (a `near_breach` event). A ticket nobody has
+    responded to by its first-response due time reaches its unit's manager once, which is its
+    step of that run (`_first_response_escalation`). Rows are locked and those another sweep
+    holds are skipped; the lock re-reads a row another sweep just changed, so a level is never
+    taken twice. Returns (escalations written, tickets taken)."""
     tickets = list(
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("org_unit")
@@ -1187,16 +1196,28 @@ def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, in
             if warn_at <= now:
                 ticket.near_breach_warned_at, ticket.updated_at, warn_at = now, now, None
                 events.append(_near_breach_event(ticket, policy=policy, now=now))
-        step_at = _escalation_step(
-            ticket,
-            chain=chain,
-            people=people[ticket.pk],
-            events=events,
-            calendar=calendar,
-            policy=policy,
-            now=now,
+        first_response, steps = people[ticket.pk]
+        first_response_at = _first_response_escalation(
+            ticket, reached=first_response, steps=steps, events=events, now=now
         )
-        ticket.escalation_check_at = min((t for t in (warn_at, step_at) if t), default=None)
+        if ticket.first_response_escalated_at == now:
+            step_at = now  # one step per run: the chain's next step is reckoned at the next
+        else:
+            step_at = _escalation_step(
+                ticket,
+                chain=chain,
+                people=steps,
+                told_at_first_response=(
+                    first_response.user_id if ticket.first_response_escalated_at else None
+                ),
+                events=events,
+                calendar=calendar,
+                policy=policy,
+                now=now,
+            )
+        ticket.escalation_check_at = min(
+            (t for t in (warn_at, first_response_at, step_at) if t), default=None
+        )
     update_many(
         tickets,
         [
@@ -1204,6 +1225,7 @@ def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, in
             "escalated_at",
             "escalation_check_at",
             "near_breach_warned_at",
+            "first_response_escalated_at",
             "updated_at",
         ],
     )
@@ -1213,18 +1235,63 @@ def _tickets_escalate_batch(*, tenant: Tenant, now, batch: int) -> tuple[int, in
     return sum(event.kind == TicketEvent.Kind.ESCALATED for event in events), len(tickets)
 
 
+def _first_response_escalation(
+    ticket: Ticket, *, reached: Reached, steps: list[Reached], events: list[TicketEvent], now
+):
+    """Tell the manager `reached` (of the ticket's unit, alerts.escalation.FIRST_RESPONSE_STEP)
+    when nobody has responded to the ticket by its first-response due time: once per ticket,
+    an `escalated` event that leaves the escalation level as it is. A manager the chain's steps
+    taken so far have already told is not told again: the event records it without a person.
+    A tenant whose chain has no steps escalates nothing, this neither. Returns when the ticket
+    should be looked at for it, None when it is no longer due."""
+    if (
+        not steps  # a tenant without a chain escalates nothing
+        or ticket.first_responded_at is not None
+        or ticket.first_response_due_at is None
+        or ticket.first_response_escalated_at is not None
+    ):
+        return None
+    if ticket.first_response_due_at > now:
+        return ticket.first_response_due_at
+    told = {person.user_id for person in steps[: ticket.escalation_level]}
+    already_told = reached.user_id is not None and reached.user_id in told
+    ticket.first_response_escalated_at = ticket.escalated_at = ticket.updated_at = now
+    events.append(
+        TicketEvent(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            kind=TicketEvent.Kind.ESCALATED,
+            to_user_id=None if already_told else reached.user_id,
+            note=_first_response_escalation_note(reached, already_told=already_told),
+            at=now,
+        )
+    )
+    return None
+
+
+def _first_response_escalation_note(reached: Reached, *, already_told: bool) -> str:
+    if reached.user_id is None:
+        return _("首次响应超时，无人响应：上级均无可通知的负责人。")
+    unit = {"unit": reached.unit.name}
+    if already_told:
+        return _("首次响应超时，无人响应：「%(unit)s」负责人已收到本工单的升级通知。") % unit
+    return _("首次响应超时，无人响应：通知「%(unit)s」负责人。") % unit
+
+
 def _escalation_step(
     ticket: Ticket,
     *,
     chain: Sequence[EscalationStep],
     people: list[Reached],
+    told_at_first_response: int | None,
     events: list[TicketEvent],
     calendar,
     policy,
     now,
 ):
     """Take the ticket's next step of the chain if it is due (its event added to `events`);
-    returns when the ticket's next step is due, None when none is left."""
+    returns when the ticket's next step is due, None when none is left. A step that reaches the
+    manager the first-response escalation told is taken without telling them again."""
     level = ticket.escalation_level
     if level >= len(chain):
         return None
@@ -1232,6 +1299,7 @@ def _escalation_step(
     if due > now:
         return due
     reached = people[level]
+    already_told = reached.user_id is not None and reached.user_id == told_at_first_response
     ticket.escalation_level = level + 1
     ticket.escalated_at = ticket.updated_at = now
     events.append(
@@ -1239,8 +1307,8 @@ def _escalation_step(
             tenant_id=ticket.tenant_id,
             ticket=ticket,
             kind=TicketEvent.Kind.ESCALATED,
-            to_user_id=reached.user_id,
-            note=_escalation_note(reached, level=level + 1),
+            to_user_id=None if already_told else reached.user_id,
+            note=_escalation_note(reached, level=level + 1, already_told=already_told),
             at=now,
         )
     )
@@ -1261,9 +1329,9 @@ def _near_breach_event(ticket: Ticket, *, policy, now) -> TicketEvent:
     )
 
 
-def _escalation_people(tickets: list[Ticket], chain) -> dict[int, list[Reached]]:
-    """Whom each step of the chain reaches for each ticket: two queries for the batch (the
-    units up the tree, the managers still active members)."""
+def _escalation_people(tickets: list[Ticket], chain) -> dict[int, tuple[Reached, list[Reached]]]:
+    """Whom the first-response escalation and each step of the chain reach for each ticket: two
+    queries for the batch (the units up the tree, the managers still active members)."""
     paths = {ticket.pk: ticket.org_unit.path if ticket.org_unit_id else "" for ticket in tickets}
     unit_ids = {pk for path in paths.values() for pk in unit_ancestor_ids(path)}
     units = OrgUnit.objects.in_bulk(unit_ids)
@@ -1273,19 +1341,26 @@ def _escalation_people(tickets: list[Ticket], chain) -> dict[int, list[Reached]]
             "user_id", flat=True
         )
     )
-    return {
-        ticket.pk: chain_people(
-            chain=chain,
-            ancestors=[units[pk] for pk in unit_ancestor_ids(paths[ticket.pk]) if pk in units],
+    people = {}
+    for ticket in tickets:
+        ancestors = [units[pk] for pk in unit_ancestor_ids(paths[ticket.pk]) if pk in units]
+        reach = partial(
+            chain_people,
+            ancestors=ancestors,
             active_user_ids=active,
             assignee_id=ticket.assignee_id,
         )
-        for ticket in tickets
-    }
+        people[ticket.pk] = (reach(chain=(FIRST_RESPONSE_STEP,))[0], reach(chain=chain))
+    return people
 
 
-def _escalation_note(reached: Reached, *, level: int) -> str:
+def _escalation_note(reached: Reached, *, level: int, already_told: bool = False) -> str:
     step = {"level": level, "step": reached.step.level_label, "percent": reached.step.percent}
+    if already_told:
+        return _(
+            "第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）："
+            "「%(unit)s」负责人已在首次响应超时时收到通知。"
+        ) % {**step, "unit": reached.unit.name}
     if reached.user_id is None:
         return (
             _("第 %(level)d 级升级（%(step)s，SLA 已用 %(percent)d%%）：上级均无可通知的负责人。")

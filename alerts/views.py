@@ -263,7 +263,8 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     assignees = services.ticket_assignees(ticket)
     forms = {
         "form": TicketActionForm(
-            request.POST if action not in ("reassign", "contact", "recovery") and action else None
+            request.POST if action not in ("reassign", "contact", "recovery") and action else None,
+            root_cause_id=ticket.root_cause_id,
         ),
         "reassign_form": TicketReassignForm(
             request.POST if action == "reassign" else None, assignees=assignees

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from analytics.chinese import Clause, Segmented, TermMatcher, clauses, negated, segment
+from analytics.chinese import Clause, Segmented, TermMatcher, negated, segment
 from analytics.sentiment import Evidence, SentimentModel, default_model
 
 # Where a clause's score moves when an opinion cue is found: half way from the model's score
@@ -256,7 +256,7 @@ class AspectFinder:
         """
         if isinstance(text, str):
             text = segment(text)
-        parts = clauses(text.text)
+        parts = text.clauses
         mentions = [m for index, clause in enumerate(parts) for m in self._mentions(clause, index)]
         if not mentions:
             return []

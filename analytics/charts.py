@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
 from analytics.drivers import Driver
+from analytics.models import MetricAlert
 from analytics.selectors import MetricSummary
 from analytics.text_overview import AspectCell, SentimentMix
 from organizations.charts import chart_json
@@ -183,3 +184,50 @@ def driver_chart(drivers: list[Driver]) -> str:
         **{key: value for key, value in _LAYOUT.items() if key != "legend"},
     )
     return chart_json(figure, _CONFIG)
+
+
+def metric_alert_chart(alert: MetricAlert, *, height: int = 300) -> str:
+    """The alert's weekly NPS (each week by its last day, the flagged window last) against the
+    history's baseline and the window's lower control limit."""
+    weeks = [week["end"] for week in alert.weeks]
+    figure = go.Figure()
+    figure.add_scatter(
+        x=weeks,
+        y=[week["nps"] for week in alert.weeks],
+        name=_("周 NPS"),
+        mode="lines+markers",
+        line={"color": "#2563eb"},
+        customdata=[week["answers"] for week in alert.weeks],
+        hovertemplate="%{x}: %{y:.1f} (n=%{customdata})<extra></extra>",
+    )
+    figure.add_scatter(
+        x=weeks,
+        y=[alert.baseline_nps] * len(weeks),
+        name=_("基线"),
+        mode="lines",
+        line={"color": "#64748b", "dash": "dot"},
+    )
+    figure.add_scatter(
+        x=weeks,
+        y=[alert.lower_limit] * len(weeks),
+        name=_("控制下限"),
+        mode="lines",
+        line={"color": "#dc2626", "dash": "dash"},
+    )
+    figure.add_scatter(
+        x=[weeks[-1]],
+        y=[alert.nps],
+        name=_("预警周"),
+        mode="markers",
+        marker={"color": "#dc2626", "size": 12, "symbol": "diamond"},
+    )
+    figure.update_layout(
+        margin={"l": 40, "r": 20, "t": 20, "b": 40},
+        height=height,
+        legend={"orientation": "h"},
+        xaxis={"type": "category"},
+        yaxis={"title": "NPS", "range": [-110, 110]},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return chart_json(figure, {"responsive": True})

@@ -3,8 +3,12 @@ lookup."""
 
 from __future__ import annotations
 
+import bisect
+import functools
 import logging
+import math
 import re
+import string
 import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -38,12 +42,87 @@ def normalise(text: str) -> str:
 
 CX_WORDS = Path(__file__).resolve().parent / "data" / "cx_words.txt"
 
-_tokenizer = None
+_tokenizer: DictionaryCut | None = None
 _tokenizer_lock = threading.Lock()
 
+# How jieba splits a text: runs of these characters are cut with the dictionary; in between,
+# whitespace stays whole and anything else is a character per piece (jieba's re_han_default
+# and re_skip_default).
+_JIEBA_BLOCK = re.compile(r"([\u4e00-\u9fd5a-zA-Z0-9+#&\._%\-]+)")
+_JIEBA_SKIP = re.compile(r"(\r\n|\s)")
+_ASCII_ALNUM = frozenset(string.ascii_letters + string.digits)
 
-def _jieba():
-    """The analyzers' own jieba tokenizer, created on first use.
+
+class DictionaryCut:
+    """jieba's cut without HMM (Tokenizer.cut(text, HMM=False)), piece for piece the same.
+
+    Written out here because jieba's generators and the dict of every word start it builds per
+    block took 40 % more time than this one loop; tests/test_segmentation.py holds the two to
+    the same answer.
+    """
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.freq: dict[str, int] = tokenizer.FREQ  # a word's count; 0 for a mere prefix
+        self.log_total = math.log(tokenizer.total)
+
+    def cut(self, text: str) -> list[str]:
+        """jieba's pieces of `text`, whitespace and punctuation included."""
+        pieces: list[str] = []
+        for block in _JIEBA_BLOCK.split(text):
+            if _JIEBA_BLOCK.match(block):
+                pieces += self._block(block)
+            else:
+                for part in _JIEBA_SKIP.split(block):
+                    if _JIEBA_SKIP.match(part):
+                        pieces.append(part)
+                    else:
+                        pieces += part  # one piece per character
+        return pieces
+
+    def _block(self, block: str) -> list[str]:
+        """The block's most probable cut into dictionary words (jieba's dynamic programme from
+        the end of the block), then each run of single ASCII letters and digits as one word."""
+        freq, log_total = self.freq, self.log_total
+        n = len(block)
+        # best[i]: (log-probability of the best cut of block[i:], where its first word ends);
+        # ties go to the longer first word, as in jieba's max() over the same tuples.
+        best = [(0.0, 0)] * (n + 1)
+        for start in range(n - 1, -1, -1):
+            choice = None
+            for end in range(start + 1, n + 1):
+                count = freq.get(block[start:end])
+                if count is None:  # no dictionary word starts with block[start:end]
+                    break
+                if count:
+                    option = (math.log(count) - log_total + best[end][0], end - 1)
+                    if choice is None or option > choice:
+                        choice = option
+            if choice is None:  # no word starts here: the character is a word by itself
+                count = freq.get(block[start]) or 1
+                choice = (math.log(count) - log_total + best[start + 1][0], start)
+            best[start] = choice
+        words: list[str] = []
+        letters = ""
+        start = 0
+        while start < n:
+            end = best[start][1] + 1
+            word = block[start:end]
+            if word in _ASCII_ALNUM:  # a single letter or digit
+                letters += word
+            else:
+                if letters:
+                    words.append(letters)
+                    letters = ""
+                words.append(word)
+            start = end
+        if letters:
+            words.append(letters)
+        return words
+
+
+def _jieba() -> DictionaryCut:
+    """The analyzers' own jieba dictionary, created on first use.
 
     jieba's dictionary and the words of customer feedback it lacks (analytics/data/
     cx_words.txt: 闪退, 大堂经理, 转人工...). Private, so that words anyone adds to the global
@@ -62,7 +141,7 @@ def _jieba():
                 for line in CX_WORDS.read_text(encoding="utf-8").splitlines():
                     if line.strip() and not line.startswith("#"):
                         tokenizer.add_word(normalise(line.strip()))
-                _tokenizer = tokenizer
+                _tokenizer = DictionaryCut(tokenizer)
     return _tokenizer
 
 
@@ -73,6 +152,18 @@ class Segmented:
     text: str  # normalise()d
     words: tuple[str, ...]  # jieba's words, whitespace dropped
     starts: tuple[int, ...]  # where each word starts in text
+
+    # Cut once, on first use, for the aspects and the relations both.
+    @functools.cached_property
+    def clauses(self) -> list[Clause]:
+        return clauses(self.text)
+
+    def clause_words(self, clause: Clause) -> list[tuple[int, str]]:
+        """(start, word) of the words that start inside the clause; the words are in text order,
+        so two bisections find them instead of a scan of every word for every clause."""
+        first = bisect.bisect_left(self.starts, clause.start)
+        last = bisect.bisect_left(self.starts, clause.end, first)
+        return list(zip(self.starts[first:last], self.words[first:last], strict=True))
 
 
 def segment(text: str, *, user_words: re.Pattern | None = None) -> Segmented:
@@ -87,10 +178,10 @@ def segment(text: str, *, user_words: re.Pattern | None = None) -> Segmented:
     pieces: list[str] = []
     position = 0
     for match in user_words.finditer(text) if user_words is not None else ():
-        pieces += cut(text[position : match.start()], HMM=False)
+        pieces += cut(text[position : match.start()])
         pieces.append(match.group())
         position = match.end()
-    pieces += cut(text[position:], HMM=False)
+    pieces += cut(text[position:])
     words, starts = [], []
     offset = 0
     for piece in pieces:  # jieba's pieces cover the text, whitespace and punctuation included

@@ -28,6 +28,8 @@ def stopwords() -> frozenset[str]:
     return frozenset(normalise(line.strip()) for line in lines if line and line[0] != "#")
 
 
+# Cached: a few thousand words make most of every text, and each is judged by three regexes.
+@lru_cache(maxsize=100_000)
 def is_content_word(word: str) -> bool:
     """Could be a keyword: two characters or more, not a stopword, has a letter or hanzi."""
     return (
@@ -75,8 +77,7 @@ def keywords_extract(text_words: list[str], *, count: int = KEYWORD_COUNT) -> li
     """The `count` content words with the highest TF-IDF, ties in order of appearance."""
     table, median = _idf()
     frequency = Counter(w for w in text_words if is_content_word(w))
-    first: dict[str, int] = {}
-    for position, word in enumerate(text_words):
-        first.setdefault(word, position)
-    ranked = sorted(frequency, key=lambda w: (-frequency[w] * table.get(w, median), first[w]))
+    # A Counter keeps its words in order of first appearance and sorted() is stable: ties
+    # stay in that order without a table of first positions.
+    ranked = sorted(frequency, key=lambda w: -frequency[w] * table.get(w, median))
     return ranked[:count]

@@ -401,6 +401,70 @@ class ExternalPost(TenantOwnedModel):
         return f"{self.source} {self.source_id}"
 
 
+class MetricAlert(TenantOwnedModel):
+    """A drop of an org unit's NPS (its subtree's, over all touchpoints or at one) in the
+    recent window below the lower control limit of its own history (docs/metric-alerts.md),
+    with the figures that raised it. Routed like a ticket: `owner` is the unit's manager at
+    detection, or empty and the unit's queue (its members) sees it.
+
+    One per (unit, touchpoint, window end): a second run of the same day's detection finds
+    it and adds nothing."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        ACKNOWLEDGED = "acknowledged", _("已确认")
+        CLOSED = "closed", _("已关闭")
+
+    org_unit = models.ForeignKey(
+        "organizations.OrgUnit", on_delete=models.CASCADE, related_name="+"
+    )
+    # Empty: the unit's NPS over all its touchpoints.
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    window_start = models.DateField()
+    window_end = models.DateField()  # the last local day counted, inclusive
+    answers = models.PositiveIntegerField()
+    nps = models.FloatField()
+    baseline_nps = models.FloatField()
+    lower_limit = models.FloatField()
+    history_answers = models.PositiveIntegerField()
+    # How much more the history's weeks vary than sampling alone explains (Laney's sigma_z,
+    # at least 1): the limit is widened by it.
+    dispersion = models.FloatField()
+    # The weeks the chart shows, oldest first, the flagged window last:
+    # [{"end": "2026-06-09", "answers": 64, "nps": -10.0}]
+    weeks = models.JSONField(default=list)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    raised_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "org_unit", "touchpoint", "window_end"],
+                name="metricalert_once_per_window",
+            ),
+            # NULLs are distinct in a unique constraint: the unit-wide series needs its own.
+            models.UniqueConstraint(
+                fields=["tenant", "org_unit", "window_end"],
+                condition=models.Q(touchpoint__isnull=True),
+                name="metricalert_once_per_unit_window",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "raised_at"], name="metricalert_status"),
+        ]
+        ordering = ["-raised_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"NPS drop of {self.org_unit_id}/{self.touchpoint_id or '-'} to {self.window_end}"
+
+
 def export_file_path(job: ExportJob, file_name: str) -> str:
     """Where a finished export is kept: one folder per tenant under MEDIA_ROOT/exports/."""
     return f"exports/{job.tenant_id}/{file_name}"

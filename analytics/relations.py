@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics.aspects import AspectDefinition
-from analytics.chinese import Segmented, TermMatcher, clauses
+from analytics.chinese import Segmented, TermMatcher
 
 
 def _words(text: str) -> list[str]:
@@ -86,13 +86,8 @@ class RelationFinder:
     def find(self, text: Segmented) -> list[Relation]:
         """The relations of a text, in order, each pair once."""
         found: dict[Relation, None] = {}
-        for clause in clauses(text.text):
-            words = [
-                (start, word)
-                for start, word in zip(text.starts, text.words, strict=True)
-                if clause.start <= start < clause.end
-            ]
-            relation = self._in_clause(clause.text, clause.start, words)
+        for clause in text.clauses:
+            relation = self._in_clause(clause.text, clause.start, text.clause_words(clause))
             if relation is not None:
                 found.setdefault(relation)
         return list(found)
@@ -159,14 +154,18 @@ def _opinion(words: list[str], *, before: bool = False) -> str:
     return opinion.rstrip(_TRAILING)
 
 
-_DEGREE_PREFIXES = sorted((word for word in _DEGREE if len(word) <= 2), key=len, reverse=True)
+# Degree words that may open a longer word (太 in 太慢), as a set: a word's first two
+# characters, then its first one, are looked up instead of trying every prefix in turn.
+_DEGREE_PREFIXES = frozenset(
+    word for word in _DEGREE if len(word) <= 2 and word not in ("的", "得", "地", "是")
+)
 
 
 def _without_degree(word: str) -> str:
     """A word without the degree it is said with: 太慢 is 慢, 很 is nothing."""
     if word in _DEGREE:
         return ""
-    for prefix in _DEGREE_PREFIXES:
-        if word.startswith(prefix) and len(word) > len(prefix) and prefix not in "的得地是":
-            return word[len(prefix) :]
+    for size in (2, 1):  # the longer degree word first: 非常好 is 好
+        if len(word) > size and word[:size] in _DEGREE_PREFIXES:
+            return word[size:]
     return word

@@ -13,14 +13,31 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
+from analytics.metric_drops import WINDOW_DAYS, WeekNps, week_ends
 from analytics.metric_rollups import Totals
 from analytics.models import (
     Aspect,
+    Metric,
+    MetricAlert,
     MetricDaily,
     NpsCategory,
     ResponseScore,
@@ -624,3 +641,54 @@ def metric_sums(
                 group = date.fromisoformat(group)
             found[period][(group, metric, key)] = Totals(n, total, good, bad)
     return found
+
+
+# An org unit's subtree, over all its touchpoints (None) or at one touchpoint.
+SeriesKey = tuple[int, int | None]
+
+
+def nps_weeks_of_series(*, window_end: date) -> dict[SeriesKey, list[WeekNps]]:
+    """The NPS answers per week (metric_drops.week_ends: the history weeks, oldest first, then
+    the window ending on `window_end`) of every org unit's subtree, over all its touchpoints
+    and at each touchpoint: the daily rollups summed per week in the database, one query."""
+    ends = week_ends(window_end)
+    week_of_day = Case(
+        *[
+            When(day__range=(end - timedelta(days=WINDOW_DAYS - 1), end), then=Value(index))
+            for index, end in enumerate(ends)
+        ],
+        output_field=IntegerField(),
+    )
+    rows = (
+        MetricDaily.objects.filter(
+            metric=Metric.NPS,
+            key="",
+            day__range=(ends[0] - timedelta(days=WINDOW_DAYS - 1), window_end),
+        )
+        .exclude(org_unit_id=0)
+        .values("org_unit_id", "touchpoint_id", week=week_of_day)
+        .annotate(answers=Sum("n"), promoters=Sum("good"), detractors=Sum("bad"))
+        .order_by()
+    )
+    series: dict[SeriesKey, list[WeekNps]] = {}
+    for row in rows:
+        unit_id, touchpoint_id, week = row["org_unit_id"], row["touchpoint_id"], row["week"]
+        keys = [(unit_id, None), *([(unit_id, touchpoint_id)] if touchpoint_id else [])]
+        for key in keys:
+            weeks = series.setdefault(key, [WeekNps(end) for end in ends])
+            weeks[week] = weeks[week].plus(
+                answers=row["answers"], promoters=row["promoters"], detractors=row["detractors"]
+            )
+    return series
+
+
+def metric_alerts_in_scope(*, scope_path: str) -> QuerySet[MetricAlert]:
+    """The metric alerts of the units in the member's subtree, newest first."""
+    return MetricAlert.objects.filter(org_unit__path__startswith=scope_path).select_related(
+        "org_unit", "touchpoint", "owner"
+    )
+
+
+def metric_alerts_open(*, scope_path: str) -> QuerySet[MetricAlert]:
+    """Those still to be dealt with (open or acknowledged)."""
+    return metric_alerts_in_scope(scope_path=scope_path).exclude(status=MetricAlert.Status.CLOSED)

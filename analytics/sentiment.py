@@ -248,26 +248,29 @@ class SentimentModel:
         # Where each character of `chars` is in the text (whitespace between words dropped):
         # a word's place in the text, less its place in `chars`, plus the character's index.
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        shift = np.asarray(places, dtype=np.int64) - (np.cumsum(lengths) - lengths)
+        begins = np.asarray(places, dtype=np.int64)
+        shift = begins - (np.cumsum(lengths) - lengths)
         offsets = np.repeat(shift, lengths) + np.arange(len(chars))
         keys = _char_keys(chars)
-        # Each key's n-gram: where it starts in `chars` and how long it is (2 or 3).
-        gram_at = np.concatenate([np.arange(len(chars) - 1), np.arange(len(chars) - 2)])
-        gram_len = np.repeat([2, 3], [max(len(chars) - 1, 0), max(len(chars) - 2, 0)])
         order = np.argsort(keys)  # sorted needles: searchsorted runs twice as fast
-        pos = np.searchsorted(self.index.char_keys, keys[order])
-        hit = self.index.char_keys[pos] == keys[order]
-        gram_at, gram_len = gram_at[order][hit], gram_len[order][hit]
+        needles = keys[order]
+        pos = np.searchsorted(self.index.char_keys, needles)
+        hit = self.index.char_keys[pos] == needles
+        # The keys are the bigrams at 0..len-2, then the trigrams at 0..len-3 (_char_keys):
+        # from a key's index, where its n-gram starts in `chars` and where it ends.
+        found = order[hit]
+        trigram = found >= len(chars) - 1
+        gram_at = found - trigram * (len(chars) - 1)
+        gram_last = gram_at + 1 + trigram
 
-        known = [
-            (self.index.words[word], start, start + len(word))
-            for word, start in zip(words, places, strict=True)
-            if word in self.index.words
-        ]
-        word_ids, word_begins, word_ends = np.array(known, dtype=np.int64).reshape(-1, 3).T
-        ids = np.concatenate([word_ids, self.index.char_ids[pos[hit]]])
-        starts = np.concatenate([word_begins, offsets[gram_at]])
-        ends = np.concatenate([word_ends, offsets[gram_at + gram_len - 1] + 1])
+        # One dict lookup per word into an array, -1 for a word the model does not know:
+        # no tuple per word.
+        lookup = self.index.words.get
+        word_ids = np.fromiter([lookup(w, -1) for w in words], dtype=np.int64, count=len(words))
+        known = word_ids >= 0
+        ids = np.concatenate([word_ids[known], self.index.char_ids[pos[hit]]])
+        starts = np.concatenate([begins[known], offsets[gram_at]])
+        ends = np.concatenate([begins[known] + lengths[known], offsets[gram_last] + 1])
         contrasts = [
             places[j + 1]
             for j, w in enumerate(words[:-1])

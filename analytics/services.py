@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -19,9 +19,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from analytics import selectors
 from analytics.chinese import terms_parse
 from analytics.journey_map_cache import journey_maps_changed
 from analytics.keywords import is_content_word
+from analytics.metric_drops import WINDOW_DAYS, DropTest, WeekNps, drop_test
 from analytics.metric_rollups import (
     MetricKey,
     ResponseCount,
@@ -38,6 +40,7 @@ from analytics.metric_rollups import (
 from analytics.models import (
     Aspect,
     Metric,
+    MetricAlert,
     MetricDaily,
     ResponseScore,
     TextDaily,
@@ -62,11 +65,13 @@ from analytics.rollups import (
     text_tallies,
 )
 from analytics.scoring import response_metrics
-from analytics.selectors import text_dictionary, text_rows
-from analytics.signals import metric_rollups_recounting, responses_scored
+from analytics.selectors import SeriesKey, text_dictionary, text_rows
+from analytics.signals import metric_alerts_raised, metric_rollups_recounting, responses_scored
 from analytics.text import TenantDictionary, analyzer_version, text_analyze
 from analytics.text_overview import Tally
 from analytics.topics import ThemeDocument, themes_discover
+from journeys.models import Touchpoint
+from organizations.access import actor_require_permission, actor_scope_path
 from organizations.broker import batch_waiting, publish, publish_batched
 from organizations.models import OrgUnit, Tenant
 from organizations.services import Actor, audit_record
@@ -665,3 +670,156 @@ def tenants_with_themes_due() -> list[int]:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+
+
+def metric_drops_sweep() -> int:
+    """The daily beat job: detect NPS drops for every active tenant, each in its own tenant
+    context; returns the alerts raised."""
+    with system_context():
+        tenants = list(Tenant.objects.filter(is_active=True))
+    raised = 0
+    for tenant in tenants:
+        with tenant_context(tenant):
+            raised += len(metric_drops_detect())
+    return raised
+
+
+def metric_drops_detect(*, today: date | None = None) -> list[MetricAlert]:
+    """Test every org unit's NPS (over all touchpoints and at each) of the seven local days
+    before `today` (the tenant's today) against its previous weeks (analytics.metric_drops),
+    and raise an alert for each drop, owned by the unit's manager; the owners are told after
+    the commit (metric_alerts_raised). Returns the alerts raised.
+
+    Safe to run twice: a series whose last alert's window shares a day with this window is
+    not raised again, so a drop that lasts raises one alert, not one a day; the unique
+    constraint turns away a concurrent run's second alert. A drop is raised where it happens
+    (_most_specific), not again for the units above it."""
+    if today is None:
+        today = timezone.localdate(timezone=ZoneInfo(current_tenant().time_zone))
+    window_end = today - timedelta(days=1)
+    window_start = window_end - timedelta(days=WINDOW_DAYS - 1)
+    series = selectors.nps_weeks_of_series(window_end=window_end)
+    units = OrgUnit.objects.in_bulk({unit_id for unit_id, _touchpoint in series})
+    touchpoint_ids = set(
+        Touchpoint.objects.filter(
+            pk__in={touchpoint for _unit, touchpoint in series if touchpoint}
+        ).values_list("pk", flat=True)
+    )
+    drops: dict[SeriesKey, _Drop] = {}
+    for (unit_id, touchpoint_id), weeks in series.items():
+        unit = units.get(unit_id)
+        if (
+            unit is None
+            or not unit.is_active
+            or (touchpoint_id is not None and touchpoint_id not in touchpoint_ids)
+        ):
+            continue
+        found = drop_test(history=weeks[:-1], window=weeks[-1])
+        if found is not None and found.is_drop:
+            drops[(unit_id, touchpoint_id)] = _Drop(unit, found, weeks)
+    recently_alerted = set(
+        MetricAlert.objects.filter(window_end__gte=window_start).values_list(
+            "org_unit_id", "touchpoint_id"
+        )
+    )
+    raised = []
+    for key in sorted(_most_specific(drops), key=lambda key: (key[0], key[1] or 0)):
+        if key in recently_alerted:
+            continue
+        unit, found, weeks = drops[key]
+        alert = MetricAlert(
+            org_unit=unit,
+            touchpoint_id=key[1],
+            window_start=window_start,
+            window_end=window_end,
+            answers=weeks[-1].answers,
+            nps=found.nps,
+            baseline_nps=found.baseline_nps,
+            lower_limit=found.lower_limit,
+            history_answers=found.history_answers,
+            dispersion=found.dispersion,
+            weeks=[
+                {"end": week.end.isoformat(), "answers": week.answers, "nps": week.nps}
+                for week in weeks
+            ],
+            owner_id=unit.manager_id,
+        )
+        try:
+            with transaction.atomic():
+                alert.save()
+        except IntegrityError:  # a concurrent run raised it a moment ago
+            continue
+        raised.append(alert)
+    if raised:
+        alert_ids = [alert.pk for alert in raised]
+        transaction.on_commit(
+            lambda: metric_alerts_raised.send(sender=MetricAlert, alert_ids=alert_ids)
+        )
+    return raised
+
+
+class _Drop(NamedTuple):
+    """A series whose window fell below its limit: its unit, the test, its weeks."""
+
+    unit: OrgUnit
+    found: DropTest
+    weeks: list[WeekNps]
+
+
+def _most_specific(drops: dict[SeriesKey, _Drop]) -> list[SeriesKey]:
+    """The drops no narrower drop explains: a unit's drop is left out when a unit of its
+    subtree dropped at the same touchpoint (or at any, for its all-touchpoint series), so one
+    branch's fall is raised once, at the branch and touchpoint, not again for the region
+    and head office its answers also count in."""
+    return [
+        (unit_id, touchpoint_id)
+        for (unit_id, touchpoint_id), drop in drops.items()
+        if not any(
+            other.unit.path.startswith(drop.unit.path)
+            and (touchpoint_id is None or other_touchpoint == touchpoint_id)
+            and (other_unit_id, other_touchpoint) != (unit_id, touchpoint_id)
+            for (other_unit_id, other_touchpoint), other in drops.items()
+        )
+    ]
+
+
+# What each action does to a metric alert: the statuses it may start from, the one it leaves.
+METRIC_ALERT_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "acknowledge": (frozenset({MetricAlert.Status.OPEN}), MetricAlert.Status.ACKNOWLEDGED),
+    "close": (
+        frozenset({MetricAlert.Status.OPEN, MetricAlert.Status.ACKNOWLEDGED}),
+        MetricAlert.Status.CLOSED,
+    ),
+}
+
+
+@transaction.atomic
+def metric_alert_transition(*, alert_id: int, action: str, by: Actor) -> MetricAlert:
+    """Acknowledge or close a metric alert of the actor's subtree; refused (PermissionDenied)
+    for a role without metric_alert.manage, (ValidationError) for an action its status does
+    not allow. Audited."""
+    actor_require_permission(by, "metric_alert.manage")
+    alert = (
+        selectors.metric_alerts_in_scope(scope_path=actor_scope_path(by))
+        .select_for_update(of=("self",))
+        .filter(pk=alert_id)
+        .first()
+    )
+    if alert is None:
+        raise MetricAlert.DoesNotExist(alert_id)
+    allowed_from, status = METRIC_ALERT_TRANSITIONS.get(action, (frozenset(), ""))
+    if alert.status not in allowed_from:
+        raise ValidationError(_("该指标预警当前状态下不能执行此操作。"))
+    before = {"status": alert.status}
+    alert.status = status
+    stamp = "acknowledged_at" if status == MetricAlert.Status.ACKNOWLEDGED else "closed_at"
+    setattr(alert, stamp, timezone.now())
+    alert.save(update_fields=["status", stamp])
+    audit_record(
+        by=by,
+        action=f"metric_alert.{action}",
+        target=alert,
+        before=before,
+        after={"status": status},
+    )
+    return alert

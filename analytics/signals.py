@@ -16,3 +16,7 @@ metric_rollups_recounting = Signal()
 # Sent inside the transaction that saved the analysis of a batch of one tenant's external posts
 # (kwargs: posts, the ExternalPosts analysed); alerts opens or joins their tickets.
 external_posts_analyzed = Signal()
+
+# Sent after the commit of a detection that raised metric alerts (kwargs: alert_ids); the
+# notifications app tells each alert's owner.
+metric_alerts_raised = Signal()

@@ -138,6 +138,13 @@ def analyze_unanalyzed_external_posts() -> int:
 
 
 @shared_task(acks_late=True)
+def detect_metric_drops() -> int:
+    """The daily beat job: every tenant's NPS drops become metric alerts; safe to run twice
+    (a series alerted for a window overlapping this one is not tested again)."""
+    return services.metric_drops_sweep()
+
+
+@shared_task(acks_late=True)
 def run_export(job_id: int) -> str:
     return exports.export_run(job_id=job_id)
 

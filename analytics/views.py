@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from analytics import external_posts, post_files, selectors, services
 from analytics.charts import (
     aspect_chart,
     driver_chart,
+    metric_alert_chart,
     sentiment_mix_chart,
     sentiment_trend_chart,
     weekly_trend_chart,
@@ -36,12 +37,12 @@ from analytics.forms import (
     TopicKeywordsForm,
     UserWordsForm,
 )
-from analytics.models import Aspect, Sentiment, Topic, UserWord
+from analytics.models import Aspect, MetricAlert, Sentiment, Topic, UserWord
 from analytics.post_files import PostFileError, RowProblem, posts_read
 from analytics.text import TenantDictionary, text_analyze
 from analytics.text_overview import drill_down, text_overview, text_overview_of_counts
 from journeys.models import Channel, KeyMoment, Touchpoint
-from organizations.access import tenant_view
+from organizations.access import require_permission, tenant_view
 
 
 def _dashboard_choices(filters: DashboardFilters, catalogue: list[Touchpoint]) -> dict:
@@ -96,6 +97,11 @@ def _filter_form_context(filters: DashboardFilters, catalogue: list[Touchpoint])
     }
 
 
+# Open metric alerts the dashboard shows with their charts; the rest are on their list.
+DASHBOARD_METRIC_ALERTS = 5
+METRIC_ALERT_LIST_SIZE = 200
+
+
 @tenant_view("dashboard.view")
 def dashboard(request: HttpRequest) -> HttpResponse:
     """KPIs, the weekly trend, league tables of the child units and of the touchpoints, and
@@ -126,6 +132,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 **({"unit": filters.org_unit.pk} if filters.org_unit else {}),
             }
         ),
+        # Of the unit shown, which the filters keep inside the member's scope.
+        "metric_alerts": [
+            (alert, metric_alert_chart(alert, height=220))
+            for alert in selectors.metric_alerts_open(
+                scope_path=filters.org_unit.path if filters.org_unit else ""
+            )[:DASHBOARD_METRIC_ALERTS]
+        ],
         "unit_query": filters.query(unit=None),
         **_filter_form_context(filters, catalogue),
     }
@@ -410,3 +423,44 @@ def text_dictionary(request: HttpRequest) -> HttpResponse:
         "rescore_days": services.RESCORE_DAYS,
     }
     return render(request, "analytics/text_dictionary.html", context)
+
+
+@tenant_view("dashboard.view")
+def metric_alert_list(request: HttpRequest) -> HttpResponse:
+    """The metric alerts of the member's subtree: those still open first, newest first."""
+    alerts = selectors.metric_alerts_in_scope(scope_path=request.membership.scope_path)
+    if request.GET.get("status") != "all":
+        alerts = alerts.exclude(status=MetricAlert.Status.CLOSED)
+    return render(
+        request,
+        "analytics/metric_alert_list.html",
+        {
+            "alerts": alerts[:METRIC_ALERT_LIST_SIZE],
+            "show_all": request.GET.get("status") == "all",
+        },
+    )
+
+
+@tenant_view("dashboard.view")
+def metric_alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """One metric alert of the member's subtree with the chart that explains it; managers
+    acknowledge or close it here."""
+    alert = get_object_or_404(
+        selectors.metric_alerts_in_scope(scope_path=request.membership.scope_path), pk=alert_id
+    )
+    if request.method == "POST":
+        require_permission(request.membership, "metric_alert.manage")
+        try:
+            services.metric_alert_transition(
+                alert_id=alert.pk, action=request.POST.get("action", ""), by=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("已更新指标预警的状态。"))
+        return redirect("metric_alert_detail", tenant_slug=request.tenant.slug, alert_id=alert.pk)
+    return render(
+        request,
+        "analytics/metric_alert_detail.html",
+        {"alert": alert, "chart": metric_alert_chart(alert)},
+    )

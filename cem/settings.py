@@ -240,6 +240,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "improvements.tasks.propose_for_recurring_causes",
         "schedule": 3600.0,
     },
+    # NPS drops per org unit and touchpoint against their own history (docs/metric-alerts.md):
+    # the window is the last seven whole local days, so one run a day sees each window.
+    "detect-metric-drops": {
+        "task": "analytics.tasks.detect_metric_drops",
+        "schedule": float(os.environ.get("CEM_METRIC_DROP_SWEEP_SECONDS", "86400")),
+    },
 }
 # Responses complete for longer than this with no score are re-enqueued by the sweeper.
 CEM_SWEEP_GRACE_SECONDS = int(os.environ.get("CEM_SWEEP_GRACE_SECONDS", "90"))

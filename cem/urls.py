@@ -22,6 +22,12 @@ tenant_patterns = [
     path("", organization_views.tenant_home, name="tenant_home"),
     path("dashboard/", analytics_views.dashboard, name="dashboard"),
     path("dashboard/drivers/", analytics_views.key_drivers, name="key_drivers"),
+    path("metric-alerts/", analytics_views.metric_alert_list, name="metric_alert_list"),
+    path(
+        "metric-alerts/<int:alert_id>/",
+        analytics_views.metric_alert_detail,
+        name="metric_alert_detail",
+    ),
     path("exports/", export_views.export_list, name="exports"),
     path("exports/new/", export_views.export_create, name="export_create"),
     path("exports/<int:export_id>/download/", export_views.export_download, name="export_download"),
@@ -108,6 +114,11 @@ tenant_patterns = [
         "settings/root-causes/<int:cause_id>/",
         root_cause_views.root_cause_edit,
         name="root_cause_edit",
+    ),
+    path(
+        "settings/root-causes/<int:cause_id>/active/",
+        root_cause_views.root_cause_set_active,
+        name="root_cause_set_active",
     ),
     path(
         "settings/root-causes/<int:cause_id>/delete/",

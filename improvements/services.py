@@ -37,6 +37,7 @@ from improvements.models import (
     ProjectTopic,
     ProjectTouchpoint,
 )
+from improvements.signals import projects_proposed_on_commit
 from journeys.models import Touchpoint
 from organizations.access import actor_require_permission
 from organizations.models import Membership, OrgUnit, Role, Tenant
@@ -343,7 +344,8 @@ def recurring_causes_propose(*, now: datetime | None = None) -> list[Improvement
     """In the current tenant: propose one project per root cause recorded on at least N
     tickets opened in the last M days across at least K org units, unless the cause already
     has a proposed or open project. Safe to run twice or concurrently: the partial unique
-    constraint lets only one proposal per cause in."""
+    constraint lets only one proposal per cause in. Each proposal, once committed, is announced
+    (improvements.signals.projects_proposed) for the notifications to tell the CX managers."""
     tenant = current_tenant()
     rule = recurring_settings(tenant)
     since = (now or timezone.now()) - timedelta(days=rule["days"])
@@ -395,6 +397,7 @@ def recurring_causes_propose(*, now: datetime | None = None) -> list[Improvement
                 audit_record(
                     by=None, action="improvement.propose", target=project, after=_state(project)
                 )
+                projects_proposed_on_commit([project.pk])  # the CX managers are told once
         except IntegrityError:
             continue  # another run proposed it a moment ago
         proposed.append(project)

@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from alerts import api as alert_api
+from improvements import api as improvement_api
 from integrations import api as integration_api
 from journeys import api as journey_api
 from organizations import api as organization_api
@@ -44,7 +45,19 @@ urlpatterns = [
         alert_api.TicketCustomerReplyApi.as_view(),
         name="api_ticket_customer_reply",
     ),
+    path(
+        "tickets/<int:number>/contacts/",
+        alert_api.TicketContactApi.as_view(),
+        name="api_ticket_contacts",
+    ),
+    path(
+        "tickets/<int:number>/recovery-actions/",
+        alert_api.TicketRecoveryApi.as_view(),
+        name="api_ticket_recovery_actions",
+    ),
     path("root-causes/", alert_api.RootCauseListApi.as_view(), name="api_root_causes"),
+    path("projects/", improvement_api.ProjectListApi.as_view(), name="api_projects"),
+    path("projects/<int:pk>/", improvement_api.ProjectDetailApi.as_view(), name="api_project"),
     path("org-units/", organization_api.OrgUnitListApi.as_view(), name="api_org_units"),
     path("events/", integration_api.EventIngestApi.as_view(), name="api_events"),
     path(

@@ -18,7 +18,7 @@ from notifications.models import ROBOT_CHANNELS, Channel, Delivery, Notification
 from notifications.robots import robot_post, ticket_card
 from organizations.broker import publish
 from organizations.messaging import DeliveryError, Message, backend_for
-from organizations.models import Tenant
+from organizations.models import OrgUnit, Tenant
 from organizations.tenancy import current_tenant, system_context, tenant_context
 
 IN_FLIGHT_OR_SENT = (Delivery.Status.SENDING, Delivery.Status.SENT)
@@ -53,7 +53,13 @@ def notification_deliver(*, tenant_id: int, notification_id: int, channel: str) 
         tenant = Tenant.objects.get(pk=tenant_id)
     with tenant_context(tenant):
         notification = (
-            Notification.objects.select_related("ticket__org_unit", "recipient")
+            Notification.objects.select_related(
+                "ticket__org_unit",
+                "metric_alert__org_unit",
+                "metric_alert__touchpoint",
+                "project",
+                "recipient",
+            )
             .filter(pk=notification_id)
             .first()
         )
@@ -88,28 +94,92 @@ def _finish(delivery: Delivery, status: str, *, error: str = "") -> None:
     delivery.save(update_fields=["status", "error", "finished_at"])
 
 
-def _target(notification: Notification, channel: str) -> _Target | None:
+@dataclass(frozen=True)
+class _Card:
+    """What a notification says outside the centre: a title, lines, a link, and the unit
+    whose group robot carries it (None: the tenant-wide robot)."""
+
+    title: str
+    lines: list[str]
+    link: str
+    org_unit: OrgUnit | None
+
+
+def _ticket_card(notification: Notification) -> _Card:
     ticket = notification.ticket
-    title = _("%(kind)s：工单 #%(number)s") % {
-        "kind": notification.get_kind_display(),
-        "number": ticket.number,
-    }
-    lines = [
-        _("优先级：%(priority)s") % {"priority": ticket.get_priority_display()},
-        _("单元：%(unit)s") % {"unit": ticket.org_unit.name if ticket.org_unit_id else "–"},
-        _("处理人：%(user)s") % {"user": notification.recipient.get_username()},
-    ]
-    link = settings.CEM_PUBLIC_BASE_URL.rstrip("/") + reverse(
-        "ticket_detail", args=[current_tenant().slug, ticket.number]
+    return _Card(
+        title=_("%(kind)s：工单 #%(number)s")
+        % {"kind": notification.get_kind_display(), "number": ticket.number},
+        lines=[
+            _("优先级：%(priority)s") % {"priority": ticket.get_priority_display()},
+            _("单元：%(unit)s") % {"unit": ticket.org_unit.name if ticket.org_unit_id else "–"},
+            _("处理人：%(user)s") % {"user": notification.recipient.get_username()},
+        ],
+        link=_public_url("ticket_detail", ticket.number),
+        org_unit=ticket.org_unit,
     )
+
+
+def _metric_alert_card(notification: Notification) -> _Card:
+    alert = notification.metric_alert
+    return _Card(
+        title=_("%(kind)s：%(unit)s")
+        % {"kind": notification.get_kind_display(), "unit": alert.org_unit.name},
+        lines=[
+            _("触点：%(touchpoint)s")
+            % {"touchpoint": alert.touchpoint.name if alert.touchpoint_id else _("全部触点")},
+            _("NPS %(nps).1f（%(answers)s 份回答），控制下限 %(limit).1f，基线 %(baseline).1f")
+            % {
+                "nps": alert.nps,
+                "answers": alert.answers,
+                "limit": alert.lower_limit,
+                "baseline": alert.baseline_nps,
+            },
+            _("窗口：%(start)s – %(end)s") % {"start": alert.window_start, "end": alert.window_end},
+        ],
+        link=_public_url("metric_alert_detail", alert.pk),
+        org_unit=alert.org_unit,
+    )
+
+
+def _project_card(notification: Notification) -> _Card:
+    project = notification.project
+    return _Card(
+        title=_("%(kind)s：%(title)s")
+        % {"kind": notification.get_kind_display(), "title": project.title},
+        lines=[
+            _("问题层级：%(level)s") % {"level": project.get_level_display()},
+            project.description,
+        ],
+        link=_public_url("improvement_project", project.pk),
+        org_unit=None,
+    )
+
+
+def _public_url(name: str, key: int) -> str:
+    return settings.CEM_PUBLIC_BASE_URL.rstrip("/") + reverse(
+        name, args=[current_tenant().slug, key]
+    )
+
+
+def _target(notification: Notification, channel: str) -> _Target | None:
+    if notification.metric_alert_id:
+        card = _metric_alert_card(notification)
+    elif notification.project_id:
+        card = _project_card(notification)
+    else:
+        card = _ticket_card(notification)
+    title, lines, link = card.title, card.lines, card.link
     if channel in ROBOT_CHANNELS:
-        robot = selectors.group_robot_for(kind=channel, org_unit=ticket.org_unit)
+        robot = selectors.group_robot_for(kind=channel, org_unit=card.org_unit)
         if robot is None:
             return None
-        card = ticket_card(channel, title=title, lines=lines, link=link)
+        robot_card = ticket_card(channel, title=title, lines=lines, link=link)
         return _Target(
             recipient=f"{robot.get_kind_display()} · {robot.org_unit or current_tenant().name}",
-            send=lambda: robot_post(channel, url=robot.webhook_url, secret=robot.secret, card=card),
+            send=lambda: robot_post(
+                channel, url=robot.webhook_url, secret=robot.secret, card=robot_card
+            ),
         )
     address = (
         notification.recipient.email

@@ -1,5 +1,6 @@
-"""What a member is told about the tickets they work: in-app notifications, and how they want
-to be told (their preferences)."""
+"""What a member is told about the tickets they work, the metric alerts they own and the
+improvement projects proposed in their scope: in-app notifications, and how they want to be
+told (their preferences)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from organizations.tenancy import TenantOwnedModel
 
 
 class Notification(TenantOwnedModel):
-    """One line in a member's notification centre: a ticket event that concerns them."""
+    """One line in a member's notification centre: a ticket event that concerns them, a metric
+    alert raised for a unit they manage, or an improvement project proposed for a recurring
+    cause in their scope (the last two have no ticket nor event)."""
 
     class Kind(models.TextChoices):
         ASSIGNED = "assigned", _("工单分派给您")
@@ -23,13 +26,29 @@ class Notification(TenantOwnedModel):
         ESCALATED = "escalated", _("工单升级到您")
         CUSTOMER_REPLY = "customer_reply", _("客户回复了您的工单")
         NEAR_BREACH = "near_breach", _("您的工单即将超时")
+        METRIC_DROP = "metric_drop", _("您负责单元的指标下降")
+        PROJECT_PROPOSED = "project_proposed", _("复发原因建议立项")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    ticket = models.ForeignKey("alerts.Ticket", on_delete=models.CASCADE, related_name="+")
-    event = models.ForeignKey("alerts.TicketEvent", on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(
+        "alerts.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(
+        "alerts.TicketEvent", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    metric_alert = models.ForeignKey(
+        "analytics.MetricAlert", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    project = models.ForeignKey(
+        "improvements.ImprovementProject",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -38,7 +57,25 @@ class Notification(TenantOwnedModel):
             # An event announced twice (a retried task, a signal sent again) tells them once.
             models.UniqueConstraint(
                 fields=["tenant", "event", "recipient"], name="notification_once_per_event"
-            )
+            ),
+            # A detection run twice tells the owner of an alert once.
+            models.UniqueConstraint(
+                fields=["tenant", "metric_alert", "recipient"],
+                condition=models.Q(metric_alert__isnull=False),
+                name="notification_once_per_metric_alert",
+            ),
+            # A proposal announced twice tells each manager once.
+            models.UniqueConstraint(
+                fields=["tenant", "project", "recipient"],
+                condition=models.Q(project__isnull=False),
+                name="notification_once_per_project",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ticket__isnull=False, event__isnull=False)
+                | models.Q(metric_alert__isnull=False)
+                | models.Q(project__isnull=False),
+                name="notification_of_ticket_event_metric_alert_or_project",
+            ),
         ]
         indexes = [
             models.Index(
@@ -48,7 +85,13 @@ class Notification(TenantOwnedModel):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} of {self.ticket_id} to {self.recipient_id}"
+        if self.ticket_id:
+            subject = f"ticket {self.ticket_id}"
+        elif self.metric_alert_id:
+            subject = f"alert {self.metric_alert_id}"
+        else:
+            subject = f"project {self.project_id}"
+        return f"{self.kind} of {subject} to {self.recipient_id}"
 
 
 class Channel(models.TextChoices):
@@ -148,7 +191,10 @@ class Delivery(TenantOwnedModel):
         FAILED = "failed", _("失败")
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="+")
-    ticket = models.ForeignKey("alerts.Ticket", on_delete=models.CASCADE, related_name="+")
+    # The ticket whose delivery log shows it; none for a metric alert's or a project's.
+    ticket = models.ForeignKey(
+        "alerts.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     recipient = models.CharField(max_length=254)  # an address, or the robot's platform and unit
     attempt = models.PositiveSmallIntegerField()

@@ -14,8 +14,11 @@ from organizations.models import OrgUnit, Tenant
 
 
 def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
-    """The member's notifications in the current tenant, newest first, with their ticket."""
-    return Notification.objects.filter(recipient=user).select_related("ticket")
+    """The member's notifications in the current tenant, newest first, with their ticket or
+    metric alert or project."""
+    return Notification.objects.filter(recipient=user).select_related(
+        "ticket", "metric_alert__org_unit", "project"
+    )
 
 
 def notification_unread_count(*, user: AbstractBaseUser) -> int:

@@ -1,5 +1,7 @@
-"""Writes of notifications: telling members about the ticket events that concern them (and
-handing the sends outside to notifications.delivery), marking what they have read, each
+"""Writes of notifications: telling members about the ticket events that concern them, the
+metric alerts raised for the units they manage and the improvement projects proposed in their
+scope (and handing the sends outside to
+notifications.delivery), marking what they have read, each
 member's preferences, and the group robots owners and admins configure."""
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts.models import TicketEvent
+from analytics.models import MetricAlert
+from improvements.models import ImprovementProject, ProjectStatus
 from notifications import selectors
 from notifications.delivery import notifications_dispatch
 from notifications.models import Channel, GroupRobot, Notification, NotificationPreference
 from notifications.robots import WebhookUrlError, webhook_url_check
 from organizations.access import actor_require_permission
-from organizations.models import OrgUnit, Tenant
+from organizations.models import Membership, OrgUnit, Role, Tenant
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context, tenant_context
 from surveys.forms import MOBILE
@@ -87,6 +91,125 @@ def _notifications_create(event_ids: list[int]) -> list[Notification]:
     ]
     notifications_dispatch(created)
     return created
+
+
+def notifications_for_metric_alerts(*, alert_ids: list[int]) -> list[Notification]:
+    """Tell each alert's owner (the unit's manager at detection) about it, by their
+    preferences, whichever tenants the alerts are of; an alert without an owner stays with
+    its unit's queue on the dashboard. Safe to run twice: an alert notifies its owner once.
+    Called after the alerts' transaction has committed."""
+    with system_context():
+        tenant_ids = set(
+            MetricAlert.all_tenants.filter(pk__in=alert_ids).values_list("tenant_id", flat=True)
+        )
+        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
+    created: list[Notification] = []
+    for tenant in tenants:
+        with tenant_context(tenant):
+            created += _metric_alert_notifications_create(alert_ids)
+    return created
+
+
+def _metric_alert_notifications_create(alert_ids: list[int]) -> list[Notification]:
+    alerts = MetricAlert.objects.filter(pk__in=alert_ids, owner__isnull=False)
+    told = set(
+        Notification.objects.filter(metric_alert_id__in=alert_ids).values_list(
+            "metric_alert_id", flat=True
+        )
+    )
+    alerts = [alert for alert in alerts if alert.pk not in told]
+    preferences = selectors.notification_preferences_of({alert.owner_id for alert in alerts})
+    wanted = [
+        Notification(
+            tenant_id=alert.tenant_id,
+            recipient_id=alert.owner_id,
+            kind=Notification.Kind.METRIC_DROP,
+            metric_alert=alert,
+            created_at=alert.raised_at,
+        )
+        for alert in alerts
+        if Notification.Kind.METRIC_DROP in preferences[alert.owner_id].kinds
+    ]
+    # Two runs at once: the constraint keeps one row, and the delivery log one send.
+    Notification.objects.bulk_create(wanted, ignore_conflicts=True)
+    created = list(
+        Notification.objects.filter(
+            metric_alert_id__in=[n.metric_alert_id for n in wanted]
+        ).select_related("metric_alert")
+    )
+    notifications_dispatch(created)
+    return created
+
+
+def notifications_for_proposed_projects(*, project_ids: list[int]) -> list[Notification]:
+    """Tell the CX managers concerned that the recurring-cause sweep proposed a project: those
+    whose scope is the whole tenant or holds one of the project's org units (every CX manager
+    of the tenant when it has none), in the centre and on the channels they chose, each with a
+    link to the project. Once per proposal and manager, however often it is announced. Called
+    after the proposal's transaction has committed."""
+    with system_context():
+        tenant_ids = set(
+            ImprovementProject.all_tenants.filter(pk__in=project_ids).values_list(
+                "tenant_id", flat=True
+            )
+        )
+        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
+    created: list[Notification] = []
+    for tenant in tenants:
+        with tenant_context(tenant):
+            created += _project_notifications_create(project_ids)
+    return created
+
+
+def _project_notifications_create(project_ids: list[int]) -> list[Notification]:
+    projects = list(
+        ImprovementProject.objects.filter(
+            pk__in=project_ids, status=ProjectStatus.PROPOSED
+        ).prefetch_related("org_units")
+    )
+    managers = list(
+        Membership.objects.filter(role=Role.CX_MANAGER, deactivated_at__isnull=True).select_related(
+            "org_unit"
+        )
+    )
+    recipients = {
+        project: [m.user_id for m in managers if _scope_holds(m, project.org_units.all())]
+        for project in projects
+    }
+    preferences = selectors.notification_preferences_of(
+        {user_id for user_ids in recipients.values() for user_id in user_ids}
+    )
+    kind = Notification.Kind.PROJECT_PROPOSED
+    notifications = [
+        Notification(
+            tenant_id=project.tenant_id,
+            recipient_id=user_id,
+            kind=kind,
+            project=project,
+            created_at=project.created_at,
+        )
+        for project, user_ids in recipients.items()
+        for user_id in user_ids
+        if kind in preferences[user_id].kinds
+    ]
+    told = set(
+        Notification.objects.filter(project__in=projects).values_list("project_id", "recipient_id")
+    )
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    created = [
+        n
+        for n in Notification.objects.filter(project__in=projects)
+        if (n.project_id, n.recipient_id) not in told
+    ]
+    notifications_dispatch(created)
+    return created
+
+
+def _scope_holds(membership: Membership, units) -> bool:
+    """Whether a member's scope is the whole tenant or holds one of `units` (all of a
+    project without units concern the whole tenant)."""
+    scope = membership.scope_path
+    return not scope or not units or any(unit.path.startswith(scope) for unit in units)
 
 
 def _recipient_id(event: TicketEvent) -> int | None:

@@ -29,11 +29,24 @@ def notification_centre(request: HttpRequest) -> HttpResponse:
 @require_POST
 @tenant_view("ticket.view")
 def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
-    """Mark it read; with `open`, go on to its ticket (the notification's deep link)."""
+    """Mark it read; with `open`, go on to its ticket, metric alert or project (the deep
+    link)."""
     notification = get_object_or_404(
         selectors.notification_list(user=request.user), pk=notification_id
     )
     services.notification_mark_read(user=request.user, notification_id=notification.pk)
+    if request.POST.get("open") and notification.metric_alert_id:
+        return redirect(
+            "metric_alert_detail",
+            tenant_slug=request.tenant.slug,
+            alert_id=notification.metric_alert_id,
+        )
+    if request.POST.get("open") and notification.project_id:
+        return redirect(
+            "improvement_project",
+            tenant_slug=request.tenant.slug,
+            project_id=notification.project_id,
+        )
     if request.POST.get("open"):
         return redirect(
             "ticket_detail", tenant_slug=request.tenant.slug, number=notification.ticket.number

@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sla.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "root_cause.manage": _MANAGERS,
     "improvement.manage": _MANAGERS,
+    "metric_alert.manage": _MANAGERS,
 }
 
 

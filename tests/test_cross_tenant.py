@@ -5,6 +5,7 @@ contain A's rows. A new URL pattern fails this test until it is covered here.
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
@@ -14,7 +15,7 @@ from rest_framework.test import APIClient
 
 from alerts.models import AlertRule, RootCause, Ticket, TicketEvent
 from analytics.external_posts import external_posts_analyze
-from analytics.models import ExportJob, ExternalPost
+from analytics.models import ExportJob, ExternalPost, MetricAlert
 from improvements.models import ImprovementProject, Level
 from notifications.models import Notification
 from organizations.members import INVITATION_LIFETIME, invitation_token_hash
@@ -107,6 +108,18 @@ def a_ids(world, other_world):
             text=f"{world.tenant.name}网点：柜员态度差",
             posted_at=timezone.now(),
         )
+        metric_alert = MetricAlert.objects.create(
+            org_unit=world.branch,
+            touchpoint=world.touchpoint,
+            window_start=timezone.localdate() - timedelta(days=7),
+            window_end=timezone.localdate() - timedelta(days=1),
+            answers=64,
+            nps=-10.0,
+            baseline_nps=40.0,
+            lower_limit=10.0,
+            history_answers=720,
+            dispersion=1.0,
+        )
         notification = Notification.objects.create(
             recipient=world.manager,
             kind=Notification.Kind.REASSIGNED,
@@ -135,6 +148,7 @@ def a_ids(world, other_world):
         "project_id": project.pk,
         "cause_id": cause_id,
         "external_post_id": post.pk,
+        "alert_id": metric_alert.pk,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.chinese import clauses, normalise, segment
+from analytics.chinese import _jieba, clauses, normalise, segment
 from analytics.keywords import user_words_pattern
 from analytics.sentiment import default_model
 from analytics.text import text_analyze
@@ -73,3 +73,18 @@ def test_analysis_of_an_app_complaint_keeps_its_words():
     assert model.label(model.score("App老是闪退，闪退了还要重新登录")) == "negative"
     assert analysis.sentiment_label == "negative"
     assert analysis.sentiment_score == pytest.approx(analysis.aspects[0]["score"], abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *TEXTS,
+        normalise("ＡＰＰ  闪退了三次 , 客服电话也打不通！！"),
+        "iphone13买了3天就黑屏, wifi连不上 a1b2 c++ 100% ok",
+        "房间\r\n很大\t早餐一般😅，前台小姐姐态度超好～～",
+        "南京市长江大桥欢迎您，结婚的和尚未结婚的",
+    ],
+)
+def test_our_cut_is_jiebas_cut_without_hmm(text):
+    cut = _jieba()
+    assert cut.cut(text) == list(cut.tokenizer.cut(text, HMM=False))

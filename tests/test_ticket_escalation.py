@@ -23,7 +23,7 @@ from alerts.escalation import (
     step_due_at,
 )
 from alerts.models import Priority, Ticket, TicketEvent
-from alerts.services import tickets_escalate_due
+from alerts.services import ticket_note_add, tickets_escalate_due
 from alerts.signals import ticket_events_created
 from alerts.sla import sla_policy
 from organizations.business_hours import tenant_calendar, working_minutes_between
@@ -32,12 +32,23 @@ from organizations.services import membership_create
 from organizations.tenancy import tenant_context
 from tests.conftest import celery_beat, require_real_services, wait_until
 from tests.factories import PASSWORD, UserFactory
-from tests.test_ticket_sla import FRIDAY_EVENING, act, at, open_ticket, settings_form, stored
+from tests.test_ticket_sla import FRIDAY_EVENING, act, at, settings_form, stored
+from tests.test_ticket_sla import open_ticket as open_unanswered_ticket
 
 # The Friday-evening ticket (high, 24 working hours) is due Wednesday 14:00: 80 % of it is used
 # at Wednesday 09:12, 150 % on Thursday 17:00, 200 % on Tuesday 11:00 (Friday 19 June is the
 # Dragon Boat Festival).
 STEP_1, STEP_2, STEP_3 = at("2026-06-17 09:12"), at("2026-06-17 14:00"), at("2026-06-18 17:00")
+
+
+def open_ticket(world, when: datetime) -> Ticket:
+    """A ticket the agent responded to at once (a note), so that only the resolution chain
+    runs; `open_unanswered_ticket` for the first-response escalation."""
+    ticket = open_unanswered_ticket(world, when)
+    with time_machine.travel(when, tick=False), tenant_context(world.tenant):
+        ticket_note_add(ticket=ticket, by=world.agent, note="已致电客户")
+        ticket.refresh_from_db()
+    return ticket
 
 
 def sweep(when: datetime) -> int:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0012_external_posts"),
+        ("analytics", "0013_metric_alerts"),
         ("organizations", "0005_one_delivery_per_purpose"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
