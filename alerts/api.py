@@ -77,6 +77,7 @@ class TicketOutput(serializers.ModelSerializer):
             "is_overdue",
             "escalation_level",
             "escalated_at",
+            "first_response_escalated_at",
             "root_cause",
             "resolution",
             "created_at",
@@ -84,7 +85,11 @@ class TicketOutput(serializers.ModelSerializer):
             "closed_at",
         ]
         extra_kwargs = {
-            "updated_at": {"help_text": "Moves on every change: each event in its history."}
+            "updated_at": {"help_text": "Moves on every change: each event in its history."},
+            "first_response_escalated_at": {
+                "help_text": "When nobody had responded by the first-response due time and the "
+                "ticket reached its unit's manager; null otherwise."
+            },
         }
 
     def get_rule(self, ticket: Ticket) -> str | None:

@@ -7,6 +7,7 @@ member's preferences, and the group robots owners and admins configure."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -41,16 +42,7 @@ def notifications_for_ticket_events(*, event_ids: list[int]) -> list[Notificatio
     assignee (unless they did it themselves), an escalation the member it reached. Safe to
     run twice: an event notifies a member once. Called after the events' transaction has
     committed."""
-    with system_context():
-        tenant_ids = set(
-            TicketEvent.all_tenants.filter(pk__in=event_ids).values_list("tenant_id", flat=True)
-        )
-        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
-    created: list[Notification] = []
-    for tenant in tenants:
-        with tenant_context(tenant):
-            created += _notifications_create(event_ids)
-    return created
+    return _in_their_tenants(TicketEvent, event_ids, _notifications_create)
 
 
 def _notifications_create(event_ids: list[int]) -> list[Notification]:
@@ -98,16 +90,7 @@ def notifications_for_metric_alerts(*, alert_ids: list[int]) -> list[Notificatio
     preferences, whichever tenants the alerts are of; an alert without an owner stays with
     its unit's queue on the dashboard. Safe to run twice: an alert notifies its owner once.
     Called after the alerts' transaction has committed."""
-    with system_context():
-        tenant_ids = set(
-            MetricAlert.all_tenants.filter(pk__in=alert_ids).values_list("tenant_id", flat=True)
-        )
-        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
-    created: list[Notification] = []
-    for tenant in tenants:
-        with tenant_context(tenant):
-            created += _metric_alert_notifications_create(alert_ids)
-    return created
+    return _in_their_tenants(MetricAlert, alert_ids, _metric_alert_notifications_create)
 
 
 def _metric_alert_notifications_create(alert_ids: list[int]) -> list[Notification]:
@@ -147,18 +130,7 @@ def notifications_for_proposed_projects(*, project_ids: list[int]) -> list[Notif
     of the tenant when it has none), in the centre and on the channels they chose, each with a
     link to the project. Once per proposal and manager, however often it is announced. Called
     after the proposal's transaction has committed."""
-    with system_context():
-        tenant_ids = set(
-            ImprovementProject.all_tenants.filter(pk__in=project_ids).values_list(
-                "tenant_id", flat=True
-            )
-        )
-        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
-    created: list[Notification] = []
-    for tenant in tenants:
-        with tenant_context(tenant):
-            created += _project_notifications_create(project_ids)
-    return created
+    return _in_their_tenants(ImprovementProject, project_ids, _project_notifications_create)
 
 
 def _project_notifications_create(project_ids: list[int]) -> list[Notification]:
@@ -210,6 +182,21 @@ def _scope_holds(membership: Membership, units) -> bool:
     project without units concern the whole tenant)."""
     scope = membership.scope_path
     return not scope or not units or any(unit.path.startswith(scope) for unit in units)
+
+
+def _in_their_tenants(
+    model, ids: list[int], create: Callable[[list[int]], list[Notification]]
+) -> list[Notification]:
+    """create(ids) in the context of each tenant that rows `ids` of `model` belong to: the
+    notices of a batch that a signal hands over, whichever tenants it holds."""
+    with system_context():
+        tenant_ids = set(model.all_tenants.filter(pk__in=ids).values_list("tenant_id", flat=True))
+        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
+    created: list[Notification] = []
+    for tenant in tenants:
+        with tenant_context(tenant):
+            created += create(ids)
+    return created
 
 
 def _recipient_id(event: TicketEvent) -> int | None:

@@ -20,6 +20,7 @@ from tests.helpers import BAD_ANSWERS, submit_and_score
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 EXAMPLES_PER_OPERATION = 40
 MINIMUM_CASES = 1000
+REQUEST_TIMEOUT_SECONDS = 60
 
 
 # A live server and a subprocess on the real clock: left out of the fake-clock runs in CI.
@@ -44,6 +45,9 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(
     command = [Path(sys.executable).parent / "schemathesis", "--config-file", config, "run"]
     command += [schema_file, "--url", live_server.url, "--checks", "all", "--seed", "9"]
     command += ["--max-examples", str(EXAMPLES_PER_OPERATION), "--workers", "1", "--no-color"]
+    # What is checked is the answers, not their speed: a batch of 1,000 invitations takes a
+    # few seconds on a quiet machine and more than the default 10 on a loaded one.
+    command += ["--request-timeout", str(REQUEST_TIMEOUT_SECONDS)]
     command += ["--header", f"Authorization: Api-Key {world.api_key_plaintext}"]
     command += ["--report", "json", "--report-json-path", report]
     env = {

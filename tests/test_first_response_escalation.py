@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import time_machine
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from rest_framework.test import APIClient
 
 from alerts.models import Ticket, TicketEvent
 from alerts.services import ticket_note_add
@@ -52,6 +54,10 @@ def test_an_unanswered_ticket_reaches_its_units_manager_once_when_the_first_resp
     # The resolution chain has not moved: its level counts its own steps.
     assert ticket.escalation_level == 0
     assert ticket.first_response_escalated_at == FIRST_RESPONSE_DUE
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {world.api_key_plaintext}")
+    shown = api.get(f"/api/v1/tickets/{ticket.number}/").json()
+    assert parse_datetime(shown["first_response_escalated_at"]) == FIRST_RESPONSE_DUE
 
 
 def test_the_resolution_chain_does_not_tell_the_same_manager_again(
