@@ -4,6 +4,8 @@ list the root causes resolving a ticket names."""
 
 from __future__ import annotations
 
+import re
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -325,15 +327,30 @@ class TicketContactApi(APIView):
         return ApiResponse(TicketContactOutput(contact).data, status=status.HTTP_201_CREATED)
 
 
+COST_PATTERN = r"^\d{1,8}(\.\d{1,2})?$"  # 0 to 99999999.99, at most two decimals
+
+
+@extend_schema_field({"type": "string", "pattern": COST_PATTERN, "example": "88.00"})
+class CostField(serializers.DecimalField):
+    """An amount of yuan as a JSON string ("88.00"): exactly what the schema says, so a
+    partner's generated client and the server agree on every value."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            max_digits=10, decimal_places=2, min_value=0, max_value=RECOVERY_COST_MAX, **kwargs
+        )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(COST_PATTERN, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class TicketRecoveryInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=RecoveryKind.values, help_text="The action taken.")
-    cost = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        min_value=0,
-        max_value=RECOVERY_COST_MAX,
-        help_text="Its cost in CNY (yuan), 0 to 99999999.99, at most two decimals; "
-        'a JSON string ("88.00") or number.',
+    cost = CostField(
+        help_text='Its cost in CNY (yuan) as a JSON string, "0" to "99999999.99", at most two '
+        "decimals."
     )
     note = fields.Text(max_length=recovery.NOTE_MAX, required=False, default="", allow_blank=True)
 

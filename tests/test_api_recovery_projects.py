@@ -139,6 +139,8 @@ def test_a_partner_records_a_recovery_action_and_its_cost(api, world, ticket):
         ({"kind": "gift", "cost": "1e12"}, "cost"),
         ({"kind": "gift", "cost": "NaN"}, "cost"),
         ({"kind": "gift", "cost": "1.234"}, "cost"),
+        ({"kind": "gift", "cost": 88}, "cost"),
+        ({"kind": "gift", "cost": ""}, "cost"),
         ({"kind": "gift", "cost": True}, "cost"),
         ({"kind": "bribe", "cost": "10"}, "kind"),
         ({"kind": "gift"}, "cost"),
