@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from analytics.journey_map import Window
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
 from organizations.models import Membership, OrgUnit
+from organizations.selectors import org_unit_find
 
 MAX_DAYS = 366
 EARLIEST = date(2000, 1, 1)  # keeps the previous period within the calendar
@@ -98,7 +99,7 @@ def unit_parse(params: Mapping[str, str], *, scope: OrgUnit | None) -> tuple[Org
     raw = params.get("unit", "")
     if not raw:
         return scope, []
-    chosen = OrgUnit.objects.filter(pk=raw).first() if raw.isdigit() and len(raw) < 19 else None
+    chosen = org_unit_find(int(raw)) if raw.isdigit() and len(raw) < 19 else None
     if chosen is None or not chosen.path.startswith(scope.path if scope else ""):
         return scope, [_("所选组织单位不在您的查看范围内，已显示您范围内的数据。")]
     return chosen, []

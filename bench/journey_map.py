@@ -52,7 +52,7 @@ from bench.http_submit import (
 from bench.scoring_worker import question_keys, verbatim
 
 BENCH_DB = "cem_journey_bench"
-BENCH_REDIS_URL = "redis://127.0.0.1:6379/11"
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 SLUG = "jmap"
 JOURNEYS, STAGES, TOUCHPOINTS_PER_STAGE = 10, 5, 10
 REGIONS, BRANCHES = 20, 2000

@@ -14,14 +14,14 @@ class OrganizationsConfig(AppConfig):
 
         from organizations.config_version import tenant_config_watch
         from organizations.login_throttle import login_failure_audit
-        from organizations.models import ApiKey, AuditEvent, OrgUnit, Tenant
+        from organizations.models import ApiKey, AuditEvent, Membership, OrgUnit, Tenant
 
         user_login_failed.connect(
             login_failure_audit, dispatch_uid="organizations.login_failure_audit"
         )
         post_migrate.connect(tenant_guard_after_migrate, sender=self)
         # Every audited change too: that is how the services record their writes in bulk.
-        tenant_config_watch(Tenant, ApiKey, OrgUnit, AuditEvent)
+        tenant_config_watch(Tenant, ApiKey, OrgUnit, Membership, AuditEvent)
 
 
 def tenant_guard_after_migrate(sender, using, **kwargs) -> None:

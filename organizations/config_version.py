@@ -19,10 +19,12 @@ Redis does not answer there is no version, and every request reads the database.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -78,6 +80,37 @@ def rate_limits_count_seeing(
     counted = rate_limits_count(limits, token_keys=[key])
     token = counted.tokens.get(key)
     return counted.exceeded, SeenVersion(tenant_id, token) if token else None
+
+
+def config_version_read(tenant_id: int) -> SeenVersion | None:
+    """The tenant's configuration version, for a request that counts no rate limit (a signed-in
+    page): one round trip; None when Redis does not answer."""
+    return rate_limits_count_seeing([], tenant_id=tenant_id)[1]
+
+
+# The version the current request read when it resolved its member (TenantMiddleware): what
+# the rows it reads later (the unit a filter names) are kept under.
+_request_seen: contextvars.ContextVar[SeenVersion | None] = contextvars.ContextVar(
+    "config_version_seen", default=None
+)
+
+
+def request_seen() -> SeenVersion | None:
+    return _request_seen.get()
+
+
+def request_seen_set(seen: SeenVersion | None) -> None:
+    """Record the version the current request read; `request_seeing` restores the one before."""
+    _request_seen.set(seen)
+
+
+@contextlib.contextmanager
+def request_seeing() -> Iterator[None]:
+    token = _request_seen.set(None)
+    try:
+        yield
+    finally:
+        _request_seen.reset(token)
 
 
 class KeptRows(Generic[Row]):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from organizations.config_version import KeptRows, SeenVersion
+from organizations.config_version import (
+    KeptRows,
+    SeenVersion,
+    config_version_read,
+    request_seen,
+    request_seen_set,
+)
 from organizations.db.rows import columns, fetch_one
 from organizations.models import ApiKey, Membership, OrgUnit, Tenant
-from organizations.tenancy import system_context
+from organizations.tenancy import current_tenant, system_context
 
 
 @functools.cache
@@ -46,6 +53,52 @@ def api_key_by_prefix(prefix: str, *, seen: SeenVersion | None = None) -> ApiKey
     api_key.tenant = tenant
     _kept_api_keys.put(prefix, tenant.pk, seen, api_key)
     return api_key
+
+
+_kept_memberships: KeptRows[Membership] = KeptRows()
+_kept_org_units: KeptRows[OrgUnit] = KeptRows()
+
+
+def membership_for_page(*, slug: str, user_id: int) -> Membership | None:
+    """The user's active membership of the active tenant `slug`, with its tenant and unit:
+    read for every signed-in page. Kept by the process while the tenant's configuration version
+    holds (a membership, tenant or unit changed retires it, organizations.config_version); the
+    version read is the request's (request_seen), for the rows it reads later. Each request
+    gets its own copy, free to change."""
+    key = (slug, user_id)
+    tenant_id = _kept_memberships.tenant_of(key)
+    seen = config_version_read(tenant_id) if tenant_id is not None else None
+    request_seen_set(seen)
+    kept = _kept_memberships.get(key, seen)
+    if kept is not None:
+        return copy.deepcopy(kept)
+    with system_context():
+        membership = (
+            Membership.all_tenants.select_related("tenant", "org_unit")
+            .filter(
+                tenant__slug=slug,
+                user_id=user_id,
+                tenant__is_active=True,
+                deactivated_at__isnull=True,  # a deactivated member is no longer let in
+            )
+            .first()
+        )
+    if membership is not None:
+        _kept_memberships.put(key, membership.tenant_id, seen, copy.deepcopy(membership))
+    return membership
+
+
+def org_unit_find(pk: int) -> OrgUnit | None:
+    """The current tenant's unit `pk`, kept like the request's membership."""
+    seen = request_seen()
+    key = (current_tenant().pk, pk)
+    kept = _kept_org_units.get(key, seen)
+    if kept is not None:
+        return copy.deepcopy(kept)
+    unit = OrgUnit.objects.filter(pk=pk).first()
+    if unit is not None:
+        _kept_org_units.put(key, unit.tenant_id, seen, copy.deepcopy(unit))
+    return unit
 
 
 def org_unit_choices() -> QuerySet[OrgUnit]:

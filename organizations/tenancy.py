@@ -122,10 +122,13 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        from organizations.config_version import request_seeing
+
         token = _current_tenant.set(None)
         system_token = _system_scope.set(False)
         try:
-            return self.get_response(request)
+            with request_seeing():
+                return self.get_response(request)
         finally:
             _system_scope.reset(system_token)
             _current_tenant.reset(token)
@@ -134,23 +137,13 @@ class TenantMiddleware:
         slug = view_kwargs.get("tenant_slug")
         if slug is None:
             return None
-        from organizations.models import Membership
+        from organizations.selectors import membership_for_page
 
         if not request.user.is_authenticated:
             from django.contrib.auth.views import redirect_to_login
 
             return redirect_to_login(request.get_full_path())
-        with system_context():
-            membership = (
-                Membership.all_tenants.select_related("tenant", "org_unit")
-                .filter(
-                    tenant__slug=slug,
-                    user=request.user,
-                    tenant__is_active=True,
-                    deactivated_at__isnull=True,  # a deactivated member is no longer let in
-                )
-                .first()
-            )
+        membership = membership_for_page(slug=slug, user_id=request.user.pk)
         if membership is None:
             raise Http404("No such tenant")
         request.tenant = membership.tenant

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,34 @@ def pytest_configure(config):
         instant = clock_instant(config.getoption("--clock"), now=datetime.now().astimezone())
         config.clock_traveller = time_machine.travel(instant, tick=True)
         config.clock_traveller.start()
+
+
+# What a test module names when its tests place data on days counted from "now" or compare with
+# the date: under --clock only these modules run (the rest cannot see the clock move), and of
+# them only the tests that do not set a clock of their own (`midday`).
+CLOCK_WORDS = re.compile(
+    r"timezone\.now|localdate|localtime|date\.today|datetime\.now|timedelta|days=|time_machine"
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--clock"):
+        return
+    sees_clock: dict[str, bool] = {}
+
+    def module_sees_clock(path) -> bool:
+        key = str(path)
+        if key not in sees_clock:
+            sees_clock[key] = bool(CLOCK_WORDS.search(Path(key).read_text(encoding="utf-8")))
+        return sees_clock[key]
+
+    kept, left = [], []
+    for item in items:
+        clock_free = "midday" in item.fixturenames or not module_sees_clock(item.path)
+        (left if clock_free else kept).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
 
 
 def pytest_unconfigure(config):

@@ -17,7 +17,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from organizations.config_version import config_version_key
-from organizations.models import ApiKey
+from organizations.members import membership_deactivate, membership_update
+from organizations.models import ApiKey, Membership, OrgUnit, Role
+from organizations.org_units import org_unit_update
 from organizations.ratelimit import shared_redis
 from organizations.services import api_key_revoke
 from organizations.tenancy import tenant_context
@@ -184,3 +186,80 @@ def test_personal_links_of_a_batch_of_invitations_retire_nothing(world):
         assert client.get(key) == b"before"
         Link.objects.create(survey=world.survey, kind=Link.Kind.ANONYMOUS)
     assert client.get(key) != b"before"
+
+
+# Signed-in pages: the member's membership and the unit a filter names are kept the same way.
+
+
+def map_url(world, **query) -> str:
+    path = reverse(
+        "journey_detail", kwargs={"tenant_slug": world.tenant.slug, "journey_id": world.journey.pk}
+    )
+    return path + "".join(f"{'&' if i else '?'}{k}={v}" for i, (k, v) in enumerate(query.items()))
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_members_third_page_reads_neither_membership_nor_the_filtered_unit(world):
+    client = signed_in(world.manager)
+    url = map_url(world, unit=world.region.pk)
+    for _ in range(2):  # names the tenant, then reads the version and the rows
+        assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        reply = client.get(url)
+    assert reply.status_code == 200
+    assert world.region.name in reply.content.decode()
+    sql = statements(queries)
+    assert not reads_of(Membership, sql)
+    assert not [s for s in reads_of(OrgUnit, sql) if '"cem_orgunit"."id" = ' in s]
+
+
+def test_a_deactivated_member_is_refused_on_the_next_page(world):
+    client = signed_in(world.agent)
+    url = reverse("journey_map", kwargs={"tenant_slug": world.tenant.slug})
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    with tenant_context(world.tenant):
+        owner = Membership.objects.get(role=Role.OWNER).user
+        membership_deactivate(membership=Membership.objects.get(user=world.agent), by=owner)
+    assert client.get(url).status_code == 404
+
+
+def test_a_role_taken_away_shows_on_the_next_page(world):
+    client = signed_in(world.manager)
+    url = reverse(
+        "journey_metrics", kwargs={"tenant_slug": world.tenant.slug, "journey_id": world.journey.pk}
+    )
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    with tenant_context(world.tenant):
+        owner = Membership.objects.get(role=Role.OWNER).user
+        membership = Membership.objects.get(user=world.manager)
+        membership_update(membership=membership, role=Role.VIEWER, org_unit=None, by=owner)
+    assert client.get(url).status_code == 403
+
+
+def test_a_renamed_unit_shows_on_the_next_page(world):
+    client = signed_in(world.manager)
+    url = map_url(world, unit=world.region.pk)
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    with tenant_context(world.tenant):
+        owner = Membership.objects.get(role=Role.OWNER).user
+        region = OrgUnit.objects.get(pk=world.region.pk)
+        org_unit_update(
+            unit=region, name="华东大区", code=region.code, kind=region.kind, manager=None, by=owner
+        )
+    assert "华东大区" in client.get(url).content.decode()
+
+
+def test_a_kept_membership_never_lets_a_member_into_another_tenant(world, other_world):
+    client = signed_in(world.manager)
+    for _ in range(3):
+        assert client.get(map_url(world)).status_code == 200
+    other = reverse("journey_map", kwargs={"tenant_slug": other_world.tenant.slug})
+    assert client.get(other).status_code == 404
