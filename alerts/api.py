@@ -5,9 +5,10 @@ list the root causes resolving a ticket names."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
@@ -312,19 +313,33 @@ class TicketContactOutput(serializers.ModelSerializer):
         fields = ["id", "channel", "outcome", "note", "at"]
 
 
-class TicketContactApi(APIView):
+class TicketRecordApi(APIView):
+    """An endpoint that records something done for a ticket's customer, as the agent's page
+    does: the input checked, the service called with the ticket and the key, the record
+    returned with 201. Each subclass names its input, its output and its service."""
+
+    input_class: type[serializers.Serializer]
+    output_class: type[serializers.ModelSerializer]
+    record: Callable[..., object]
+
+    def post(self, request, number: int):
+        ticket = get_object_or_404(_tickets(), number=number)
+        payload = self.input_class(data=request.data)
+        payload.is_valid(raise_exception=True)
+        done = type(self).record(ticket=ticket, by=request.auth, **payload.validated_data)
+        return ApiResponse(self.output_class(done).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    post=extend_schema(request=TicketContactInput, responses={201: TicketContactOutput})
+)
+class TicketContactApi(TicketRecordApi):
     """Log a call, visit or message to the ticket's customer with its outcome, as the agent's
     page does (a `contact` event; the ticket's first response if nobody had acted yet)."""
 
-    @extend_schema(request=TicketContactInput, responses={201: TicketContactOutput})
-    def post(self, request, number: int):
-        ticket = get_object_or_404(_tickets(), number=number)
-        payload = TicketContactInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        contact = recovery.ticket_contact_log(
-            ticket=ticket, by=request.auth, **payload.validated_data
-        )
-        return ApiResponse(TicketContactOutput(contact).data, status=status.HTTP_201_CREATED)
+    input_class = TicketContactInput
+    output_class = TicketContactOutput
+    record = staticmethod(recovery.ticket_contact_log)
 
 
 COST_PATTERN = r"^\d{1,8}(\.\d{1,2})?$"  # 0 to 99999999.99, at most two decimals
@@ -361,19 +376,16 @@ class TicketRecoveryOutput(serializers.ModelSerializer):
         fields = ["id", "kind", "cost", "currency", "note", "at"]
 
 
-class TicketRecoveryApi(APIView):
+@extend_schema_view(
+    post=extend_schema(request=TicketRecoveryInput, responses={201: TicketRecoveryOutput})
+)
+class TicketRecoveryApi(TicketRecordApi):
     """Record a recovery action for the ticket's customer (fee waiver, gift, apology, other)
     and its cost, as the agent's page does (a `recovery` event and an audit row)."""
 
-    @extend_schema(request=TicketRecoveryInput, responses={201: TicketRecoveryOutput})
-    def post(self, request, number: int):
-        ticket = get_object_or_404(_tickets(), number=number)
-        payload = TicketRecoveryInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        action = recovery.ticket_recovery_record(
-            ticket=ticket, by=request.auth, **payload.validated_data
-        )
-        return ApiResponse(TicketRecoveryOutput(action).data, status=status.HTTP_201_CREATED)
+    input_class = TicketRecoveryInput
+    output_class = TicketRecoveryOutput
+    record = staticmethod(recovery.ticket_recovery_record)
 
 
 class RootCauseOutput(serializers.ModelSerializer):
