@@ -76,7 +76,7 @@ from organizations.json_input import text_without_unstorable
 from organizations.models import Membership, OrgUnit, Role, Tenant, TicketAssignment
 from organizations.org_units import SENIOR_QUEUE
 from organizations.services import Actor, audit_record, tenant_calendar_update
-from organizations.tenancy import current_tenant, system_context, tenant_context
+from organizations.tenancy import current_tenant, each_active_tenant
 from surveys.models import Response
 
 logger = logging.getLogger(__name__)
@@ -1146,16 +1146,13 @@ def tickets_escalate_due(*, batch: int = ESCALATION_BATCH) -> int:
     step per run at most, so one found far past its SLA climbs the chain a run at a time.
     Returns the escalation events written. Safe to run twice and from two workers at once."""
     count = 0
-    with system_context():
-        tenants = list(Tenant.objects.filter(is_active=True).order_by("pk"))
-    for tenant in tenants:
+    for tenant in each_active_tenant():
         now = timezone.now()
-        with tenant_context(tenant):
-            while True:
-                escalated, taken = _tickets_escalate_batch(tenant=tenant, now=now, batch=batch)
-                count += escalated
-                if taken < batch:
-                    break
+        while True:
+            escalated, taken = _tickets_escalate_batch(tenant=tenant, now=now, batch=batch)
+            count += escalated
+            if taken < batch:
+                break
     return count
 
 

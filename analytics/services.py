@@ -75,7 +75,7 @@ from organizations.access import actor_require_permission, actor_scope_path
 from organizations.broker import batch_waiting, publish, publish_batched
 from organizations.models import OrgUnit, Tenant
 from organizations.services import Actor, audit_record
-from organizations.tenancy import current_tenant, system_context, tenant_context
+from organizations.tenancy import current_tenant, each_active_tenant, system_context, tenant_context
 from surveys.models import Response
 
 logger = logging.getLogger(__name__)
@@ -675,13 +675,7 @@ def tenants_with_themes_due() -> list[int]:
 def metric_drops_sweep() -> int:
     """The daily beat job: detect NPS drops for every active tenant, each in its own tenant
     context; returns the alerts raised."""
-    with system_context():
-        tenants = list(Tenant.objects.filter(is_active=True))
-    raised = 0
-    for tenant in tenants:
-        with tenant_context(tenant):
-            raised += len(metric_drops_detect())
-    return raised
+    return sum(len(metric_drops_detect()) for _tenant in each_active_tenant())
 
 
 def metric_drops_detect(*, today: date | None = None) -> list[MetricAlert]:

@@ -42,7 +42,7 @@ from journeys.models import Touchpoint
 from organizations.access import actor_require_permission
 from organizations.models import Membership, OrgUnit, Role, Tenant
 from organizations.services import Actor, audit_record
-from organizations.tenancy import current_tenant, system_context, tenant_context
+from organizations.tenancy import current_tenant, each_active_tenant
 
 OWNER_ROLES: dict[str, frozenset[str]] = {
     Level.INDIVIDUAL: frozenset({Role.AGENT, Role.CX_MANAGER, Role.ADMIN, Role.OWNER}),
@@ -406,10 +406,4 @@ def recurring_causes_propose(*, now: datetime | None = None) -> list[Improvement
 
 def recurring_causes_sweep() -> int:
     """The beat job: every active tenant, each in its own tenant context."""
-    with system_context():
-        tenants = list(Tenant.objects.filter(is_active=True))
-    count = 0
-    for tenant in tenants:
-        with tenant_context(tenant):
-            count += len(recurring_causes_propose())
-    return count
+    return sum(len(recurring_causes_propose()) for _tenant in each_active_tenant())

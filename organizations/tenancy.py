@@ -83,6 +83,18 @@ def system_context() -> Iterator[None]:
         _system_scope.reset(token)
 
 
+def each_active_tenant() -> Iterator[Tenant]:
+    """Every active tenant in turn, current while the caller's loop body runs: how a beat job
+    sweeps all tenants, each in its own context."""
+    from organizations.models import Tenant
+
+    with system_context():
+        tenants = list(Tenant.objects.filter(is_active=True).order_by("pk"))
+    for tenant in tenants:
+        with tenant_context(tenant):
+            yield tenant
+
+
 class TenantQuerySet(models.QuerySet):
     pass
 
