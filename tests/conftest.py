@@ -80,6 +80,7 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Files the tests make (exports) go to a folder of this run, shared with its worker.
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="cem-test-media-")
+    _flush_retrying_deadlocks()
     if config.getoption("--clock"):
         import time_machine
 
@@ -114,6 +115,27 @@ def pytest_collection_modifyitems(config, items):
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
+
+
+def _flush_retrying_deadlocks() -> None:
+    """Empty the database after a transactional test again when PostgreSQL chose the TRUNCATE
+    as a deadlock's victim: the Celery worker may still be finishing the test's last task
+    (its foreign-key locks against the TRUNCATE's), and it is done a moment later."""
+    from django.core.management.base import CommandError
+    from django.test import TransactionTestCase
+
+    teardown = TransactionTestCase._fixture_teardown
+
+    def retried(self) -> None:
+        for attempt in range(3):
+            try:
+                return teardown(self)
+            except CommandError as error:
+                if attempt == 2 or "deadlock detected" not in str(error.__cause__):
+                    raise
+                time.sleep(0.5)
+
+    TransactionTestCase._fixture_teardown = retried
 
 
 def pytest_unconfigure(config):
