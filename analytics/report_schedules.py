@@ -257,11 +257,14 @@ def _report_mail(
     report = report_read(filters=filters, tenant=schedule.tenant)
     message = EmailMessage(
         subject=f"{report.title} {report.period}",
-        body=_(
-            "您好，\n\n附件是%(unit)s %(period)s 的客户体验报告（PDF 与 Excel）。\n\n"
-            "此邮件由定期报告“%(name)s”自动发送。"
-        )
-        % {"unit": report.unit_name, "period": report.period, "name": schedule.name},
+        body="\n\n".join(
+            [
+                _("您好，"),
+                _("附件是%(unit)s %(period)s 的客户体验报告（PDF 与 Excel）。")
+                % {"unit": report.unit_name, "period": report.period},
+                _("此邮件由定期报告“%(name)s”自动发送。") % {"name": schedule.name},
+            ]
+        ),
         to=to,
     )
     message.attach(report.filename("pdf"), report_pdf(report), "application/pdf")
