@@ -179,6 +179,7 @@ def report_xlsx(report: DashboardReport) -> bytes:
 
 CHART_WIDTH, CHART_HEIGHT = 680, 240
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 660, 16, 200
+MAX_BAR_WIDTH = 48  # a window of a week or two draws slim bars, not a wall
 
 
 def _at(*coordinates: float) -> tuple[str, ...]:
@@ -215,7 +216,8 @@ def trend_svg(trend: list[tuple[date, MetricSummary]]) -> SafeString:
     for index, (week, summary) in enumerate(trend):
         x = PLOT_LEFT + index * width
         height = summary.responses / busiest * (PLOT_BOTTOM - PLOT_TOP) * 0.6
-        bars.append(_at(x + width * 0.15, PLOT_BOTTOM - height, width * 0.7, height))
+        bar = min(width * 0.7, MAX_BAR_WIDTH)
+        bars.append(_at(x + (width - bar) / 2, PLOT_BOTTOM - height, bar, height))
         labels.append((*_at(x + width / 2, PLOT_BOTTOM + 16), f"{week:%m-%d}"))
         if summary.nps is not None:
             points.append((x + width / 2, y_of(summary.nps), summary.nps))

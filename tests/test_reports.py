@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -16,6 +16,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from analytics.models import ReportDelivery, ReportSchedule
@@ -27,6 +28,7 @@ from analytics.report_schedules import (
 from organizations.models import AuditEvent, Membership, OrgUnit, Role
 from organizations.services import membership_create, org_unit_create
 from organizations.tenancy import system_context, tenant_context
+from tests.conftest import require_real_services, wait_until
 from tests.factories import PASSWORD, UserFactory
 from tests.test_exports import answered
 
@@ -351,3 +353,44 @@ def test_a_schedule_of_one_tenant_never_reaches_another(world, other_world):
         assert ReportSchedule.all_tenants.filter(tenant=other_world.tenant).count() == 0
     with tenant_context(other_world.tenant):
         assert not ReportSchedule.objects.exists()
+
+
+@pytest.mark.usefixtures("answers")
+def test_the_dashboard_offers_each_role_the_report_links_it_may_use(world, client):
+    dashboard = reverse("dashboard", args=[world.tenant.slug]) + "?days=30"
+    for user, downloads, schedules in [
+        (world.manager, True, True),
+        (world.viewer, True, False),
+        (world.agent, False, False),
+    ]:
+        client.login(username=user.username, password=PASSWORD)
+        page = client.get(dashboard).content.decode()
+        assert ("/dashboard/report.pdf" in page) is downloads, user
+        assert ("/reports/schedules/new/" in page) is schedules, user
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_task_sends_through_the_real_worker_once(world, celery_worker_process):
+    """The worker keeps the real clock: a schedule made two months ago has a period due
+    whatever the hour; once the worker sent it, another run sends nothing."""
+    require_real_services()
+    from analytics.tasks import send_scheduled_reports
+
+    head = member_with_email(world, "east-head", Role.VIEWER, world.region)
+    schedule = weekly_to(world, [head])
+    with tenant_context(world.tenant):
+        ReportSchedule.objects.filter(pk=schedule.pk).update(
+            created_at=timezone.now() - timedelta(days=60)
+        )
+    send_scheduled_reports.delay()
+
+    def logged_as_sent():
+        found = deliveries(world)
+        return found if found and found[0].status == "sent" else None
+
+    (logged,) = wait_until(logged_as_sent, timeout=120)
+    assert reports_send_due() == 0  # a second beat, here in this process, sends nothing
+    assert len(deliveries(world)) == 1
+    assert logged.status == "sent" and logged.recipients == ["east-head@example.com"]
+    assert logged.period_end - logged.period_start == timedelta(days=6)
