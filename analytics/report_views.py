@@ -30,7 +30,11 @@ from organizations.spreadsheets import XLSX_TYPE
 
 
 def _report_response(
-    request: HttpRequest, *, render: Callable[[DashboardReport], bytes], kind: str, type_: str
+    request: HttpRequest,
+    *,
+    render: Callable[[DashboardReport], bytes],
+    kind: str,
+    content_type: str,
 ) -> HttpResponse:
     """The report of the dashboard's filters as an attachment; filters the dashboard would
     refuse (a unit outside the member's scope among them) answer 400 and no file. Audited."""
@@ -50,7 +54,7 @@ def _report_response(
         target=request.membership,
         after={"format": kind, "filters": filters.query()},
     )
-    response = HttpResponse(content, content_type=type_)
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{report.filename(kind)}"'
     return response
 
@@ -58,13 +62,13 @@ def _report_response(
 @require_GET
 @tenant_view("report.download")
 def dashboard_report_pdf(request: HttpRequest) -> HttpResponse:
-    return _report_response(request, render=report_pdf, kind="pdf", type_="application/pdf")
+    return _report_response(request, render=report_pdf, kind="pdf", content_type="application/pdf")
 
 
 @require_GET
 @tenant_view("report.download")
 def dashboard_report_xlsx(request: HttpRequest) -> HttpResponse:
-    return _report_response(request, render=report_xlsx, kind="xlsx", type_=XLSX_TYPE)
+    return _report_response(request, render=report_xlsx, kind="xlsx", content_type=XLSX_TYPE)
 
 
 # ---- Scheduled reports
