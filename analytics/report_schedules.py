@@ -20,7 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -83,21 +83,21 @@ def _covers(membership: Membership, unit: OrgUnit | None) -> bool:
 
 
 def unit_members(unit: OrgUnit) -> list[Membership]:
-    """The active members scoped to exactly `unit` whose role may read reports: its manager
-    and its viewers, who get their own unit's report."""
-    return list(
-        Membership.objects.filter(
-            org_unit=unit, deactivated_at__isnull=True, role__in=PERMISSIONS["report.download"]
-        )
+    """Who gets a unit's own report: the active members scoped to exactly `unit` and its
+    manager (OrgUnit.manager, whose scope holds it), each if their role may read reports."""
+    members = (
+        Membership.objects.filter(deactivated_at__isnull=True)
+        .filter(Q(org_unit=unit) | Q(user_id=unit.manager_id))
         .select_related("user", "org_unit")
         .order_by("pk")
     )
+    return [m for m in members if _may_receive(m) and _covers(m, unit)]
 
 
 def report_targets(schedule: ReportSchedule) -> list[tuple[OrgUnit | None, list[Membership]]]:
     """Each report a send of the schedule makes: its unit and who gets it. Per unit, one for
-    each active unit of the kind under the schedule's unit, to that unit's members; else one of
-    the schedule's unit to the chosen members who may still read it."""
+    each active unit of the kind under the schedule's unit, to that unit's manager and members;
+    else one of the schedule's unit to the chosen members who may still read it."""
     if schedule.per_unit_kind:
         units = OrgUnit.objects.filter(kind=schedule.per_unit_kind, is_active=True)
         if schedule.org_unit is not None:

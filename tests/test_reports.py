@@ -238,20 +238,25 @@ def test_a_weekly_report_is_mailed_once_with_both_attachments_and_logged(world):
 
 
 @pytest.mark.usefixtures("answers")
-def test_per_unit_each_branch_gets_its_own_report(world):
+def test_per_unit_each_branch_and_its_manager_get_its_own_report(world):
     pudong = member_with_email(world, "pd-manager", Role.CX_MANAGER, world.branch)
     xihu = member_with_email(world, "xh-viewer", Role.VIEWER, world.other_branch)
     with tenant_context(world.tenant):  # a branch without members is logged as skipped
         empty = org_unit_create(
             name="空支行", code="EMPTY", kind=OrgUnit.Kind.BRANCH, parent=world.region
         )
+        # The other branch's manager (OrgUnit.manager) sits at head office: they get it too.
+        world.manager.email = "manager@example.com"
+        world.manager.save(update_fields=["email"])
+        OrgUnit.objects.filter(pk=world.other_branch.pk).update(manager=world.manager)
     weekly_to(world, [], per_unit_kind="branch", filters="")
     with time_machine.travel(DUE, tick=True):
         assert reports_send_due() == 2
     sent = {tuple(message.to): message for message in mail.outbox}
-    assert set(sent) == {(pudong.user.email,), (xihu.user.email,)}
+    to_xihu = ("manager@example.com", xihu.user.email)
+    assert set(sent) == {(pudong.user.email,), to_xihu}
     assert world.branch.name in sent[(pudong.user.email,)].subject
-    xihu_sheet = xlsx_sheets(sent[(xihu.user.email,)].attachments[1][1])["概览"]
+    xihu_sheet = xlsx_sheets(sent[to_xihu].attachments[1][1])["概览"]
     assert {row[0]: row[1:] for row in xihu_sheet if row and row[0]}["回复数"][0] == 1
     by_unit = {delivery.org_unit_id: delivery.status for delivery in deliveries(world)}
     assert by_unit == {world.branch.pk: "sent", world.other_branch.pk: "sent", empty.pk: "skipped"}
@@ -394,3 +399,20 @@ def test_the_beat_task_sends_through_the_real_worker_once(world, celery_worker_p
     assert len(deliveries(world)) == 1
     assert logged.status == "sent" and logged.recipients == ["east-head@example.com"]
     assert logged.period_end - logged.period_start == timedelta(days=6)
+
+
+@pytest.mark.usefixtures("answers")
+def test_a_monthly_report_goes_from_7_on_the_first_of_the_tenants_month(world):
+    """07:00 on 1 July in Shanghai is 23:00 on 30 June in UTC: the tenant's day decides."""
+    head = member_with_email(world, "east-head", Role.VIEWER, world.region)
+    weekly_to(world, [head], frequency="monthly", name="华东区月报")
+    with time_machine.travel(datetime.fromisoformat("2026-06-30T22:30:00+00:00"), tick=True):
+        assert reports_send_due() == 0  # 06:30 in Shanghai
+    with time_machine.travel(datetime.fromisoformat("2026-06-30T23:30:00+00:00"), tick=True):
+        assert reports_send_due() == 1
+    (logged,) = deliveries(world)
+    assert (logged.period_start.isoformat(), logged.period_end.isoformat()) == (
+        "2026-06-01",
+        "2026-06-30",
+    )
+    assert mail.outbox[0].subject.endswith("2026-06-01 – 2026-06-30")
