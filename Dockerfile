@@ -11,6 +11,12 @@ RUN groupadd --system --gid 1000 cem \
 
 WORKDIR /app
 
+# Chromium and the CJK fonts print the PDF reports (docs/reports.md); Debian's packages, never
+# a browser downloaded by Playwright.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, pinned by the lock file, so a code change does not reinstall them.
 # pyproject.toml declares no packages: `pip install .` brings the dependencies only.
 COPY pyproject.toml README.md requirements.lock ./

@@ -23,11 +23,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet
-from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.filters import DashboardFilters, dashboard_filters
+from analytics.filters import DashboardFilters, dashboard_filters_refused
 from analytics.models import ExportJob, RiskFlag, Sentiment
 from analytics.selectors import touchpoint_catalogue
 from organizations.access import require_permission
@@ -72,15 +71,7 @@ def _membership_of(user: AbstractBaseUser) -> Membership:
 
 
 def _filters_read(query: str, membership: Membership) -> DashboardFilters:
-    """The dashboard's filters of `query` inside the member's scope; refused (ValidationError
-    with the reasons) where the dashboard would have fallen back to its default view."""
-    zone = ZoneInfo(membership.tenant.time_zone)
-    filters = dashboard_filters(
-        QueryDict(query), membership=membership, today=timezone.localdate(timezone=zone)
-    )
-    if filters.problems:
-        raise ValidationError(filters.problems)
-    return filters
+    return dashboard_filters_refused(query, scope=membership.org_unit, tenant=membership.tenant)
 
 
 def export_start(*, query: str, file_format: str, by: AbstractBaseUser) -> ExportJob:

@@ -17,13 +17,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from operator import attrgetter
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.journey_map import Window
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
-from organizations.models import Membership, OrgUnit
+from organizations.models import Membership, OrgUnit, Tenant
 from organizations.selectors import org_unit_find
 
 MAX_DAYS = 366
@@ -206,6 +210,14 @@ def dashboard_filters(
     params: Mapping[str, str], *, membership: Membership, today: date
 ) -> DashboardFilters:
     """Parse the dashboard's query string; the member's scope always applies on top."""
+    return dashboard_filters_within(params, scope=membership.org_unit, today=today)
+
+
+def dashboard_filters_within(
+    params: Mapping[str, str], *, scope: OrgUnit | None, today: date
+) -> DashboardFilters:
+    """Parse the dashboard's query string inside the subtree of `scope` (None: the tenant), as
+    a member scoped there sees it; a scheduled report reads its unit's view so."""
     chosen = window_parse(
         params,
         today=today,
@@ -213,7 +225,6 @@ def dashboard_filters(
         default_days=DASHBOARD_DEFAULT_DAYS,
         quarter=True,
     )
-    scope = membership.org_unit
     org_unit, unit_problems = unit_parse(params, scope=scope)
     problems = [*chosen.problems, *unit_problems]
     journey = _row(Journey, params.get("journey", ""), _("所选旅程不存在。"), problems)
@@ -239,3 +250,17 @@ def dashboard_filters(
         key_moment=key_moment,
         problems=problems,
     )
+
+
+def dashboard_filters_refused(
+    query: str, *, scope: OrgUnit | None, tenant: Tenant, today: date | None = None
+) -> DashboardFilters:
+    """The dashboard's filters of `query` inside the subtree of `scope`, today being the
+    tenant's; refused (ValidationError with the reasons) where the dashboard would have fallen
+    back to its default view: what leaves as a file is never widened silently."""
+    if today is None:
+        today = timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
+    filters = dashboard_filters_within(QueryDict(query), scope=scope, today=today)
+    if filters.problems:
+        raise ValidationError(filters.problems)
+    return filters

@@ -1,14 +1,16 @@
-"""Forms of the text analytics pages: the tenant's dictionary and the page's filters."""
+"""Forms of the analytics pages: the text analytics' dictionary and filters, and the scheduled
+reports."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import RiskFlag, Sentiment
+from analytics.models import ReportSchedule, RiskFlag, Sentiment
 from analytics.text_overview import DrillDown
 from journeys.models import Journey, Touchpoint
-from organizations.models import OrgUnit
+from organizations.access import PERMISSIONS
+from organizations.models import Membership, OrgUnit
 
 SEPARATORS_HELP = _("用逗号、顿号、空格或换行分隔")
 
@@ -147,4 +149,52 @@ class TextFilterForm(forms.Form):
     def drill_down(self) -> DrillDown:
         return DrillDown(
             **{name: self.value(name) or "" for name in DrillDown.__dataclass_fields__}
+        )
+
+
+class ReportScheduleForm(forms.Form):
+    """A scheduled report: the unit (inside the member's scope), how often, and to whom: chosen
+    members, or each unit of a kind under the unit to its own members."""
+
+    name = forms.CharField(label=_("名称"), max_length=200)
+    frequency = forms.ChoiceField(label=_("频率"), choices=ReportSchedule.Frequency.choices)
+    org_unit = forms.ModelChoiceField(
+        label=_("组织单位"), queryset=OrgUnit.all_tenants.none(), required=False, empty_label=None
+    )
+    per_unit_kind = forms.ChoiceField(
+        label=_("按单位分别发送"),
+        choices=[("", _("不分别发送：一份报告发给所选成员")), *OrgUnit.Kind.choices],
+        required=False,
+        help_text=_(
+            "选择一种单位（如网点），该单位下的每个此类单位各生成一份报告，发给范围正是该单位的成员。"
+        ),
+    )
+    recipients = forms.ModelMultipleChoiceField(
+        label=_("收件人"),
+        queryset=Membership.all_tenants.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_active = forms.BooleanField(label=_("启用"), required=False, initial=True)
+    filters = forms.CharField(widget=forms.HiddenInput, required=False, max_length=500)
+
+    def __init__(self, *args, scope: OrgUnit | None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        units = OrgUnit.objects.filter(is_active=True).order_by("path")
+        members = Membership.objects.filter(
+            deactivated_at__isnull=True, role__in=PERMISSIONS["report.download"]
+        ).select_related("user", "org_unit")
+        if scope is not None:
+            units = units.filter(path__startswith=scope.path)
+            members = members.filter(org_unit__path__startswith=scope.path)
+        else:
+            self.fields["org_unit"].empty_label = _("全部（整个企业）")
+        self.fields["org_unit"].queryset = units
+        self.fields["org_unit"].label_from_instance = lambda unit: (
+            "\u3000" * (unit.path.count("/") - 1) + unit.name
+        )
+        self.fields["recipients"].queryset = members.order_by("user__username")
+        self.fields["recipients"].label_from_instance = lambda m: (
+            f"{m.user.get_full_name() or m.user.username} · {m.get_role_display()}"
+            f" · {m.org_unit.name if m.org_unit else _('全部')}"
         )

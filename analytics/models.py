@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from organizations.models import OrgUnit
 from organizations.tenancy import TenantOwnedModel
 
 
@@ -516,3 +517,111 @@ class ExportJob(TenantOwnedModel):
     @property
     def is_running(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class ReportSchedule(TenantOwnedModel):
+    """A saved view of the dashboard sent by email as a PDF and an Excel attachment, weekly or
+    monthly, to chosen members or to the members of each unit of a kind under its unit
+    (analytics/report_schedules.py)."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", _("每周")
+        MONTHLY = "monthly", _("每月")
+
+    name = models.CharField(_("名称"), max_length=200)
+    frequency = models.CharField(
+        _("频率"), max_length=8, choices=Frequency.choices, default=Frequency.WEEKLY
+    )
+    # The dashboard's filters other than the window and unit: each send reports its own period.
+    filters = models.CharField(max_length=500, blank=True)
+    org_unit = models.ForeignKey(
+        "organizations.OrgUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("组织单位"),
+    )
+    # Blank: one report of org_unit to the chosen recipients. A kind (e.g. branch): one report
+    # per active unit of that kind under org_unit, each to the members scoped to that unit.
+    per_unit_kind = models.CharField(
+        _("按单位分别发送"), max_length=16, choices=OrgUnit.Kind.choices, blank=True
+    )
+    recipients = models.ManyToManyField(
+        "organizations.Membership", through="ReportRecipient", related_name="+", blank=True
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "is_active"], name="reportschedule_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportRecipient(TenantOwnedModel):
+    """A member a schedule without per-unit sending mails its report to."""
+
+    schedule = models.ForeignKey(ReportSchedule, on_delete=models.CASCADE)
+    membership = models.ForeignKey(
+        "organizations.Membership", on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "schedule", "membership"], name="reportrecipient_unique"
+            )
+        ]
+
+
+class ReportDelivery(TenantOwnedModel):
+    """The log of scheduled reports: one row per schedule, unit and period, written before the
+    mail goes, so that a retry or a second beat never sends it twice."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("发送中")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("失败")
+        SKIPPED = "skipped", _("无收件人")
+
+    # Kept when the schedule is deleted: the log says what was sent.
+    schedule = models.ForeignKey(
+        ReportSchedule, null=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    schedule_name = models.CharField(max_length=200)
+    org_unit = models.ForeignKey(
+        "organizations.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
+    recipients = models.JSONField(default=list)  # the addresses it went to
+    attempts = models.PositiveSmallIntegerField(default=1)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "schedule", "org_unit", "period_start"],
+                condition=models.Q(org_unit__isnull=False),
+                name="reportdelivery_once_per_unit",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "schedule", "period_start"],
+                condition=models.Q(org_unit__isnull=True),
+                name="reportdelivery_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "schedule", "created_at"], name="reportdelivery_log")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_name} {self.period_start}–{self.period_end} ({self.status})"

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from analytics import exports, external_posts, services
+from analytics import exports, external_posts, report_schedules, services
 from organizations.broker import publish, take_batch
 
 logger = logging.getLogger(__name__)
@@ -157,3 +157,10 @@ def requeue_export_jobs() -> int:
 @shared_task
 def expire_export_files() -> int:
     return exports.export_files_expire()
+
+
+@shared_task
+def send_scheduled_reports() -> int:
+    """Mail the scheduled reports that are due; each is logged before it goes, so a retry or a
+    second beat sends nothing twice."""
+    return report_schedules.reports_send_due()

@@ -165,6 +165,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 # Days an export's file is kept after it was written; beat removes it then.
 CEM_EXPORT_KEEP_DAYS = int(os.environ.get("CEM_EXPORT_KEEP_DAYS", "7"))
+# The Chromium that prints the PDF reports (docs/reports.md); Debian's package by default.
+CEM_CHROMIUM_PATH = os.environ.get("CEM_CHROMIUM_PATH", "/usr/bin/chromium")
 # Serve straight from the apps in development; production serves the collected files.
 WHITENOISE_USE_FINDERS = not env_bool("CEM_MANIFEST_STATIC", False)
 
@@ -192,6 +194,9 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_DEFAULT_QUEUE", "default")
 CELERY_TASK_ROUTES = {
     # Exact names win over the patterns below: exports run long, so never before scoring.
     "analytics.tasks.run_export": {"queue": os.environ.get("CELERY_REPORTS_QUEUE", "reports")},
+    "analytics.tasks.send_scheduled_reports": {
+        "queue": os.environ.get("CELERY_REPORTS_QUEUE", "reports")
+    },
     "analytics.tasks.*": {"queue": os.environ.get("CELERY_SCORING_QUEUE", "scoring")},
     "alerts.tasks.*": {"queue": os.environ.get("CELERY_ALERTS_QUEUE", "alerts")},
     "surveys.tasks.*": {"queue": os.environ.get("CELERY_NOTIFICATIONS_QUEUE", "notifications")},
@@ -226,6 +231,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-export-jobs": {"task": "analytics.tasks.requeue_export_jobs", "schedule": 60.0},
     "expire-export-files": {"task": "analytics.tasks.expire_export_files", "schedule": 3600.0},
+    "send-scheduled-reports": {
+        "task": "analytics.tasks.send_scheduled_reports",
+        "schedule": 900.0,
+    },
     "process-pending-events": {
         "task": "integrations.tasks.sweep_unprocessed_events",
         "schedule": 60.0,

@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from alerts import root_cause_views
 from alerts import views as alert_views
-from analytics import export_views
+from analytics import export_views, report_views
 from analytics import journey_views as journey_map_views
 from analytics import views as analytics_views
 from cem import views as project_views
@@ -27,6 +27,24 @@ tenant_patterns = [
         "metric-alerts/<int:alert_id>/",
         analytics_views.metric_alert_detail,
         name="metric_alert_detail",
+    ),
+    path("dashboard/report.pdf", report_views.dashboard_report_pdf, name="dashboard_report_pdf"),
+    path("dashboard/report.xlsx", report_views.dashboard_report_xlsx, name="dashboard_report_xlsx"),
+    path("reports/schedules/", report_views.report_schedule_list, name="report_schedules"),
+    path(
+        "reports/schedules/new/",
+        report_views.report_schedule_create,
+        name="report_schedule_create",
+    ),
+    path(
+        "reports/schedules/<int:schedule_id>/",
+        report_views.report_schedule_edit,
+        name="report_schedule_edit",
+    ),
+    path(
+        "reports/schedules/<int:schedule_id>/delete/",
+        report_views.report_schedule_remove,
+        name="report_schedule_delete",
     ),
     path("exports/", export_views.export_list, name="exports"),
     path("exports/new/", export_views.export_create, name="export_create"),

@@ -24,6 +24,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ticket.manage": _MANAGERS,
     # Responses as a file (answers, customer ids, verbatims): what a viewer only reads on screen.
     "response.export": _MANAGERS,
+    # The dashboard as a PDF or Excel report: aggregates only (no customer ids or verbatims),
+    # what a viewer reads on screen and forwards; agents work tickets, not reports.
+    "report.download": _MANAGERS | {Role.VIEWER},
+    "report_schedule.manage": _MANAGERS,
     "alert_rule.manage": _MANAGERS,
     "external_post.manage": _MANAGERS,
     "apikey.manage": frozenset({Role.OWNER, Role.ADMIN}),

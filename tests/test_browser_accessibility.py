@@ -133,6 +133,8 @@ def test_every_page_a_person_uses_passes_axe_core(
     for name, path in [
         ("dashboard", url("dashboard")),
         ("key drivers", url("key_drivers")),
+        ("report schedules", url("report_schedules")),
+        ("new report schedule", url("report_schedule_create") + "?days=30&channel=branch_counter"),
         ("journeys", url("journey_map")),
         ("new journey", url("journey_new")),
         ("journey editor", url("journey_edit", journey_id=world.journey.pk)),

@@ -15,14 +15,16 @@ from rest_framework.test import APIClient
 
 from alerts.models import AlertRule, RootCause, Ticket, TicketEvent
 from analytics.external_posts import external_posts_analyze
-from analytics.models import ExportJob, ExternalPost, MetricAlert
+from analytics.models import ExportJob, ExternalPost, MetricAlert, ReportSchedule
 from improvements.models import ImprovementProject, Level
 from notifications.models import Notification
 from organizations.members import INVITATION_LIFETIME, invitation_token_hash
 from organizations.models import MemberInvitation, OrgUnitImport, Role
+from organizations.spreadsheets import XLSX_TYPE
 from organizations.tenancy import system_context, tenant_context
 from tests.factories import PASSWORD, member
 from tests.helpers import BAD_ANSWERS, submit_and_score
+from tests.test_reports import pdf_text, xlsx_sheets
 
 A_INVITEE = "a-invitee@example.com"
 
@@ -120,6 +122,9 @@ def a_ids(world, other_world):
             history_answers=720,
             dispersion=1.0,
         )
+        schedule = ReportSchedule.objects.create(
+            name="A 的周报", per_unit_kind="branch", created_by=world.manager
+        )
         notification = Notification.objects.create(
             recipient=world.manager,
             kind=Notification.Kind.REASSIGNED,
@@ -149,6 +154,7 @@ def a_ids(world, other_world):
         "cause_id": cause_id,
         "external_post_id": post.pk,
         "alert_id": metric_alert.pk,
+        "schedule_id": schedule.pk,
     }
 
 
@@ -160,9 +166,14 @@ def request_as(client, url):
 
 
 def body(reply) -> str:
-    """A page's text, streamed (the exports) or not."""
+    """A page's text, streamed (the exports) or not; of a PDF or Excel report, the text in it."""
     if reply.streaming:
         return b"".join(reply.streaming_content).decode("utf-8", errors="replace")
+    if reply.get("Content-Type") == "application/pdf":
+        return pdf_text(reply.content)
+    if reply.get("Content-Type") == XLSX_TYPE:
+        sheets = xlsx_sheets(reply.content).values()
+        return "\n".join(str(cell) for rows in sheets for row in rows for cell in row)
     return reply.content.decode()
 
 
@@ -176,6 +187,7 @@ def a_markers(world) -> list[str]:
         A_INVITEE,
         world.agent.username,
         "A 的改进项目",
+        "A 的周报",
     ]
 
 

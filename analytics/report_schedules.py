@@ -1,0 +1,330 @@
+"""Scheduled reports (docs/reports.md): a saved view of the dashboard mailed weekly or monthly as
+a PDF and an Excel attachment, to chosen members, or per unit of a kind (each branch) to the
+members scoped to that unit; every send is logged (ReportDelivery).
+
+The periods are the tenant's calendar: a week runs Monday to Sunday, a month from its first
+day, and a period's report goes from SEND_HOUR on the day after it ends. The log row of a
+schedule, unit and period is written (unique) before the mail goes, so a retried task or a
+second beat never sends it twice; a failed send is tried again by the next beats, up to
+MAX_ATTEMPTS times.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from analytics.filters import dashboard_filters_refused
+from analytics.journey_map import Window
+from analytics.models import ReportDelivery, ReportRecipient, ReportSchedule
+from analytics.reports import report_pdf, report_read, report_xlsx
+from organizations.access import PERMISSIONS, actor_require_permission, actor_scope_path
+from organizations.models import Membership, OrgUnit
+from organizations.services import audit_record
+from organizations.spreadsheets import XLSX_TYPE
+from organizations.tenancy import current_tenant, system_context, tenant_context
+
+logger = logging.getLogger(__name__)
+
+# The local hour from which the report of a period that ended yesterday goes out.
+SEND_HOUR = 7
+MAX_ATTEMPTS = 3
+# Filters a schedule does not keep: each send reports its own period of its own unit.
+UNKEPT_FILTERS = ("days", "start", "end", "unit")
+
+
+# ---- Periods
+
+
+def period_last_complete(frequency: str, *, today) -> Window:
+    """The last whole week (Monday to Sunday) or month that ended before `today`."""
+    if frequency == ReportSchedule.Frequency.WEEKLY:
+        monday = today - timedelta(days=today.weekday())
+        return Window(monday - timedelta(days=7), monday - timedelta(days=1))
+    last_day = today.replace(day=1) - timedelta(days=1)
+    return Window(last_day.replace(day=1), last_day)
+
+
+def period_due(schedule: ReportSchedule, *, now: datetime) -> Window | None:
+    """The period whose report is due at `now`: the last one complete by SEND_HOUR of the
+    tenant's day, if it ended on or after the day the schedule was made (a new schedule sends
+    the first period it sees end, not the one before it)."""
+    zone = ZoneInfo(schedule.tenant.time_zone)
+    reference = (now.astimezone(zone) - timedelta(hours=SEND_HOUR)).date()
+    period = period_last_complete(schedule.frequency, today=reference)
+    if period.end < schedule.created_at.astimezone(zone).date():
+        return None
+    return period
+
+
+# ---- Recipients
+
+
+def _may_receive(membership: Membership) -> bool:
+    return membership.role in PERMISSIONS["report.download"]
+
+
+def _covers(membership: Membership, unit: OrgUnit | None) -> bool:
+    """Whether the member's scope holds the whole of `unit` (None: the tenant)."""
+    if unit is None:
+        return membership.org_unit_id is None
+    return unit.path.startswith(membership.scope_path)
+
+
+def unit_members(unit: OrgUnit) -> list[Membership]:
+    """Who gets a unit's own report: the active members scoped to exactly `unit` and its
+    manager (OrgUnit.manager, whose scope holds it), each if their role may read reports."""
+    members = (
+        Membership.objects.filter(deactivated_at__isnull=True)
+        .filter(Q(org_unit=unit) | Q(user_id=unit.manager_id))
+        .select_related("user", "org_unit")
+        .order_by("pk")
+    )
+    return [m for m in members if _may_receive(m) and _covers(m, unit)]
+
+
+def report_targets(schedule: ReportSchedule) -> list[tuple[OrgUnit | None, list[Membership]]]:
+    """Each report a send of the schedule makes: its unit and who gets it. Per unit, one for
+    each active unit of the kind under the schedule's unit, to that unit's manager and members;
+    else one of the schedule's unit to the chosen members who may still read it."""
+    if schedule.per_unit_kind:
+        units = OrgUnit.objects.filter(kind=schedule.per_unit_kind, is_active=True)
+        if schedule.org_unit is not None:
+            units = units.filter(path__startswith=schedule.org_unit.path)
+        return [(unit, unit_members(unit)) for unit in units.order_by("path")]
+    chosen = Membership.objects.filter(
+        pk__in=ReportRecipient.objects.filter(schedule=schedule).values("membership_id"),
+        deactivated_at__isnull=True,
+    ).select_related("user", "org_unit")
+    members = [m for m in chosen if _may_receive(m) and _covers(m, schedule.org_unit)]
+    return [(schedule.org_unit, members)]
+
+
+# ---- Managing schedules
+
+
+def kept_filters(query: str) -> str:
+    """The dashboard's query string without the window and the unit."""
+    params = QueryDict(query[:500], mutable=True)
+    for name in UNKEPT_FILTERS:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+@transaction.atomic
+def report_schedule_save(
+    *,
+    schedule: ReportSchedule | None,
+    name: str,
+    frequency: str,
+    org_unit: OrgUnit | None,
+    per_unit_kind: str,
+    filters: str,
+    recipients: list[Membership],
+    is_active: bool = True,
+    by: AbstractBaseUser,
+) -> ReportSchedule:
+    """Create (schedule None) or change a schedule. Managers only; the unit must lie in the
+    manager's scope and the filters be ones the dashboard accepts there; chosen recipients
+    must be members who may read reports and whose scope holds the unit. Audited."""
+    actor_require_permission(by, "report_schedule.manage")
+    if not (org_unit.path if org_unit else "").startswith(actor_scope_path(by)):
+        raise ValidationError(_("所选组织单位不在您的查看范围内。"))
+    filters = kept_filters(filters)
+    dashboard_filters_refused(filters, scope=org_unit, tenant=current_tenant())
+    if per_unit_kind:
+        recipients = []
+    elif not recipients:
+        raise ValidationError(_("请选择收件人，或选择按单位分别发送。"))
+    refused = [m for m in recipients if not (_may_receive(m) and _covers(m, org_unit))]
+    if refused:
+        raise ValidationError(
+            _("以下成员不能接收该单位的报告：%(names)s")
+            % {"names": "、".join(str(m.user) for m in refused)}
+        )
+    before = None if schedule is None else _audited(schedule)
+    if schedule is None:
+        schedule = ReportSchedule(created_by=by)
+    schedule.name = name
+    schedule.frequency = frequency
+    schedule.org_unit = org_unit
+    schedule.per_unit_kind = per_unit_kind
+    schedule.filters = filters
+    schedule.is_active = is_active
+    schedule.full_clean(exclude=["tenant", "created_by"])
+    schedule.save()
+    ReportRecipient.objects.filter(schedule=schedule).exclude(membership__in=recipients).delete()
+    for membership in recipients:
+        ReportRecipient.objects.get_or_create(schedule=schedule, membership=membership)
+    audit_record(
+        by=by,
+        action="report_schedule.create" if before is None else "report_schedule.update",
+        target=schedule,
+        before=before,
+        after=_audited(schedule),
+    )
+    return schedule
+
+
+def _audited(schedule: ReportSchedule) -> dict:
+    return {
+        "name": schedule.name,
+        "frequency": schedule.frequency,
+        "org_unit": schedule.org_unit_id,
+        "per_unit_kind": schedule.per_unit_kind,
+        "filters": schedule.filters,
+        "is_active": schedule.is_active,
+        "recipients": sorted(
+            ReportRecipient.objects.filter(schedule=schedule).values_list(
+                "membership_id", flat=True
+            )
+        ),
+    }
+
+
+@transaction.atomic
+def report_schedule_delete(*, schedule: ReportSchedule, by: AbstractBaseUser) -> None:
+    """Delete a schedule; its log stays (with the schedule's name). Managers only; audited."""
+    actor_require_permission(by, "report_schedule.manage")
+    audit_record(by=by, action="report_schedule.delete", target=schedule, before=_audited(schedule))
+    schedule.delete()
+
+
+def report_schedules_of(by: AbstractBaseUser) -> QuerySet[ReportSchedule]:
+    """The schedules of units inside the member's scope (all of them for a tenant-wide one)."""
+    schedules = ReportSchedule.objects.select_related("org_unit").order_by("name", "pk")
+    scope = actor_scope_path(by)
+    if scope:
+        schedules = schedules.filter(org_unit__path__startswith=scope)
+    return schedules
+
+
+def report_deliveries_of(schedules: QuerySet[ReportSchedule]) -> QuerySet[ReportDelivery]:
+    """The log of these schedules, newest first."""
+    return (
+        ReportDelivery.objects.filter(schedule__in=schedules)
+        .select_related("org_unit")
+        .order_by("-created_at", "-pk")
+    )
+
+
+# ---- Sending
+
+
+def _delivery_claim(
+    schedule: ReportSchedule, unit: OrgUnit | None, period: Window
+) -> ReportDelivery | None:
+    """The log row of this report, taken for sending: new, or failed before and not tried
+    MAX_ATTEMPTS times; None when it was sent, skipped, or is being sent by another run."""
+    try:
+        with transaction.atomic():
+            return ReportDelivery.objects.create(
+                schedule=schedule,
+                schedule_name=schedule.name,
+                org_unit=unit,
+                period_start=period.start,
+                period_end=period.end,
+            )
+    except IntegrityError:
+        pass
+    found = ReportDelivery.objects.filter(
+        schedule=schedule, org_unit=unit, period_start=period.start
+    )
+    retried = found.filter(status=ReportDelivery.Status.FAILED, attempts__lt=MAX_ATTEMPTS).update(
+        status=ReportDelivery.Status.SENDING, attempts=F("attempts") + 1, error=""
+    )
+    return found.get() if retried else None
+
+
+def _report_mail(
+    schedule: ReportSchedule, unit: OrgUnit | None, period: Window, to: list[str]
+) -> EmailMessage:
+    """The mail of one report, with the PDF and the workbook attached."""
+    window = urlencode({"start": period.start.isoformat(), "end": period.end.isoformat()})
+    query = f"{schedule.filters}&{window}" if schedule.filters else window
+    filters = dashboard_filters_refused(query, scope=unit, tenant=schedule.tenant, today=period.end)
+    report = report_read(filters=filters, tenant=schedule.tenant)
+    message = EmailMessage(
+        subject=f"{report.title} {report.period}",
+        body="\n\n".join(
+            [
+                _("您好，"),
+                _("附件是%(unit)s %(period)s 的客户体验报告（PDF 与 Excel）。")
+                % {"unit": report.unit_name, "period": report.period},
+                _("此邮件由定期报告“%(name)s”自动发送。") % {"name": schedule.name},
+            ]
+        ),
+        to=to,
+    )
+    message.attach(report.filename("pdf"), report_pdf(report), "application/pdf")
+    message.attach(report.filename("xlsx"), report_xlsx(report), XLSX_TYPE)
+    return message
+
+
+def _delivery_send(
+    delivery: ReportDelivery,
+    schedule: ReportSchedule,
+    unit: OrgUnit | None,
+    members: list[Membership],
+) -> bool:
+    """Send one claimed report and log how it went; True when it was sent."""
+    to = sorted({member.user.email for member in members if member.user.email})
+    logged = ReportDelivery.objects.filter(pk=delivery.pk)
+    if not to:
+        logged.update(
+            status=ReportDelivery.Status.SKIPPED,
+            error=_("没有可接收的成员（需有邮箱，且角色可查看报告）。"),
+        )
+        return False
+    period = Window(delivery.period_start, delivery.period_end)
+    try:
+        _report_mail(schedule, unit, period, to).send()
+    except Exception as error:
+        logger.exception("scheduled report %s (delivery %s) failed", schedule.pk, delivery.pk)
+        logged.update(status=ReportDelivery.Status.FAILED, recipients=to, error=str(error)[:1000])
+        return False
+    logged.update(status=ReportDelivery.Status.SENT, recipients=to, sent_at=timezone.now())
+    return True
+
+
+def schedule_send_due(schedule: ReportSchedule, *, now: datetime) -> int:
+    """Send the reports of the schedule's due period not sent yet (in its tenant's context).
+    Returns how many mails went."""
+    period = period_due(schedule, now=now)
+    if period is None:
+        return 0
+    sent = 0
+    with translation.override(schedule.tenant.locale):
+        for unit, members in report_targets(schedule):
+            delivery = _delivery_claim(schedule, unit, period)
+            if delivery is not None:
+                sent += _delivery_send(delivery, schedule, unit, members)
+    return sent
+
+
+def reports_send_due(*, now: datetime | None = None) -> int:
+    """Send every due scheduled report of every tenant (the beat task); safe to run twice.
+    Returns how many mails went."""
+    now = now or timezone.now()
+    with system_context():
+        schedules = list(
+            ReportSchedule.all_tenants.filter(is_active=True, tenant__is_active=True)
+            .select_related("tenant")
+            .order_by("pk")
+        )
+    sent = 0
+    for schedule in schedules:
+        with tenant_context(schedule.tenant):
+            sent += schedule_send_due(schedule, now=now)
+    return sent
