@@ -604,6 +604,7 @@ class ReportDelivery(TenantOwnedModel):
     attempts = models.PositiveSmallIntegerField(default=1)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(default=timezone.now)  # its last attempt began
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 # The local hour from which the report of a period that ended yesterday goes out.
 SEND_HOUR = 7
 MAX_ATTEMPTS = 3
+# A report still "sending" this long after its attempt began lost its worker (killed, the
+# machine gone): the next beat sends it again. A mail twice beats a report never sent.
+SENDING_STALE_AFTER = timedelta(minutes=30)
 # Filters a schedule does not keep: each send reports its own period of its own unit.
 UNKEPT_FILTERS = ("days", "start", "end", "unit")
 
@@ -225,8 +228,9 @@ def report_deliveries_of(schedules: QuerySet[ReportSchedule]) -> QuerySet[Report
 def _delivery_claim(
     schedule: ReportSchedule, unit: OrgUnit | None, period: Window
 ) -> ReportDelivery | None:
-    """The log row of this report, taken for sending: new, or failed before and not tried
-    MAX_ATTEMPTS times; None when it was sent, skipped, or is being sent by another run."""
+    """The log row of this report, taken for sending: new, or failed before (or left sending by
+    a worker that died) and not tried MAX_ATTEMPTS times; None when it was sent, skipped, or
+    is being sent by another run."""
     try:
         with transaction.atomic():
             return ReportDelivery.objects.create(
@@ -241,8 +245,12 @@ def _delivery_claim(
     found = ReportDelivery.objects.filter(
         schedule=schedule, org_unit=unit, period_start=period.start
     )
-    retried = found.filter(status=ReportDelivery.Status.FAILED, attempts__lt=MAX_ATTEMPTS).update(
-        status=ReportDelivery.Status.SENDING, attempts=F("attempts") + 1, error=""
+    now = timezone.now()
+    retryable = Q(status=ReportDelivery.Status.FAILED) | Q(
+        status=ReportDelivery.Status.SENDING, claimed_at__lt=now - SENDING_STALE_AFTER
+    )
+    retried = found.filter(retryable, attempts__lt=MAX_ATTEMPTS).update(
+        status=ReportDelivery.Status.SENDING, attempts=F("attempts") + 1, error="", claimed_at=now
     )
     return found.get() if retried else None
 

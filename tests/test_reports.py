@@ -280,6 +280,22 @@ def test_a_failed_send_is_logged_and_tried_again_by_the_next_beat(world, setting
     assert sent.status == "sent" and sent.attempts == 2 and len(mail.outbox) == 1
 
 
+@pytest.mark.usefixtures("answers")
+def test_a_report_left_sending_by_a_dead_worker_goes_out_after_half_an_hour(world):
+    head = member_with_email(world, "east-head", Role.VIEWER, world.region)
+    weekly_to(world, [head])
+    with time_machine.travel(DUE, tick=True):
+        assert reports_send_due() == 1
+        with tenant_context(world.tenant):  # as if its worker had died before the mail left
+            ReportDelivery.objects.update(status="sending")
+    with time_machine.travel(DUE + timedelta(minutes=20), tick=True):
+        assert reports_send_due() == 0  # it may still be on its way
+    with time_machine.travel(DUE + timedelta(minutes=31), tick=True):
+        assert reports_send_due() == 1
+    (logged,) = deliveries(world)
+    assert logged.status == "sent" and logged.attempts == 2 and len(mail.outbox) == 2
+
+
 @pytest.mark.usefixtures("midday")
 def test_schedules_are_for_managers_inside_their_scope(world, client):
     for role in ("viewer", "agent"):
