@@ -30,7 +30,7 @@ from analytics.filters import DashboardFilters, dashboard_filters_refused
 from analytics.models import ExportJob, RiskFlag, Sentiment
 from analytics.selectors import touchpoint_catalogue
 from organizations.access import require_permission
-from organizations.models import Membership
+from organizations.models import Membership, Tenant
 from organizations.services import audit_record
 from organizations.spreadsheets import csv_write, xlsx_write
 from organizations.tenancy import system_context, tenant_context
@@ -52,6 +52,8 @@ PAGE_SIZE = 2000
 STALE_AFTER = timedelta(minutes=30)
 # Exports one member may have waiting or running at once: each can be a million rows.
 RUNNING_PER_MEMBER = 3
+# The tenant setting an operator gives a tenant's own quota of rows per export in.
+EXPORT_MAX_ROWS_SETTING = "export_max_rows"
 # Question types whose answers are written as numbers, for the spreadsheet to compute with.
 NUMBER_TYPES = (*SCALES, "rating", "number")
 
@@ -70,6 +72,12 @@ def _membership_of(user: AbstractBaseUser) -> Membership:
     return membership
 
 
+def export_row_limit(tenant: Tenant) -> int:
+    """The most responses one export of the tenant may hold: its own quota where the operator
+    set one (`settings["export_max_rows"]`), else CEM_EXPORT_MAX_ROWS."""
+    return int(tenant.settings.get(EXPORT_MAX_ROWS_SETTING) or settings.CEM_EXPORT_MAX_ROWS)
+
+
 def _filters_read(query: str, membership: Membership) -> DashboardFilters:
     return dashboard_filters_refused(query, scope=membership.org_unit, tenant=membership.tenant)
 
@@ -85,6 +93,17 @@ def export_start(*, query: str, file_format: str, by: AbstractBaseUser) -> Expor
     if file_format not in ExportJob.Format.values:
         raise ValidationError(_("请选择 CSV 或 Excel 格式。"))
     filters = _filters_read(query, membership)
+    tenant = membership.tenant
+    limit = export_row_limit(tenant)
+    rows = responses_filtered(filters, zone=ZoneInfo(tenant.time_zone)).count()
+    if rows > limit:
+        raise ValidationError(
+            _(
+                "这次导出有 %(rows)s 条回答，超过了每次导出 %(limit)s 条的上限。"
+                "请缩短时间范围，或选择更小的组织单位或触点。"
+            )
+            % {"rows": f"{rows:,}", "limit": f"{limit:,}"}
+        )
     running = ExportJob.objects.filter(
         created_by=by, status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING]
     )

@@ -165,6 +165,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 # Days an export's file is kept after it was written; beat removes it then.
 CEM_EXPORT_KEEP_DAYS = int(os.environ.get("CEM_EXPORT_KEEP_DAYS", "7"))
+# The most responses one export may hold, unless the tenant has its own quota (docs/exports.md).
+CEM_EXPORT_MAX_ROWS = int(os.environ.get("CEM_EXPORT_MAX_ROWS", "2000000"))
 # The Chromium that prints the PDF reports (docs/reports.md); Debian's package by default.
 CEM_CHROMIUM_PATH = os.environ.get("CEM_CHROMIUM_PATH", "/usr/bin/chromium")
 # Serve straight from the apps in development; production serves the collected files.

@@ -1598,6 +1598,7 @@ EN = {
     "下载": "Download",
     "还没有导出。在体验仪表盘上选好筛选条件后点击“导出”。": "No exports yet. Choose the filters on the CX dashboard, then click “Export”.",
     "您已有 %(n)d 个导出在进行，请等它们完成后再导出。": "You already have %(n)d exports running; wait for them to finish before exporting again.",
+    "这次导出有 %(rows)s 条回答，超过了每次导出 %(limit)s 条的上限。请缩短时间范围，或选择更小的组织单位或触点。": "This export would hold %(rows)s responses, more than the limit of %(limit)s per export. Choose a shorter period, or a smaller org unit or touchpoint.",
 }
 PLURALS = {
     "另有 %(n)s 行未显示，请用筛选条件缩小范围。": (

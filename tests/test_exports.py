@@ -224,6 +224,30 @@ def test_dashboard_export_button_starts_a_job_listed_with_its_progress(world, cl
 
 
 @pytest.mark.usefixtures("midday")
+def test_an_export_larger_than_the_tenants_quota_is_refused_with_its_size(world, client, settings):
+    for nps in (9, 3, 7):
+        answered(world, nps=nps)
+    settings.CEM_EXPORT_MAX_ROWS = 3
+    assert run_in_process(world, world.manager, "days=30").rows_total == 3
+    with tenant_context(world.tenant):
+        world.tenant.settings = {**world.tenant.settings, "export_max_rows": 2}
+        world.tenant.save(update_fields=["settings"])
+    client.login(username=world.manager.username, password=PASSWORD)
+    reply = client.post(
+        reverse("export_create", args=[world.tenant.slug]),
+        {"filters": "days=30", "format": "xlsx"},
+        follow=True,
+    )
+    page = reply.content.decode()
+    assert "这次导出有 3 条回答，超过了每次导出 2 条的上限" in page
+    assert reply.redirect_chain[-1][0].endswith("?days=30")  # back to the same dashboard view
+    with tenant_context(world.tenant):
+        assert ExportJob.objects.count() == 1  # nothing started
+        with pytest.raises(ValidationError):
+            export_start(query="days=30", file_format="csv", by=world.manager)
+
+
+@pytest.mark.usefixtures("midday")
 def test_other_tenant_cannot_see_or_download_the_export(world, other_world, client):
     answered(world, nps=9)
     job = run_in_process(world, world.manager, "days=30")
