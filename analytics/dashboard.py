@@ -25,7 +25,7 @@ from analytics.filters import DashboardFilters
 from analytics.journey_map import min_sample
 from analytics.metric_rollups import Totals
 from analytics.models import Metric
-from analytics.selectors import MetricSummary, metric_sums
+from analytics.selectors import MetricSummary, SumsBy, metric_sums, response_sums
 from journeys.models import Touchpoint
 from organizations.models import OrgUnit
 
@@ -187,28 +187,53 @@ def _weekly(by_day: dict[object, Cells]) -> list[tuple[date, MetricSummary]]:
     return [(week, MetricSummary.from_totals(_merged(weeks[week]))) for week in sorted(weeks)]
 
 
+def _sums(
+    filters: DashboardFilters,
+    *,
+    org_units: list[OrgUnit | None],
+    by: SumsBy,
+    periods: list[tuple[date, date]],
+    touchpoint_ids: list[int] | None,
+) -> list[dict[tuple, Totals]]:
+    """The summary metrics' sums per period: from the rollups, or counted from the scored
+    responses where the filters name what the rollups do not keep (survey, customer tag)."""
+    if filters.narrows_responses:
+        return response_sums(
+            org_units=org_units,
+            periods=periods,
+            touchpoint_ids=touchpoint_ids,
+            by=by,
+            survey_id=filters.survey.pk if filters.survey else None,
+            tag=filters.tag,
+        )
+    return metric_sums(
+        org_unit_ids=[unit.pk if unit else 0 for unit in org_units],
+        periods=periods,
+        touchpoint_ids=touchpoint_ids,
+        by=by,
+        metrics=SUMMARY_METRICS,
+    )
+
+
 def dashboard_read(*, filters: DashboardFilters, catalogue: list[Touchpoint]) -> Dashboard:
     """The dashboard of `filters` (already inside the member's scope) from the rollups, with
     `catalogue` every touchpoint of the tenant with its stage and journey: four queries
-    whatever the size of the tenant."""
+    whatever the size of the tenant. A survey or customer-tag filter counts the scored
+    responses instead (the rollups do not keep those): as many queries, each reading the
+    responses the filters leave."""
     chosen = filters.touchpoints_of(catalogue)
     touchpoint_ids = None if chosen is None else [tp.pk for tp in chosen]
     unit = filters.org_unit
     window, before = filters.window, filters.window.previous
     periods = [(window.start, window.end), (before.start, before.end)]
-    common = {"periods": periods, "touchpoint_ids": touchpoint_ids, "metrics": SUMMARY_METRICS}
-    scope = [unit.pk if unit else 0]
+    common = {"periods": periods, "touchpoint_ids": touchpoint_ids}
     # The KPIs of both periods are the sums of the touchpoints' (touchpoint 0 included); the
     # days, for the trend, are read for the window only.
     tp_now, tp_before = (
-        _grouped(sums) for sums in metric_sums(org_unit_ids=scope, by="touchpoint_id", **common)
+        _grouped(sums) for sums in _sums(filters, org_units=[unit], by="touchpoint_id", **common)
     )
-    (days_now,) = metric_sums(
-        org_unit_ids=scope,
-        by="day",
-        periods=periods[:1],
-        touchpoint_ids=touchpoint_ids,
-        metrics=SUMMARY_METRICS,
+    (days_now,) = _sums(
+        filters, org_units=[unit], by="day", periods=periods[:1], touchpoint_ids=touchpoint_ids
     )
     summary = MetricSummary.from_totals(_merged(tp_now.values()))
     sample = min_sample()
@@ -228,9 +253,7 @@ def dashboard_read(*, filters: DashboardFilters, catalogue: list[Touchpoint]) ->
     if children:
         unit_now, unit_before = (
             _grouped(sums)
-            for sums in metric_sums(
-                org_unit_ids=[child.pk for child in children], by="org_unit_id", **common
-            )
+            for sums in _sums(filters, org_units=children, by="org_unit_id", **common)
         )
         units = _league(
             [

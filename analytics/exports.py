@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from analytics.filters import DashboardFilters, dashboard_filters_refused
 from analytics.models import ExportJob, RiskFlag, Sentiment
 from analytics.selectors import touchpoint_catalogue
+from customers.selectors import customers_tagged
 from organizations.access import require_permission
 from organizations.models import Membership, Tenant
 from organizations.services import audit_record
@@ -186,6 +187,10 @@ def responses_filtered(filters: DashboardFilters, *, zone: ZoneInfo) -> QuerySet
     )
     if filters.org_unit is not None:
         responses = responses.filter(org_unit__path__startswith=filters.org_unit.path)
+    if filters.survey is not None:
+        responses = responses.filter(survey=filters.survey)
+    if filters.tag:
+        responses = responses.filter(customers_tagged(filters.tag, prefix="customer__"))
     chosen = filters.touchpoints_of(touchpoint_catalogue())
     if chosen is not None:
         responses = responses.filter(touchpoint_id__in=[tp.pk for tp in chosen])

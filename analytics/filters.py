@@ -29,8 +29,10 @@ from analytics.journey_map import Window
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
 from organizations.models import Membership, OrgUnit, Tenant
 from organizations.selectors import org_unit_find
+from surveys.models import Survey
 
 MAX_DAYS = 366
+TAG_MAX = 64
 EARLIEST = date(2000, 1, 1)  # keeps the previous period within the calendar
 QUARTER = "quarter"
 
@@ -158,7 +160,15 @@ class DashboardFilters:
     touchpoint: Touchpoint | None = None
     channel: str = ""
     key_moment: str = ""
+    survey: Survey | None = None
+    tag: str = ""  # a customer tag
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def narrows_responses(self) -> bool:
+        """Whether a filter names what the rollups do not keep (the survey, a customer tag):
+        the numbers are then counted from the scored responses."""
+        return self.survey is not None or bool(self.tag)
 
     @property
     def narrows_touchpoints(self) -> bool:
@@ -198,6 +208,10 @@ class DashboardFilters:
             found["channel"] = self.channel
         if self.key_moment:
             found["key_moment"] = self.key_moment
+        if self.survey is not None:
+            found["survey"] = str(self.survey.pk)
+        if self.tag:
+            found["tag"] = self.tag
         return found
 
     def query(self, **changes) -> str:
@@ -238,6 +252,11 @@ def dashboard_filters_within(
     if key_moment and key_moment not in KeyMoment.values:
         problems.append(_("所选关键时刻不存在。"))
         key_moment = ""
+    survey = _row(Survey, params.get("survey", ""), _("所选问卷不存在。"), problems)
+    tag = params.get("tag", "").strip()
+    if len(tag) > TAG_MAX or "\x00" in tag:
+        problems.append(_("客户标签最长 %(n)d 个字符。") % {"n": TAG_MAX})
+        tag = ""
     return DashboardFilters(
         window=chosen.window,
         preset=chosen.preset,
@@ -248,6 +267,8 @@ def dashboard_filters_within(
         touchpoint=touchpoint,
         channel=channel,
         key_moment=key_moment,
+        survey=survey,
+        tag=tag,
         problems=problems,
     )
 

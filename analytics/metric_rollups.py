@@ -48,9 +48,26 @@ MetricKey = tuple[str, str]  # metric, key
 RowKey = tuple[date, int, int, str, str]
 
 
+# The scales of CSAT and CES answers: (lowest, highest).
+CSAT_SCALE, CES_SCALE = (1, 5), (1, 7)
+
+
+def good_at_least(scale: tuple[float, float]) -> float:
+    """An answer on `scale` is good from this value up: its top two points."""
+    return scale[1] - 1
+
+
+def bad_at_most(scale: tuple[float, float]) -> float:
+    """An answer on `scale` is bad up to this value: its bottom two points."""
+    return scale[0] + 1
+
+
 def _banded(value: float, *, low: float, high: float) -> Totals:
     """One answer on a low..high scale: good in its top two points, bad in its bottom two."""
-    return Totals(1, float(value), int(value >= high - 1), int(value <= low + 1))
+    scale = (low, high)
+    return Totals(
+        1, float(value), int(value >= good_at_least(scale)), int(value <= bad_at_most(scale))
+    )
 
 
 def response_metric_totals(
@@ -67,9 +84,9 @@ def response_metric_totals(
             int(score.nps_category == NpsCategory.DETRACTOR),
         )
     if score.csat is not None:
-        totals[(Metric.CSAT, "")] = _banded(score.csat, low=1, high=5)
+        totals[(Metric.CSAT, "")] = _banded(score.csat, low=CSAT_SCALE[0], high=CSAT_SCALE[1])
     if score.ces is not None:
-        totals[(Metric.CES, "")] = _banded(score.ces, low=1, high=7)
+        totals[(Metric.CES, "")] = _banded(score.ces, low=CES_SCALE[0], high=CES_SCALE[1])
     for question in iter_questions(definition):
         value = answers.get(question["key"])
         if question["type"] != "rating" or value is None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import (
@@ -28,12 +29,12 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
 from analytics.metric_drops import WINDOW_DAYS, WeekNps, week_ends
-from analytics.metric_rollups import Totals
+from analytics.metric_rollups import CES_SCALE, CSAT_SCALE, Totals, bad_at_most, good_at_least
 from analytics.models import (
     Aspect,
     Metric,
@@ -67,6 +68,7 @@ from analytics.topics import (
     TopicDefinition,
     themes_in_view,
 )
+from customers.selectors import customers_tagged
 from journeys.models import Journey, Touchpoint
 from organizations.models import OrgUnit
 from organizations.tenancy import current_tenant
@@ -155,12 +157,20 @@ def dashboard_verbatims(
     since: datetime,
     until: datetime,
     touchpoint_ids: list[int] | None,
+    survey_id: int | None = None,
+    tag: str = "",
     limit: int = 10,
 ) -> QuerySet[ResponseScore]:
     """The newest texts submitted in [since, until) in an org-unit subtree ("": the whole
-    tenant), of the touchpoints given (None: any), with their touchpoints and units."""
+    tenant), of the touchpoints given (None: any), the survey and customer tag where given,
+    with their touchpoints and units."""
     scores = _scores_submitted(
-        org_unit_path=org_unit_path, since=since, until=until, touchpoint_ids=touchpoint_ids
+        org_unit_path=org_unit_path,
+        since=since,
+        until=until,
+        touchpoint_ids=touchpoint_ids,
+        survey_id=survey_id,
+        tag=tag,
     ).exclude(verbatim="")
     return scores.select_related("response__touchpoint", "response__org_unit").order_by(
         "-response__submitted_at", "-pk"
@@ -168,10 +178,17 @@ def dashboard_verbatims(
 
 
 def _scores_submitted(
-    *, org_unit_path: str, since: datetime, until: datetime, touchpoint_ids: list[int] | None
+    *,
+    org_unit_path: str,
+    since: datetime,
+    until: datetime,
+    touchpoint_ids: list[int] | None,
+    survey_id: int | None = None,
+    tag: str = "",
 ) -> QuerySet[ResponseScore]:
     """The scores of the responses submitted in [since, until) in an org-unit subtree ("": the
-    whole tenant), of the touchpoints given (None: any): what the dashboard's filters leave."""
+    whole tenant), of the touchpoints given (None: any), of one survey and of the customers
+    with one tag where given: what the dashboard's filters leave."""
     scores = ResponseScore.objects.filter(
         response__submitted_at__gte=since, response__submitted_at__lt=until
     )
@@ -179,7 +196,98 @@ def _scores_submitted(
         scores = scores.filter(response__org_unit__path__startswith=org_unit_path)
     if touchpoint_ids is not None:
         scores = scores.filter(response__touchpoint_id__in=touchpoint_ids)
+    if survey_id is not None:
+        scores = scores.filter(response__survey_id=survey_id)
+    if tag:
+        scores = scores.filter(customers_tagged(tag, prefix="response__customer__"))
     return scores
+
+
+def response_sums(
+    *,
+    org_units: list[OrgUnit | None],
+    periods: list[tuple[date, date]],
+    touchpoint_ids: list[int] | None,
+    by: SumsBy = "touchpoint_id",
+    survey_id: int | None = None,
+    tag: str = "",
+) -> list[dict[tuple, Totals]]:
+    """What metric_sums gives for SUMMARY metrics (responses, NPS, CSAT, CES), counted from
+    the scored responses instead of the rollups: for the filters the rollups do not keep (one
+    survey, a customer tag). `org_units` are subtrees that do not overlap (None: the whole
+    tenant, keyed 0). One query; it reads every scored response the filters leave."""
+    if not org_units or (touchpoint_ids is not None and not touchpoint_ids):
+        return [{} for _ in periods]
+    zone = ZoneInfo(current_tenant().time_zone)
+
+    def instant(day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=zone)
+
+    bounds = [(instant(start), instant(end + timedelta(days=1))) for start, end in periods]
+    scores = _scores_submitted(
+        org_unit_path="",
+        since=min(since for since, _ in bounds),
+        until=max(until for _, until in bounds),
+        touchpoint_ids=touchpoint_ids,
+        survey_id=survey_id,
+        tag=tag,
+    )
+    period = Case(
+        *[
+            When(response__submitted_at__gte=since, response__submitted_at__lt=until, then=i)
+            for i, (since, until) in enumerate(bounds)
+        ],
+        output_field=IntegerField(),
+    )
+    if org_units == [None]:
+        unit = Value(0)
+    else:
+        unit = Case(
+            *[When(response__org_unit__path__startswith=u.path, then=u.pk) for u in org_units],
+            output_field=IntegerField(),
+        )
+    group = {
+        "touchpoint_id": Coalesce("response__touchpoint_id", 0),
+        "org_unit_id": unit,
+        "day": TruncDate("response__submitted_at", tzinfo=zone),
+    }[by]
+    csat_good, csat_bad = good_at_least(CSAT_SCALE), bad_at_most(CSAT_SCALE)
+    ces_good, ces_bad = good_at_least(CES_SCALE), bad_at_most(CES_SCALE)
+    rows = (
+        scores.annotate(period=period, unit=unit, group=group)
+        .filter(period__isnull=False, unit__isnull=False)
+        .values("period", "group")
+        .annotate(
+            responses=Count("pk"),
+            nps_n=Count("nps"),
+            nps_total=Sum("nps"),
+            promoters=Count("pk", filter=Q(nps_category=NpsCategory.PROMOTER)),
+            detractors=Count("pk", filter=Q(nps_category=NpsCategory.DETRACTOR)),
+            csat_n=Count("csat"),
+            csat_total=Sum("csat"),
+            csat_good=Count("pk", filter=Q(csat__gte=csat_good)),
+            csat_bad=Count("pk", filter=Q(csat__lte=csat_bad)),
+            ces_n=Count("ces"),
+            ces_total=Sum("ces"),
+            ces_good=Count("pk", filter=Q(ces__gte=ces_good)),
+            ces_bad=Count("pk", filter=Q(ces__lte=ces_bad)),
+        )
+        .order_by()
+    )
+    found: list[dict[tuple, Totals]] = [{} for _ in periods]
+    for row in rows:
+        sums, key = found[row["period"]], row["group"]
+        sums[(key, Metric.RESPONSES, "")] = Totals(row["responses"])
+        for metric, name, good, bad in (
+            (Metric.NPS, "nps", "promoters", "detractors"),
+            (Metric.CSAT, "csat", "csat_good", "csat_bad"),
+            (Metric.CES, "ces", "ces_good", "ces_bad"),
+        ):
+            if row[f"{name}_n"]:
+                sums[(key, metric, "")] = Totals(
+                    row[f"{name}_n"], float(row[f"{name}_total"]), row[good], row[bad]
+                )
+    return found
 
 
 # Of each NPS answer the key driver analysis reads: score id, customer (the external id, ""
@@ -206,13 +314,25 @@ class DriverRows:
 
 
 def driver_rows(
-    *, org_unit_path: str, since: datetime, until: datetime, touchpoint_ids: list[int] | None
+    *,
+    org_unit_path: str,
+    since: datetime,
+    until: datetime,
+    touchpoint_ids: list[int] | None,
+    survey_id: int | None = None,
+    tag: str = "",
 ) -> DriverRows:
     """The NPS answers submitted in [since, until) in an org-unit subtree ("": the whole
-    tenant) of the touchpoints given (None: any), and their negative aspect mentions: two
-    queries, whatever the number of answers, touchpoints or aspects."""
+    tenant) of the touchpoints given (None: any), the survey and customer tag where given,
+    and their negative aspect mentions: two queries, whatever the number of answers,
+    touchpoints or aspects."""
     answered = _scores_submitted(
-        org_unit_path=org_unit_path, since=since, until=until, touchpoint_ids=touchpoint_ids
+        org_unit_path=org_unit_path,
+        since=since,
+        until=until,
+        touchpoint_ids=touchpoint_ids,
+        survey_id=survey_id,
+        tag=tag,
     ).filter(nps__isnull=False)
     mentions = TextMention.objects.filter(
         kind=TextKind.ASPECT, label=Sentiment.NEGATIVE, score__in=answered.values("pk")

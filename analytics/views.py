@@ -43,6 +43,7 @@ from analytics.text import TenantDictionary, text_analyze
 from analytics.text_overview import drill_down, text_overview, text_overview_of_counts
 from journeys.models import Channel, KeyMoment, Touchpoint
 from organizations.access import require_permission, tenant_view
+from surveys.selectors import survey_choices
 
 
 def _dashboard_choices(filters: DashboardFilters, catalogue: list[Touchpoint]) -> dict:
@@ -67,6 +68,7 @@ def _dashboard_choices(filters: DashboardFilters, catalogue: list[Touchpoint]) -
         "touchpoint_choices": [(tp.pk, tp_label(tp)) for tp in offered],
         "channel_choices": Channel.choices,
         "key_moment_choices": KeyMoment.choices,
+        "survey_choices": survey_choices(),
         "unit_choices": unit_choices(filters.scope, filters.org_unit),
         "presets": DASHBOARD_PRESETS,
     }
@@ -124,6 +126,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             since=since,
             until=until,
             touchpoint_ids=None if chosen is None else [tp.pk for tp in chosen],
+            survey_id=filters.survey.pk if filters.survey else None,
+            tag=filters.tag,
         ),
         "responses_query": urlencode(
             {
@@ -180,6 +184,8 @@ def key_drivers(request: HttpRequest) -> HttpResponse:
         since=since,
         until=until,
         touchpoint_ids=None if chosen is None else [tp.pk for tp in chosen],
+        survey_id=filters.survey.pk if filters.survey else None,
+        tag=filters.tag,
     )
     drivers = key_drivers_read(rows=rows, catalogue=catalogue)
     # The text page filters by one journey, touchpoint and unit over its own periods: its

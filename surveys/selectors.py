@@ -34,6 +34,16 @@ def survey_list() -> QuerySet[Survey]:
     )
 
 
+def survey_choices() -> list[tuple[int, str]]:
+    """The surveys a filter offers: every one that can have answers (published or closed),
+    by name: one query."""
+    return list(
+        Survey.objects.exclude(status=Survey.Status.DRAFT)
+        .order_by("name", "pk")
+        .values_list("pk", "name")
+    )
+
+
 def response_list(*, scope_path: str = "") -> QuerySet[Response]:
     """Responses a member scoped to the org subtree `scope_path` may see ("" = whole tenant)."""
     responses = Response.objects.select_related("survey", "touchpoint", "org_unit", "score")
