@@ -53,7 +53,7 @@ class DashboardReport:
         return f"cx-report-{window.start:%Y%m%d}-{window.end:%Y%m%d}.{extension}"
 
     def filter_lines(self) -> list[tuple[str, str]]:
-        """The filters in words: the period and unit, then each touchpoint filter set."""
+        """The filters in words: the period and unit, then each other filter set."""
         filters = self.filters
         lines = [(_("时间范围"), self.period), (_("组织单位"), self.unit_name)]
         named = [
@@ -65,6 +65,8 @@ class DashboardReport:
                 _("关键时刻"),
                 str(KeyMoment(filters.key_moment).label) if filters.key_moment else "",
             ),
+            (_("问卷"), filters.survey.name if filters.survey else ""),
+            (_("客户标签"), filters.tag),
         ]
         return lines + [(name, value) for name, value in named if value]
 
