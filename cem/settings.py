@@ -235,7 +235,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-export-files": {"task": "analytics.tasks.expire_export_files", "schedule": 3600.0},
     "send-scheduled-reports": {
         "task": "analytics.tasks.send_scheduled_reports",
-        "schedule": 900.0,
+        "schedule": float(os.environ.get("CEM_REPORTS_SWEEP_SECONDS", "900")),
     },
     "process-pending-events": {
         "task": "integrations.tasks.sweep_unprocessed_events",

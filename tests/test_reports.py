@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import unicodedata
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 import time_machine
+from celery import current_app as celery_app
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -28,7 +30,7 @@ from analytics.report_schedules import (
 from organizations.models import AuditEvent, Membership, OrgUnit, Role
 from organizations.services import membership_create, org_unit_create
 from organizations.tenancy import system_context, tenant_context
-from tests.conftest import require_real_services, wait_until
+from tests.conftest import celery_beat, require_real_services, wait_until
 from tests.factories import PASSWORD, UserFactory
 from tests.test_exports import answered
 
@@ -392,25 +394,26 @@ def test_the_dashboard_offers_each_role_the_report_links_it_may_use(world, clien
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_the_beat_task_sends_through_the_real_worker_once(world, celery_worker_process):
-    """The worker keeps the real clock: a schedule made two months ago has a period due
-    whatever the hour; once the worker sent it, another run sends nothing."""
+def test_beat_and_a_worker_send_the_report_once(world, celery_worker_process, tmp_path):
+    """Beat and the worker keep the real clock: a schedule made two months ago has a period
+    due whatever the hour; beat keeps asking every second, and the report goes once."""
     require_real_services()
-    from analytics.tasks import send_scheduled_reports
-
     head = member_with_email(world, "east-head", Role.VIEWER, world.region)
     schedule = weekly_to(world, [head])
     with tenant_context(world.tenant):
         ReportSchedule.objects.filter(pk=schedule.pk).update(
             created_at=timezone.now() - timedelta(days=60)
         )
-    send_scheduled_reports.delay()
 
     def logged_as_sent():
         found = deliveries(world)
         return found if found and found[0].status == "sent" else None
 
-    (logged,) = wait_until(logged_as_sent, timeout=120)
+    with celery_beat(tmp_path, CEM_REPORTS_SWEEP_SECONDS="1"):
+        wait_until(logged_as_sent, timeout=120)
+        time.sleep(3)  # beat keeps sending the task: the runs after the first send nothing
+    celery_app.control.purge()  # no run left queued to overlap the next tests' flush
+    (logged,) = deliveries(world)
     assert reports_send_due() == 0  # a second beat, here in this process, sends nothing
     assert len(deliveries(world)) == 1
     assert logged.status == "sent" and logged.recipients == ["east-head@example.com"]
