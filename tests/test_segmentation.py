@@ -83,6 +83,8 @@ def test_analysis_of_an_app_complaint_keeps_its_words():
         "iphone13买了3天就黑屏, wifi连不上 a1b2 c++ 100% ok",
         "房间\r\n很大\t早餐一般😅，前台小姐姐态度超好～～",
         "南京市长江大桥欢迎您，结婚的和尚未结婚的",
+        # characters jieba's dictionary lacks, and ones that only start longer words
+        "龘靐齉齾爩鱻麤龗，乒乓球拍卖完了，研究生命起源，仫佬族的仫字，妩媚",
     ],
 )
 def test_our_cut_is_jiebas_cut_without_hmm(text):
