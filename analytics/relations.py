@@ -11,6 +11,7 @@ it are the judgement ("很热情的大堂经理": 大堂经理-热情).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -66,12 +67,13 @@ class RelationFinder:
 
     aspects: Iterable[AspectDefinition]
     _targets: TermMatcher[bool] = field(init=False, repr=False)
-    _cues: set[str] = field(init=False, repr=False)
+    _cue_pattern: re.Pattern = field(init=False, repr=False)  # any opinion cue
 
     def __post_init__(self) -> None:
         aspects = tuple(self.aspects)
         cues = {cue for aspect in aspects for cue in (*aspect.positive_cues, *aspect.negative_cues)}
-        self._cues = cues
+        # One search for any cue instead of a substring test per cue (hundreds).
+        self._cue_pattern = re.compile("|".join(map(re.escape, sorted(cues))) or "(?!)")
         # An aspect term that is a judgement itself (闪退, 热情, 乱收费) or ends with one (太贵,
         # 等太久) is never a target; it is what is said of one.
         targets = {
@@ -117,7 +119,7 @@ class RelationFinder:
         opinion = _opinion([word for start, word in words if start - offset >= end])
         if not opinion:
             before = _words_before(first.start, words, offset)
-            if any(cue in "".join(before) for cue in self._cues):
+            if self._cue_pattern.search("".join(before)):
                 opinion = _opinion(before, before=True)
         if not opinion or opinion == target:
             return None
