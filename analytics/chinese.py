@@ -260,6 +260,11 @@ class TermMatcher(Generic[T]):
     def __bool__(self) -> bool:
         return self.pattern is not None
 
+    def occurs_in(self, text: str) -> bool:
+        """Whether any term is in the text: one search, and if not, no part of the text has one
+        either."""
+        return self.pattern is not None and self.pattern.search(text) is not None
+
     def find(self, text: str) -> list[TermMatch[T]]:
         if self.pattern is None:
             return []

@@ -87,6 +87,8 @@ class RelationFinder:
 
     def find(self, text: Segmented) -> list[Relation]:
         """The relations of a text, in order, each pair once."""
+        if not self._targets.occurs_in(text.text):
+            return []
         found: dict[Relation, None] = {}
         for clause in text.clauses:
             relation = self._in_clause(clause.text, clause.start, text.clause_words(clause))
