@@ -280,7 +280,12 @@ class SentimentModel:
             if w in CONTRAST_WORDS
             or (w in LEADING_CONTRAST_WORDS and j > 0 and not words[j - 1].isalnum())
         ]
-        content = [start for w, start in zip(words, places, strict=True) if w.isalnum()]
+        # Read only to tell whether anything follows a contrast word.
+        content = (
+            [start for w, start in zip(words, places, strict=True) if w.isalnum()]
+            if contrasts
+            else []
+        )
         return Evidence(self, ids, starts, ends, contrasts, content)
 
     def feature_ids(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -301,9 +306,10 @@ class SentimentModel:
         ids, tf = np.unique(ids, return_counts=True)
         x = (1.0 + np.log(tf)) * self.idf[ids].astype(np.float64)
         weights = self.coef[ids].astype(np.float64)
-        return self._combine(x @ weights / float(np.sqrt(x @ x)) + self.intercept)
+        # As Python floats: the same arithmetic, without numpy's cost per scalar.
+        return self._combine((x @ weights / float(np.sqrt(x @ x)) + self.intercept).tolist())
 
-    def _combine(self, z: np.ndarray) -> float:
+    def _combine(self, z: np.ndarray | list[float]) -> float:
         """The text's log-odds from its linear models' (general[, specialist, gate])."""
         if len(z) == 1:
             return float(z[0])
