@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -91,13 +90,13 @@ def _keyword_idf_of(word: str) -> float | None:
 def keywords_extract(text_words: list[str], *, count: int = KEYWORD_COUNT) -> list[str]:
     """The `count` content words with the highest TF-IDF, ties in order of appearance."""
     idf: dict[str, float] = {}
-    frequency: Counter[str] = Counter()
+    frequency: dict[str, int] = {}
     for word in text_words:
         weight = _keyword_idf[word] if word in _keyword_idf else _keyword_idf_of(word)
         if weight is not None:
             idf[word] = weight
-            frequency[word] += 1
-    # A Counter keeps its words in order of first appearance and sorted() is stable: ties
-    # stay in that order without a table of first positions.
+            frequency[word] = frequency.get(word, 0) + 1
+    # A dict keeps its words in order of first appearance and sorted() is stable: ties stay in
+    # that order without a table of first positions.
     ranked = sorted(frequency, key=lambda w: -frequency[w] * idf[w])
     return ranked[:count]
