@@ -248,12 +248,14 @@ class SentimentModel:
         that the text and any of its clauses are scored without cutting it again."""
         words, places = text.words, text.starts
         chars = "".join(words)
-        # Where each character of `chars` is in the text (whitespace between words dropped):
-        # a word's place in the text, less its place in `chars`, plus the character's index.
+        # Where each character of `chars` is in the text: its index, unless whitespace between
+        # words was dropped; then a word's place in the text, less its place in `chars`, plus
+        # the character's index.
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         begins = np.asarray(places, dtype=np.int64)
-        shift = begins - (np.cumsum(lengths) - lengths)
-        offsets = np.repeat(shift, lengths) + np.arange(len(chars))
+        offsets = np.arange(len(chars))
+        if len(chars) < len(text.text):
+            offsets += np.repeat(begins - (np.cumsum(lengths) - lengths), lengths)
         keys = _char_keys(chars)
         order = np.argsort(keys)  # sorted needles: searchsorted runs twice as fast
         needles = keys[order]
