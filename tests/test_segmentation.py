@@ -48,9 +48,16 @@ def test_clauses_know_where_they_are(text):
         assert normalised[clause.start : clause.end] == clause.text
 
 
-def test_a_clause_scored_from_the_whole_text_matches_the_clause_on_its_own():
+@pytest.mark.parametrize(
+    "text",
+    [
+        "房间很干净，早餐也丰富。但是隔音太差了，晚上根本睡不着",
+        # whitespace between words: the n-grams' places are no longer their indexes
+        "房间 很干净 ， 早餐也丰富。 但是  隔音太差了，晚上 根本睡不着",
+    ],
+)
+def test_a_clause_scored_from_the_whole_text_matches_the_clause_on_its_own(text):
     model = default_model()
-    text = "房间很干净，早餐也丰富。但是隔音太差了，晚上根本睡不着"
     evidence = model.evidence(segment(text))
     for clause in clauses(normalise(text)):
         alone = model.score(clause.text)
