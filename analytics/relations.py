@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics.aspects import AspectDefinition
-from analytics.chinese import Segmented, TermMatcher
+from analytics.chinese import Clause, Segmented, TermMatcher
 
 
 def _words(text: str) -> list[str]:
@@ -91,15 +91,17 @@ class RelationFinder:
             return []
         found: dict[Relation, None] = {}
         for clause in text.clauses:
-            relation = self._in_clause(clause.text, clause.start, text.clause_words(clause))
+            relation = self._in_clause(text, clause)
             if relation is not None:
                 found.setdefault(relation)
         return list(found)
 
-    def _in_clause(self, clause: str, offset: int, words: list[tuple[int, str]]) -> Relation | None:
+    def _in_clause(self, text: Segmented, part: Clause) -> Relation | None:
+        clause, offset = part.text, part.start
         matches = self._targets.find(clause)
         if not matches:
             return None
+        words = text.clause_words(part)  # only for a clause with a target
         first = matches[0]
         target, end = first.term, first.end
         # Adjacent targets make one ("手机银行" + "登录"), and so does a thing and its quality
