@@ -256,6 +256,8 @@ class AspectFinder:
         """
         if isinstance(text, str):
             text = segment(text)
+        if not self._terms.occurs_in(text.text):  # no clause to cut, nothing to score
+            return []
         parts = text.clauses
         mentions = [m for index, clause in enumerate(parts) for m in self._mentions(clause, index)]
         if not mentions:

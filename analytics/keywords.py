@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -73,11 +72,31 @@ def words(text: str, *, user_words: re.Pattern | None = None) -> list[str]:
     return list(segment(text, user_words=user_words).words)
 
 
+# A word's IDF if it is a content word, None if not: one lookup per word of a text instead of
+# the content-word cache and then the 270k-word IDF table, which missed the CPU's cache as often
+# as not. Emptied when full, so that odd words cannot grow it without bound.
+_keyword_idf: dict[str, float | None] = {}
+KEYWORD_IDF_CACHE = 100_000
+
+
+def _keyword_idf_of(word: str) -> float | None:
+    if len(_keyword_idf) >= KEYWORD_IDF_CACHE:
+        _keyword_idf.clear()
+    table, median = _idf()
+    idf = _keyword_idf[word] = table.get(word, median) if is_content_word(word) else None
+    return idf
+
+
 def keywords_extract(text_words: list[str], *, count: int = KEYWORD_COUNT) -> list[str]:
     """The `count` content words with the highest TF-IDF, ties in order of appearance."""
-    table, median = _idf()
-    frequency = Counter(w for w in text_words if is_content_word(w))
-    # A Counter keeps its words in order of first appearance and sorted() is stable: ties
-    # stay in that order without a table of first positions.
-    ranked = sorted(frequency, key=lambda w: -frequency[w] * table.get(w, median))
+    idf: dict[str, float] = {}
+    frequency: dict[str, int] = {}
+    for word in text_words:
+        weight = _keyword_idf[word] if word in _keyword_idf else _keyword_idf_of(word)
+        if weight is not None:
+            idf[word] = weight
+            frequency[word] = frequency.get(word, 0) + 1
+    # A dict keeps its words in order of first appearance and sorted() is stable: ties stay in
+    # that order without a table of first positions.
+    ranked = sorted(frequency, key=lambda w: -frequency[w] * idf[w])
     return ranked[:count]

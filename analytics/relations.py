@@ -11,11 +11,12 @@ it are the judgement ("很热情的大堂经理": 大堂经理-热情).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics.aspects import AspectDefinition
-from analytics.chinese import Segmented, TermMatcher
+from analytics.chinese import Clause, Segmented, TermMatcher
 
 
 def _words(text: str) -> list[str]:
@@ -66,12 +67,13 @@ class RelationFinder:
 
     aspects: Iterable[AspectDefinition]
     _targets: TermMatcher[bool] = field(init=False, repr=False)
-    _cues: set[str] = field(init=False, repr=False)
+    _cue_pattern: re.Pattern = field(init=False, repr=False)  # any opinion cue
 
     def __post_init__(self) -> None:
         aspects = tuple(self.aspects)
         cues = {cue for aspect in aspects for cue in (*aspect.positive_cues, *aspect.negative_cues)}
-        self._cues = cues
+        # One search for any cue instead of a substring test per cue (hundreds).
+        self._cue_pattern = re.compile("|".join(map(re.escape, sorted(cues))) or "(?!)")
         # An aspect term that is a judgement itself (闪退, 热情, 乱收费) or ends with one (太贵,
         # 等太久) is never a target; it is what is said of one.
         targets = {
@@ -85,17 +87,21 @@ class RelationFinder:
 
     def find(self, text: Segmented) -> list[Relation]:
         """The relations of a text, in order, each pair once."""
+        if not self._targets.occurs_in(text.text):
+            return []
         found: dict[Relation, None] = {}
         for clause in text.clauses:
-            relation = self._in_clause(clause.text, clause.start, text.clause_words(clause))
+            relation = self._in_clause(text, clause)
             if relation is not None:
                 found.setdefault(relation)
         return list(found)
 
-    def _in_clause(self, clause: str, offset: int, words: list[tuple[int, str]]) -> Relation | None:
+    def _in_clause(self, text: Segmented, part: Clause) -> Relation | None:
+        clause, offset = part.text, part.start
         matches = self._targets.find(clause)
         if not matches:
             return None
+        words = text.clause_words(part)  # only for a clause with a target
         first = matches[0]
         target, end = first.term, first.end
         # Adjacent targets make one ("手机银行" + "登录"), and so does a thing and its quality
@@ -117,7 +123,7 @@ class RelationFinder:
         opinion = _opinion([word for start, word in words if start - offset >= end])
         if not opinion:
             before = _words_before(first.start, words, offset)
-            if any(cue in "".join(before) for cue in self._cues):
+            if self._cue_pattern.search("".join(before)):
                 opinion = _opinion(before, before=True)
         if not opinion or opinion == target:
             return None

@@ -48,9 +48,16 @@ def test_clauses_know_where_they_are(text):
         assert normalised[clause.start : clause.end] == clause.text
 
 
-def test_a_clause_scored_from_the_whole_text_matches_the_clause_on_its_own():
+@pytest.mark.parametrize(
+    "text",
+    [
+        "房间很干净，早餐也丰富。但是隔音太差了，晚上根本睡不着",
+        # whitespace between words: the n-grams' places are no longer their indexes
+        "房间 很干净 ， 早餐也丰富。 但是  隔音太差了，晚上 根本睡不着",
+    ],
+)
+def test_a_clause_scored_from_the_whole_text_matches_the_clause_on_its_own(text):
     model = default_model()
-    text = "房间很干净，早餐也丰富。但是隔音太差了，晚上根本睡不着"
     evidence = model.evidence(segment(text))
     for clause in clauses(normalise(text)):
         alone = model.score(clause.text)
@@ -83,6 +90,8 @@ def test_analysis_of_an_app_complaint_keeps_its_words():
         "iphone13买了3天就黑屏, wifi连不上 a1b2 c++ 100% ok",
         "房间\r\n很大\t早餐一般😅，前台小姐姐态度超好～～",
         "南京市长江大桥欢迎您，结婚的和尚未结婚的",
+        # characters jieba's dictionary lacks, and ones that only start longer words
+        "龘靐齉齾爩鱻麤龗，乒乓球拍卖完了，研究生命起源，仫佬族的仫字，妩媚",
     ],
 )
 def test_our_cut_is_jiebas_cut_without_hmm(text):
