@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "organizations.context_processors.tenant",
+                "cem.context_processors.links",
                 "notifications.context_processors.unread",
             ],
         },
@@ -331,6 +332,8 @@ CEM_SIGNUP_OPEN = env_bool("CEM_SIGNUP_OPEN", False)
 CEM_RATELIMIT_REDIS_URL = os.environ.get("CEM_RATELIMIT_REDIS_URL", REDIS_URL)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
+# Database sessions read through a copy in the shared Redis (organizations/sessions.py).
+SESSION_ENGINE = "organizations.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

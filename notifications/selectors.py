@@ -10,7 +10,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from notifications.models import Delivery, GroupRobot, Notification, NotificationPreference
+from organizations.config_version import request_seen
 from organizations.models import OrgUnit, Tenant
+from organizations.ratelimit import shared_redis_call
+from organizations.tenancy import current_tenant
 
 
 def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
@@ -21,9 +24,36 @@ def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
     )
 
 
+# The header's unread count, kept in the shared Redis per member: "<version>:<count>", used
+# while <version> is still the tenant's configuration version this request read (a count
+# left by another database, a test run's, never shows); the writers delete it (now and after
+# their commit). A count read just before a commit and kept just after it is right again
+# within UNREAD_KEPT_SECONDS.
+UNREAD_KEPT_SECONDS = 60
+
+
+def unread_count_key(tenant_id: int, user_id: int) -> str:
+    return f"cem:unread:{int(tenant_id)}:{int(user_id)}"
+
+
 def notification_unread_count(*, user: AbstractBaseUser) -> int:
-    """One query on the (tenant, recipient, read_at, created_at) index."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    """The member's unread notifications in the current tenant: the kept count when the
+    request read the tenant's configuration version and it still holds, else one query on the
+    (tenant, recipient, read_at, created_at) index."""
+    seen = request_seen()
+    key = unread_count_key(current_tenant().pk, user.pk)
+    if seen is not None:
+        kept = shared_redis_call(lambda client: client.get(key))
+        if kept is not None:
+            version, _, count = kept.decode().partition(":")
+            if version == seen.token:
+                return int(count)
+    count = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    if seen is not None:
+        shared_redis_call(
+            lambda client: client.set(key, f"{seen.token}:{count}", ex=UNREAD_KEPT_SECONDS)
+        )
+    return count
 
 
 def notification_preference_of(*, user: AbstractBaseUser) -> NotificationPreference:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from notifications.models import Channel, GroupRobot, Notification, Notification
 from notifications.robots import WebhookUrlError, webhook_url_check
 from organizations.access import actor_require_permission
 from organizations.models import Membership, OrgUnit, Role, Tenant
+from organizations.ratelimit import shared_redis_call
 from organizations.services import Actor, audit_record
 from organizations.tenancy import current_tenant, system_context, tenant_context
 from surveys.forms import MOBILE
@@ -75,7 +77,7 @@ def _notifications_create(event_ids: list[int]) -> list[Notification]:
         )
     # Two announcements at once: the constraint keeps one, the other's row is dropped (and
     # its sends are refused by the delivery log's own constraint).
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    _notifications_store(notifications)
     created = [
         n
         for n in Notification.objects.filter(event_id__in=[n.event_id for n in notifications])
@@ -114,7 +116,7 @@ def _metric_alert_notifications_create(alert_ids: list[int]) -> list[Notificatio
         if Notification.Kind.METRIC_DROP in preferences[alert.owner_id].kinds
     ]
     # Two runs at once: the constraint keeps one row, and the delivery log one send.
-    Notification.objects.bulk_create(wanted, ignore_conflicts=True)
+    _notifications_store(wanted)
     created = list(
         Notification.objects.filter(
             metric_alert_id__in=[n.metric_alert_id for n in wanted]
@@ -167,7 +169,7 @@ def _project_notifications_create(project_ids: list[int]) -> list[Notification]:
     told = set(
         Notification.objects.filter(project__in=projects).values_list("project_id", "recipient_id")
     )
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    _notifications_store(notifications)
     created = [
         n
         for n in Notification.objects.filter(project__in=projects)
@@ -282,12 +284,37 @@ def _robot_state(robot: GroupRobot) -> dict:
 
 def notification_mark_read(*, user: AbstractBaseUser, notification_id: int) -> int:
     """Mark one of `user`'s notifications read; returns how many were (0 or 1)."""
-    return Notification.objects.filter(
+    marked = Notification.objects.filter(
         recipient=user, pk=notification_id, read_at__isnull=True
     ).update(read_at=timezone.now())
+    _unread_changed(current_tenant().pk, [user.pk])
+    return marked
 
 
 def notifications_mark_all_read(*, user: AbstractBaseUser) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+    marked = Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    _unread_changed(current_tenant().pk, [user.pk])
+    return marked
+
+
+def _notifications_store(notifications: list[Notification]) -> None:
+    """Write new notifications (a second announcement of one is dropped by the constraint)
+    and retire their recipients' kept unread counts."""
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    if notifications:
+        _unread_changed(current_tenant().pk, {n.recipient_id for n in notifications})
+
+
+def _unread_changed(tenant_id: int, user_ids) -> None:
+    """Forget the members' kept unread counts, now and once more after the commit (a count
+    read in between, from before the commit, would otherwise be kept)."""
+    keys = [selectors.unread_count_key(tenant_id, user_id) for user_id in user_ids]
+
+    def forget() -> None:
+        shared_redis_call(lambda client: client.delete(*keys))
+
+    forget()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(forget)

@@ -13,13 +13,15 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import redis
 from django.conf import settings
 from django.http import HttpRequest
 
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 # After a failed Redis call, count locally for this long before trying Redis again, so an
@@ -136,6 +138,23 @@ def _redis_counts() -> _RedisCounts | None:
     if _redis is None or _redis.url != url:
         _redis = _RedisCounts(url)
     return _redis
+
+
+def shared_redis_call(command: Callable[[redis.Redis], T]) -> T | None:
+    """`command` run on the limiter's Redis; None without one, while it is marked down, or
+    when it fails (then it is marked down for REDIS_RETRY_AFTER_SECONDS, so a Redis outage
+    costs one timeout, not one per request)."""
+    shared = _redis_counts()
+    if shared is None or not shared.available():
+        return None
+    try:
+        return command(shared.client)
+    except redis.RedisError as error:
+        shared.mark_down()
+        logger.warning(
+            "shared Redis is unreachable for %.0f s: %s", REDIS_RETRY_AFTER_SECONDS, error
+        )
+        return None
 
 
 def shared_redis() -> redis.Redis | None:

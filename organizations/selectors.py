@@ -71,7 +71,7 @@ def membership_for_page(*, slug: str, user_id: int) -> Membership | None:
     request_seen_set(seen)
     kept = _kept_memberships.get(key, seen)
     if kept is not None:
-        return copy.deepcopy(kept)
+        return _membership_copy(kept)
     with system_context():
         membership = (
             Membership.all_tenants.select_related("tenant", "org_unit")
@@ -84,8 +84,19 @@ def membership_for_page(*, slug: str, user_id: int) -> Membership | None:
             .first()
         )
     if membership is not None:
-        _kept_memberships.put(key, membership.tenant_id, seen, copy.deepcopy(membership))
+        _kept_memberships.put(key, membership.tenant_id, seen, _membership_copy(membership))
     return membership
+
+
+def _membership_copy(membership: Membership) -> Membership:
+    """A copy of a membership with its tenant and unit that a request may change freely: the
+    rows copied, and the tenant's settings, the one mutable value among their fields."""
+    copied = copy.copy(membership)
+    copied.tenant = copy.copy(membership.tenant)
+    copied.tenant.settings = copy.deepcopy(membership.tenant.settings)
+    if membership.org_unit is not None:
+        copied.org_unit = copy.copy(membership.org_unit)
+    return copied
 
 
 def org_unit_find(pk: int) -> OrgUnit | None:
@@ -94,10 +105,10 @@ def org_unit_find(pk: int) -> OrgUnit | None:
     key = (current_tenant().pk, pk)
     kept = _kept_org_units.get(key, seen)
     if kept is not None:
-        return copy.deepcopy(kept)
+        return copy.copy(kept)  # its fields are plain values: a shallow copy is a whole one
     unit = OrgUnit.objects.filter(pk=pk).first()
     if unit is not None:
-        _kept_org_units.put(key, unit.tenant_id, seen, copy.deepcopy(unit))
+        _kept_org_units.put(key, unit.tenant_id, seen, copy.copy(unit))
     return unit
 
 

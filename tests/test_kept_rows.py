@@ -16,6 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from alerts.models import Ticket, TicketEvent
+from alerts.services import ticket_reassign
+from notifications.services import notifications_for_ticket_events, notifications_mark_all_read
 from organizations.config_version import config_version_key
 from organizations.members import membership_deactivate, membership_update
 from organizations.models import ApiKey, Membership, OrgUnit, Role
@@ -26,6 +29,8 @@ from organizations.tenancy import tenant_context
 from surveys.models import Link, Response, Survey
 from surveys.services import link_update, survey_close
 from tests.conftest import require_real_services
+from tests.factories import PASSWORD
+from tests.helpers import BAD_ANSWERS, submit_and_score
 
 ANSWERS = {"nps_1": 3, "csat_1": 2}
 
@@ -263,3 +268,69 @@ def test_a_kept_membership_never_lets_a_member_into_another_tenant(world, other_
         assert client.get(map_url(world)).status_code == 200
     other = reverse("journey_map", kwargs={"tenant_slug": other_world.tenant.slug})
     assert client.get(other).status_code == 404
+
+
+# Sessions and the header's unread count: read from the shared Redis, the database the record.
+
+
+def session_reads(sql: list[str]) -> list[str]:
+    return [statement for statement in sql if 'FROM "django_session"' in statement]
+
+
+def test_a_signed_in_page_reads_its_session_from_redis_and_a_logout_ends_it(world):
+    client = signed_in(world.agent)
+    url = reverse("journey_map", kwargs={"tenant_slug": world.tenant.slug})
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert not session_reads(statements(queries))
+    cookie = client.cookies["sessionid"].value
+    assert client.post(reverse("logout")).status_code == 302
+    stolen = Client()
+    stolen.cookies["sessionid"] = cookie
+    assert stolen.get(url).status_code == 302  # to the login page: the session is gone
+
+
+def test_with_redis_down_sessions_come_from_the_database(world, settings):
+    settings.CEM_RATELIMIT_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    client = Client()
+    assert client.login(username=world.agent.username, password=PASSWORD)
+    url = reverse("journey_map", kwargs={"tenant_slug": world.tenant.slug})
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert session_reads(statements(queries))
+
+
+def unread_badge(client, world) -> str:
+    page = client.get(reverse("journey_map", kwargs={"tenant_slug": world.tenant.slug}))
+    found = re.search(r'<span class="badge">(\d+) 条未读</span>', page.content.decode())
+    return found.group(1) if found else "0"
+
+
+def notification_reads(sql: list[str]) -> list[str]:
+    return [statement for statement in sql if 'FROM "notifications_notification"' in statement]
+
+
+def test_the_unread_count_is_kept_and_every_change_shows_on_the_next_page(
+    world, django_capture_on_commit_callbacks
+):
+    client = signed_in(world.agent)
+    for _ in range(2):
+        assert unread_badge(client, world) == "0"
+    with CaptureQueriesContext(connection) as queries:
+        assert unread_badge(client, world) == "0"
+    assert not notification_reads(statements(queries))
+    response = submit_and_score(world, BAD_ANSWERS)
+    with tenant_context(world.tenant), django_capture_on_commit_callbacks(execute=True):
+        ticket = Ticket.objects.get(response=response)
+        ticket_reassign(ticket=ticket, to=world.agent, reason="就近处理", by=world.manager)
+    assert unread_badge(client, world) == "1"
+    with tenant_context(world.tenant):
+        notifications_mark_all_read(user=world.agent)
+    assert unread_badge(client, world) == "0"
+    with tenant_context(world.tenant):  # an escalation reaching the agent: nothing audited
+        event = TicketEvent.objects.create(
+            ticket=ticket, kind=TicketEvent.Kind.ESCALATED, to_user=world.agent
+        )
+    notifications_for_ticket_events(event_ids=[event.pk])
+    assert unread_badge(client, world) == "1"
