@@ -70,6 +70,7 @@ from analytics.topics import (
 )
 from customers.selectors import customers_tagged
 from journeys.models import Journey, Touchpoint
+from organizations.config_version import KeptRows, request_seen
 from organizations.models import OrgUnit
 from organizations.tenancy import current_tenant
 
@@ -141,14 +142,26 @@ def metric_summary(scores: QuerySet[ResponseScore]) -> MetricSummary:
     return MetricSummary.from_row(scores.aggregate(**_AGGREGATES))
 
 
+_kept_catalogues: KeptRows[list[Touchpoint]] = KeptRows()
+
+
 def touchpoint_catalogue() -> list[Touchpoint]:
     """Every touchpoint of the tenant, archived ones too, with its stage and journey, in
-    journey, stage and touchpoint order: one query."""
-    return list(
+    journey, stage and touchpoint order: one query, or none on a page while the process keeps
+    it under the tenant's configuration version (a journey, stage or touchpoint changed
+    retires it). The touchpoints are shared by the requests that read them: read-only."""
+    tenant_id, seen = current_tenant().pk, request_seen()
+    kept = _kept_catalogues.get(tenant_id, seen)
+    if kept is not None:
+        return list(kept)
+    catalogue = list(
         Touchpoint.objects.select_related("stage__journey").order_by(
             "stage__journey__name", "stage__position", "stage_id", "id"
         )
     )
+    if seen is not None:
+        _kept_catalogues.put(tenant_id, tenant_id, seen, catalogue)
+    return list(catalogue)
 
 
 def dashboard_verbatims(

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from alerts.models import Ticket, TicketEvent
 from alerts.services import ticket_reassign
+from journeys.models import Touchpoint
 from notifications.services import notifications_for_ticket_events, notifications_mark_all_read
 from organizations.config_version import config_version_key
 from organizations.members import membership_deactivate, membership_update
@@ -334,3 +335,19 @@ def test_the_unread_count_is_kept_and_every_change_shows_on_the_next_page(
         )
     notifications_for_ticket_events(event_ids=[event.pk])
     assert unread_badge(client, world) == "1"
+
+
+def test_the_dashboard_keeps_the_touchpoint_catalogue_until_a_touchpoint_changes(world):
+    client = signed_in(world.manager)
+    url = reverse("dashboard", kwargs={"tenant_slug": world.tenant.slug}) + "?days=30"
+    url += f"&journey={world.journey.pk}"
+    for _ in range(2):
+        assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert "网点柜台" in client.get(url).content.decode()
+    assert not reads_of(Touchpoint, statements(queries))
+    with tenant_context(world.tenant):
+        touchpoint = Touchpoint.objects.get(pk=world.touchpoint.pk)
+        touchpoint.name = "网点柜台（新）"
+        touchpoint.save(update_fields=["name"])  # no service, no audit: the watch alone
+    assert "网点柜台（新）" in client.get(url).content.decode()
