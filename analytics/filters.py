@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.journey_map import Window
+from analytics.selectors import ScoresWhere
 from journeys.models import Channel, Journey, KeyMoment, Stage, Touchpoint
 from organizations.models import Membership, OrgUnit, Tenant
 from organizations.selectors import org_unit_find
@@ -192,6 +193,20 @@ class DashboardFilters:
             for tp in catalogue
             if all(value is None or attrgetter(name)(tp) == value for name, value in wanted.items())
         ]
+
+    def scores_where(self, catalogue: list[Touchpoint], *, zone: ZoneInfo) -> ScoresWhere:
+        """The scored responses these filters leave, for the reads that take them one by one
+        (verbatims, key drivers)."""
+        chosen = self.touchpoints_of(catalogue)
+        since, until = self.window.instants(zone)
+        return ScoresWhere(
+            since=since,
+            until=until,
+            org_unit_path=self.org_unit.path if self.org_unit else "",
+            touchpoint_ids=None if chosen is None else [tp.pk for tp in chosen],
+            survey_id=self.survey.pk if self.survey else None,
+            tag=self.tag,
+        )
 
     def params(self) -> dict[str, str]:
         if self.preset is not None:

@@ -164,55 +164,41 @@ def touchpoint_catalogue() -> list[Touchpoint]:
     return list(catalogue)
 
 
-def dashboard_verbatims(
-    *,
-    org_unit_path: str,
-    since: datetime,
-    until: datetime,
-    touchpoint_ids: list[int] | None,
-    survey_id: int | None = None,
-    tag: str = "",
-    limit: int = 10,
-) -> QuerySet[ResponseScore]:
-    """The newest texts submitted in [since, until) in an org-unit subtree ("": the whole
-    tenant), of the touchpoints given (None: any), the survey and customer tag where given,
-    with their touchpoints and units."""
-    scores = _scores_submitted(
-        org_unit_path=org_unit_path,
-        since=since,
-        until=until,
-        touchpoint_ids=touchpoint_ids,
-        survey_id=survey_id,
-        tag=tag,
-    ).exclude(verbatim="")
+@dataclass(frozen=True)
+class ScoresWhere:
+    """Which scored responses a dashboard read takes: submitted in [since, until), in an
+    org-unit subtree ("": the whole tenant), of the touchpoints given (None: any), of one
+    survey and of the customers with one tag where given."""
+
+    since: datetime
+    until: datetime
+    org_unit_path: str = ""
+    touchpoint_ids: list[int] | None = None
+    survey_id: int | None = None
+    tag: str = ""
+
+
+def dashboard_verbatims(where: ScoresWhere, *, limit: int = 10) -> QuerySet[ResponseScore]:
+    """The newest texts of the responses `where` names, with their touchpoints and units."""
+    scores = _scores_submitted(where).exclude(verbatim="")
     return scores.select_related("response__touchpoint", "response__org_unit").order_by(
         "-response__submitted_at", "-pk"
     )[:limit]
 
 
-def _scores_submitted(
-    *,
-    org_unit_path: str,
-    since: datetime,
-    until: datetime,
-    touchpoint_ids: list[int] | None,
-    survey_id: int | None = None,
-    tag: str = "",
-) -> QuerySet[ResponseScore]:
-    """The scores of the responses submitted in [since, until) in an org-unit subtree ("": the
-    whole tenant), of the touchpoints given (None: any), of one survey and of the customers
-    with one tag where given: what the dashboard's filters leave."""
+def _scores_submitted(where: ScoresWhere) -> QuerySet[ResponseScore]:
+    """The scores of the responses `where` names: what the dashboard's filters leave."""
     scores = ResponseScore.objects.filter(
-        response__submitted_at__gte=since, response__submitted_at__lt=until
+        response__submitted_at__gte=where.since, response__submitted_at__lt=where.until
     )
-    if org_unit_path:
-        scores = scores.filter(response__org_unit__path__startswith=org_unit_path)
-    if touchpoint_ids is not None:
-        scores = scores.filter(response__touchpoint_id__in=touchpoint_ids)
-    if survey_id is not None:
-        scores = scores.filter(response__survey_id=survey_id)
-    if tag:
-        scores = scores.filter(customers_tagged(tag, prefix="response__customer__"))
+    if where.org_unit_path:
+        scores = scores.filter(response__org_unit__path__startswith=where.org_unit_path)
+    if where.touchpoint_ids is not None:
+        scores = scores.filter(response__touchpoint_id__in=where.touchpoint_ids)
+    if where.survey_id is not None:
+        scores = scores.filter(response__survey_id=where.survey_id)
+    if where.tag:
+        scores = scores.filter(customers_tagged(where.tag, prefix="response__customer__"))
     return scores
 
 
@@ -238,12 +224,13 @@ def response_sums(
 
     bounds = [(instant(start), instant(end + timedelta(days=1))) for start, end in periods]
     scores = _scores_submitted(
-        org_unit_path="",
-        since=min(since for since, _ in bounds),
-        until=max(until for _, until in bounds),
-        touchpoint_ids=touchpoint_ids,
-        survey_id=survey_id,
-        tag=tag,
+        ScoresWhere(
+            since=min(since for since, _ in bounds),
+            until=max(until for _, until in bounds),
+            touchpoint_ids=touchpoint_ids,
+            survey_id=survey_id,
+            tag=tag,
+        )
     )
     period = Case(
         *[
@@ -326,27 +313,10 @@ class DriverRows:
     negative_aspects: list[tuple[int, str]]
 
 
-def driver_rows(
-    *,
-    org_unit_path: str,
-    since: datetime,
-    until: datetime,
-    touchpoint_ids: list[int] | None,
-    survey_id: int | None = None,
-    tag: str = "",
-) -> DriverRows:
-    """The NPS answers submitted in [since, until) in an org-unit subtree ("": the whole
-    tenant) of the touchpoints given (None: any), the survey and customer tag where given,
-    and their negative aspect mentions: two queries, whatever the number of answers,
-    touchpoints or aspects."""
-    answered = _scores_submitted(
-        org_unit_path=org_unit_path,
-        since=since,
-        until=until,
-        touchpoint_ids=touchpoint_ids,
-        survey_id=survey_id,
-        tag=tag,
-    ).filter(nps__isnull=False)
+def driver_rows(where: ScoresWhere) -> DriverRows:
+    """The NPS answers of the responses `where` names, and their negative aspect mentions: two
+    queries, whatever the number of answers, touchpoints or aspects."""
+    answered = _scores_submitted(where).filter(nps__isnull=False)
     mentions = TextMention.objects.filter(
         kind=TextKind.ASPECT, label=Sentiment.NEGATIVE, score__in=answered.values("pk")
     )

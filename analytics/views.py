@@ -114,21 +114,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     filters = _dashboard_filters_of(request)
     catalogue = selectors.touchpoint_catalogue()
     board = dashboard_read(filters=filters, catalogue=catalogue)
-    chosen = filters.touchpoints_of(catalogue)
-    since, until = filters.window.instants(zone)
     context = {
         "board": board,
         "summary": board.summary,
         "trend": board.trend,
         "trend_chart": weekly_trend_chart(board.trend) if board.trend else "",
-        "verbatims": selectors.dashboard_verbatims(
-            org_unit_path=filters.org_unit.path if filters.org_unit else "",
-            since=since,
-            until=until,
-            touchpoint_ids=None if chosen is None else [tp.pk for tp in chosen],
-            survey_id=filters.survey.pk if filters.survey else None,
-            tag=filters.tag,
-        ),
+        "verbatims": selectors.dashboard_verbatims(filters.scores_where(catalogue, zone=zone)),
         "responses_query": urlencode(
             {
                 "start": filters.window.start.isoformat(),
@@ -177,16 +168,7 @@ def key_drivers(request: HttpRequest) -> HttpResponse:
     zone = ZoneInfo(request.tenant.time_zone)
     filters = _dashboard_filters_of(request)
     catalogue = selectors.touchpoint_catalogue()
-    chosen = filters.touchpoints_of(catalogue)
-    since, until = filters.window.instants(zone)
-    rows = selectors.driver_rows(
-        org_unit_path=filters.org_unit.path if filters.org_unit else "",
-        since=since,
-        until=until,
-        touchpoint_ids=None if chosen is None else [tp.pk for tp in chosen],
-        survey_id=filters.survey.pk if filters.survey else None,
-        tag=filters.tag,
-    )
+    rows = selectors.driver_rows(filters.scores_where(catalogue, zone=zone))
     drivers = key_drivers_read(rows=rows, catalogue=catalogue)
     # The text page filters by one journey, touchpoint and unit over its own periods: its
     # verbatims are those of the period that covers this window, ending today.
