@@ -36,9 +36,9 @@ from bench.http_submit import (
     django_migrate,
     django_start,
     log_tail,
-    process_start,
     process_stop,
     redis_flush,
+    solo_worker_start,
 )
 from bench.journey_map import (
     BENCH_REDIS_URL,
@@ -60,26 +60,7 @@ def worker_start(database_url: str, media_root: str) -> subprocess.Popen:
         "MEDIA_ROOT": media_root,
         "DEBUG": "0",
     }
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "cem",
-        "worker",
-        "--pool",
-        "solo",
-        "--concurrency",
-        "1",
-        "-Q",
-        "reports",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel",
-        "WARNING",
-    ]
-    return process_start(args, env, WORKER_LOG)
+    return solo_worker_start(queue="reports", env=env, log_name=WORKER_LOG)
 
 
 def memory_mb(pid: int) -> tuple[float, float]:

@@ -158,6 +158,32 @@ def process_start(args: list[str], env: Mapping[str, str], log_name: str) -> sub
         )
 
 
+def solo_worker_start(
+    *, queue: str, env: Mapping[str, str], log_name: str, loglevel: str = "WARNING"
+) -> subprocess.Popen:
+    """One Celery worker of the app, `--pool solo --concurrency 1` (one process: what it
+    does is what one core does), consuming `queue`, with `env` as its environment."""
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "cem",
+        "worker",
+        "--pool",
+        "solo",
+        "--concurrency",
+        "1",
+        "-Q",
+        queue,
+        "--hostname",
+        f"bench-{queue}-{os.getpid()}@{socket.gethostname()}",
+        "--loglevel",
+        loglevel,
+    ]
+    return process_start(args, env, log_name)
+
+
 def process_stop(process: subprocess.Popen | None, timeout: float = 20.0) -> None:
     """SIGTERM the child's process group, SIGKILL it if it lingers."""
     if process is None or process.poll() is not None:

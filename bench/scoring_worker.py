@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -20,8 +19,8 @@ from bench.http_submit import (
     log_tail,
     on_fresh_database,
     process_cpu_seconds,
-    process_start,
     process_stop,
+    solo_worker_start,
 )
 
 BENCH_DB = "cem_bench_scoring"
@@ -163,25 +162,7 @@ def sentiment_mix() -> str:
 
 def worker_start(database_url: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": BENCH_REDIS_URL, "DEBUG": "0"}
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "cem",
-        "worker",
-        "--pool",
-        "solo",
-        "--concurrency",
-        "1",
-        "-Q",
-        "scoring",
-        "--hostname",
-        f"bench-scoring-{os.getpid()}@{socket.gethostname()}",
-        "--loglevel",
-        "INFO",
-    ]
-    return process_start(args, env, WORKER_LOG)
+    return solo_worker_start(queue="scoring", env=env, log_name=WORKER_LOG, loglevel="INFO")
 
 
 def worker_ready_wait(

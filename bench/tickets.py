@@ -55,7 +55,6 @@ import os
 import random
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -74,10 +73,10 @@ from bench.http_submit import (
     group_cpu_seconds,
     log_tail,
     percentile_ms,
-    process_start,
     process_stop,
     redis_flush,
     redis_queue_length,
+    solo_worker_start,
 )
 from bench.journey_map import (
     _restart_fresh,
@@ -810,25 +809,7 @@ def worker_start(database_url: str) -> subprocess.Popen:
         "DEBUG": "0",
         "DJANGO_SETTINGS_MODULE": "bench.tickets_settings",
     }
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "cem",
-        "worker",
-        "--pool",
-        "solo",
-        "--concurrency",
-        "1",
-        "-Q",
-        NOTIFICATIONS_QUEUE,
-        "--hostname",
-        f"bench-tickets-{os.getpid()}@{socket.gethostname()}",
-        "--loglevel",
-        "WARNING",
-    ]
-    return process_start(args, env, WORKER_LOG)
+    return solo_worker_start(queue=NOTIFICATIONS_QUEUE, env=env, log_name=WORKER_LOG)
 
 
 def deliveries_sent(tenant_id: int) -> tuple[int, int, int]:
