@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "organizations.tenancy.TenantMiddleware",
+    "organizations.middleware.TenantMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

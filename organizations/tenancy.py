@@ -1,6 +1,6 @@
-"""Tenant scoping: the current tenant, the scoped manager every tenant-owned model uses,
-the middleware that sets the tenant for browser requests under /t/<slug>/, and the system
-scope that lets named cross-tenant jobs past PostgreSQL's row-level security."""
+"""Tenant scoping: the current tenant, the scoped manager every tenant-owned model uses, and
+the system scope that lets named cross-tenant jobs past PostgreSQL's row-level security (the
+middleware that sets the tenant for browser requests is organizations/middleware.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.http import Http404
 
 if TYPE_CHECKING:
     from organizations.models import Tenant
@@ -56,6 +55,19 @@ def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
     system_token = _system_scope.set(False)
     try:
         yield tenant
+    finally:
+        _system_scope.reset(system_token)
+        _current_tenant.reset(token)
+
+
+@contextlib.contextmanager
+def tenant_cleared() -> Iterator[None]:
+    """No current tenant and no system scope in the block (each request starts so); the ones
+    before are restored after it."""
+    token = _current_tenant.set(None)
+    system_token = _system_scope.set(False)
+    try:
+        yield
     finally:
         _system_scope.reset(system_token)
         _current_tenant.reset(token)
@@ -122,43 +134,3 @@ class TenantOwnedModel(models.Model):
         if self.tenant_id is None:
             self.tenant = current_tenant()
         super().save(*args, **kwargs)
-
-
-class TenantMiddleware:
-    """Sets the current tenant and the user's membership for views under /t/<tenant_slug>/.
-
-    A user who is not an active member of the tenant gets 404, exactly as if it did not exist.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        from organizations.config_version import request_seeing
-
-        token = _current_tenant.set(None)
-        system_token = _system_scope.set(False)
-        try:
-            with request_seeing():
-                return self.get_response(request)
-        finally:
-            _system_scope.reset(system_token)
-            _current_tenant.reset(token)
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        slug = view_kwargs.get("tenant_slug")
-        if slug is None:
-            return None
-        from organizations.selectors import membership_for_page
-
-        if not request.user.is_authenticated:
-            from django.contrib.auth.views import redirect_to_login
-
-            return redirect_to_login(request.get_full_path())
-        membership = membership_for_page(slug=slug, user_id=request.user.pk)
-        if membership is None:
-            raise Http404("No such tenant")
-        request.tenant = membership.tenant
-        request.membership = membership
-        tenant_activate(membership.tenant)
-        return None
