@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics.exports import export_jobs_of, export_start
+from analytics.filters import QUERY_MAX
 from analytics.models import ExportJob
 from organizations.access import tenant_view
 from organizations.services import audit_record
@@ -27,13 +28,13 @@ LISTED = 20
 def export_create(request: HttpRequest) -> HttpResponse:
     """Start an export of the responses the dashboard's filters (posted as `filters`, its query
     string) leave; refused filters go back to the dashboard with the reason."""
-    query = QueryDict(request.POST.get("filters", "")[:500]).urlencode()
+    query = QueryDict(request.POST.get("filters", "")).urlencode()
     try:
         export_start(query=query, file_format=request.POST.get("format", ""), by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         dashboard = reverse("dashboard", args=[request.tenant.slug])
-        return redirect(f"{dashboard}?{query}")
+        return redirect(f"{dashboard}?{query}" if len(query) <= QUERY_MAX else dashboard)
     messages.success(request, _("已开始导出，完成后可在此下载。"))
     return redirect("exports", tenant_slug=request.tenant.slug)
 

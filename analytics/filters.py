@@ -34,6 +34,9 @@ from surveys.models import Survey
 
 MAX_DAYS = 366
 TAG_MAX = 64
+# The longest query string of filters taken for a file (an export, a report): a view's is far
+# shorter.
+QUERY_MAX = 500
 EARLIEST = date(2000, 1, 1)  # keeps the previous period within the calendar
 QUARTER = "quarter"
 
@@ -294,6 +297,8 @@ def dashboard_filters_refused(
     """The dashboard's filters of `query` inside the subtree of `scope`, today being the
     tenant's; refused (ValidationError with the reasons) where the dashboard would have fallen
     back to its default view: what leaves as a file is never widened silently."""
+    if len(query) > QUERY_MAX:  # cut short, a filter at its end would be dropped: widened
+        raise ValidationError(_("筛选条件过长。"))
     if today is None:
         today = timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
     filters = dashboard_filters_within(QueryDict(query), scope=scope, today=today)

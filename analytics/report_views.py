@@ -40,12 +40,14 @@ def _report_response(
     refuse (a unit outside the member's scope among them) answer 400 and no file. Audited."""
     try:
         filters = dashboard_filters_refused(
-            request.GET.urlencode()[:500],
+            request.GET.urlencode(),
             scope=request.membership.org_unit,
             tenant=request.tenant,
         )
     except ValidationError as error:
-        return HttpResponseBadRequest(" ".join(error.messages))
+        return HttpResponseBadRequest(
+            " ".join(error.messages), content_type="text/plain; charset=utf-8"
+        )
     report = report_read(filters=filters, tenant=request.tenant)
     content = render(report)
     audit_record(

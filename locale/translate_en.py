@@ -1410,6 +1410,7 @@ EN = {
     "所选渠道不存在。": "The chosen channel does not exist.",
     "所选关键时刻不存在。": "The chosen key moment does not exist.",
     "所选问卷不存在。": "The chosen survey does not exist.",
+    "筛选条件过长。": "The filters are too long.",
     "客户标签最长 %(n)d 个字符。": "A customer tag has at most %(n)d characters.",
     "如 VIP": "e.g. VIP",
     "本季度": "This quarter",

@@ -248,6 +248,20 @@ def test_an_export_larger_than_the_tenants_quota_is_refused_with_its_size(world,
 
 
 @pytest.mark.usefixtures("midday")
+def test_filters_too_long_start_no_export_and_say_so(world, client):
+    client.login(username=world.manager.username, password=PASSWORD)
+    reply = client.post(
+        reverse("export_create", args=[world.tenant.slug]),
+        {"filters": "days=30&tag=" + "x" * 600, "format": "csv"},
+        follow=True,
+    )
+    assert "筛选条件过长" in reply.content.decode()
+    assert reply.redirect_chain[-1][0] == reverse("dashboard", args=[world.tenant.slug])
+    with tenant_context(world.tenant):
+        assert not ExportJob.objects.exists()
+
+
+@pytest.mark.usefixtures("midday")
 def test_other_tenant_cannot_see_or_download_the_export(world, other_world, client):
     answered(world, nps=9)
     job = run_in_process(world, world.manager, "days=30")

@@ -142,6 +142,15 @@ def test_a_unit_outside_the_scope_is_refused_not_widened(world, client):
 
 
 @pytest.mark.usefixtures("answers")
+def test_filters_too_long_to_read_whole_are_refused_not_cut_short(world, client):
+    client.login(username=world.viewer.username, password=PASSWORD)
+    padding = "&channel=" + "x" * 600
+    reply = client.get(report_url(world, "xlsx", f"days=30{padding}&unit={world.hq.pk}"))
+    assert reply.status_code == 400 and reply["Content-Type"].startswith("text/plain")
+    assert "筛选条件过长" in reply.content.decode()
+
+
+@pytest.mark.usefixtures("answers")
 def test_a_download_is_audited_and_linked_from_the_dashboard(world, client):
     client.login(username=world.manager.username, password=PASSWORD)
     page = client.get(reverse("dashboard", args=[world.tenant.slug]) + "?days=30").content.decode()
