@@ -12,6 +12,7 @@ MAX_ATTEMPTS times.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -85,16 +86,29 @@ def _covers(membership: Membership, unit: OrgUnit | None) -> bool:
     return unit.path.startswith(membership.scope_path)
 
 
-def unit_members(unit: OrgUnit) -> list[Membership]:
-    """Who gets a unit's own report: the active members scoped to exactly `unit` and its
-    manager (OrgUnit.manager, whose scope holds it), each if their role may read reports."""
+def units_members(units: list[OrgUnit]) -> dict[int, list[Membership]]:
+    """Who gets each unit's own report: the active members scoped to exactly the unit and its
+    manager (OrgUnit.manager, whose scope holds it), each if their role may read reports. One
+    query for all the units (a bank's thousands of branches)."""
+    managers = {unit.manager_id for unit in units if unit.manager_id}
     members = (
         Membership.objects.filter(deactivated_at__isnull=True)
-        .filter(Q(org_unit=unit) | Q(user_id=unit.manager_id))
+        .filter(Q(org_unit__in=units) | Q(user_id__in=managers))
         .select_related("user", "org_unit")
         .order_by("pk")
     )
-    return [m for m in members if _may_receive(m) and _covers(m, unit)]
+    scoped: dict[int, list[Membership]] = defaultdict(list)
+    managing: dict[int, list[Membership]] = defaultdict(list)
+    for member in members:
+        scoped[member.org_unit_id].append(member)
+        managing[member.user_id].append(member)
+    found = {}
+    for unit in units:
+        candidates = {m.pk: m for m in [*scoped[unit.pk], *managing[unit.manager_id]]}
+        found[unit.pk] = [
+            m for _pk, m in sorted(candidates.items()) if _may_receive(m) and _covers(m, unit)
+        ]
+    return found
 
 
 def report_targets(schedule: ReportSchedule) -> list[tuple[OrgUnit | None, list[Membership]]]:
@@ -105,7 +119,9 @@ def report_targets(schedule: ReportSchedule) -> list[tuple[OrgUnit | None, list[
         units = OrgUnit.objects.filter(kind=schedule.per_unit_kind, is_active=True)
         if schedule.org_unit is not None:
             units = units.filter(path__startswith=schedule.org_unit.path)
-        return [(unit, unit_members(unit)) for unit in units.order_by("path")]
+        units = list(units.order_by("path"))
+        members = units_members(units)
+        return [(unit, members[unit.pk]) for unit in units]
     chosen = Membership.objects.filter(
         pk__in=ReportRecipient.objects.filter(schedule=schedule).values("membership_id"),
         deactivated_at__isnull=True,

@@ -17,6 +17,8 @@ import time_machine
 from celery import current_app as celery_app
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -25,6 +27,7 @@ from analytics.models import ReportDelivery, ReportSchedule
 from analytics.report_schedules import (
     period_last_complete,
     report_schedule_save,
+    report_targets,
     reports_send_due,
 )
 from organizations.models import AuditEvent, Membership, OrgUnit, Role
@@ -271,6 +274,25 @@ def test_per_unit_each_branch_and_its_manager_get_its_own_report(world):
     assert {row[0]: row[1:] for row in xihu_sheet if row and row[0]}["回复数"][0] == 1
     by_unit = {delivery.org_unit_id: delivery.status for delivery in deliveries(world)}
     assert by_unit == {world.branch.pk: "sent", world.other_branch.pk: "sent", empty.pk: "skipped"}
+
+
+def test_the_recipients_of_every_branch_are_read_in_a_constant_number_of_queries(world):
+    member_with_email(world, "pd-manager", Role.CX_MANAGER, world.branch)
+    schedule = weekly_to(world, [], per_unit_kind="branch", filters="")
+
+    def targets_read() -> tuple[int, int]:
+        with tenant_context(world.tenant), CaptureQueriesContext(connection) as queries:
+            found = report_targets(schedule)
+        return len(found), len(queries)
+
+    branches, few = targets_read()
+    with tenant_context(world.tenant):
+        for i in range(5):
+            unit = org_unit_create(
+                name=f"新支行{i}", code=f"NEW-{i}", kind=OrgUnit.Kind.BRANCH, parent=world.region
+            )
+            member_with_email(world, f"new-{i}", Role.VIEWER, unit)
+    assert targets_read() == (branches + 5, few)
 
 
 @pytest.mark.usefixtures("answers")
