@@ -144,56 +144,54 @@ class TextKind(models.TextChoices):
     RELATION = "relation"  # key: what is talked about; label: what is said of it
 
 
+class TextTerm(TenantOwnedModel):
+    """What the text rollups count, numbered per tenant: a sentiment, a topic with a text's
+    sentiment, an aspect with a polarity, a risk flag with its term, a keyword or a relation
+    (target, opinion). Terms are only ever added: a rollup names them by id."""
+
+    kind = models.CharField(max_length=16, choices=TextKind.choices)
+    key = models.CharField(max_length=100, blank=True)
+    label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "key", "label"], name="textterm_unique_per_tenant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} {self.label}"
+
+
 class TextDaily(TenantOwnedModel):
-    """Daily rollup of the scored texts: how many texts (mentions, for aspects) of one day,
-    touchpoint and org unit had each sentiment, topic, aspect polarity, risk and keyword.
+    """Daily rollup of the scored texts of one day, touchpoint and org unit: how many texts
+    (mentions, for aspects and risks) counted for each term, packed in one row (analytics/
+    rollups.py TALLY: term id, count, and of sentiments and topics the sum of the texts'
+    sentiment scores and how many had one; keywords apart, as KEYWORDS). A row per term
+    would be one per keyword mention, four times the size of the responses at a bank's volume.
 
     Kept current by scoring and rebuilt from the scores on demand (analytics/rollups.py); the
     text analytics page sums these rows instead of reading every text. Touchpoint and org unit
-    are plain ids with 0 for none, not foreign keys: a NULL would never match in the unique key,
-    so each increment of a response without one would add a row instead of adding to it.
+    are plain ids with 0 for none, not foreign keys: a NULL would never match in the unique key.
     """
 
     day = models.DateField()  # in the tenant's time zone
     touchpoint_id = models.BigIntegerField(default=0)
     org_unit_id = models.BigIntegerField(default=0)
-    kind = models.CharField(max_length=16, choices=TextKind.choices)
-    key = models.CharField(max_length=100, blank=True)
-    label = models.CharField(max_length=100, blank=True)
-    count = models.IntegerField(default=0)
-    # Of sentiment and topic rows: the sum of the texts' sentiment scores and how many had one.
-    score_sum = models.FloatField(default=0.0)
-    scored = models.IntegerField(default=0)
+    tallies = models.BinaryField(default=b"")  # every kind of term but keywords
+    keywords = models.BinaryField(default=b"")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "day", "touchpoint_id", "org_unit_id", "kind", "key", "label"],
+                fields=["tenant", "day", "touchpoint_id", "org_unit_id"],
                 name="textdaily_cell_unique",
-            )
-        ]
-        # Every column the page sums by: its queries read the index alone, not the rows of a
-        # kind scattered over the table (a third of the time at 200,000 texts).
-        indexes = [
-            models.Index(
-                fields=[
-                    "tenant",
-                    "kind",
-                    "day",
-                    "touchpoint_id",
-                    "org_unit_id",
-                    "key",
-                    "label",
-                    "count",
-                    "score_sum",
-                    "scored",
-                ],
-                name="textdaily_kind_day",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.kind} {self.key} {self.label}: {self.count}"
+        return f"{self.day} {self.touchpoint_id} {self.org_unit_id}"
 
 
 class TextMention(TenantOwnedModel):

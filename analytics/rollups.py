@@ -1,21 +1,25 @@
 """Daily rollups of the scored texts (TextDaily) and their mentions (TextMention): what one
 scored text counts for, adding it to the rollups as increments, and recounting them all.
 
-Scoring adds the tallies of a batch of scores with one upsert (`INSERT ... ON CONFLICT DO
-UPDATE SET count = count + excluded.count`, the same on PostgreSQL and SQLite), so writers
-never read-modify-write a row; a rescore adds the difference to what the score counted
-before. A rebuild recounts a tenant from its scores; on PostgreSQL it takes the tenant's rollup
-lock alone while scorings share it, so none of their increments is lost or counted twice.
+A rollup row holds every term counted in one day, touchpoint and org unit, packed (TALLY,
+KEYWORDS): a row per term would be one per keyword mention. Scoring merges the tallies
+of a batch of scores into the rows of their cells under a row lock (`SELECT ... FOR UPDATE`),
+in a stable order so that concurrent writers never deadlock; a rescore adds the difference to
+what the score counted before. A rebuild recounts a tenant from its scores; on PostgreSQL it
+takes the tenant's rollup lock alone while scorings share it, so none of their increments is
+lost or counted twice.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from django.db import connection, models
 from django.utils import timezone
 
@@ -23,13 +27,21 @@ from analytics.models import TextKind
 from analytics.text_overview import TEXT_ROW_FIELDS, Tally
 from organizations.models import Tenant
 
-KEY_LENGTH = 100  # of TextDaily.key/label and TextMention.key/label
+KEY_LENGTH = 100  # of TextTerm.key/label and TextMention.key/label
 # PostgreSQL advisory lock class of the text rollups ("text"); the tenant id is the object id.
 ROLLUP_LOCK = 0x74657874
 BATCH = 5000
 
 TallyKey = tuple[str, str, str]  # kind, key, label
 ONE = Tally(1)
+
+# A term of a packed rollup column (TextDaily), little-endian whatever the machine: of
+# `tallies`, every kind but keywords (of sentiments and topics with the sum of the texts'
+# sentiment scores and how many had one); of `keywords`, a keyword's term id once per text
+# (most keywords of a day and cell are in one text: half the bytes of a count beside each).
+TALLY = np.dtype([("term", "<u4"), ("count", "<i4"), ("score_sum", "<f8"), ("scored", "<i4")])
+KEYWORDS = np.dtype("<u4")
+TERM_ID_LIMIT = 2**32  # what a packed term holds
 
 
 class ScoredText(Protocol):
@@ -184,53 +196,203 @@ def tenant_rollups_lock(tenant_id: int, *, exclusive: bool) -> None:
         cursor.execute(f"SELECT {function}(%s, %s)", [ROLLUP_LOCK, tenant_id])
 
 
-_COLUMNS = ("tenant_id", "day", "touchpoint_id", "org_unit_id", "kind", "key", "label")
-_SUMS = ("count", "score_sum", "scored")
+def packed_merge(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """The packed terms of `parts` added up term by term, in term order, without the terms no
+    text counts for any more (a topic a rescore took away)."""
+    records = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    terms, where = np.unique(records["term"], return_inverse=True)
+    merged = np.zeros(len(terms), dtype)
+    merged["term"] = terms
+    for column in dtype.names[1:]:
+        sums = np.bincount(where, weights=records[column], minlength=len(terms))
+        merged[column] = sums if column == "score_sum" else sums.round()
+    return merged[merged["count"] != 0]
+
+
+def packed_concat(columns: list[bytes | memoryview], dtype: np.dtype) -> tuple:
+    """The terms of several rows' packed columns as one array, and the index of each one's
+    row: one copy, however many rows."""
+    records = np.frombuffer(b"".join(columns), dtype)
+    rows = np.repeat(np.arange(len(columns)), [len(column) // dtype.itemsize for column in columns])
+    return records, rows
+
+
+def cell_packed(
+    tallies: bytes | memoryview,
+    keywords: bytes | memoryview,
+    added: Mapping[TallyKey, Tally],
+    ids: Mapping[TallyKey, int],
+) -> tuple[bytes, bytes]:
+    """A cell's packed columns with `added` added (both empty: the cell counts nothing)."""
+    counted = [(key, tally) for key, tally in added.items() if key[0] != TextKind.KEYWORD]
+    words = [(ids[key], tally.count) for key, tally in added.items() if key[0] == TextKind.KEYWORD]
+    kept = np.frombuffer(keywords, KEYWORDS)
+    terms, where = np.unique(
+        np.concatenate([kept, np.array([term for term, _count in words], KEYWORDS)]),
+        return_inverse=True,
+    )
+    texts = np.bincount(
+        where, np.concatenate([np.ones(len(kept)), [count for _term, count in words]]), len(terms)
+    )
+    return (
+        packed_merge(
+            [
+                np.frombuffer(tallies, TALLY),
+                np.array([(ids[key], *tally) for key, tally in counted], TALLY),
+            ],
+            TALLY,
+        ).tobytes(),
+        # np.repeat refuses a negative count: a rescore never takes away what was not added.
+        np.repeat(terms, texts.round().astype(np.int64)).astype(KEYWORDS).tobytes(),
+    )
+
+
+def _row_values(count: int, width: int) -> str:
+    return ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * count)
+
+
+def term_ids(term: type[models.Model], *, tenant_id: int, keys: set[TallyKey]) -> dict:
+    """The ids of the tenant's terms `keys`, numbering those it never counted before: found
+    with one query, and those not found inserted in a stable order (a concurrent writer of
+    the same new term waits for the first to commit, then finds it)."""
+    quote = connection.ops.quote_name
+    table = quote(term._meta.db_table)
+    kind, key, label = quote("kind"), quote("key"), quote("label")
+    ids: dict[TallyKey, int] = {}
+
+    def find(wanted: list[TallyKey]) -> None:
+        for start in range(0, len(wanted), BATCH):
+            chunk = wanted[start : start + BATCH]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id, {kind}, {key}, {label} FROM {table} "  # noqa: S608 - names only
+                    f"WHERE tenant_id = %s AND ({kind}, {key}, {label}) IN "
+                    f"(VALUES {_row_values(len(chunk), 3)})",
+                    [tenant_id, *(str(value) for triple in chunk for value in triple)],
+                )
+                ids.update({(k, key_, label_): pk for pk, k, key_, label_ in cursor.fetchall()})
+
+    find(sorted(keys))
+    missing = sorted(key for key in keys if key not in ids)
+    for start in range(0, len(missing), BATCH):
+        chunk = missing[start : start + BATCH]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (tenant_id, {kind}, {key}, {label}) "  # noqa: S608
+                f"VALUES {_row_values(len(chunk), 4)} ON CONFLICT DO NOTHING",
+                [value for triple in chunk for value in (tenant_id, *map(str, triple))],
+            )
+    find(missing)
+    if ids and max(ids.values()) >= TERM_ID_LIMIT:
+        raise OverflowError("text term ids no longer fit the packed rollups (rollups.TALLY)")
+    return ids
 
 
 def tallies_add(
-    daily: type[models.Model], *, tenant_id: int, tallies: dict[tuple[Cell, TallyKey], Tally]
+    daily: type[models.Model],
+    term: type[models.Model],
+    *,
+    tenant_id: int,
+    tallies: dict[tuple[Cell, TallyKey], Tally],
 ) -> None:
     """Add `tallies` (negative ones subtract) to the tenant's rollup rows of their cells,
-    creating rows as needed: one statement per BATCH rows (a scoring batch merges its texts'
-    tallies into one), in a stable order so that concurrent writers lock rows in the same
-    order and never deadlock."""
+    creating rows as needed and deleting those left counting nothing: per BATCH cells, one
+    insert of the missing rows, one locking read and one write per row, in cell order."""
     if not tallies:
         return
+    ids = term_ids(term, tenant_id=tenant_id, keys={key for _cell, key in tallies})
+    by_cell: dict[Cell, dict[TallyKey, Tally]] = {}
+    for (cell, key), tally in tallies.items():
+        by_cell.setdefault(cell, {})[key] = tally
     quote = connection.ops.quote_name
     table = quote(daily._meta.db_table)
-    columns = ", ".join(quote(column) for column in _COLUMNS + _SUMS)
-    sums = ", ".join(
-        f"{quote(column)} = {table}.{quote(column)} + excluded.{quote(column)}" for column in _SUMS
-    )
-    conflict = ", ".join(quote(column) for column in _COLUMNS)
-    rows = sorted(
-        (cell.day, cell.touchpoint_id, cell.org_unit_id, str(kind), key, label, *tally)
-        for (cell, (kind, key, label)), tally in tallies.items()
-    )
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
-        values = ", ".join(["(" + ", ".join(["%s"] * (len(chunk[0]) + 1)) + ")"] * len(chunk))
-        params = [
+    place = "day, touchpoint_id, org_unit_id"
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    cells = sorted(by_cell, key=lambda cell: (cell.day, cell.touchpoint_id, cell.org_unit_id))
+    for start in range(0, len(cells), BATCH):
+        chunk = cells[start : start + BATCH]
+        places = [
             value
-            for day, *rest in chunk
-            for value in (tenant_id, connection.ops.adapt_datefield_value(day), *rest)
+            for cell in chunk
+            for value in (
+                connection.ops.adapt_datefield_value(cell.day),
+                cell.touchpoint_id,
+                cell.org_unit_id,
+            )
         ]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - names only
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {sums}",
-                params,
+                f"INSERT INTO {table} (tenant_id, {place}, tallies, keywords) "  # noqa: S608
+                f"VALUES {_row_values(len(chunk), 6)} ON CONFLICT DO NOTHING",
+                [
+                    value
+                    for i in range(len(chunk))
+                    for value in (tenant_id, *places[3 * i : 3 * i + 3], b"", b"")
+                ],
             )
-    emptied = {cell for (cell, _key), tally in tallies.items() if tally.count < 0}
-    if emptied:
-        # What no text counts for any more (a topic a rescore took away) goes.
-        cells = models.Q()
-        for cell in emptied:
-            cells |= models.Q(
-                day=cell.day, touchpoint_id=cell.touchpoint_id, org_unit_id=cell.org_unit_id
+            cursor.execute(
+                f"SELECT id, {place}, tallies, keywords FROM {table} "  # noqa: S608 - names only
+                f"WHERE tenant_id = %s AND ({place}) IN (VALUES {_row_values(len(chunk), 3)}) "
+                f"ORDER BY {place}{lock}",
+                [tenant_id, *places],
             )
-        daily._base_manager.filter(cells, tenant_id=tenant_id, count=0).delete()
+            rows = cursor.fetchall()
+            changed, emptied = [], []
+            for pk, day, touchpoint_id, org_unit_id, tallies_now, keywords_now in rows:
+                if isinstance(day, str):  # SQLite
+                    day = date.fromisoformat(day)
+                added = by_cell[Cell(day, touchpoint_id, org_unit_id)]
+                packed = cell_packed(tallies_now, keywords_now, added, ids)
+                if any(packed):
+                    changed.append((*packed, pk))
+                else:
+                    emptied.append(pk)
+            if changed:
+                cursor.executemany(
+                    f"UPDATE {table} SET tallies = %s, keywords = %s WHERE id = %s",  # noqa: S608
+                    changed,
+                )
+            if emptied:
+                daily._base_manager.filter(pk__in=emptied).delete()
+
+
+def tallies_unpacked(rows) -> list[tuple]:
+    """(day, touchpoint id, org unit id, kind, key, label, count, score_sum, scored) of each
+    term of the rollup rows `rows` (TextDaily objects, or tuples of their day, touchpoint id,
+    org unit id, tallies and keywords) of one tenant: what the rows count, spelt out (tests,
+    the bench's check)."""
+    from analytics.models import TextTerm
+
+    rows = [
+        row
+        if isinstance(row, tuple)
+        else (row.day, row.touchpoint_id, row.org_unit_id, row.tallies, row.keywords)
+        for row in rows
+    ]
+    unpacked = [
+        (
+            row[:3],
+            [
+                *(
+                    (int(term), int(count), float(score_sum), int(scored))
+                    for term, count, score_sum, scored in np.frombuffer(row[3], TALLY).tolist()
+                ),
+                *(
+                    (int(term), int(count), 0.0, 0)
+                    for term, count in Counter(np.frombuffer(row[4], KEYWORDS).tolist()).items()
+                ),
+            ],
+        )
+        for row in rows
+    ]
+    terms = {term for _place, records in unpacked for term, *_ in records}
+    names = {
+        pk: (kind, key, label)
+        for pk, kind, key, label in TextTerm._base_manager.filter(pk__in=terms).values_list(
+            "pk", "kind", "key", "label"
+        )
+    }
+    return [(*place, *names[term], *sums) for place, records in unpacked for term, *sums in records]
 
 
 @dataclass(frozen=True)
@@ -246,11 +408,12 @@ def rollups_rebuild(
     zone: ZoneInfo,
     scores: models.QuerySet,
     daily: type[models.Model],
+    term: type[models.Model],
     mention: type[models.Model],
 ) -> RollupsRebuilt:
     """Recount one tenant's rollups and mentions from its scores with a text, replacing what
     was there; bulk writes, one day's rollups in memory at a time. Call it in a transaction,
-    holding the tenant's rollup lock alone.
+    holding the tenant's rollup lock alone. Terms are kept: the recount numbers only new ones.
 
     The models come as arguments so that the data migration can pass its historical ones.
     """
@@ -268,10 +431,13 @@ def rollups_rebuild(
     )
     texts = rollup_rows = mention_count = 0
     day: date | None = None
-    totals: dict[tuple[int, int, TallyKey], Tally] = {}
+    totals: dict[tuple[int, int], dict[TallyKey, Tally]] = {}
     mentions: list[models.Model] = []
 
     def flush_day() -> int:
+        ids = term_ids(
+            term, tenant_id=tenant_id, keys={key for cell in totals.values() for key in cell}
+        )
         daily._base_manager.bulk_create(
             [
                 daily(
@@ -279,14 +445,11 @@ def rollups_rebuild(
                     day=day,
                     touchpoint_id=touchpoint_id,
                     org_unit_id=org_unit_id,
-                    kind=kind,
-                    key=key,
-                    label=label,
-                    count=tally.count,
-                    score_sum=tally.score_sum,
-                    scored=tally.scored,
+                    tallies=tallies,
+                    keywords=keywords,
                 )
-                for (touchpoint_id, org_unit_id, (kind, key, label)), tally in totals.items()
+                for (touchpoint_id, org_unit_id), cell in totals.items()
+                for tallies, keywords in [cell_packed(b"", b"", cell, ids)]
             ],
             batch_size=BATCH,
         )
@@ -311,9 +474,9 @@ def rollups_rebuild(
         if cell.day != day:
             rollup_rows += flush_day()
             day = cell.day
+        counted = totals.setdefault((cell.touchpoint_id, cell.org_unit_id), {})
         for key, tally in text_tallies(row).items():
-            slot = (cell.touchpoint_id, cell.org_unit_id, key)
-            totals[slot] = totals.get(slot, Tally()).plus(tally)
+            counted[key] = counted.get(key, Tally()).plus(tally)
     rollup_rows += flush_day()
     mention_count += len(mention._base_manager.bulk_create(mentions))
     return RollupsRebuilt(texts=texts, rollup_rows=rollup_rows, mentions=mention_count)

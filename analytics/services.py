@@ -46,6 +46,7 @@ from analytics.models import (
     TextDaily,
     TextDictionary,
     TextMention,
+    TextTerm,
     TextThemes,
     Topic,
     UserWord,
@@ -288,6 +289,7 @@ def _text_rollups_add(scored: list[_Scored], *, zone: ZoneInfo) -> None:
             tallies[(cell, key)] = tallies.get((cell, key), Tally()).plus(change)
     tallies_add(
         TextDaily,
+        TextTerm,
         tenant_id=current_tenant().pk,
         tallies={key: tally for key, tally in tallies.items() if tally != Tally()},
     )
@@ -408,6 +410,7 @@ def text_rollups_rebuild() -> RollupsRebuilt:
             zone=tenant_zone(tenant),
             scores=ResponseScore.objects.all(),
             daily=TextDaily,
+            term=TextTerm,
             mention=TextMention,
         )
 

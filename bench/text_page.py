@@ -9,8 +9,9 @@ bulk-created, not made by the scoring service (hours at this size): their analys
 a pool of texts analysed once with the tenant's dictionary, half bank feedback like the demo's
 and half real e-commerce reviews (../shared/data/sentiment/online_shopping_test.csv), which
 give the keywords a long tail; a few carry a risk phrase (银保监会, 曝光, 起诉, 销户). The text
-rollups and mentions are then rebuilt from the scores, timed (what a backfill takes), the
-tables vacuumed and their sizes printed, and the themes found as the worker finds them
+rollups and mentions are then rebuilt from the scores, timed (what a backfill takes), checked
+against an aggregate of the raw scores (bench.rollup_check), the tables vacuumed and their
+sizes printed, and the themes found as the worker finds them
 (services.text_themes_discover, timed).
 
 Then Django's test Client (the whole stack without HTTP) requests, one at a time, after one
@@ -25,6 +26,7 @@ request. The page's worker-side memory is measured by bench.web_rss.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import resource
@@ -42,6 +44,7 @@ from bench.http_submit import (
     on_fresh_database,
     percentile_ms,
 )
+from bench.rollup_check import rollups_check
 from bench.scoring_worker import question_keys, verbatim
 
 BENCH_DB = "cem_bench_textpage"
@@ -292,7 +295,8 @@ def database_size_line() -> str:
         cursor.execute(
             "SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables "
             "WHERE relname IN ('surveys_response', 'analytics_responsescore', "
-            "'analytics_textdaily', 'analytics_textmention') ORDER BY relname"
+            "'analytics_textdaily', 'analytics_textterm', 'analytics_textmention') "
+            "ORDER BY relname"
         )
         sizes = cursor.fetchall()
         counts = []
@@ -321,8 +325,13 @@ def bench_run(args: argparse.Namespace, database_url: str) -> None:
     seconds = scores_create(world, place, args.texts, rng)
     print(f"data texts={args.texts} days={DAYS} bulk_create_s={seconds:.0f}", flush=True)
     print(rollups_rebuild(world), flush=True)
+    print(rollups_check(metric=False).line(), flush=True)  # the text rollups alone
     print(database_size_line(), flush=True)
     print(themes_discover(world), flush=True)
+    # As cem/wsgi.py does in a web worker: what the process holds so far (here the bench's own
+    # data besides Django) is set aside from the cyclic collector, which would otherwise walk
+    # it on every full collection that a request's many new objects start.
+    gc.freeze()
     page = f"/t/{place.tenant_slug}/text-analytics/"
     cases = [
         ("page_30d", place.manager, f"{page}?days=30"),

@@ -5,22 +5,8 @@ from django.db import migrations, models
 
 
 def rollups_backfill(apps, schema_editor):
-    """Count the scores made before rollups existed; `manage.py rebuild_rollups` does the
-    same later."""
-    from zoneinfo import ZoneInfo
-
-    from analytics.rollups import rollups_rebuild
-
-    Tenant = apps.get_model("cem", "Tenant")
-    ResponseScore = apps.get_model("analytics", "ResponseScore")
-    for tenant in Tenant.objects.filter(pk__in=ResponseScore.objects.values("tenant_id")):
-        rollups_rebuild(
-            tenant_id=tenant.pk,
-            zone=ZoneInfo(tenant.time_zone),
-            scores=ResponseScore.objects.all(),
-            daily=apps.get_model("analytics", "TextDaily"),
-            mention=apps.get_model("analytics", "TextMention"),
-        )
+    """Counted the scores made before rollups existed. Migration 0016 replaced the rollups'
+    layout and counts every score again, so nothing is counted here any more."""
 
 
 class Migration(migrations.Migration):
