@@ -352,16 +352,17 @@ DRILLS = [
     DRILLS,
     ids=lambda drill: ",".join(value for value in vars(drill).values() if value) or "all",
 )
-def test_the_drill_down_lists_the_verbatims_the_texts_themselves_give(world, places, drill):
+@pytest.mark.parametrize("limit", [4, 100], ids=["page-full", "all-on-the-page"])
+def test_the_drill_down_lists_the_verbatims_the_texts_themselves_give(world, places, drill, limit):
     with_topics(world)
     spread(world, places, count=33)
     _first_day, since = period(world, 45)
     with tenant_context(world.tenant):
         rows = text_rows(scope_path=world.region.path, since=since)
         matched, newest = text_verbatims(
-            scope_path=world.region.path, since=since, drill=drill, limit=4
+            scope_path=world.region.path, since=since, drill=drill, limit=limit
         )
-        expected_count, expected_ids = drill_down(rows, drill, since=since, limit=4)
+        expected_count, expected_ids = drill_down(rows, drill, since=since, limit=limit)
     assert [score.pk for score in newest] == expected_ids
     assert matched == (expected_count if drill else None)
     assert expected_count > 0
