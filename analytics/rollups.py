@@ -211,10 +211,10 @@ def packed_merge(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
 
 def packed_concat(columns: list[bytes | memoryview], dtype: np.dtype) -> tuple:
     """The terms of several rows' packed columns as one array, and the index of each one's
-    row: one copy, however many rows."""
+    row (int32: a page reads a few hundred thousand terms): one copy, however many rows."""
     records = np.frombuffer(b"".join(columns), dtype)
-    rows = np.repeat(np.arange(len(columns)), [len(column) // dtype.itemsize for column in columns])
-    return records, rows
+    lengths = [len(column) // dtype.itemsize for column in columns]
+    return records, np.repeat(np.arange(len(columns), dtype=np.int32), lengths)
 
 
 def cell_packed(
