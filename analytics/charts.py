@@ -187,14 +187,14 @@ def driver_chart(drivers: list[Driver]) -> str:
 
 
 def metric_alert_chart(alert: MetricAlert, *, height: int = 300) -> str:
-    """The alert's weekly NPS (each week by its last day, the flagged window last) against the
-    history's baseline and the window's lower control limit."""
+    """The alert's metric per week (each week by its last day, the flagged window last)
+    against the history's baseline and the window's lower control limit."""
     weeks = [week["end"] for week in alert.weeks]
     figure = go.Figure()
     figure.add_scatter(
         x=weeks,
-        y=[week["nps"] for week in alert.weeks],
-        name=_("周 NPS"),
+        y=[week["value"] for week in alert.weeks],
+        name=_("周 %(metric)s") % {"metric": alert.get_metric_display()},
         mode="lines+markers",
         line={"color": "#2563eb"},
         customdata=[week["answers"] for week in alert.weeks],
@@ -202,7 +202,7 @@ def metric_alert_chart(alert: MetricAlert, *, height: int = 300) -> str:
     )
     figure.add_scatter(
         x=weeks,
-        y=[alert.baseline_nps] * len(weeks),
+        y=[alert.baseline] * len(weeks),
         name=_("基线"),
         mode="lines",
         line={"color": "#64748b", "dash": "dot"},
@@ -216,7 +216,7 @@ def metric_alert_chart(alert: MetricAlert, *, height: int = 300) -> str:
     )
     figure.add_scatter(
         x=[weeks[-1]],
-        y=[alert.nps],
+        y=[alert.value],
         name=_("预警周"),
         mode="markers",
         marker={"color": "#dc2626", "size": 12, "symbol": "diamond"},
@@ -226,7 +226,7 @@ def metric_alert_chart(alert: MetricAlert, *, height: int = 300) -> str:
         height=height,
         legend={"orientation": "h"},
         xaxis={"type": "category"},
-        yaxis={"title": "NPS", "range": [-110, 110]},
+        yaxis={"title": str(alert.get_metric_display()), "range": list(alert.scale_range)},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
     )

@@ -401,13 +401,20 @@ class ExternalPost(TenantOwnedModel):
 
 
 class MetricAlert(TenantOwnedModel):
-    """A drop of an org unit's NPS (its subtree's, over all touchpoints or at one) in the
-    recent window below the lower control limit of its own history (docs/metric-alerts.md),
-    with the figures that raised it. Routed like a ticket: `owner` is the unit's manager at
-    detection, or empty and the unit's queue (its members) sees it.
+    """A drop of an org unit's NPS, CSAT or CES (its subtree's, over all touchpoints or at
+    one) in the recent window below the lower control limit of its own history
+    (docs/metric-alerts.md), with the figures that raised it. Routed like a ticket: `owner` is
+    the unit's manager at detection, or empty and the unit's queue (its members) sees it.
 
-    One per (unit, touchpoint, window end): a second run of the same day's detection finds
-    it and adds nothing."""
+    One per (metric, unit, touchpoint, window end): a second run of the same day's detection
+    finds it and adds nothing."""
+
+    class Tested(models.TextChoices):
+        """The metrics tested, and what their value is (analytics.metric_drops)."""
+
+        NPS = "nps", "NPS"
+        CSAT = "csat", _("满意率（CSAT）")
+        CES = "ces", _("省力率（CES）")
 
     class Status(models.TextChoices):
         OPEN = "open", _("待处理")
@@ -421,18 +428,20 @@ class MetricAlert(TenantOwnedModel):
     touchpoint = models.ForeignKey(
         "journeys.Touchpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    metric = models.CharField(max_length=8, choices=Tested.choices, default=Tested.NPS)
     window_start = models.DateField()
     window_end = models.DateField()  # the last local day counted, inclusive
     answers = models.PositiveIntegerField()
-    nps = models.FloatField()
-    baseline_nps = models.FloatField()
+    # The NPS, or for CSAT and CES the share of answers in the scale's top two points (%).
+    value = models.FloatField()
+    baseline = models.FloatField()
     lower_limit = models.FloatField()
     history_answers = models.PositiveIntegerField()
     # How much more the history's weeks vary than sampling alone explains (Laney's sigma_z,
     # at least 1): the limit is widened by it.
     dispersion = models.FloatField()
     # The weeks the chart shows, oldest first, the flagged window last:
-    # [{"end": "2026-06-09", "answers": 64, "nps": -10.0}]
+    # [{"end": "2026-06-09", "answers": 64, "value": -10.0}]
     weeks = models.JSONField(default=list)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -445,12 +454,12 @@ class MetricAlert(TenantOwnedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "org_unit", "touchpoint", "window_end"],
+                fields=["tenant", "metric", "org_unit", "touchpoint", "window_end"],
                 name="metricalert_once_per_window",
             ),
             # NULLs are distinct in a unique constraint: the unit-wide series needs its own.
             models.UniqueConstraint(
-                fields=["tenant", "org_unit", "window_end"],
+                fields=["tenant", "metric", "org_unit", "window_end"],
                 condition=models.Q(touchpoint__isnull=True),
                 name="metricalert_once_per_unit_window",
             ),
@@ -461,7 +470,13 @@ class MetricAlert(TenantOwnedModel):
         ordering = ["-raised_at", "-id"]
 
     def __str__(self) -> str:
-        return f"NPS drop of {self.org_unit_id}/{self.touchpoint_id or '-'} to {self.window_end}"
+        where = f"{self.org_unit_id}/{self.touchpoint_id or '-'}"
+        return f"{self.metric} drop of {where} to {self.window_end}"
+
+    @property
+    def scale_range(self) -> tuple[int, int]:
+        """What the chart's value axis spans: NPS -100..100, a share 0..100 (a margin beside)."""
+        return (-110, 110) if self.metric == self.Tested.NPS else (-5, 105)
 
 
 def export_file_path(job: ExportJob, file_name: str) -> str:

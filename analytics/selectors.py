@@ -34,7 +34,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from analytics.aspects import BUILTIN_ASPECTS
-from analytics.metric_drops import WINDOW_DAYS, WeekNps, week_ends
+from analytics.metric_drops import WINDOW_DAYS, WeekScore, week_ends
 from analytics.metric_rollups import CES_SCALE, CSAT_SCALE, Totals, bad_at_most, good_at_least
 from analytics.models import (
     Aspect,
@@ -794,10 +794,11 @@ def metric_sums(
 SeriesKey = tuple[int, int | None]
 
 
-def nps_weeks_of_series(*, window_end: date) -> dict[SeriesKey, list[WeekNps]]:
-    """The NPS answers per week (metric_drops.week_ends: the history weeks, oldest first, then
-    the window ending on `window_end`) of every org unit's subtree, over all its touchpoints
-    and at each touchpoint: the daily rollups summed per week in the database, one query."""
+def metric_weeks_of_series(*, window_end: date, metric: str) -> dict[SeriesKey, list[WeekScore]]:
+    """The answers of `metric` (NPS, CSAT or CES) per week (metric_drops.week_ends: the history
+    weeks, oldest first, then the window ending on `window_end`) of every org unit's subtree,
+    over all its touchpoints and at each touchpoint: the daily rollups summed per week in the
+    database, one query. For CSAT and CES nothing counts as bad (metric_drops)."""
     ends = week_ends(window_end)
     week_of_day = Case(
         *[
@@ -808,23 +809,24 @@ def nps_weeks_of_series(*, window_end: date) -> dict[SeriesKey, list[WeekNps]]:
     )
     rows = (
         MetricDaily.objects.filter(
-            metric=Metric.NPS,
+            metric=metric,
             key="",
             day__range=(ends[0] - timedelta(days=WINDOW_DAYS - 1), window_end),
         )
         .exclude(org_unit_id=0)
         .values("org_unit_id", "touchpoint_id", week=week_of_day)
-        .annotate(answers=Sum("n"), promoters=Sum("good"), detractors=Sum("bad"))
+        .annotate(answers=Sum("n"), good=Sum("good"), bad=Sum("bad"))
         .order_by()
     )
-    series: dict[SeriesKey, list[WeekNps]] = {}
+    counts_bad = metric == Metric.NPS
+    series: dict[SeriesKey, list[WeekScore]] = {}
     for row in rows:
         unit_id, touchpoint_id, week = row["org_unit_id"], row["touchpoint_id"], row["week"]
         keys = [(unit_id, None), *([(unit_id, touchpoint_id)] if touchpoint_id else [])]
         for key in keys:
-            weeks = series.setdefault(key, [WeekNps(end) for end in ends])
+            weeks = series.setdefault(key, [WeekScore(end) for end in ends])
             weeks[week] = weeks[week].plus(
-                answers=row["answers"], promoters=row["promoters"], detractors=row["detractors"]
+                answers=row["answers"], good=row["good"], bad=row["bad"] if counts_bad else 0
             )
     return series
 

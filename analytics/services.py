@@ -23,7 +23,7 @@ from analytics import selectors
 from analytics.chinese import terms_parse
 from analytics.journey_map_cache import journey_maps_changed
 from analytics.keywords import is_content_word
-from analytics.metric_drops import WINDOW_DAYS, DropTest, WeekNps, drop_test
+from analytics.metric_drops import DROP_METRICS, WINDOW_DAYS, DropTest, WeekScore, drop_test
 from analytics.metric_rollups import (
     MetricKey,
     ResponseCount,
@@ -682,10 +682,10 @@ def metric_drops_sweep() -> int:
 
 
 def metric_drops_detect(*, today: date | None = None) -> list[MetricAlert]:
-    """Test every org unit's NPS (over all touchpoints and at each) of the seven local days
-    before `today` (the tenant's today) against its previous weeks (analytics.metric_drops),
-    and raise an alert for each drop, owned by the unit's manager; the owners are told after
-    the commit (metric_alerts_raised). Returns the alerts raised.
+    """Test every org unit's NPS, CSAT and CES (over all touchpoints and at each) of the seven
+    local days before `today` (the tenant's today) against its previous weeks
+    (analytics.metric_drops), and raise an alert for each drop, owned by the unit's manager;
+    the owners are told after the commit (metric_alerts_raised). Returns the alerts raised.
 
     Safe to run twice: a series whose last alert's window shares a day with this window is
     not raised again, so a drop that lasts raises one alert, not one a day; the unique
@@ -695,7 +695,53 @@ def metric_drops_detect(*, today: date | None = None) -> list[MetricAlert]:
         today = timezone.localdate(timezone=ZoneInfo(current_tenant().time_zone))
     window_end = today - timedelta(days=1)
     window_start = window_end - timedelta(days=WINDOW_DAYS - 1)
-    series = selectors.nps_weeks_of_series(window_end=window_end)
+    recently_alerted = set(
+        MetricAlert.objects.filter(window_end__gte=window_start).values_list(
+            "metric", "org_unit_id", "touchpoint_id"
+        )
+    )
+    raised = []
+    for metric in DROP_METRICS:
+        drops = _drops(selectors.metric_weeks_of_series(window_end=window_end, metric=metric))
+        for key in sorted(_most_specific(drops), key=lambda key: (key[0], key[1] or 0)):
+            if (metric, *key) in recently_alerted:
+                continue
+            unit, found, weeks = drops[key]
+            alert = MetricAlert(
+                metric=metric,
+                org_unit=unit,
+                touchpoint_id=key[1],
+                window_start=window_start,
+                window_end=window_end,
+                answers=weeks[-1].answers,
+                value=found.value,
+                baseline=found.baseline,
+                lower_limit=found.lower_limit,
+                history_answers=found.history_answers,
+                dispersion=found.dispersion,
+                weeks=[
+                    {"end": week.end.isoformat(), "answers": week.answers, "value": week.value}
+                    for week in weeks
+                ],
+                owner_id=unit.manager_id,
+            )
+            try:
+                with transaction.atomic():
+                    alert.save()
+            except IntegrityError:  # a concurrent run raised it a moment ago
+                continue
+            raised.append(alert)
+    if raised:
+        alert_ids = [alert.pk for alert in raised]
+        transaction.on_commit(
+            lambda: metric_alerts_raised.send(sender=MetricAlert, alert_ids=alert_ids)
+        )
+    return raised
+
+
+def _drops(series: dict[SeriesKey, list[WeekScore]]) -> dict[SeriesKey, _Drop]:
+    """The series of active units (at touchpoints that still exist) whose window fell below
+    its limit."""
     units = OrgUnit.objects.in_bulk({unit_id for unit_id, _touchpoint in series})
     touchpoint_ids = set(
         Touchpoint.objects.filter(
@@ -714,45 +760,7 @@ def metric_drops_detect(*, today: date | None = None) -> list[MetricAlert]:
         found = drop_test(history=weeks[:-1], window=weeks[-1])
         if found is not None and found.is_drop:
             drops[(unit_id, touchpoint_id)] = _Drop(unit, found, weeks)
-    recently_alerted = set(
-        MetricAlert.objects.filter(window_end__gte=window_start).values_list(
-            "org_unit_id", "touchpoint_id"
-        )
-    )
-    raised = []
-    for key in sorted(_most_specific(drops), key=lambda key: (key[0], key[1] or 0)):
-        if key in recently_alerted:
-            continue
-        unit, found, weeks = drops[key]
-        alert = MetricAlert(
-            org_unit=unit,
-            touchpoint_id=key[1],
-            window_start=window_start,
-            window_end=window_end,
-            answers=weeks[-1].answers,
-            nps=found.nps,
-            baseline_nps=found.baseline_nps,
-            lower_limit=found.lower_limit,
-            history_answers=found.history_answers,
-            dispersion=found.dispersion,
-            weeks=[
-                {"end": week.end.isoformat(), "answers": week.answers, "nps": week.nps}
-                for week in weeks
-            ],
-            owner_id=unit.manager_id,
-        )
-        try:
-            with transaction.atomic():
-                alert.save()
-        except IntegrityError:  # a concurrent run raised it a moment ago
-            continue
-        raised.append(alert)
-    if raised:
-        alert_ids = [alert.pk for alert in raised]
-        transaction.on_commit(
-            lambda: metric_alerts_raised.send(sender=MetricAlert, alert_ids=alert_ids)
-        )
-    return raised
+    return drops
 
 
 class _Drop(NamedTuple):
@@ -760,7 +768,7 @@ class _Drop(NamedTuple):
 
     unit: OrgUnit
     found: DropTest
-    weeks: list[WeekNps]
+    weeks: list[WeekScore]
 
 
 def _most_specific(drops: dict[SeriesKey, _Drop]) -> list[SeriesKey]:

@@ -128,12 +128,16 @@ def _metric_alert_card(notification: Notification) -> _Card:
         lines=[
             _("触点：%(touchpoint)s")
             % {"touchpoint": alert.touchpoint.name if alert.touchpoint_id else _("全部触点")},
-            _("NPS %(nps).1f（%(answers)s 份回答），控制下限 %(limit).1f，基线 %(baseline).1f")
+            _(
+                "%(metric)s %(value).1f（%(answers)s 份回答），控制下限 %(limit).1f，"
+                "基线 %(baseline).1f"
+            )
             % {
-                "nps": alert.nps,
+                "metric": alert.get_metric_display(),
+                "value": alert.value,
                 "answers": alert.answers,
                 "limit": alert.lower_limit,
-                "baseline": alert.baseline_nps,
+                "baseline": alert.baseline,
             },
             _("窗口：%(start)s – %(end)s") % {"start": alert.window_start, "end": alert.window_end},
         ],

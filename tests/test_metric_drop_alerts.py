@@ -1,5 +1,6 @@
-"""Metric alerts on NPS drops (docs/metric-alerts.md): the test against a series' own history,
-its daily detection, routing to the unit's owner, and the pages that show and settle them."""
+"""Metric alerts on NPS, CSAT and CES drops (docs/metric-alerts.md): the test against a
+series' own history, its daily detection, routing to the unit's owner, and the pages that
+show and settle them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from celery import current_app as celery_app
 from django.conf import settings
 from django.utils import timezone
 
-from analytics.metric_drops import MIN_WINDOW_ANSWERS, WeekNps, drop_test, week_ends
+from analytics.metric_drops import MIN_WINDOW_ANSWERS, WeekScore, drop_test, week_ends
 from analytics.metric_rollups import Totals, metric_rows_add, rows_for
 from analytics.models import Metric, MetricAlert, MetricDaily
 from analytics.services import metric_drops_detect
@@ -33,16 +34,16 @@ DROP = (16, 22)  # of 64 answers: NPS about -9
 SWINGING = [(36, 12), (18, 24)] * 6  # +40 and -10, week after week, of 60 each
 
 
-def weeks_of(counts: list[tuple[int, int]], *, answers: int = 60) -> list[WeekNps]:
+def weeks_of(counts: list[tuple[int, int]], *, answers: int = 60) -> list[WeekScore]:
     ends = week_ends(WINDOW_END)[:-1]
     return [
-        WeekNps(end, answers, promoters, detractors)
+        WeekScore(end, answers, promoters, detractors)
         for end, (promoters, detractors) in zip(ends, counts, strict=True)
     ]
 
 
-def window(promoters: int, detractors: int, *, answers: int = 64) -> WeekNps:
-    return WeekNps(WINDOW_END, answers, promoters, detractors)
+def window(promoters: int, detractors: int, *, answers: int = 64) -> WeekScore:
+    return WeekScore(WINDOW_END, answers, promoters, detractors)
 
 
 # --- the test, without the database -------------------------------------------------------------
@@ -51,7 +52,7 @@ def window(promoters: int, detractors: int, *, answers: int = 64) -> WeekNps:
 def test_a_planted_drop_is_a_drop():
     found = drop_test(history=weeks_of(STEADY), window=window(*DROP))
     assert found is not None and found.is_drop
-    assert 35 < found.baseline_nps < 45
+    assert 35 < found.baseline < 45
     assert found.dispersion == 1.0  # steady weeks vary no more than sampling says
 
 
@@ -75,16 +76,26 @@ def test_a_handful_of_answers_is_never_judged():
 
 def test_a_short_history_is_never_judged():
     history = weeks_of(STEADY)
-    sparse = [week if i >= 9 else WeekNps(week.end) for i, week in enumerate(history)]
+    sparse = [week if i >= 9 else WeekScore(week.end) for i, week in enumerate(history)]
     assert drop_test(history=sparse, window=window(*DROP)) is None
 
 
 # --- detection over the rollups -----------------------------------------------------------------
 
 
-def plant(world, *, unit, day: date, answers: int, promoters: int, detractors: int) -> None:
-    """Rollup rows as scoring would write them for answers of the world's touchpoint."""
-    totals = {(Metric.NPS, ""): Totals(answers, 0.0, promoters, detractors)}
+def plant(
+    world,
+    *,
+    unit,
+    day: date,
+    answers: int,
+    promoters: int,
+    detractors: int,
+    metric: str = Metric.NPS,
+) -> None:
+    """Rollup rows as scoring would write them for answers of the world's touchpoint: of CSAT
+    and CES, promoters are the satisfied (low-effort) answers and detractors the unhappy."""
+    totals = {(metric, ""): Totals(answers, 0.0, promoters, detractors)}
     rows = rows_for(
         day=day, touchpoint_id=world.touchpoint.pk, org_unit_path=unit.path, totals=totals
     )
@@ -92,21 +103,32 @@ def plant(world, *, unit, day: date, answers: int, promoters: int, detractors: i
         metric_rows_add(MetricDaily, tenant_id=world.tenant.pk, rows=rows)
 
 
-def plant_history(world, unit, counts: list[tuple[int, int]], *, window_end: date = WINDOW_END):
+def plant_history(
+    world,
+    unit,
+    counts: list[tuple[int, int]],
+    *,
+    window_end: date = WINDOW_END,
+    metric: str = Metric.NPS,
+):
     for end, (promoters, detractors) in zip(week_ends(window_end), counts, strict=False):
         # The week's answers on its first and last day: both count in that week only.
-        plant(world, unit=unit, day=end, answers=30, promoters=promoters // 2, detractors=0)
+        half = promoters // 2
+        plant(world, unit=unit, day=end, answers=30, promoters=half, detractors=0, metric=metric)
         plant(
             world,
             unit=unit,
             day=end - timedelta(days=6),
             answers=30,
-            promoters=promoters - promoters // 2,
+            promoters=promoters - half,
             detractors=detractors,
+            metric=metric,
         )
 
 
-def plant_window(world, unit, promoters: int, detractors: int, *, answers: int = 64):
+def plant_window(
+    world, unit, promoters: int, detractors: int, *, answers: int = 64, metric: str = Metric.NPS
+):
     plant(
         world,
         unit=unit,
@@ -114,6 +136,7 @@ def plant_window(world, unit, promoters: int, detractors: int, *, answers: int =
         answers=answers,
         promoters=promoters,
         detractors=detractors,
+        metric=metric,
     )
 
 
@@ -136,8 +159,8 @@ def test_a_planted_drop_raises_one_alert_at_the_branch_and_touchpoint_and_a_reru
     [alert] = detect(world)
     assert (alert.org_unit_id, alert.touchpoint_id) == (world.branch.pk, world.touchpoint.pk)
     assert (alert.window_start, alert.window_end) == (TODAY - timedelta(days=7), WINDOW_END)
-    assert alert.answers == 64 and alert.nps == pytest.approx(100 * (16 - 22) / 64)
-    assert alert.nps < alert.lower_limit < alert.baseline_nps
+    assert alert.answers == 64 and alert.value == pytest.approx(100 * (16 - 22) / 64)
+    assert alert.value < alert.lower_limit < alert.baseline
     assert len(alert.weeks) == 13 and alert.weeks[-1]["end"] == WINDOW_END.isoformat()
     assert alert.status == MetricAlert.Status.OPEN
     assert detect(world) == []
@@ -206,6 +229,63 @@ def test_another_tenant_has_no_alert_of_this_one(world, other_world, midday):
     assert timezone.localdate() == TODAY  # the frozen clock the windows were placed from
 
 
+# --- CSAT and CES: the share of answers in the scale's top two points ---------------------------
+
+SATISFIED_STEADY = [(48, 4), (47, 5), (49, 3)] * 4  # 80 % satisfied of 60; a few unhappy
+SATISFIED_DROP = (29, 20)  # of 64 answers: 45 % satisfied
+
+
+def test_a_satisfaction_share_drop_is_a_drop_and_the_unhappy_do_not_count_twice():
+    steady = [
+        WeekScore(week.end, week.answers, week.good, 0) for week in weeks_of(SATISFIED_STEADY)
+    ]
+    found = drop_test(history=steady, window=WeekScore(WINDOW_END, 64, 29, 0))
+    assert found is not None and found.is_drop
+    assert found.value == pytest.approx(100 * 29 / 64) and found.baseline == pytest.approx(80.0)
+    steady_window = drop_test(history=steady, window=WeekScore(WINDOW_END, 64, 50, 0))
+    assert steady_window is not None and not steady_window.is_drop
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("metric", [Metric.CSAT, Metric.CES])
+def test_a_planted_csat_or_ces_drop_raises_an_alert_of_its_metric(world, midday, metric):
+    plant_history(world, world.branch, SATISFIED_STEADY, metric=metric)
+    plant_window(world, world.branch, *SATISFIED_DROP, metric=metric)
+    [alert] = detect(world)
+    assert alert.metric == metric
+    assert (alert.org_unit_id, alert.touchpoint_id) == (world.branch.pk, world.touchpoint.pk)
+    # The share of satisfied (low-effort) answers: the unhappy are not subtracted.
+    assert alert.value == pytest.approx(100 * 29 / 64) and alert.baseline == pytest.approx(80.0)
+    assert alert.weeks[-1]["value"] == pytest.approx(alert.value)
+
+
+@pytest.mark.django_db
+def test_csat_noise_of_the_same_size_raises_nothing(world, midday):
+    swinging = [(48, 4), (29, 20)] * 6  # 80 % and 48 %, week after week
+    plant_history(world, world.branch, swinging, metric=Metric.CSAT)
+    plant_window(world, world.branch, *SATISFIED_DROP, metric=Metric.CSAT)
+    assert detect(world) == []
+
+
+@pytest.mark.django_db
+def test_an_nps_and_a_csat_drop_raise_one_alert_each_once_and_the_pages_name_the_metric(
+    client, world, midday
+):
+    plant_history(world, world.branch, STEADY)
+    plant_window(world, world.branch, *DROP)
+    plant_history(world, world.branch, SATISFIED_STEADY, metric=Metric.CSAT)
+    plant_window(world, world.branch, *SATISFIED_DROP, metric=Metric.CSAT)
+    raised = detect(world)
+    assert sorted(alert.metric for alert in raised) == [Metric.CSAT, Metric.NPS]
+    assert detect(world) == []
+    csat = next(alert for alert in raised if alert.metric == Metric.CSAT)
+    html = page(client, world.manager, world.tenant, csat.pk).content.decode()
+    assert "满意率（CSAT） 下降：" in html and f"{csat.value:.1f}" in html
+    client.login(username=world.manager.username, password=PASSWORD)
+    dashboard = client.get(f"/t/{world.tenant.slug}/dashboard/").content.decode()
+    assert "满意率（CSAT） 下降：" in dashboard and "NPS 下降：" in dashboard
+
+
 # --- the pages ----------------------------------------------------------------------------------
 
 
@@ -268,7 +348,7 @@ def test_the_list_shows_the_alerts_of_the_member_scope_closed_ones_on_request(
 def test_the_alert_page_shows_its_figures_and_chart(client, world, alert):
     html = page(client, world.viewer, world.tenant, alert.pk).content.decode()
     assert "浦东支行" in html and "网点柜台" in html
-    assert f"{alert.nps:.1f}" in html and "data-plotly" in html
+    assert f"{alert.value:.1f}" in html and "data-plotly" in html
     assert "确认" not in html  # a viewer has no buttons
 
 
@@ -412,7 +492,7 @@ def test_beat_and_a_worker_raise_the_planted_drop_once(world, celery_worker_proc
     celery_app.control.purge()  # no run left queued to overlap the next tests' flush
     [alert] = alerts_of(world)
     assert (alert.org_unit_id, alert.touchpoint_id) == (world.branch.pk, world.touchpoint.pk)
-    assert alert.nps < alert.lower_limit
+    assert alert.value < alert.lower_limit
 
 
 @pytest.mark.django_db
