@@ -53,7 +53,7 @@ from analytics.models import (
     Topic,
     UserWord,
 )
-from analytics.rollups import KEYWORDS, TALLY, packed_concat
+from analytics.rollups import packed_read
 from analytics.scoring import net_promoter_score
 from analytics.text import BUILTIN_DICTIONARY, TenantDictionary
 from analytics.text_overview import (
@@ -535,22 +535,12 @@ def text_counts(
     narrowed = _rollups_in(
         scope_path=scope_path, journey=journey, touchpoint=touchpoint, org_unit=org_unit
     )
-    # Read with the cursor: for the ~26,000 rows of 180 days at 200,000 texts, Django's row
-    # by row conversion costs as much as the database.
-    sql, params = (
-        narrowed.filter(day__gte=first_day - timedelta(days=days))
-        .values_list("day", "touchpoint_id", "org_unit_id", "tallies", "keywords")
-        .query.sql_with_params()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    days = [row[0] if isinstance(row[0], date) else date.fromisoformat(row[0]) for row in rows]
-    row_now = np.array([day >= first_day for day in days], dtype=bool)
+    rows = packed_read(narrowed.filter(day__gte=first_day - timedelta(days=days)))
+    row_now = np.array([day >= first_day for day in rows.days], dtype=bool)
 
-    words, word_row = packed_concat([row[4] for row in rows], KEYWORDS)
+    words = rows.keywords
     word_codes, word_terms = pd.factorize(words)
-    word_now = row_now[word_row]
+    word_now = row_now[rows.keyword_rows]
 
     def per_word(when: np.ndarray) -> np.ndarray:
         return np.bincount(word_codes[when], minlength=len(word_terms))
@@ -566,7 +556,7 @@ def text_counts(
             | ((change[rising] == change[last]) & (words_now[rising] >= words_now[last]))
         ]
 
-    records, record_row = packed_concat([row[3] for row in rows], TALLY)
+    records, record_row = rows.tallies, rows.tally_rows
     record_now = row_now[record_row]
     codes, terms = pd.factorize(records["term"])
     names = _term_names([*terms.tolist(), *word_terms[rising].tolist()])
@@ -599,12 +589,12 @@ def text_counts(
         )
 
     sentiment_days = current_of(
-        TextKind.SENTIMENT, day=np.array([day.toordinal() for day in days], dtype=np.int64)
+        TextKind.SENTIMENT, day=np.array([day.toordinal() for day in rows.days], dtype=np.int64)
     )
     aspects = current_of(
         TextKind.ASPECT,
-        touchpoint=np.array([row[1] for row in rows], dtype=np.int64),
-        org_unit=np.array([row[2] for row in rows], dtype=np.int64),
+        touchpoint=rows.touchpoint_ids,
+        org_unit=rows.org_unit_ids,
     )
     return TextCounts(
         sentiment_days=[
