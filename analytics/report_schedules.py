@@ -3,10 +3,13 @@ a PDF and an Excel attachment, to chosen members, or per unit of a kind (each br
 members scoped to that unit; every send is logged (ReportDelivery).
 
 The periods are the tenant's calendar: a week runs Monday to Sunday, a month from its first
-day, and a period's report goes from SEND_HOUR on the day after it ends. The log row of a
-schedule, unit and period is written (unique) before the mail goes, so a retried task or a
-second beat never sends it twice; a failed send is tried again by the next beats, up to
-MAX_ATTEMPTS times.
+day, and a period's report goes from SEND_HOUR on the day after it ends. The beat claims each
+due report by writing its log row (unique per schedule, unit and period), then hands it to a
+worker of its own (analytics.tasks.send_report_delivery): a bank's 2,000 branch reports
+render side by side on every worker there is, and one that fails fails alone. A retried task
+or a second beat never sends a report twice; a failed send is tried again by the next beats,
+up to MAX_ATTEMPTS times, and one whose worker never took it or died goes again once its claim
+is SENDING_STALE_AFTER old.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from analytics.journey_map import Window
 from analytics.models import ReportDelivery, ReportRecipient, ReportSchedule
 from analytics.reports import report_pdf, report_read, report_xlsx
 from organizations.access import PERMISSIONS, actor_require_permission, actor_scope_path
+from organizations.broker import publish
 from organizations.models import Membership, OrgUnit
 from organizations.services import audit_record
 from organizations.spreadsheets import XLSX_TYPE
@@ -111,23 +115,40 @@ def units_members(units: list[OrgUnit]) -> dict[int, list[Membership]]:
     return found
 
 
+def report_units(schedule: ReportSchedule) -> list[OrgUnit | None]:
+    """The unit of each report a send of the schedule makes: per unit, each active unit of the
+    kind under the schedule's unit; else the schedule's unit (None: the whole tenant)."""
+    if not schedule.per_unit_kind:
+        return [schedule.org_unit]
+    units = OrgUnit.objects.filter(kind=schedule.per_unit_kind, is_active=True)
+    if schedule.org_unit is not None:
+        units = units.filter(path__startswith=schedule.org_unit.path)
+    return list(units.order_by("path"))
+
+
 def report_targets(schedule: ReportSchedule) -> list[tuple[OrgUnit | None, list[Membership]]]:
-    """Each report a send of the schedule makes: its unit and who gets it. Per unit, one for
-    each active unit of the kind under the schedule's unit, to that unit's manager and members;
-    else one of the schedule's unit to the chosen members who may still read it."""
+    """Each report a send of the schedule makes: its unit and who gets it. Per unit, to that
+    unit's manager and members; else to the chosen members who may still read it."""
+    units = report_units(schedule)
     if schedule.per_unit_kind:
-        units = OrgUnit.objects.filter(kind=schedule.per_unit_kind, is_active=True)
-        if schedule.org_unit is not None:
-            units = units.filter(path__startswith=schedule.org_unit.path)
-        units = list(units.order_by("path"))
         members = units_members(units)
         return [(unit, members[unit.pk]) for unit in units]
+    return [(schedule.org_unit, _chosen_members(schedule))]
+
+
+def report_recipients(schedule: ReportSchedule, unit: OrgUnit | None) -> list[Membership]:
+    """Who gets the schedule's report of `unit` (one of report_units)."""
+    if schedule.per_unit_kind and unit is not None:
+        return units_members([unit])[unit.pk]
+    return _chosen_members(schedule)
+
+
+def _chosen_members(schedule: ReportSchedule) -> list[Membership]:
     chosen = Membership.objects.filter(
         pk__in=ReportRecipient.objects.filter(schedule=schedule).values("membership_id"),
         deactivated_at__isnull=True,
     ).select_related("user", "org_unit")
-    members = [m for m in chosen if _may_receive(m) and _covers(m, schedule.org_unit)]
-    return [(schedule.org_unit, members)]
+    return [m for m in chosen if _may_receive(m) and _covers(m, schedule.org_unit)]
 
 
 # ---- Managing schedules
@@ -323,23 +344,54 @@ def _delivery_send(
 
 
 def schedule_send_due(schedule: ReportSchedule, *, now: datetime) -> int:
-    """Send the reports of the schedule's due period not sent yet (in its tenant's context).
-    Returns how many mails went."""
+    """Claim the reports of the schedule's due period not sent yet and hand each to a worker
+    (in its tenant's context). Returns how many were handed over."""
     period = period_due(schedule, now=now)
     if period is None:
         return 0
-    sent = 0
-    with translation.override(schedule.tenant.locale):
-        for unit, members in report_targets(schedule):
-            delivery = _delivery_claim(schedule, unit, period)
-            if delivery is not None:
-                sent += _delivery_send(delivery, schedule, unit, members)
-    return sent
+    handed = 0
+    for unit in report_units(schedule):
+        delivery = _delivery_claim(schedule, unit, period)
+        if delivery is not None:
+            handed += _delivery_hand_over(delivery)
+    return handed
+
+
+def _delivery_hand_over(delivery: ReportDelivery) -> bool:
+    """Queue the claimed report for a worker; its claim is committed already (each claim is
+    its own transaction). With the broker down it stays claimed, and a later beat sends it
+    once the claim is stale (SENDING_STALE_AFTER)."""
+    from analytics.tasks import send_report_delivery
+
+    return publish(send_report_delivery, delivery.pk)
+
+
+def delivery_send(delivery_id: int) -> bool:
+    """Render and mail one claimed report (the worker's task); True when it was sent. A
+    report no longer being sent (sent meanwhile, its schedule deleted) is left alone."""
+    with system_context():
+        delivery = (
+            ReportDelivery.all_tenants.select_related("schedule__tenant", "org_unit")
+            .filter(pk=delivery_id, status=ReportDelivery.Status.SENDING)
+            .first()
+        )
+    if delivery is None:
+        return False
+    schedule = delivery.schedule
+    if schedule is None:  # deleted since the claim: the log says so
+        with system_context():
+            ReportDelivery.all_tenants.filter(pk=delivery.pk).update(
+                status=ReportDelivery.Status.SKIPPED, error=_("定期报告已删除。")
+            )
+        return False
+    with tenant_context(schedule.tenant), translation.override(schedule.tenant.locale):
+        members = report_recipients(schedule, delivery.org_unit)
+        return _delivery_send(delivery, schedule, delivery.org_unit, members)
 
 
 def reports_send_due(*, now: datetime | None = None) -> int:
-    """Send every due scheduled report of every tenant (the beat task); safe to run twice.
-    Returns how many mails went."""
+    """Hand every due scheduled report of every tenant to the workers (the beat task); safe
+    to run twice. Returns how many were handed over."""
     now = now or timezone.now()
     with system_context():
         schedules = list(
@@ -347,8 +399,8 @@ def reports_send_due(*, now: datetime | None = None) -> int:
             .select_related("tenant")
             .order_by("pk")
         )
-    sent = 0
+    handed = 0
     for schedule in schedules:
         with tenant_context(schedule.tenant):
-            sent += schedule_send_due(schedule, now=now)
-    return sent
+            handed += schedule_send_due(schedule, now=now)
+    return handed

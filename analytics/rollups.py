@@ -23,7 +23,7 @@ import numpy as np
 from django.db import connection, models
 from django.utils import timezone
 
-from analytics.models import TextKind
+from analytics.models import TextKind, TextTerm
 from analytics.text_overview import TEXT_ROW_FIELDS, Tally
 from organizations.models import Tenant
 
@@ -425,8 +425,6 @@ def tallies_unpacked(rows) -> list[tuple]:
     term of the rollup rows `rows` (TextDaily objects, or tuples of their day, touchpoint id,
     org unit id, tallies and keywords) of one tenant: what the rows count, spelt out (tests,
     the bench's check)."""
-    from analytics.models import TextTerm
-
     rows = [
         row
         if isinstance(row, tuple)

@@ -161,6 +161,12 @@ def expire_export_files() -> int:
 
 @shared_task
 def send_scheduled_reports() -> int:
-    """Mail the scheduled reports that are due; each is logged before it goes, so a retry or a
-    second beat sends nothing twice."""
+    """Hand the scheduled reports that are due to the workers, one task each; each is logged
+    before it goes, so a retry or a second beat sends nothing twice."""
     return report_schedules.reports_send_due()
+
+
+@shared_task
+def send_report_delivery(delivery_id: int) -> bool:
+    """Render and mail one claimed scheduled report."""
+    return report_schedules.delivery_send(delivery_id)

@@ -200,6 +200,9 @@ CELERY_TASK_ROUTES = {
     "analytics.tasks.send_scheduled_reports": {
         "queue": os.environ.get("CELERY_REPORTS_QUEUE", "reports")
     },
+    "analytics.tasks.send_report_delivery": {
+        "queue": os.environ.get("CELERY_REPORTS_QUEUE", "reports")
+    },
     "analytics.tasks.*": {"queue": os.environ.get("CELERY_SCORING_QUEUE", "scoring")},
     "alerts.tasks.*": {"queue": os.environ.get("CELERY_ALERTS_QUEUE", "alerts")},
     "surveys.tasks.*": {"queue": os.environ.get("CELERY_NOTIFICATIONS_QUEUE", "notifications")},

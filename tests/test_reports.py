@@ -25,6 +25,7 @@ from pypdf import PdfReader
 
 from analytics.models import ReportDelivery, ReportSchedule
 from analytics.report_schedules import (
+    delivery_send,
     period_last_complete,
     report_schedule_save,
     report_targets,
@@ -224,7 +225,7 @@ def deliveries(world) -> list[ReportDelivery]:
         return list(ReportDelivery.objects.order_by("pk"))
 
 
-@pytest.mark.usefixtures("answers")
+@pytest.mark.usefixtures("answers", "eager_tasks")
 def test_a_weekly_report_is_mailed_once_with_both_attachments_and_logged(world):
     head = member_with_email(world, "east-head", Role.VIEWER, world.region)
     schedule = weekly_to(world, [head])
@@ -251,7 +252,7 @@ def test_a_weekly_report_is_mailed_once_with_both_attachments_and_logged(world):
     )
 
 
-@pytest.mark.usefixtures("answers")
+@pytest.mark.usefixtures("answers", "eager_tasks")
 def test_per_unit_each_branch_and_its_manager_get_its_own_report(world):
     pudong = member_with_email(world, "pd-manager", Role.CX_MANAGER, world.branch)
     xihu = member_with_email(world, "xh-viewer", Role.VIEWER, world.other_branch)
@@ -265,7 +266,7 @@ def test_per_unit_each_branch_and_its_manager_get_its_own_report(world):
         OrgUnit.objects.filter(pk=world.other_branch.pk).update(manager=world.manager)
     weekly_to(world, [], per_unit_kind="branch", filters="")
     with time_machine.travel(DUE, tick=True):
-        assert reports_send_due() == 2
+        assert reports_send_due() == 3  # one task per branch; the empty one's skips
     sent = {tuple(message.to): message for message in mail.outbox}
     to_xihu = ("manager@example.com", xihu.user.email)
     assert set(sent) == {(pudong.user.email,), to_xihu}
@@ -295,7 +296,7 @@ def test_the_recipients_of_every_branch_are_read_in_a_constant_number_of_queries
     assert targets_read() == (branches + 5, few)
 
 
-@pytest.mark.usefixtures("answers")
+@pytest.mark.usefixtures("answers", "eager_tasks")
 def test_a_failed_send_is_logged_and_tried_again_by_the_next_beat(world, settings):
     head = member_with_email(world, "east-head", Role.VIEWER, world.region)
     weekly_to(world, [head])
@@ -303,7 +304,7 @@ def test_a_failed_send_is_logged_and_tried_again_by_the_next_beat(world, setting
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9
     with time_machine.travel(DUE, tick=True):
-        assert reports_send_due() == 0
+        assert reports_send_due() == 1
         (failed,) = deliveries(world)
         assert failed.status == "failed" and failed.error and failed.attempts == 1
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -313,7 +314,7 @@ def test_a_failed_send_is_logged_and_tried_again_by_the_next_beat(world, setting
     assert sent.status == "sent" and sent.attempts == 2 and len(mail.outbox) == 1
 
 
-@pytest.mark.usefixtures("answers")
+@pytest.mark.usefixtures("answers", "eager_tasks")
 def test_a_report_left_sending_by_a_dead_worker_goes_out_after_half_an_hour(world):
     head = member_with_email(world, "east-head", Role.VIEWER, world.region)
     weekly_to(world, [head])
@@ -423,6 +424,59 @@ def test_the_dashboard_offers_each_role_the_report_links_it_may_use(world, clien
         assert ("/reports/schedules/new/" in page) is schedules, user
 
 
+@pytest.mark.usefixtures("answers", "eager_tasks")
+def test_a_report_the_broker_could_not_take_goes_with_a_later_beat(world):
+    """The claim is logged before the task is queued: with the broker down the report waits,
+    claimed, and the first beat after its claim is stale hands it over again."""
+    import organizations.broker
+
+    head = member_with_email(world, "east-head", Role.VIEWER, world.region)
+    weekly_to(world, [head])
+
+    def broker_at(url: str) -> None:
+        celery_app.conf.broker_url = url
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+        organizations.broker._broker_down_until = 0.0  # forget what the breaker remembers
+
+    real_url = celery_app.conf.broker_url
+    celery_app.conf.task_always_eager = False  # the broker, not this process, takes tasks
+    broker_at("redis://127.0.0.1:9/0")  # where nothing listens
+    try:
+        with time_machine.travel(DUE, tick=True):
+            assert reports_send_due() == 0
+    finally:
+        broker_at(real_url)
+        celery_app.conf.task_always_eager = True
+    (claimed,) = deliveries(world)
+    assert claimed.status == "sending" and mail.outbox == []
+    with time_machine.travel(DUE + timedelta(minutes=20), tick=True):
+        assert reports_send_due() == 0  # its worker might still come
+    with time_machine.travel(DUE + timedelta(minutes=31), tick=True):
+        assert reports_send_due() == 1
+    (logged,) = deliveries(world)
+    assert logged.status == "sent" and logged.attempts == 2 and len(mail.outbox) == 1
+
+
+@pytest.mark.usefixtures("answers")
+def test_a_report_whose_schedule_was_deleted_after_its_claim_is_logged_as_skipped(world):
+    head = member_with_email(world, "east-head", Role.VIEWER, world.region)
+    schedule = weekly_to(world, [head])
+    with tenant_context(world.tenant):
+        delivery = ReportDelivery.objects.create(
+            schedule=schedule,
+            schedule_name=schedule.name,
+            org_unit=world.region,
+            period_start=DUE.date() - timedelta(days=7),
+            period_end=DUE.date() - timedelta(days=1),
+        )
+        ReportSchedule.objects.filter(pk=schedule.pk).delete()
+    assert delivery_send(delivery.pk) is False
+    (logged,) = deliveries(world)
+    assert logged.status == "skipped" and logged.error == "定期报告已删除。"
+    assert mail.outbox == []
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_beat_and_a_worker_send_the_report_once(world, celery_worker_process, tmp_path):
@@ -451,7 +505,7 @@ def test_beat_and_a_worker_send_the_report_once(world, celery_worker_process, tm
     assert logged.period_end - logged.period_start == timedelta(days=6)
 
 
-@pytest.mark.usefixtures("answers")
+@pytest.mark.usefixtures("answers", "eager_tasks")
 def test_a_monthly_report_goes_from_7_on_the_first_of_the_tenants_month(world):
     """07:00 on 1 July in Shanghai is 23:00 on 30 June in UTC: the tenant's day decides."""
     head = member_with_email(world, "east-head", Role.VIEWER, world.region)
