@@ -126,16 +126,6 @@ def report_units(schedule: ReportSchedule) -> list[OrgUnit | None]:
     return list(units.order_by("path"))
 
 
-def report_targets(schedule: ReportSchedule) -> list[tuple[OrgUnit | None, list[Membership]]]:
-    """Each report a send of the schedule makes: its unit and who gets it. Per unit, to that
-    unit's manager and members; else to the chosen members who may still read it."""
-    units = report_units(schedule)
-    if schedule.per_unit_kind:
-        members = units_members(units)
-        return [(unit, members[unit.pk]) for unit in units]
-    return [(schedule.org_unit, _chosen_members(schedule))]
-
-
 def report_recipients(schedule: ReportSchedule, unit: OrgUnit | None) -> list[Membership]:
     """Who gets the schedule's report of `unit` (one of report_units)."""
     if schedule.per_unit_kind and unit is not None:

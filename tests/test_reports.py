@@ -27,8 +27,9 @@ from analytics.models import ReportDelivery, ReportSchedule
 from analytics.report_schedules import (
     delivery_send,
     period_last_complete,
+    report_recipients,
     report_schedule_save,
-    report_targets,
+    report_units,
     reports_send_due,
 )
 from organizations.models import AuditEvent, Membership, OrgUnit, Role
@@ -277,23 +278,25 @@ def test_per_unit_each_branch_and_its_manager_get_its_own_report(world):
     assert by_unit == {world.branch.pk: "sent", world.other_branch.pk: "sent", empty.pk: "skipped"}
 
 
-def test_the_recipients_of_every_branch_are_read_in_a_constant_number_of_queries(world):
+def test_a_branch_report_reads_its_units_and_recipients_in_a_constant_number_of_queries(world):
     member_with_email(world, "pd-manager", Role.CX_MANAGER, world.branch)
     schedule = weekly_to(world, [], per_unit_kind="branch", filters="")
 
-    def targets_read() -> tuple[int, int]:
+    def read() -> tuple[int, int, int]:
         with tenant_context(world.tenant), CaptureQueriesContext(connection) as queries:
-            found = report_targets(schedule)
-        return len(found), len(queries)
+            units = report_units(schedule)
+            recipients = report_recipients(schedule, world.branch)
+        return len(units), len(recipients), len(queries)
 
-    branches, few = targets_read()
+    branches, members, few = read()
     with tenant_context(world.tenant):
         for i in range(5):
             unit = org_unit_create(
                 name=f"新支行{i}", code=f"NEW-{i}", kind=OrgUnit.Kind.BRANCH, parent=world.region
             )
             member_with_email(world, f"new-{i}", Role.VIEWER, unit)
-    assert targets_read() == (branches + 5, few)
+            member_with_email(world, f"pd-{i}", Role.VIEWER, world.branch)
+    assert read() == (branches + 5, members + 5, few)
 
 
 @pytest.mark.usefixtures("answers", "eager_tasks")
