@@ -7,7 +7,7 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from django.db import transaction
 
-        from analytics.journey_map_cache import journey_map_inputs_watch
+        from analytics.kept_pages import kept_pages_inputs_watch
         from analytics.services import response_enqueue_scoring
         from analytics.tasks import rebuild_metric_rollups
         from organizations.broker import publish
@@ -26,4 +26,4 @@ class AnalyticsConfig(AppConfig):
 
         org_units_moved.connect(recount_subtrees, weak=False, dispatch_uid="metric-rollups-on-move")
 
-        journey_map_inputs_watch()
+        kept_pages_inputs_watch()

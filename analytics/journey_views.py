@@ -27,7 +27,7 @@ from analytics.journey_map import (
     journey_map_read,
     touchpoint_responses,
 )
-from analytics.journey_map_cache import journey_map_body
+from analytics.kept_pages import kept_body
 from analytics.models import Metric, OrgUnitMetricTarget, TouchpointMetric
 from journeys.models import Journey, Stage, Touchpoint
 from journeys.selectors import archived_journeys, journey_list
@@ -106,7 +106,7 @@ def journey_index(request: HttpRequest) -> HttpResponse:
 def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
     """The journey map: stages across, touchpoints under them by channel, each cell its score
     against target, change on the previous period, volume and top negative aspect. The body is
-    drawn once per change of what it shows and kept (analytics/journey_map_cache.py)."""
+    drawn once per change of what it shows and kept (analytics/kept_pages.py)."""
     filters = map_filters(request)
     can_manage = has_permission(request.membership, "journey.manage")
 
@@ -125,9 +125,10 @@ def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
     if filters.problems:  # shown once, with the map of the member's own scope
         name, body = draw()
     else:
-        name, body = journey_map_body(
+        name, body = kept_body(
             tenant_id=request.tenant.pk,
             parts=(
+                "journey_map",
                 journey_id,
                 filters.org_unit.pk if filters.org_unit else None,
                 filters.scope.pk if filters.scope else None,

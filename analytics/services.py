@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from analytics import selectors
 from analytics.chinese import terms_parse
-from analytics.journey_map_cache import journey_maps_changed
+from analytics.kept_pages import kept_pages_stale
 from analytics.keywords import is_content_word
 from analytics.metric_drops import DROP_METRICS, WINDOW_DAYS, DropTest, WeekScore, drop_test
 from analytics.metric_rollups import (
@@ -332,7 +332,7 @@ def _metric_rollups_add(
         tenant_id=tenant_id,
         rows={row: value for row, value in rows.items() if value != Totals()},
     )
-    journey_maps_changed(tenant_id)
+    kept_pages_stale(tenant_id)
 
 
 def metric_ticket_count(*, response: Response) -> None:
@@ -350,7 +350,7 @@ def metric_ticket_count(*, response: Response) -> None:
             totals={(Metric.TICKETS, ""): Totals(1)},
         ),
     )
-    journey_maps_changed(response.tenant_id)
+    kept_pages_stale(response.tenant_id)
 
 
 def metric_rollups_rebuild() -> int:
@@ -393,7 +393,7 @@ def metric_rollups_rebuild() -> int:
 
     with transaction.atomic():
         tenant_rollups_lock(tenant.pk, exclusive=True)
-        journey_maps_changed(tenant.pk)
+        kept_pages_stale(tenant.pk)
         return metric_rows_rebuild(MetricDaily, tenant_id=tenant.pk, counts=counts())
 
 

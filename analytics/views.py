@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +39,7 @@ from analytics.forms import (
     TopicKeywordsForm,
     UserWordsForm,
 )
+from analytics.kept_pages import kept_body
 from analytics.models import Aspect, MetricAlert, Sentiment, Topic, UserWord
 from analytics.post_files import PostFileError, RowProblem, posts_read
 from analytics.text import TenantDictionary, text_analyze
@@ -104,17 +107,57 @@ DASHBOARD_METRIC_ALERTS = 5
 METRIC_ALERT_LIST_SIZE = 200
 
 
+@dataclass(frozen=True)
+class DrawnDashboard:
+    """The dashboard's parts that are the same for every member who opens the same view (kept
+    by analytics/kept_pages.py): the heading and filter form, and the figures below the
+    member's own actions; `charts` when they draw one (plotly is loaded only then)."""
+
+    head: str
+    body: str
+    charts: bool
+
+
 @tenant_view("dashboard.view")
 def dashboard(request: HttpRequest) -> HttpResponse:
     """KPIs, the weekly trend, league tables of the child units and of the touchpoints, and
     the newest verbatims, of the filters in the query string within the member's scope; the
-    numbers come from the daily metric rollups. Refused filters answer 400 with the reason
-    and the default view."""
-    zone = ZoneInfo(request.tenant.time_zone)
+    numbers come from the daily metric rollups, and the drawn page is kept until they change.
+    Refused filters answer 400 with the reason and the default view."""
     filters = _dashboard_filters_of(request)
+
+    def draw() -> DrawnDashboard:
+        context = _dashboard_context(request, filters)
+        return DrawnDashboard(
+            head=render_to_string("analytics/_dashboard_head.html", context, request),
+            body=render_to_string("analytics/_dashboard_body.html", context, request),
+            charts=bool(context["trend_chart"] or context["metric_alerts"]),
+        )
+
+    if filters.problems:  # shown once, with the dashboard of the member's own scope
+        drawn = draw()
+    else:
+        drawn = kept_body(
+            tenant_id=request.tenant.pk,
+            parts=(
+                "dashboard",
+                filters.query(),
+                filters.window,
+                filters.scope.pk if filters.scope else None,
+                request.LANGUAGE_CODE,
+            ),
+            draw=draw,
+        )
+    status = 400 if filters.problems else 200
+    context = {"drawn": drawn, "filters": filters}
+    return render(request, "analytics/dashboard.html", context, status=status)
+
+
+def _dashboard_context(request: HttpRequest, filters: DashboardFilters) -> dict:
+    zone = ZoneInfo(request.tenant.time_zone)
     catalogue = selectors.touchpoint_catalogue()
     board = dashboard_read(filters=filters, catalogue=catalogue)
-    context = {
+    return {
         "board": board,
         "summary": board.summary,
         "trend": board.trend,
@@ -137,8 +180,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "unit_query": filters.query(unit=None),
         **_filter_form_context(filters, catalogue),
     }
-    status = 400 if filters.problems else 200
-    return render(request, "analytics/dashboard.html", context, status=status)
 
 
 def _narrowed_to(filters: DashboardFilters, touchpoint: Touchpoint) -> str:

@@ -22,7 +22,7 @@ tenant and one region (a twentieth of the branches), `--runs` times each:
            cx_manager, drawn anew from the rollups: the tenant's drawn maps are marked stale
            (untimed) before each request, as a scoring batch or a change marks them
   kept     the same page as later viewers get it until the next change, from the cache
-           (analytics/journey_map_cache.py)
+           (analytics/kept_pages.py)
 printing ms p50/p95, the SQL queries of one read, the ratios raw/page, and whether the
 rollups (analytics.selectors.metric_totals) give the raw aggregate's numbers.
 """
@@ -613,7 +613,7 @@ def compare(place: Place, runs: int) -> None:
         page = page_read(place, unit)
         # Drawn: the page as its first viewer after a scoring batch or a change gets it (the
         # tenant's drawn maps marked stale, untimed, before each request). Kept: as every
-        # later viewer gets it until the next change (analytics/journey_map_cache.py).
+        # later viewer gets it until the next change (analytics/kept_pages.py).
         drawn, _reply = measure(page, runs, before=lambda: maps_stale(place.tenant.pk))
         kept, _reply = measure(page, runs)
         raw_p50 = percentile_ms(raw_timing.latencies, 50)
@@ -628,9 +628,9 @@ def compare(place: Place, runs: int) -> None:
 
 
 def maps_stale(tenant_id: int) -> None:
-    from analytics.journey_map_cache import journey_maps_changed
+    from analytics.kept_pages import kept_pages_stale
 
-    journey_maps_changed(tenant_id)
+    kept_pages_stale(tenant_id)
 
 
 def table_sizes() -> str:

@@ -7,6 +7,7 @@ a constant number of queries."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from analytics.dashboard import SUMMARY_METRICS, dashboard_read, nps_interval
 from analytics.exports import responses_filtered
 from analytics.filters import dashboard_filters
-from analytics.models import ResponseScore
+from analytics.models import MetricAlert, ResponseScore
 from analytics.selectors import metric_summary, metric_sums, response_sums, touchpoint_catalogue
 from analytics.services import response_score
 from customers.models import Customer
@@ -513,3 +514,83 @@ def test_the_rebuild_command_repairs_the_numbers_the_dashboard_reads(client, wor
     page = client.get(dashboard_url(world)).content.decode()
     assert '<p class="value">3</p>' in page.split('data-testid="kpi-responses"')[1]
     assert '<p class="value">33.3</p>' in page.split('data-testid="kpi-nps"')[1]
+
+
+# --- the drawn dashboard, kept until what it shows changes -------------------------------------
+
+
+def _page(client, url) -> tuple[str, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        reply = client.get(url)
+    assert reply.status_code == 200
+    return reply.content.decode(), [query["sql"] for query in queries.captured_queries]
+
+
+def _without_csrf(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_a_dashboard_seen_again_is_taken_from_the_cache_without_reading_the_rollups(
+    client, world
+):
+    answered(world, nps=9, org_unit=world.branch, touchpoint=world.touchpoint, text="很满意")
+    login(client, world.manager)
+    url = dashboard_url(world, unit=world.region.pk, days=30)
+    drawn, drawing = _page(client, url)
+    kept, keeping = _page(client, url)
+    assert any("analytics_metricdaily" in sql for sql in drawing)
+    assert not any(
+        table in sql
+        for sql in keeping
+        for table in ("analytics_", "journeys_", "surveys_")
+    )
+    assert len(keeping) < len(drawing)
+    assert _without_csrf(kept) == _without_csrf(drawn) and "很满意" in kept
+
+
+def test_a_new_answer_or_metric_alert_shows_on_the_kept_dashboard_at_once(client, world):
+    answered(world, nps=9, org_unit=world.branch, touchpoint=world.touchpoint)
+    login(client, world.manager)
+    assert "1 份回答" in client.get(dashboard_url(world)).content.decode()
+    answered(world, nps=2, org_unit=world.branch, touchpoint=world.touchpoint, text="排队太久")
+    again = client.get(dashboard_url(world)).content.decode()
+    assert "2 份回答" in again and "排队太久" in again
+    assert 'data-testid="metric-alerts"' not in again
+    with tenant_context(world.tenant):
+        MetricAlert.objects.create(
+            org_unit=world.branch,
+            touchpoint=world.touchpoint,
+            window_start=TODAY - timedelta(days=7),
+            window_end=TODAY - timedelta(days=1),
+            answers=64,
+            value=-10.0,
+            baseline=40.0,
+            lower_limit=10.0,
+            history_answers=720,
+            dispersion=1.0,
+            weeks=[
+                {"end": str(TODAY - timedelta(days=8)), "value": 42.0, "answers": 70},
+                {"end": str(TODAY - timedelta(days=1)), "value": -10.0, "answers": 64},
+            ],
+        )
+    assert 'data-testid="metric-alerts"' in client.get(dashboard_url(world)).content.decode()
+
+
+def test_each_member_gets_their_own_scope_actions_and_form_token_on_a_kept_dashboard(
+    client, world
+):
+    answered(world, nps=9, org_unit=world.branch, touchpoint=world.touchpoint)
+    answered(world, nps=0, org_unit=world.other_branch, touchpoint=world.touchpoint)
+    manager = login(client, world.manager).get(dashboard_url(world)).content.decode()
+    assert "2 份回答" in manager and 'data-testid="export-form"' in manager
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', manager).group(1)
+    client.logout()
+    agent = login(client, world.agent).get(dashboard_url(world)).content.decode()
+    assert "1 份回答" in agent  # the agent's branch only
+    assert 'data-testid="export-form"' not in agent and 'data-testid="report-links"' not in agent
+    assert token not in agent
+    client.logout()
+    viewer = login(client, world.viewer).get(dashboard_url(world)).content.decode()
+    assert 'data-testid="export-form"' not in viewer and 'data-testid="report-links"' in viewer
+    english = client.get(dashboard_url(world), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Experience dashboard" in english and "体验仪表盘" not in english

@@ -18,7 +18,7 @@ from django.utils import timezone
 from alerts.models import Ticket
 from analytics import metric_system
 from analytics.journey_map import metric_specs
-from analytics.journey_map_cache import journey_maps_changed
+from analytics.kept_pages import kept_pages_stale
 from analytics.models import OrgUnitMetricTarget, TouchpointMetric
 from analytics.services import response_score
 from journeys import services as journey_services
@@ -306,7 +306,7 @@ def test_the_map_reads_the_rollups_in_a_constant_number_of_queries(
     logged_in(client, world.manager)
     url = page_url(world)
     client.get(url)  # warm the session and the translations
-    journey_maps_changed(world.tenant.pk)  # drawn anew, not taken from the cache
+    kept_pages_stale(world.tenant.pk)  # drawn anew, not taken from the cache
     with CaptureQueriesContext(connection) as one:
         assert client.get(url).status_code == 200
     for i in range(9):
@@ -316,7 +316,7 @@ def test_the_map_reads_the_rollups_in_a_constant_number_of_queries(
             metric_system.touchpoint_metric_set(
                 touchpoint=touchpoint, metric="text", target="20", weight="1", by=world.manager
             )
-    journey_maps_changed(world.tenant.pk)
+    kept_pages_stale(world.tenant.pk)
     with django_assert_max_num_queries(len(one)):
         html = client.get(url).content.decode()
     assert html.count('<a class="map-cell') == 10
