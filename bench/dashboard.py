@@ -185,7 +185,7 @@ def compare(place: Place, runs: int, days: int) -> None:
             flush=True,
         )
     floor, _reply = measure(floor_read(place), runs)
-    print(f"floor        the cheapest signed-in page (password change): {floor.cells()}", flush=True)
+    print(f"floor        signed-in page without figures: {floor.cells()}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
