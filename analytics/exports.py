@@ -1,11 +1,14 @@
-"""Responses as a CSV or Excel file, written by a worker (docs/exports.md).
+"""Responses as a CSV or Excel file, and the dashboard's PDF report, written by a worker
+(docs/exports.md).
 
 A member asks with the dashboard's filters; the job keeps them with the window as explicit
 dates and re-reads them in the worker against the member's scope, so a narrower role or a
 moved scope since applies. The worker reads the responses with their scores in keyset pages
 (a constant amount in memory whatever their number), up to the highest id there was when it
 started, writes each row as it is read to a temporary file, records its progress once a page,
-and finally hands the file to the storage under MEDIA_ROOT/exports/<tenant>/.
+and finally hands the file to the storage under MEDIA_ROOT/exports/<tenant>/. A PDF report
+is printed by Chromium from the same filters (analytics/reports.py): a second or more of a
+browser's work that a web request should not hold.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
@@ -28,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from analytics.filters import DashboardFilters, dashboard_filters_refused
 from analytics.models import ExportJob, RiskFlag, Sentiment
+from analytics.reports import report_pdf, report_read
 from analytics.selectors import touchpoint_catalogue
 from customers.selectors import customers_tagged
 from organizations.access import require_permission
@@ -55,6 +60,15 @@ STALE_AFTER = timedelta(minutes=30)
 RUNNING_PER_MEMBER = 3
 # The tenant setting an operator gives a tenant's own quota of rows per export in.
 EXPORT_MAX_ROWS_SETTING = "export_max_rows"
+# What each kind of export needs of its member, and the formats it comes in.
+KIND_PERMISSIONS = {
+    ExportJob.Kind.RESPONSES: "response.export",
+    ExportJob.Kind.REPORT: "report.download",
+}
+KIND_FORMATS = {
+    ExportJob.Kind.RESPONSES: (ExportJob.Format.CSV, ExportJob.Format.XLSX),
+    ExportJob.Kind.REPORT: (ExportJob.Format.PDF,),
+}
 # Question types whose answers are written as numbers, for the spreadsheet to compute with.
 NUMBER_TYPES = (*SCALES, "rating", "number")
 
@@ -83,28 +97,33 @@ def _filters_read(query: str, membership: Membership) -> DashboardFilters:
     return dashboard_filters_refused(query, scope=membership.org_unit, tenant=membership.tenant)
 
 
-def export_start(*, query: str, file_format: str, by: AbstractBaseUser) -> ExportJob:
-    """Record an export of the responses the dashboard's filters in `query` leave, and hand it
-    to a worker once committed. Managers only ("response.export"); audited."""
+def export_start(
+    *,
+    query: str,
+    file_format: str,
+    by: AbstractBaseUser,
+    kind: str = ExportJob.Kind.RESPONSES,
+) -> ExportJob:
+    """Record an export of `kind` of the dashboard's filters in `query` (the responses they
+    leave, or the PDF report of the view), and hand it to a worker once committed. Responses
+    are for managers ("response.export"), the report for whoever may download it
+    ("report.download"); audited."""
     from analytics.tasks import run_export
     from organizations.broker import publish
 
+    if kind not in KIND_PERMISSIONS:
+        raise ValidationError(_("不支持的导出内容。"))
     membership = _membership_of(by)
-    require_permission(membership, "response.export")
-    if file_format not in ExportJob.Format.values:
-        raise ValidationError(_("请选择 CSV 或 Excel 格式。"))
-    filters = _filters_read(query, membership)
-    tenant = membership.tenant
-    limit = export_row_limit(tenant)
-    rows = responses_filtered(filters, zone=ZoneInfo(tenant.time_zone)).count()
-    if rows > limit:
+    require_permission(membership, KIND_PERMISSIONS[kind])
+    if file_format not in KIND_FORMATS[kind]:
         raise ValidationError(
-            _(
-                "这次导出有 %(rows)s 条回答，超过了每次导出 %(limit)s 条的上限。"
-                "请缩短时间范围，或选择更小的组织单位或触点。"
-            )
-            % {"rows": f"{rows:,}", "limit": f"{limit:,}"}
+            _("请选择 CSV 或 Excel 格式。")
+            if kind == ExportJob.Kind.RESPONSES
+            else _("报告只能生成 PDF。")
         )
+    filters = _filters_read(query, membership)
+    if kind == ExportJob.Kind.RESPONSES:
+        _within_quota(filters, membership.tenant)
     running = ExportJob.objects.filter(
         created_by=by, status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING]
     )
@@ -117,17 +136,29 @@ def export_start(*, query: str, file_format: str, by: AbstractBaseUser) -> Expor
         days=None, start=filters.window.start.isoformat(), end=filters.window.end.isoformat()
     )
     with transaction.atomic():
-        job = ExportJob.objects.create(
-            kind=ExportJob.Kind.RESPONSES, format=file_format, filters=fixed, created_by=by
-        )
+        job = ExportJob.objects.create(kind=kind, format=file_format, filters=fixed, created_by=by)
         audit_record(
             by=by,
             action="export.start",
             target=job,
-            after={"format": file_format, "filters": fixed},
+            after={"kind": kind, "format": file_format, "filters": fixed},
         )
     transaction.on_commit(lambda: publish(run_export, job.pk))
     return job
+
+
+def _within_quota(filters: DashboardFilters, tenant: Tenant) -> None:
+    """Refuse (ValidationError) an export of more responses than the tenant's quota."""
+    limit = export_row_limit(tenant)
+    rows = responses_filtered(filters, zone=ZoneInfo(tenant.time_zone)).count()
+    if rows > limit:
+        raise ValidationError(
+            _(
+                "这次导出有 %(rows)s 条回答，超过了每次导出 %(limit)s 条的上限。"
+                "请缩短时间范围，或选择更小的组织单位或触点。"
+            )
+            % {"rows": f"{rows:,}", "limit": f"{limit:,}"}
+        )
 
 
 def _takeable(now: datetime) -> Q:
@@ -355,6 +386,15 @@ def _file_written(job: ExportJob, rows: Iterator[list[object]]) -> None:
             job.file.save(name, File(handle), save=False)
 
 
+def _report_written(job: ExportJob, filters: DashboardFilters) -> None:
+    """Print the report of the job's view and store it as the job's file: one "row"."""
+    ExportJob.objects.filter(pk=job.pk).update(rows_total=1)
+    report = report_read(filters=filters, tenant=job.tenant)
+    name = report.filename(job.format).removesuffix(f".{job.format}") + f"-{job.pk}.{job.format}"
+    job.file.save(name, ContentFile(report_pdf(report)), save=False)
+    ExportJob.objects.filter(pk=job.pk).update(rows_done=1, progress_at=timezone.now())
+
+
 def export_run(*, job_id: int) -> str:
     """Run a queued export job, or a running one whose worker died (from the start); safe to
     run twice (a job is taken once). Returns its status."""
@@ -370,10 +410,14 @@ def export_run(*, job_id: int) -> str:
         status, error = ExportJob.Status.FAILED, ""
         try:
             membership = _membership_of(job.created_by)
-            require_permission(membership, "response.export")
-            zone = ZoneInfo(job.tenant.time_zone)
-            responses = responses_filtered(_filters_read(job.filters, membership), zone=zone)
-            _file_written(job, response_rows(job, responses, zone=zone))
+            require_permission(membership, KIND_PERMISSIONS[job.kind])
+            filters = _filters_read(job.filters, membership)
+            if job.kind == ExportJob.Kind.REPORT:
+                _report_written(job, filters)
+            else:
+                zone = ZoneInfo(job.tenant.time_zone)
+                responses = responses_filtered(filters, zone=zone)
+                _file_written(job, response_rows(job, responses, zone=zone))
             status = ExportJob.Status.DONE
         except (PermissionDenied, ValidationError):
             error = _("导出人已无权导出这些数据。")

@@ -485,14 +485,18 @@ def export_file_path(job: ExportJob, file_name: str) -> str:
 
 
 class ExportJob(TenantOwnedModel):
-    """One export asked for by a member, written to a file by a worker (analytics/exports.py)."""
+    """One export asked for by a member, written to a file by a worker (analytics/exports.py):
+    the responses the dashboard's filters leave, or the PDF report of its view, which Chromium
+    prints in seconds, away from the web request."""
 
     class Kind(models.TextChoices):
         RESPONSES = "responses", _("回答明细")
+        REPORT = "report", _("仪表盘报告")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "Excel"
+        PDF = "pdf", "PDF"
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")

@@ -1,6 +1,6 @@
-"""Report pages: the dashboard's view downloaded as a PDF or an Excel workbook of the filters in
-the query string, inside the member's scope (analytics/reports.py), and the scheduled reports
-(analytics/report_schedules.py)."""
+"""Report pages: the dashboard's view downloaded as an Excel workbook of the filters in the query
+string, inside the member's scope (analytics/reports.py; its PDF is printed by a worker, as an
+export: analytics/exports.py), and the scheduled reports (analytics/report_schedules.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from analytics.report_schedules import (
     report_schedule_save,
     report_schedules_of,
 )
-from analytics.reports import DashboardReport, report_pdf, report_read, report_xlsx
+from analytics.reports import DashboardReport, report_read, report_xlsx
 from organizations.access import tenant_view
 from organizations.services import audit_record
 from organizations.spreadsheets import XLSX_TYPE
@@ -59,12 +59,6 @@ def _report_response(
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{report.filename(kind)}"'
     return response
-
-
-@require_GET
-@tenant_view("report.download")
-def dashboard_report_pdf(request: HttpRequest) -> HttpResponse:
-    return _report_response(request, render=report_pdf, kind="pdf", content_type="application/pdf")
 
 
 @require_GET

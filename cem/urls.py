@@ -28,7 +28,6 @@ tenant_patterns = [
         analytics_views.metric_alert_detail,
         name="metric_alert_detail",
     ),
-    path("dashboard/report.pdf", report_views.dashboard_report_pdf, name="dashboard_report_pdf"),
     path("dashboard/report.xlsx", report_views.dashboard_report_xlsx, name="dashboard_report_xlsx"),
     path("reports/schedules/", report_views.report_schedule_list, name="report_schedules"),
     path(

@@ -280,6 +280,18 @@ def celery_beat(schedule_dir: Path, **env: str) -> Iterator[subprocess.Popen]:
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's language: a request in English activates English for the
+    rest of the thread (Django's LocaleMiddleware never deactivates it), which would otherwise
+    leak into the next test's lazy texts."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def rate_limits_of_this_test(settings, monkeypatch):
     """Each test counts request limits afresh, in-process: tests share one client address.
     Tests of the Redis-backed limiter point CEM_RATELIMIT_REDIS_URL at a Redis of their own."""

@@ -1,5 +1,6 @@
-"""Reports in Chromium: a CX manager downloads the filtered dashboard as Excel and PDF from its
-links, then has the same view mailed weekly from the schedule page, and deletes it again."""
+"""Reports in Chromium: a CX manager downloads the filtered dashboard as Excel, has a worker print
+it as a PDF and downloads that from their exports, then has the same view mailed weekly from
+the schedule page, and deletes it again."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def downloaded(page, link_name: str) -> bytes:
     return waiting.value.path().read_bytes()
 
 
-def test_a_manager_downloads_the_reports_and_schedules_the_view(live_server, open_page, world):
+def test_a_manager_downloads_the_reports_and_schedules_the_view(
+    live_server, open_page, world, celery_worker_process
+):
     answered(world, nps=9, text="办理很快", org_unit=world.branch)
     answered(world, nps=2, text="排队太久", org_unit=world.other_branch)
     page, base = open_page(), live_server.url
@@ -37,8 +40,14 @@ def test_a_manager_downloads_the_reports_and_schedules_the_view(live_server, ope
     sheets = xlsx_sheets(downloaded(page, "下载 Excel 报告"))
     assert list(sheets) == ["概览", "排行", "按周趋势"]
     assert len(sheets["排行"]) == 1 + 2 + 1  # the header, two branches, one touchpoint
-    assert titled(world.region.name, pdf_text(downloaded(page, "下载 PDF 报告")))
+    page.get_by_role("button", name="生成 PDF 报告").click()
+    page.wait_for_url(re.compile(r"/exports/$"))
+    expect(page.get_by_test_id("export-job")).to_contain_text("仪表盘报告")
+    expect(page.get_by_role("link", name="下载")).to_be_visible(timeout=60_000)
+    assert_accessible(page)
+    assert titled(world.region.name, pdf_text(downloaded(page, "下载")))
 
+    page.goto(f"{base}/t/{world.tenant.slug}/dashboard/?days=30&unit={world.region.pk}")
     page.get_by_role("link", name="定期发送此视图").click()
     expect(page.get_by_role("heading", name="新建定期报告")).to_be_visible()
     assert_accessible(page)

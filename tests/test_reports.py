@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from analytics.models import ReportDelivery, ReportSchedule
+from analytics.models import ExportJob, ReportDelivery, ReportSchedule
 from analytics.report_schedules import (
     delivery_send,
     period_last_complete,
@@ -118,32 +118,74 @@ def test_the_excel_report_holds_the_summary_the_league_and_the_trend(world, clie
     assert trend_header[0] == "周" and sum(row[1] for row in weeks) == 4
 
 
-@pytest.mark.usefixtures("answers")
-def test_the_pdf_report_prints_the_chinese_title_and_the_charts(world, client):
+@pytest.fixture
+def pdf_report_asked(client, world, django_capture_on_commit_callbacks):
+    """Ask for the PDF report of the dashboard's view `query` as its form does; the job runs
+    in-process (eager_tasks) once its transaction commits."""
+
+    def ask(query: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                reverse("export_create", args=[world.tenant.slug]),
+                {"filters": query, "kind": "report", "format": "pdf"},
+            )
+
+    return ask
+
+
+@pytest.mark.usefixtures("answers", "eager_tasks")
+def test_the_pdf_report_is_printed_by_a_worker_with_the_chinese_title_and_the_charts(
+    world, client, pdf_report_asked
+):
     client.login(username=world.manager.username, password=PASSWORD)
-    reply = client.get(report_url(world, "pdf", f"days=30&unit={world.region.pk}"))
-    assert reply.status_code == 200 and reply["Content-Type"] == "application/pdf"
-    assert reply.content.startswith(b"%PDF")
-    text = pdf_text(reply.content)
+    reply = pdf_report_asked(f"days=30&unit={world.region.pk}")
+    assert reply.status_code == 302 and reply["Location"].endswith("/exports/")
+    with tenant_context(world.tenant):
+        job = ExportJob.objects.get()
+    assert (job.kind, job.format, job.status, job.rows_done) == ("report", "pdf", "done", 1)
+    download = client.get(reverse("export_download", args=[world.tenant.slug, job.pk]))
+    assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    content = b"".join(download.streaming_content)
+    assert content.startswith(b"%PDF")
+    assert 'filename="cx-report-' in download["Content-Disposition"]
+    text = pdf_text(content)
     assert titled(world.region.name, text)
     assert "下级单位排行" in text and world.branch.name in text and "样本不足" in text
 
 
-@pytest.mark.usefixtures("answers")
-def test_a_viewer_downloads_the_report_of_their_scope_and_an_agent_may_not(world, client):
-    client.login(username=world.viewer.username, password=PASSWORD)
-    assert client.get(report_url(world, "xlsx", "days=30")).status_code == 200
-    client.login(username=world.agent.username, password=PASSWORD)
-    for kind in ("xlsx", "pdf"):
-        assert client.get(report_url(world, kind, "days=30")).status_code == 403
-
-
-@pytest.mark.usefixtures("answers")
-def test_a_unit_outside_the_scope_is_refused_not_widened(world, client):
+@pytest.mark.usefixtures("answers", "eager_tasks")
+def test_a_viewer_gets_the_reports_of_their_scope_and_an_agent_may_not(
+    world, client, pdf_report_asked
+):
     client.login(username=world.viewer.username, password=PASSWORD)  # scoped to the region
-    for kind in ("xlsx", "pdf"):
-        reply = client.get(report_url(world, kind, f"days=30&unit={world.hq.pk}"))
-        assert reply.status_code == 400 and "范围" in reply.content.decode()
+    assert client.get(report_url(world, "xlsx", "days=30")).status_code == 200
+    assert pdf_report_asked("days=30").status_code == 302
+    with tenant_context(world.tenant):
+        job = ExportJob.objects.get()
+    download = client.get(reverse("export_download", args=[world.tenant.slug, job.pk]))
+    assert titled(world.region.name, pdf_text(b"".join(download.streaming_content)))
+    exports = reverse("export_create", args=[world.tenant.slug])
+    responses = {"filters": "days=30", "kind": "responses", "format": "csv"}
+    assert client.post(exports, responses).status_code == 403  # a manager's export only
+    report_as_csv = {"filters": "days=30", "kind": "report", "format": "csv"}
+    assert "报告只能生成 PDF" in client.post(exports, report_as_csv, follow=True).content.decode()
+    client.login(username=world.agent.username, password=PASSWORD)
+    assert client.get(report_url(world, "xlsx", "days=30")).status_code == 403
+    assert pdf_report_asked("days=30").status_code == 403
+    with tenant_context(world.tenant):
+        assert ExportJob.objects.count() == 1
+
+
+@pytest.mark.usefixtures("answers", "eager_tasks")
+def test_a_unit_outside_the_scope_is_refused_not_widened(world, client, pdf_report_asked):
+    client.login(username=world.viewer.username, password=PASSWORD)  # scoped to the region
+    reply = client.get(report_url(world, "xlsx", f"days=30&unit={world.hq.pk}"))
+    assert reply.status_code == 400 and "范围" in reply.content.decode()
+    asked = pdf_report_asked(f"days=30&unit={world.hq.pk}")
+    assert asked.status_code == 302 and "/dashboard/" in asked["Location"]
+    assert "范围" in client.get(asked["Location"]).content.decode()
+    with tenant_context(world.tenant):
+        assert not ExportJob.objects.exists()
 
 
 @pytest.mark.usefixtures("answers")
@@ -159,7 +201,8 @@ def test_filters_too_long_to_read_whole_are_refused_not_cut_short(world, client)
 def test_a_download_is_audited_and_linked_from_the_dashboard(world, client):
     client.login(username=world.manager.username, password=PASSWORD)
     page = client.get(reverse("dashboard", args=[world.tenant.slug]) + "?days=30").content.decode()
-    assert "/dashboard/report.pdf?days=30" in page and "/dashboard/report.xlsx?days=30" in page
+    assert 'name="filters" value="days=30"><input type="hidden" name="kind" value="report">' in page
+    assert "/dashboard/report.xlsx?days=30" in page
     assert client.get(report_url(world, "xlsx", "days=30")).status_code == 200
     with tenant_context(world.tenant):
         event = AuditEvent.objects.get(action="report.download")
@@ -181,7 +224,6 @@ def test_another_tenants_member_gets_404_for_every_report_url(world, other_world
     client.login(username=other_world.manager.username, password=PASSWORD)
     for slug in (world.tenant.slug, other_world.tenant.slug):
         for url in (
-            reverse("dashboard_report_pdf", args=[slug]) + f"?unit={world.branch.pk}",
             reverse("dashboard_report_xlsx", args=[slug]) + f"?unit={world.branch.pk}",
             reverse("report_schedule_edit", args=[slug, schedule.pk]),
         ):
@@ -423,7 +465,7 @@ def test_the_dashboard_offers_each_role_the_report_links_it_may_use(world, clien
     ]:
         client.login(username=user.username, password=PASSWORD)
         page = client.get(dashboard).content.decode()
-        assert ("/dashboard/report.pdf" in page) is downloads, user
+        assert ('name="kind" value="report"' in page) is downloads, user
         assert ("/reports/schedules/new/" in page) is schedules, user
 
 
