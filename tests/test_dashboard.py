@@ -530,9 +530,7 @@ def _without_csrf(html: str) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
 
-def test_a_dashboard_seen_again_is_taken_from_the_cache_without_reading_the_rollups(
-    client, world
-):
+def test_a_dashboard_seen_again_is_taken_from_the_cache_without_reading_the_rollups(client, world):
     answered(world, nps=9, org_unit=world.branch, touchpoint=world.touchpoint, text="很满意")
     login(client, world.manager)
     url = dashboard_url(world, unit=world.region.pk, days=30)
@@ -540,9 +538,7 @@ def test_a_dashboard_seen_again_is_taken_from_the_cache_without_reading_the_roll
     kept, keeping = _page(client, url)
     assert any("analytics_metricdaily" in sql for sql in drawing)
     assert not any(
-        table in sql
-        for sql in keeping
-        for table in ("analytics_", "journeys_", "surveys_")
+        table in sql for sql in keeping for table in ("analytics_", "journeys_", "surveys_")
     )
     assert len(keeping) < len(drawing)
     assert _without_csrf(kept) == _without_csrf(drawn) and "很满意" in kept
@@ -576,9 +572,7 @@ def test_a_new_answer_or_metric_alert_shows_on_the_kept_dashboard_at_once(client
     assert 'data-testid="metric-alerts"' in client.get(dashboard_url(world)).content.decode()
 
 
-def test_each_member_gets_their_own_scope_actions_and_form_token_on_a_kept_dashboard(
-    client, world
-):
+def test_each_member_gets_their_own_scope_actions_and_form_token_on_a_kept_dashboard(client, world):
     answered(world, nps=9, org_unit=world.branch, touchpoint=world.touchpoint)
     answered(world, nps=0, org_unit=world.other_branch, touchpoint=world.touchpoint)
     manager = login(client, world.manager).get(dashboard_url(world)).content.decode()
