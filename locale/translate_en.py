@@ -34,6 +34,8 @@ EN = {
     "按周 NPS 与回复数": "Weekly NPS and responses",
     "NPS 排行": "NPS league",
     "生成 PDF 报告": "Make a PDF report",
+    "按姓名、角色或单位筛选": "Filter by name, role or unit",
+    "显示 {shown} / {total} 人，已选 {chosen} 人": "Showing {shown} of {total}, {chosen} chosen",
     "仪表盘报告": "Dashboard report",
     "正在生成 PDF 报告，完成后可在此下载。": "The PDF report is being made; download it here when it is done.",
     "报告只能生成 PDF。": "A report is made as a PDF only.",

@@ -51,6 +51,16 @@ def test_a_manager_downloads_the_reports_and_schedules_the_view(
     page.get_by_role("link", name="定期发送此视图").click()
     expect(page.get_by_role("heading", name="新建定期报告")).to_be_visible()
     assert_accessible(page)
+    recipients = page.locator("#recipient-list label")
+    listed = recipients.count()
+    assert listed >= 3  # the manager, the owner and the region's viewer
+    page.get_by_label("按姓名、角色或单位筛选").fill(world.region.name)  # the viewer's scope
+    expect(page.locator("#recipient-list label:visible")).to_have_count(1)
+    expect(page.locator("#recipient-count")).to_contain_text(f"显示 1 / {listed} 人，已选 0 人")
+    page.locator("#recipient-list label:visible input").check()
+    page.get_by_label("按姓名、角色或单位筛选").fill("")
+    expect(page.locator("#recipient-list label:visible")).to_have_count(listed)
+    expect(page.locator("#recipient-count")).to_contain_text("已选 1 人")
     page.get_by_label("名称").fill("华东区周报")
     page.get_by_label("频率").select_option("weekly")
     page.get_by_label("按单位分别发送").select_option("branch")
