@@ -676,8 +676,8 @@ def tenants_with_themes_due() -> list[int]:
 
 
 def metric_drops_sweep() -> int:
-    """The daily beat job: detect NPS drops for every active tenant, each in its own tenant
-    context; returns the alerts raised."""
+    """The daily beat job: detect NPS, CSAT and CES drops for every active tenant, each in its own
+    tenant context; returns the alerts raised."""
     return sum(len(metric_drops_detect()) for _tenant in each_active_tenant())
 
 

@@ -139,8 +139,8 @@ def analyze_unanalyzed_external_posts() -> int:
 
 @shared_task(acks_late=True)
 def detect_metric_drops() -> int:
-    """The daily beat job: every tenant's NPS drops become metric alerts; safe to run twice
-    (a series alerted for a window overlapping this one is not tested again)."""
+    """The daily beat job: every tenant's NPS, CSAT and CES drops become metric alerts; safe to
+    run twice (a series alerted for a window overlapping this one is not tested again)."""
     return services.metric_drops_sweep()
 
 
