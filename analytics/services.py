@@ -405,6 +405,7 @@ def text_rollups_rebuild() -> RollupsRebuilt:
     tenant = current_tenant()
     with transaction.atomic():
         tenant_rollups_lock(tenant.pk, exclusive=True)
+        kept_pages_stale(tenant.pk)  # the journey map's top complaints are read from them
         return rollups_rebuild(
             tenant_id=tenant.pk,
             zone=tenant_zone(tenant),
