@@ -55,6 +55,7 @@ def weekly_trend_chart(trend: list[tuple[date, MetricSummary]]) -> str:
             "overlaying": "y",
             "side": "right",
             "range": [0, 7],
+            "tickmode": "auto",  # its own ticks, not the NPS axis's lines
             "title": {"text": "CSAT / CES"},
         },
     }
@@ -114,6 +115,7 @@ def sentiment_trend_chart(weeks: list[tuple[date, SentimentMix]]) -> str:
             "overlaying": "y",
             "side": "right",
             "range": [0, 1],
+            "tickmode": "auto",
             "title": {"text": _("情感分")},
         },
     }

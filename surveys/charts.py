@@ -39,6 +39,12 @@ def response_rate_chart(weeks: list[dict]) -> str:
         "height": 300,
         "margin": {"l": 40, "r": 40, "t": 20, "b": 40},
         "xaxis": {"type": "category"},
-        "yaxis2": {"overlaying": "y", "side": "right", "range": [0, 100], "title": {"text": "%"}},
+        "yaxis2": {
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 100],
+            "tickmode": "auto",
+            "title": {"text": "%"},
+        },
     }
     return chart_json(data, layout)
