@@ -27,7 +27,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from analytics.filters import DashboardFilters, dashboard_filters_refused
@@ -400,7 +400,8 @@ def export_run(*, job_id: int) -> str:
     run twice (a job is taken once). Returns its status."""
     with system_context():
         job = ExportJob.all_tenants.select_related("tenant", "created_by").get(pk=job_id)
-    with tenant_context(job.tenant):
+    # In the tenant's language, as its scheduled reports: headers, labels and the PDF's text.
+    with tenant_context(job.tenant), translation.override(job.tenant.locale):
         now = timezone.now()
         started = ExportJob.objects.filter(_takeable(now), pk=job_id).update(
             status=ExportJob.Status.RUNNING, rows_done=0, progress_at=now

@@ -32,7 +32,7 @@ from analytics.report_schedules import (
     report_units,
     reports_send_due,
 )
-from organizations.models import AuditEvent, Membership, OrgUnit, Role
+from organizations.models import AuditEvent, Membership, OrgUnit, Role, Tenant
 from organizations.services import membership_create, org_unit_create
 from organizations.tenancy import system_context, tenant_context
 from tests.conftest import celery_beat, require_real_services, wait_until
@@ -151,6 +151,19 @@ def test_the_pdf_report_is_printed_by_a_worker_with_the_chinese_title_and_the_ch
     text = pdf_text(content)
     assert titled(world.region.name, text)
     assert "下级单位排行" in text and world.branch.name in text and "样本不足" in text
+
+
+@pytest.mark.usefixtures("answers", "eager_tasks")
+def test_the_pdf_report_is_printed_in_the_tenants_language(world, client, pdf_report_asked):
+    with tenant_context(world.tenant):
+        Tenant.objects.filter(pk=world.tenant.pk).update(locale="en")
+    client.login(username=world.manager.username, password=PASSWORD)
+    pdf_report_asked(f"days=30&unit={world.region.pk}")
+    with tenant_context(world.tenant):
+        job = ExportJob.objects.get()
+    download = client.get(reverse("export_download", args=[world.tenant.slug, job.pk]))
+    text = pdf_text(b"".join(download.streaming_content))
+    assert f"{world.region.name} customer experience report" in text
 
 
 @pytest.mark.usefixtures("answers", "eager_tasks")
